@@ -1,0 +1,83 @@
+/**
+ * The coordinator contract: cluster membership and one lock queue per object. The ZooKeeper
+ * implementation is `ZooKeeperCoordinator`; the embedded one implements the same contract.
+ */
+
+/** What a node publishes about itself. */
+export interface MemberInfo {
+  name: string;
+  /** ws URL of the node's peer endpoint, e.g. `ws://127.0.0.1:7101`. */
+  address: string;
+  pid: number;
+  /** Wall-clock start time, ms since the epoch (for display only). */
+  startedAt: number;
+  /** Active objects on the node, refreshed every few seconds (used by `least-loaded`). */
+  activations: number;
+  /** A draining node takes no new activations. */
+  draining: boolean;
+}
+
+/** A held lock: this node owns the object until `release()` or the session is lost. */
+export interface LockHandle {
+  readonly type: string;
+  readonly id: string;
+  /** The owner's epoch: its lock znode's czxid, as a decimal string. Globally monotonic. */
+  readonly epoch: string;
+  /** The lock znode's path (for display and diagnosis). */
+  readonly path: string;
+  /** Deletes the lock znode (and the object's empty lock parent). Safe to call twice. */
+  release(): Promise<void>;
+}
+
+export type AcquireResult =
+  | { acquired: true; lock: LockHandle; waitedMs: number }
+  | { acquired: false; owner: string };
+
+/** One entry of an object's lock queue, lowest sequence (the owner) first. */
+export interface LockQueueEntry {
+  node: string;
+  sequence: number;
+  path: string;
+}
+
+export interface AcquireOptions {
+  /**
+   * `false`: give up at once (deleting the queued znode) when another node owns the object, and
+   * report that owner. `true`: wait in the lock queue until the owner releases.
+   */
+  wait: boolean;
+  /** Stop waiting after this long (then `CoordinatorUnavailable` or `{ acquired: false }`). */
+  timeoutMs: number;
+}
+
+export interface CoordinatorEvents {
+  /** Membership changed (a node joined, left, or updated its info). */
+  members: (members: MemberInfo[]) => void;
+  /** The session was lost: every lock this node held is gone. */
+  sessionLost: () => void;
+  /** After a session loss, the node is a member again under a new session. */
+  rejoined: () => void;
+  /** A background task (rejoining, watching members) failed; the coordinator keeps trying. */
+  error: (err: Error) => void;
+}
+
+export interface Coordinator {
+  /** Connects and publishes this node as a member. Throws `NodeNameTaken` if the name is live elsewhere. */
+  start(self: MemberInfo): Promise<void>;
+  /** Republishes this node's info (activations, draining). */
+  update(info: Partial<Omit<MemberInfo, 'name'>>): Promise<void>;
+  /** The live members, as last seen. */
+  members(): MemberInfo[];
+  on<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): unknown;
+  off<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): unknown;
+  /** The node that owns an object now, or null. */
+  owner(type: string, id: string): Promise<string | null>;
+  /** The object's whole lock queue, owner first. */
+  queue(type: string, id: string): Promise<LockQueueEntry[]>;
+  /** Joins the object's lock queue; see {@link AcquireOptions}. */
+  acquire(type: string, id: string, options: AcquireOptions): Promise<AcquireResult>;
+  /** Monotonic time (performance.now()) at which the coordinator last answered. */
+  lastContactMs(): number;
+  /** Leaves the cluster: every lock and the membership znode go with the session. */
+  stop(): Promise<void>;
+}

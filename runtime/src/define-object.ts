@@ -1,0 +1,170 @@
+import { ObjectRejected } from './errors.js';
+import { validateTypeName } from './names.js';
+
+/**
+ * Declaring an object type: a type name, an initial state, handlers that change state, queries
+ * that only read it, and typed errors that handlers may raise.
+ *
+ * ```ts
+ * const List = defineObject({
+ *   type: 'list',
+ *   initial: () => ({ title: '', todos: [] as TodoItem[], allowedUsers: [] as string[] }),
+ *   errors: { notAllowed: (userId: string) => ({ message: `user ${userId} may not edit this list`, userId }) },
+ *   handlers: {
+ *     insertTodo(list, arg: { todo: TodoItem; userId: string }, ctx) {
+ *       if (!list.allowedUsers.includes(arg.userId)) ctx.fail.notAllowed(arg.userId);
+ *       return ctx.reply({ ...list, todos: [arg.todo, ...list.todos] }, list.todos.length + 1);
+ *     },
+ *   },
+ *   queries: { size: (list) => list.todos.length },
+ * });
+ * ```
+ */
+
+/** What a handler returns when it has a reply besides the next state. */
+export class Replied<S, R> {
+  constructor(readonly state: S, readonly reply: R) {}
+}
+
+export type ErrorSpecs = Record<string, (...args: any[]) => { message: string }>;
+
+/** `ctx.fail.<name>(…)` throws the declared error; its type is `never`. */
+export type Failers<E extends ErrorSpecs> = { [K in keyof E]: (...args: Parameters<E[K]>) => never };
+
+/** A reference to another object, for handlers that call other objects. */
+export interface RefFactory {
+  ref<T extends AnyObjectType>(type: T, id: string): Ref<T>;
+}
+
+export interface QueryContext<E extends ErrorSpecs> {
+  readonly type: string;
+  readonly id: string;
+  readonly fail: Failers<E>;
+}
+
+export interface HandlerContext<S, E extends ErrorSpecs> extends QueryContext<E>, RefFactory {
+  /** Returns the next state together with a reply for the caller. */
+  reply<R>(state: S, reply: R): Replied<S, R>;
+}
+
+export type Handler<S, E extends ErrorSpecs> = (state: S, arg: any, ctx: HandlerContext<S, E>) => S | Replied<S, unknown> | Promise<S | Replied<S, unknown>>;
+export type Query<S, E extends ErrorSpecs> = (state: Readonly<S>, arg: any, ctx: QueryContext<E>) => unknown;
+
+export interface ObjectDefinition<S, H extends Record<string, Handler<S, E>>, Q extends Record<string, Query<S, E>>, E extends ErrorSpecs> {
+  /** The type name: `[a-z][a-z0-9-]*`, at most 64 characters. Part of ZooKeeper paths and S3 keys. */
+  type: string;
+  /** The state of an object that was never stored. Must be JSON-serialisable. */
+  initial: () => S;
+  /** Named handlers: `(state, arg, ctx) => nextState` or `ctx.reply(nextState, reply)`. Persisted before the reply. */
+  handlers?: H;
+  /** Named read-only queries: `(state, arg, ctx) => reply`. Never persisted. */
+  queries?: Q;
+  /** Typed errors handlers raise with `ctx.fail.<name>(…)`; callers narrow with `Type.isError(err, name)`. */
+  errors?: E;
+  /**
+   * Deactivate an activation after this long without calls.
+   * @default the node's `idleTimeoutMs`
+   */
+  idleTimeoutMs?: number;
+}
+
+export interface ObjectType<S, H extends Record<string, Handler<S, any>>, Q extends Record<string, Query<S, any>>, E extends ErrorSpecs> {
+  readonly type: string;
+  readonly initial: () => S;
+  readonly handlers: H;
+  readonly queries: Q;
+  readonly errors: E;
+  readonly idleTimeoutMs: number | undefined;
+  /** Narrows an error caught from a call to one of this type's declared errors. */
+  isError<K extends keyof E & string>(err: unknown, name: K): err is ObjectRejected<K, ReturnType<E[K]>>;
+}
+
+export type AnyObjectType = ObjectType<any, Record<string, Handler<any, any>>, Record<string, Query<any, any>>, ErrorSpecs>;
+
+export type StateOf<T> = T extends ObjectType<infer S, any, any, any> ? S : never;
+type HandlersOf<T> = T extends ObjectType<any, infer H, any, any> ? H : never;
+type QueriesOf<T> = T extends ObjectType<any, any, infer Q, any> ? Q : never;
+
+/** The argument list after the state: `[]` when the handler takes no argument, `[arg]` otherwise. */
+export type ArgsOf<F> = F extends (state: any, ...rest: infer Rest) => any
+  ? Rest extends [] ? [] : Rest extends [infer A, ...any[]] ? (undefined extends A ? [arg?: A] : [arg: A]) : []
+  : never;
+
+type HandlerReply<F> = F extends (...args: any[]) => infer Ret
+  ? [Extract<Awaited<Ret>, Replied<any, any>>] extends [never] ? undefined : Extract<Awaited<Ret>, Replied<any, any>> extends Replied<any, infer R> ? R : undefined
+  : never;
+
+type QueryReply<F> = F extends (...args: any[]) => infer Ret ? Awaited<Ret> : never;
+
+export type OperationName<T> = (keyof HandlersOf<T> | keyof QueriesOf<T>) & string;
+export type OperationArgs<T, K> = K extends keyof HandlersOf<T> ? ArgsOf<HandlersOf<T>[K]> : K extends keyof QueriesOf<T> ? ArgsOf<QueriesOf<T>[K]> : never;
+export type OperationReply<T, K> = K extends keyof HandlersOf<T> ? HandlerReply<HandlersOf<T>[K]> : K extends keyof QueriesOf<T> ? QueryReply<QueriesOf<T>[K]> : never;
+
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * Give up (with `CallTimeout`) after this long.
+   * @default the node's `callTimeoutMs`
+   */
+  timeoutMs?: number;
+}
+
+/** A typed handle on one object, usable from any node: the caller never needs to know where it lives. */
+export interface Ref<T extends AnyObjectType> {
+  readonly type: string;
+  readonly id: string;
+  /** The current state (activating the object if needed). */
+  get(options?: CallOptions): Promise<StateOf<T>>;
+  /** Replaces the state; resolves once the new state is durable. */
+  put(state: StateOf<T>, options?: CallOptions): Promise<void>;
+  /** Runs a handler or a query; resolves with its reply once any state change is durable. */
+  call<K extends OperationName<T>>(name: K, ...args: [...OperationArgs<T, K>, options?: CallOptions]): Promise<OperationReply<T, K>>;
+}
+
+/** An omitted `handlers`/`queries`/`errors` is inferred as its constraint (a string-keyed record): make it empty. */
+type Declared<T> = string extends keyof T ? {} : T;
+
+// No defaults on the type parameters: a default stops TypeScript from typing handler parameters from `initial`.
+export function defineObject<S, H extends Record<string, Handler<S, E>>, Q extends Record<string, Query<S, E>>, E extends ErrorSpecs>(
+  definition: ObjectDefinition<S, H, Q, E>,
+): ObjectType<S, Declared<H>, Declared<Q>, Declared<E>> {
+  const type = validateTypeName(definition.type);
+  const handlers = (definition.handlers ?? {}) as H;
+  const queries = (definition.queries ?? {}) as Q;
+  const errors = (definition.errors ?? {}) as E;
+  for (const name of Object.keys(handlers)) {
+    if (name in queries) throw new TypeError(`object type '${type}': '${name}' is both a handler and a query`);
+    if (typeof handlers[name] !== 'function') throw new TypeError(`object type '${type}': handler '${name}' is not a function`);
+  }
+  for (const name of Object.keys(queries)) {
+    if (typeof queries[name] !== 'function') throw new TypeError(`object type '${type}': query '${name}' is not a function`);
+  }
+  if (typeof definition.initial !== 'function') throw new TypeError(`object type '${type}': 'initial' must be a function returning the initial state`);
+  if (definition.idleTimeoutMs !== undefined && !(definition.idleTimeoutMs > 0)) {
+    throw new TypeError(`object type '${type}': idleTimeoutMs must be a positive number of milliseconds`);
+  }
+  const objectType: ObjectType<S, H, Q, E> = {
+    type,
+    initial: definition.initial,
+    handlers,
+    queries,
+    errors,
+    idleTimeoutMs: definition.idleTimeoutMs,
+    isError<K extends keyof E & string>(err: unknown, name: K): err is ObjectRejected<K, ReturnType<E[K]>> {
+      return err instanceof ObjectRejected && err.type === type && err.error === name;
+    },
+  };
+  return objectType as unknown as ObjectType<S, Declared<H>, Declared<Q>, Declared<E>>;
+}
+
+/** Builds `ctx.fail` for one object: each declared error becomes a function that throws it. */
+export function makeFailers<E extends ErrorSpecs>(objectType: { type: string; errors: E }, id: string): Failers<E> {
+  const failers: Record<string, (...args: unknown[]) => never> = {};
+  for (const [name, spec] of Object.entries(objectType.errors)) {
+    failers[name] = (...args: unknown[]) => {
+      const data = spec(...args);
+      throw new ObjectRejected(objectType.type, id, name, data.message, data);
+    };
+  }
+  return failers as Failers<E>;
+}

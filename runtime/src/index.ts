@@ -1,0 +1,42 @@
+/**
+ * Highlander: there can be only one live instance of each object id in the whole cluster.
+ *
+ * ```ts
+ * import { defineObject, HighlanderNode, ZooKeeperCoordinator, S3StateStore } from './runtime/src/index.js';
+ *
+ * const Counter = defineObject({
+ *   type: 'counter',
+ *   initial: () => ({ value: 0 }),
+ *   handlers: { increment: (s, by: number, ctx) => ctx.reply({ value: s.value + by }, s.value + by) },
+ *   queries: { value: (s) => s.value },
+ * });
+ *
+ * const node = HighlanderNode.create({
+ *   name: 'node-a',
+ *   coordinator: new ZooKeeperCoordinator({ connect: '127.0.0.1:2181' }),
+ *   store: new S3StateStore({ bucket: 'highlander', endpoint: 'http://127.0.0.1:7480' }),
+ *   objects: [Counter],
+ * });
+ * await node.start();
+ * const next = await node.ref(Counter, 'visits').call('increment', 1); // durable when it resolves
+ * await node.stop();
+ * ```
+ */
+export { defineObject, Replied } from './define-object.js';
+export type {
+  AnyObjectType, CallOptions, ErrorSpecs, HandlerContext, ObjectDefinition, ObjectType, OperationArgs, OperationName,
+  OperationReply, QueryContext, Ref, StateOf,
+} from './define-object.js';
+export { HighlanderNode } from './node.js';
+export type { HighlanderNodeOptions, NodeStatus } from './node.js';
+export * from './errors.js';
+export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from './events.js';
+export type { AcquireOptions, AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';
+export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
+export { ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
+export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
+export { S3StateStore } from './s3/s3-state-store.js';
+export type { S3StateStoreOptions } from './s3/s3-state-store.js';
+export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
+export type { Placement, PlacementContext, PlacementName } from './placement.js';
+export { MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH } from './names.js';

@@ -1,0 +1,606 @@
+import { performance } from 'node:perf_hooks';
+import { Activation, RouteAgain, type ActivationHost, type Operation } from './activation.js';
+import { CallStats } from './call-stats.js';
+import type { Coordinator, MemberInfo } from './coordinator.js';
+import type { AnyObjectType, CallOptions, OperationArgs, OperationName, OperationReply, Ref, RefFactory, StateOf } from './define-object.js';
+import {
+  CallTimeout, InvalidArgument, NodeStopping, NodeUnreachable, StateTooLarge, UnknownHandler, UnknownObjectType,
+  causeMessage, deserializeError,
+} from './errors.js';
+import { EventLog, type DeactivationReason, type LifecycleEvent, type LifecycleEventBody } from './events.js';
+import { objectKey, validateNodeName, validateObjectId } from './names.js';
+import { placementByName, type Placement, type PlacementName } from './placement.js';
+import type { StateStore } from './state-store.js';
+import { PeerClient } from './transport/peer-client.js';
+import type { PeerCall, PeerReplyBody } from './transport/peer-protocol.js';
+import { PeerServer } from './transport/peer-server.js';
+
+export interface HighlanderNodeOptions {
+  /** This node's name, unique in the cluster: `[A-Za-z0-9_-]{1,64}`. */
+  name: string;
+  /** Membership and lock queues (`ZooKeeperCoordinator`). */
+  coordinator: Coordinator;
+  /** Where states are kept (`S3StateStore`). */
+  store: StateStore;
+  /** Every object type this node can host. Register the same types on every node. */
+  objects: AnyObjectType[];
+  /**
+   * Where new activations go: `local`, `round-robin`, `random`, `least-loaded`, `hash`, or your own.
+   * @default 'local'
+   */
+  placement?: PlacementName | Placement;
+  /**
+   * Interface the peer/events ws endpoint listens on.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Port of the ws endpoint; 0 picks a free one.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Host other nodes use to reach this one.
+   * @default host
+   */
+  advertiseHost?: string;
+  /**
+   * A call fails with `CallTimeout` after this long.
+   * @default 10000
+   */
+  callTimeoutMs?: number;
+  /**
+   * Deactivate an object after this long without calls (per type: `idleTimeoutMs` in defineObject).
+   * @default 60000
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Largest state, as JSON, an object may have.
+   * @default 1048576 (1 MiB)
+   */
+  maxStateBytes?: number;
+  /**
+   * Forwarded requests in flight to one peer; more wait for a slot.
+   * @default 1024
+   */
+  maxInFlightPerPeer?: number;
+  /**
+   * Interval of `stats` events (call counts and latency per type).
+   * @default 1000
+   */
+  statsIntervalMs?: number;
+  /**
+   * How often this node republishes its activation count (for `least-loaded`).
+   * @default 2000
+   */
+  loadReportIntervalMs?: number;
+}
+
+/** 'created' → 'starting' → 'running' → 'stopping' → 'stopped'. */
+export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost'>> & { advertiseHost: string; placement: Placement };
+
+const MAX_ROUTING_ATTEMPTS = 64;
+
+/**
+ * A runtime node: hosts activations, forwards calls for objects owned elsewhere, and serves
+ * forwarded calls and event subscribers on its ws endpoint.
+ */
+export class HighlanderNode implements RefFactory {
+  readonly name: string;
+  readonly events: EventLog;
+  readonly options: CompiledOptions;
+  #status: NodeStatus = 'created';
+  #types = new Map<string, AnyObjectType>();
+  #activations = new Map<string, Activation>();
+  /** Last known owner of objects owned elsewhere; dropped on any sign it is stale. */
+  #ownerCache = new Map<string, string>();
+  #members = new Map<string, MemberInfo>();
+  #server: PeerServer | undefined;
+  #peers: PeerClient;
+  #stats = new CallStats();
+  #timers: NodeJS.Timeout[] = [];
+  #host: ActivationHost;
+  #publishedActivations = -1;
+
+  private constructor(options: HighlanderNodeOptions) {
+    this.name = validateNodeName(options.name);
+    this.options = compileOptions(options);
+    for (const type of options.objects) {
+      if (this.#types.has(type.type)) throw new TypeError(`object type '${type.type}' is registered twice`);
+      this.#types.set(type.type, type);
+    }
+    this.events = new EventLog(this.name);
+    const maxPayloadBytes = maxPayloadFor(this.options.maxStateBytes);
+    this.#peers = new PeerClient({ maxPayloadBytes, maxInFlight: this.options.maxInFlightPerPeer });
+    this.#host = {
+      nodeName: this.name,
+      store: this.options.store,
+      maxStateBytes: this.options.maxStateBytes,
+      emit: (event) => this.#emit(event),
+      record: (type, ms, failed) => this.#stats.record(type, ms, failed),
+      refs: this,
+    };
+  }
+
+  /** Validates the options; `start()` then joins the cluster. */
+  static create(options: HighlanderNodeOptions): HighlanderNode {
+    return new HighlanderNode(options);
+  }
+
+  get status(): NodeStatus {
+    return this.#status;
+  }
+
+  /** ws URL of this node's endpoint (after start). */
+  get address(): string {
+    if (!this.#server) throw new NodeStopping(this.name);
+    return `ws://${this.options.advertiseHost}:${this.#server.port}`;
+  }
+
+  get activationCount(): number {
+    return this.#activations.size;
+  }
+
+  /** The live members as this node sees them. */
+  members(): MemberInfo[] {
+    return [...this.#members.values()];
+  }
+
+  /** Active objects on this node (for admin views and tests). */
+  activations(): Array<{ type: string; id: string; epoch: string; status: string; queueLength: number }> {
+    return [...this.#activations.values()].map((a) => ({ type: a.type, id: a.id, epoch: a.epoch, status: a.status, queueLength: a.queueLength }));
+  }
+
+  async start(): Promise<void> {
+    this.#transition('created', 'starting');
+    const { coordinator } = this.options;
+    this.#server = await PeerServer.listen({
+      host: this.options.host,
+      port: this.options.port,
+      maxPayloadBytes: maxPayloadFor(this.options.maxStateBytes),
+      onCall: (call) => this.#serveForwarded(call),
+      events: this.events,
+    });
+    coordinator.on('members', (members) => this.#onMembers(members));
+    coordinator.on('sessionLost', () => this.#onSessionLost());
+    coordinator.on('error', (err) => this.#reportBackgroundError('coordinator', err));
+    try {
+      await coordinator.start({
+        name: this.name, address: this.address, pid: process.pid, startedAt: Date.now(), activations: 0, draining: false,
+      });
+    } catch (err) {
+      await this.#server.close();
+      this.#status = 'stopped';
+      throw err;
+    }
+    this.#onMembers(coordinator.members());
+    this.#every(this.options.statsIntervalMs, () => this.#emitStats());
+    this.#every(this.#idleSweepIntervalMs(), () => this.#sweepIdle());
+    this.#every(this.options.loadReportIntervalMs, () => this.#publishLoad());
+    this.#status = 'running';
+    this.#emit({ kind: 'node.up', address: this.address });
+  }
+
+  /**
+   * Leaves the cluster. With `drain` (the default) every activation finishes its queued calls,
+   * flushes and releases its lock first; without, queued calls fail with `NodeStopping` and the
+   * locks go with the session.
+   */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    if (this.#status === 'stopped' || this.#status === 'stopping') return;
+    if (this.#status === 'created') {
+      this.#status = 'stopped';
+      return;
+    }
+    this.#status = 'stopping';
+    for (const timer of this.#timers) clearInterval(timer);
+    const activations = [...this.#activations.values()];
+    if (options.drain ?? true) {
+      await Promise.allSettled(activations.map((a) => a.deactivate('shutdown')));
+    } else {
+      for (const a of activations) a.drop('shutdown', new NodeStopping(this.name));
+    }
+    this.#emit({ kind: 'node.down', reason: 'shutdown' });
+    await this.options.coordinator.stop();
+    this.#peers.close();
+    await this.#server?.close();
+    this.#activations.clear();
+    this.#status = 'stopped';
+  }
+
+  /** A typed handle on one object; the object may live on any node. */
+  ref<T extends AnyObjectType>(type: T, id: string): Ref<T> {
+    validateObjectId(id);
+    const registered = this.#types.get(type.type);
+    if (!registered) throw new UnknownObjectType(type.type, this.name);
+    return new ObjectRef<T>(this, registered as T, id);
+  }
+
+  /**
+   * Deactivates one object hosted here (flush, release). Resolves false when it is not active here.
+   */
+  async deactivate(type: string, id: string, reason: DeactivationReason = 'evicted'): Promise<boolean> {
+    const activation = this.#activations.get(objectKey(type, id));
+    if (!activation) return false;
+    await activation.deactivate(reason);
+    return true;
+  }
+
+  // ---- routing ----
+
+  /** @internal Runs an operation on an object wherever it lives. */
+  async invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+    if (this.#status !== 'running') throw new NodeStopping(this.name);
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    const key = objectKey(definition.type, id);
+    const name = operationName(operation);
+    const timeout = () => new CallTimeout(definition.type, id, name, timeoutMs);
+
+    // Fast path: the object is active here.
+    const local = this.#activations.get(key);
+    if (local !== undefined && local.status === 'active') {
+      try {
+        return await local.enqueue(operation, deadline, timeout);
+      } catch (err) {
+        if (!(err instanceof RouteAgain)) throw err;
+      }
+    }
+
+    let backoffMs = 20;
+    for (let attempt = 0; attempt < MAX_ROUTING_ATTEMPTS; attempt++) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) throw timeout();
+      if (this.#status !== 'running') throw new NodeStopping(this.name);
+
+      const activation = this.#activations.get(key);
+      if (activation) {
+        if (activation.status === 'active' || activation.status === 'activating') {
+          try {
+            return await activation.enqueue(operation, deadline, timeout);
+          } catch (err) {
+            if (!(err instanceof RouteAgain)) throw err;
+            if (err.owner && err.owner !== this.name) this.#ownerCache.set(key, err.owner);
+            continue;
+          }
+        }
+        // Deactivating: wait for it to finish, then route again (it may be placed anywhere).
+        await Promise.race([activation.closed, sleep(remaining)]);
+        continue;
+      }
+
+      let owner: string | null | undefined = this.#ownerCache.get(key);
+      if (owner === undefined) {
+        owner = this.#place(definition, id, key, deadline);
+        if (owner === null) continue; // activating here: queue on it
+      }
+      const member = this.#members.get(owner);
+      if (!member) {
+        // The owner is not a live member: its lock outlives it until its session expires.
+        this.#ownerCache.delete(key);
+        await sleep(Math.min(backoffMs, remaining));
+        backoffMs = Math.min(backoffMs * 2, 500);
+        continue;
+      }
+      let reply: PeerReplyBody;
+      try {
+        reply = await this.#peers.request(owner, member.address, {
+          t: 'call', type: definition.type, id, op: operation.op,
+          ...(operation.op === 'call' ? { name: operation.name, arg: operation.arg } : {}),
+          ...(operation.op === 'put' ? { arg: operation.state } : {}),
+          timeoutMs: Math.max(1, Math.floor(remaining)),
+        }, remaining);
+      } catch (err) {
+        if (performance.now() >= deadline) throw timeout();
+        if (err instanceof NodeUnreachable) {
+          this.#ownerCache.delete(key);
+          await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
+          backoffMs = Math.min(backoffMs * 2, 500);
+          continue;
+        }
+        throw err;
+      }
+      if (reply.t === 'ok') return reply.value;
+      if (reply.t === 'err') {
+        const error = deserializeError(reply.error);
+        if (error.code === 'NODE_STOPPING') {
+          // The owner is shutting down: its objects will be free shortly.
+          this.#ownerCache.delete(key);
+          await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
+          backoffMs = Math.min(backoffMs * 2, 500);
+          continue;
+        }
+        throw error;
+      }
+      // Redirected: the receiver is not (or no longer) the owner.
+      if (reply.owner && reply.owner !== owner) this.#ownerCache.set(key, reply.owner);
+      else this.#ownerCache.delete(key);
+      if (!reply.owner || reply.owner === owner) {
+        await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
+        backoffMs = Math.min(backoffMs * 2, 500);
+      }
+    }
+    throw timeout();
+  }
+
+  /**
+   * For an object with no known owner: asks placement. Starts an activation here if chosen
+   * (returns null; the caller then queues on it), else returns the chosen node, which activates
+   * the object or redirects.
+   */
+  #place(definition: AnyObjectType, id: string, key: string, deadline: number): string | null {
+    const candidates = [...this.#members.values()].filter((m) => !m.draining).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const chosen = candidates.length === 0 ? this.name : this.options.placement.choose({ type: definition.type, id, self: this.name, candidates });
+    if (chosen !== this.name) return chosen;
+    this.#startActivation(definition, id, key, deadline);
+    return null;
+  }
+
+  /**
+   * Registers an activation at once, so that every call for the object queues on it in arrival
+   * order, then joins the lock queue (without waiting) and loads the state in the background. If
+   * another node owns the object, queued calls are routed there (`RouteAgain`); if acquiring or
+   * loading fails, they fail with that error.
+   */
+  #startActivation(definition: AnyObjectType, id: string, key: string, deadline: number): void {
+    if (this.#activations.has(key)) return;
+    const activation = new Activation(definition, id, key, this.#host);
+    this.#activations.set(key, activation);
+    void activation.closed.then(() => {
+      if (this.#activations.get(key) === activation) this.#activations.delete(key);
+    });
+    void this.#acquireAndLoad(activation, Math.max(1, deadline - performance.now()));
+  }
+
+  async #acquireAndLoad(activation: Activation, timeoutMs: number): Promise<void> {
+    const { type, id, key } = activation;
+    let result;
+    try {
+      result = await this.options.coordinator.acquire(type, id, { wait: false, timeoutMs });
+    } catch (err) {
+      activation.abort(null, err as Error);
+      return;
+    }
+    if (!result.acquired) {
+      if (result.owner !== this.name) this.#ownerCache.set(key, result.owner);
+      activation.abort(result.owner);
+      return;
+    }
+    this.#ownerCache.delete(key);
+    this.#emit({ kind: 'lock.acquired', type, id, epoch: result.lock.epoch, waitedMs: round(result.waitedMs) });
+    try {
+      await activation.load(result.lock);
+    } catch (err) {
+      activation.abort(null, err as Error);
+      await result.lock.release().catch(() => {
+        // The lock goes with the session if this fails; nothing else to do here.
+      });
+      this.#emit({ kind: 'lock.released', type, id, epoch: result.lock.epoch });
+    }
+  }
+
+  /** Serves a call forwarded by another node: run it here, activate here, or redirect to the owner. */
+  async #serveForwarded(call: PeerCall): Promise<PeerReplyBody> {
+    const definition = this.#types.get(call.type);
+    if (!definition) return { t: 'err', error: new UnknownObjectType(call.type, this.name).serialize() };
+    validateObjectId(call.id);
+    if (this.#status !== 'running') return { t: 'err', error: new NodeStopping(this.name).serialize() };
+    const operation: Operation = call.op === 'get' ? { op: 'get' }
+      : call.op === 'put' ? { op: 'put', state: call.arg }
+      : { op: 'call', name: call.name!, arg: call.arg };
+    const key = objectKey(call.type, call.id);
+    const deadline = performance.now() + call.timeoutMs;
+    const timeout = () => new CallTimeout(call.type, call.id, operationName(operation), call.timeoutMs);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const activation = this.#activations.get(key);
+      if (activation) {
+        if (activation.status === 'active' || activation.status === 'activating') {
+          try {
+            return { t: 'ok', value: await activation.enqueue(operation, deadline, timeout) };
+          } catch (err) {
+            if (err instanceof RouteAgain) return { t: 'redirect', owner: err.owner };
+            throw err;
+          }
+        }
+        await Promise.race([activation.closed, sleep(Math.max(0, deadline - performance.now()))]);
+        continue;
+      }
+      const owner = await this.options.coordinator.owner(call.type, call.id);
+      if (owner !== null && owner !== this.name) return { t: 'redirect', owner };
+      // Nobody owns it (or only a stale lock of ours, which acquiring cleans up): activate here.
+      this.#startActivation(definition, call.id, key, deadline);
+    }
+    return { t: 'redirect', owner: null };
+  }
+
+  // ---- cluster events ----
+
+  #onMembers(members: MemberInfo[]): void {
+    const next = new Map(members.map((m) => [m.name, m]));
+    for (const [name, member] of next) {
+      if (!this.#members.has(name) && name !== this.name) this.#emit({ kind: 'node.joined', peer: name, address: member.address });
+    }
+    for (const name of this.#members.keys()) {
+      if (!next.has(name)) {
+        this.#peers.forget(name);
+        for (const [key, owner] of this.#ownerCache) if (owner === name) this.#ownerCache.delete(key);
+        if (name !== this.name) this.#emit({ kind: 'node.left', peer: name });
+      }
+    }
+    this.#members = next;
+  }
+
+  #onSessionLost(): void {
+    const activations = [...this.#activations.values()];
+    this.#activations.clear();
+    this.#ownerCache.clear();
+    for (const a of activations) a.drop('session-lost');
+    this.#emit({ kind: 'node.session-lost', activationsDropped: activations.length });
+  }
+
+  // ---- timers ----
+
+  #every(intervalMs: number, task: () => void): void {
+    const timer = setInterval(task, intervalMs);
+    timer.unref();
+    this.#timers.push(timer);
+  }
+
+  #idleSweepIntervalMs(): number {
+    let shortest = this.options.idleTimeoutMs;
+    for (const t of this.#types.values()) if (t.idleTimeoutMs !== undefined) shortest = Math.min(shortest, t.idleTimeoutMs);
+    return Math.min(1000, Math.max(20, Math.floor(shortest / 4)));
+  }
+
+  #sweepIdle(): void {
+    const now = performance.now();
+    for (const activation of this.#activations.values()) {
+      if (activation.status !== 'active' || !activation.quiescent) continue;
+      const idleTimeoutMs = activation.definition.idleTimeoutMs ?? this.options.idleTimeoutMs;
+      if (now - activation.lastActivityMs >= idleTimeoutMs) {
+        activation.deactivate('idle').catch((err) => this.#reportBackgroundError('idle deactivation', err));
+      }
+    }
+  }
+
+  #emitStats(): void {
+    const byType = this.#stats.drain();
+    if (Object.keys(byType).length === 0) return;
+    this.#emit({ kind: 'stats', intervalMs: this.options.statsIntervalMs, activations: this.#activations.size, byType });
+  }
+
+  #publishLoad(): void {
+    const count = this.#activations.size;
+    if (count === this.#publishedActivations || this.#status !== 'running') return;
+    this.#publishedActivations = count;
+    this.options.coordinator.update({ activations: count }).catch(() => {
+      this.#publishedActivations = -1; // try again next interval
+    });
+  }
+
+  #emit(event: LifecycleEventBody): LifecycleEvent {
+    return this.events.emit(event);
+  }
+
+  #reportBackgroundError(what: string, err: unknown): void {
+    // Surfaced as an event; the runtime keeps going.
+    process.emitWarning(`highlander node ${this.name}: ${what} failed: ${causeMessage(err)}`);
+  }
+
+  #transition(from: NodeStatus, to: NodeStatus): void {
+    if (this.#status !== from) throw new Error(`node ${this.name} cannot go from '${this.#status}' to '${to}' (expected '${from}')`);
+    this.#status = to;
+  }
+}
+
+class ObjectRef<T extends AnyObjectType> implements Ref<T> {
+  constructor(private readonly node: HighlanderNode, private readonly definition: T, readonly id: string) {}
+
+  get type(): string {
+    return this.definition.type;
+  }
+
+  get(options?: CallOptions): Promise<StateOf<T>> {
+    return this.node.invoke(this.definition, this.id, { op: 'get' }, this.#timeout(options)) as Promise<StateOf<T>>;
+  }
+
+  async put(state: StateOf<T>, options?: CallOptions): Promise<void> {
+    const json = JSON.stringify(state);
+    const bytes = json === undefined ? 0 : Buffer.byteLength(json);
+    if (bytes > this.node.options.maxStateBytes) throw new StateTooLarge(this.type, this.id, bytes, this.node.options.maxStateBytes);
+    await this.node.invoke(this.definition, this.id, { op: 'put', state: json === undefined ? undefined : JSON.parse(json) }, this.#timeout(options));
+  }
+
+  call<K extends OperationName<T>>(name: K, ...args: [...OperationArgs<T, K>, options?: CallOptions]): Promise<OperationReply<T, K>> {
+    const fn = this.definition.handlers[name] ?? this.definition.queries[name];
+    if (typeof fn !== 'function') {
+      return Promise.reject(new UnknownHandler(this.type, name, [...Object.keys(this.definition.handlers), ...Object.keys(this.definition.queries)]));
+    }
+    // A handler declared as (state) or (state, ctx)-less takes no argument: the first extra is options.
+    const takesArg = fn.length >= 2;
+    const arg = takesArg ? args[0] : undefined;
+    const options = (takesArg ? args[1] : args[0]) as CallOptions | undefined;
+    let copied: unknown;
+    try {
+      copied = copyArgument(arg, this.node.options.maxStateBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.node.invoke(this.definition, this.id, { op: 'call', name, arg: copied }, this.#timeout(options)) as Promise<OperationReply<T, K>>;
+  }
+
+  #timeout(options: CallOptions | undefined): number {
+    const timeoutMs = options?.timeoutMs ?? this.node.options.callTimeoutMs;
+    if (!(timeoutMs > 0)) throw new TypeError(`timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
+    return timeoutMs;
+  }
+}
+
+/** Arguments are passed as JSON wherever the object lives, so a local call sees exactly what a remote one would. */
+function copyArgument(arg: unknown, maxBytes: number): unknown {
+  if (typeof arg !== 'object' || arg === null) {
+    if (typeof arg === 'function' || typeof arg === 'bigint' || typeof arg === 'symbol') {
+      throw new InvalidArgument(`a call argument must be JSON; got a ${typeof arg}`);
+    }
+    return arg;
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(arg);
+  } catch (err) {
+    throw new InvalidArgument(`a call argument must be JSON: ${causeMessage(err)}`);
+  }
+  if (Buffer.byteLength(json) > maxBytes) throw new InvalidArgument(`a call argument is ${Buffer.byteLength(json)} bytes as JSON, over the limit of ${maxBytes} (maxStateBytes)`);
+  return JSON.parse(json);
+}
+
+function operationName(operation: Operation): string {
+  return operation.op === 'call' ? operation.name : operation.op;
+}
+
+function compileOptions(options: HighlanderNodeOptions): CompiledOptions {
+  if (!options.coordinator) throw new TypeError('HighlanderNode: coordinator is required');
+  if (!options.store) throw new TypeError('HighlanderNode: store is required');
+  if (!Array.isArray(options.objects) || options.objects.length === 0) throw new TypeError('HighlanderNode: objects must list at least one object type');
+  const positive = (name: string, value: number | undefined, fallback: number) => {
+    const v = value ?? fallback;
+    if (!(Number.isFinite(v) && v > 0)) throw new TypeError(`HighlanderNode: ${name} must be a positive number (got ${value})`);
+    return v;
+  };
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`HighlanderNode: port must be 0..65535 (got ${port})`);
+  const placement = typeof options.placement === 'object' ? options.placement : placementByName(options.placement ?? 'local');
+  return {
+    name: options.name,
+    coordinator: options.coordinator,
+    store: options.store,
+    objects: options.objects,
+    placement,
+    host,
+    port,
+    advertiseHost: options.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 10_000),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
+    maxStateBytes: positive('maxStateBytes', options.maxStateBytes, 1024 * 1024),
+    maxInFlightPerPeer: positive('maxInFlightPerPeer', options.maxInFlightPerPeer, 1024),
+    statsIntervalMs: positive('statsIntervalMs', options.statsIntervalMs, 1000),
+    loadReportIntervalMs: positive('loadReportIntervalMs', options.loadReportIntervalMs, 2000),
+  };
+}
+
+/** A frame may carry a whole state plus framing; twice the state limit leaves room for batching. */
+function maxPayloadFor(maxStateBytes: number): number {
+  return 2 * maxStateBytes + 1024 * 1024;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+

@@ -1,0 +1,171 @@
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { StoreUnavailable, StoredStateCorrupt } from '../errors.js';
+import type { ListPage, StateStore, StoredObject, WriteRequest, WriteResult } from '../state-store.js';
+
+export interface S3StateStoreOptions {
+  bucket: string;
+  /**
+   * Key prefix; objects live at `<prefix><type>/<id>.json`.
+   * @default 'objects/'
+   */
+  prefix?: string;
+  /** S3 endpoint URL, e.g. `http://127.0.0.1:7480`. @default the AWS SDK's chain (`AWS_ENDPOINT_URL_S3`, then AWS) */
+  endpoint?: string;
+  /** @default the AWS SDK's chain (`AWS_REGION`), else 'us-east-1' */
+  region?: string;
+  /** Static credentials. @default the AWS SDK's credential chain */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** @default true when `endpoint` is set (S3-compatible servers), else false */
+  forcePathStyle?: boolean;
+  /**
+   * Give up on one S3 request after this long (then `StoreUnavailable`).
+   * @default 10000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Sockets kept open to S3.
+   * @default 256
+   */
+  maxSockets?: number;
+}
+
+const META_EPOCH = 'highlander-epoch';
+const META_VERSION = 'highlander-version';
+
+/**
+ * The state store on S3: `objects/<type>/<id>.json`, each write conditional
+ * (If-None-Match `*` to create, If-Match the last ETag to replace), the owner's epoch and the
+ * object's version in the object metadata.
+ */
+export class S3StateStore implements StateStore {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly client: S3Client;
+
+  constructor(options: S3StateStoreOptions) {
+    // The pinned SDK supports Node 20; its notice about releases after January 2027 is not actionable here.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    if (!options.bucket) throw new TypeError('S3StateStore: bucket is required');
+    this.bucket = options.bucket;
+    this.prefix = options.prefix ?? 'objects/';
+    const requestTimeout = options.requestTimeoutMs ?? 10_000;
+    const maxSockets = options.maxSockets ?? 256;
+    const config: S3ClientConfig = {
+      region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+      // Checksums only where required: some S3-compatible servers store aws-chunked bodies raw.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        requestTimeout,
+        connectionTimeout: Math.min(requestTimeout, 3_000),
+        httpAgent: new Agent({ keepAlive: true, maxSockets }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      },
+    };
+    if (options.endpoint) config.endpoint = options.endpoint;
+    if (options.credentials) config.credentials = options.credentials;
+    this.client = new S3Client(config);
+  }
+
+  keyOf(type: string, id: string): string {
+    return `${this.prefix}${type}/${id}.json`;
+  }
+
+  async read(type: string, id: string): Promise<StoredObject | null> {
+    const key = this.keyOf(type, id);
+    let response;
+    try {
+      response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw new StoreUnavailable('read', key, err);
+    }
+    let body: string;
+    try {
+      body = (await response.Body?.transformToString('utf8')) ?? '';
+    } catch (err) {
+      throw new StoreUnavailable('read', key, err);
+    }
+    try {
+      JSON.parse(body);
+    } catch (err) {
+      throw new StoredStateCorrupt(key, `not JSON (${(err as Error).message})`);
+    }
+    const version = Number(response.Metadata?.[META_VERSION] ?? 0);
+    return {
+      body,
+      etag: unquote(response.ETag ?? ''),
+      epoch: response.Metadata?.[META_EPOCH] ?? '0',
+      version: Number.isFinite(version) ? version : 0,
+      ...(response.LastModified ? { lastModified: response.LastModified } : {}),
+    };
+  }
+
+  async write(request: WriteRequest): Promise<WriteResult> {
+    const key = this.keyOf(request.type, request.id);
+    const condition = 'ifMatch' in request.condition
+      // Sent unquoted: radosgw refuses the quoted form, AWS accepts both.
+      ? { IfMatch: request.condition.ifMatch }
+      : { IfNoneMatch: '*' };
+    try {
+      const response = await this.client.send(new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: request.body,
+        ContentType: 'application/json',
+        Metadata: { [META_EPOCH]: request.epoch, [META_VERSION]: String(request.version) },
+        ...condition,
+      }));
+      return { ok: true, etag: unquote(response.ETag ?? '') };
+    } catch (err) {
+      const status = statusOf(err);
+      // 412: the condition failed. 409: AWS's answer to a concurrent conditional write on the same key.
+      if (status === 412 || status === 409) return { ok: false, conflict: true };
+      throw new StoreUnavailable('write', key, err);
+    }
+  }
+
+  async list(options: { type?: string; prefix?: string; cursor?: string; limit?: number }): Promise<ListPage> {
+    const typePart = options.type ? `${options.type}/${options.prefix ?? ''}` : '';
+    const prefix = `${this.prefix}${typePart}`;
+    try {
+      const response = await this.client.send(new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: prefix,
+        MaxKeys: Math.min(Math.max(options.limit ?? 100, 1), 1000),
+        ...(options.cursor ? { ContinuationToken: options.cursor } : {}),
+      }));
+      const objects = (response.Contents ?? []).flatMap((item) => {
+        const rest = item.Key?.slice(this.prefix.length) ?? '';
+        const slash = rest.indexOf('/');
+        if (slash < 0 || !rest.endsWith('.json')) return [];
+        return [{
+          type: rest.slice(0, slash),
+          id: rest.slice(slash + 1, -'.json'.length),
+          key: item.Key ?? '',
+          size: item.Size ?? 0,
+          etag: unquote(item.ETag ?? ''),
+          lastModified: item.LastModified,
+        }];
+      });
+      return response.IsTruncated && response.NextContinuationToken ? { objects, cursor: response.NextContinuationToken } : { objects };
+    } catch (err) {
+      throw new StoreUnavailable('list', prefix, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function unquote(etag: string): string {
+  return etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : etag;
+}

@@ -1,0 +1,95 @@
+import { ProtocolError, type SerializedError } from '../errors.js';
+
+/**
+ * The node-to-node protocol on `/peer`: every ws frame is a JSON array of messages, so that the
+ * messages produced in one turn of the event loop travel in one frame.
+ */
+
+export type PeerOperation = 'get' | 'put' | 'call';
+
+export interface PeerCall {
+  t: 'call';
+  /** Request id, unique per connection. */
+  rid: number;
+  type: string;
+  id: string;
+  op: PeerOperation;
+  name?: string;
+  arg?: unknown;
+  /** What is left of the caller's timeout. */
+  timeoutMs: number;
+}
+
+export type PeerReply =
+  | { t: 'ok'; rid: number; value: unknown }
+  | { t: 'err'; rid: number; error: SerializedError }
+  /** The receiver is not the owner: `owner` is (or `null` when nobody is and the receiver will not activate). */
+  | { t: 'redirect'; rid: number; owner: string | null };
+
+export type PeerReplyBody = PeerReply extends infer R ? (R extends { rid: number } ? Omit<R, 'rid'> : never) : never;
+
+export function parseFrame(data: unknown): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(data));
+  } catch {
+    throw new ProtocolError('peer frame is not JSON');
+  }
+  if (!Array.isArray(parsed)) throw new ProtocolError('peer frame is not a JSON array of messages');
+  return parsed;
+}
+
+export function asPeerCall(message: unknown): PeerCall {
+  const m = message as Partial<PeerCall> | null;
+  if (
+    typeof m !== 'object' || m === null || m.t !== 'call' || typeof m.rid !== 'number' || typeof m.type !== 'string'
+    || typeof m.id !== 'string' || (m.op !== 'get' && m.op !== 'put' && m.op !== 'call') || typeof m.timeoutMs !== 'number'
+    || (m.op === 'call' && typeof m.name !== 'string')
+  ) {
+    throw new ProtocolError(`malformed peer call: ${JSON.stringify(message)?.slice(0, 200)}`);
+  }
+  return m as PeerCall;
+}
+
+export function asPeerReply(message: unknown): PeerReply {
+  const m = message as Partial<PeerReply> | null;
+  if (typeof m !== 'object' || m === null || typeof m.rid !== 'number' || (m.t !== 'ok' && m.t !== 'err' && m.t !== 'redirect')) {
+    throw new ProtocolError(`malformed peer reply: ${JSON.stringify(message)?.slice(0, 200)}`);
+  }
+  return m as PeerReply;
+}
+
+/**
+ * Collects messages and sends them as few frames per event-loop turn as fit under `maxFrameBytes`
+ * (each message is serialised once, when written).
+ */
+export class FrameWriter {
+  #pending: string[] = [];
+  #scheduled = false;
+  constructor(private readonly send: (frame: string) => void, private readonly maxFrameBytes: number) {}
+
+  write(message: unknown): void {
+    this.#pending.push(JSON.stringify(message));
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const pending = this.#pending;
+    this.#pending = [];
+    let start = 0;
+    let size = 2;
+    for (let i = 0; i < pending.length; i++) {
+      const length = pending[i]!.length + 1;
+      if (i > start && size + length > this.maxFrameBytes) {
+        this.send(`[${pending.slice(start, i).join(',')}]`);
+        start = i;
+        size = 2;
+      }
+      size += length;
+    }
+    if (start < pending.length) this.send(`[${pending.slice(start).join(',')}]`);
+  }
+}

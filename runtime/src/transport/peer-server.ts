@@ -1,0 +1,124 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HighlanderError, ProtocolError } from '../errors.js';
+import type { EventLog, LifecycleEvent } from '../events.js';
+import { FrameWriter, asPeerCall, parseFrame, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
+
+export interface PeerServerOptions {
+  host: string;
+  port: number;
+  /** Largest accepted frame; a larger one closes the connection with 1009. */
+  maxPayloadBytes: number;
+  /** Handles one forwarded call. */
+  onCall(call: PeerCall): Promise<PeerReplyBody>;
+  events: EventLog;
+  /**
+   * An event subscriber whose unsent data exceeds this is disconnected (close 1013) rather than
+   * letting the node's memory grow; it reconnects with `?since=` to resume.
+   * @default 8 MiB
+   */
+  maxSubscriberBufferBytes?: number;
+}
+
+/**
+ * The node's ws endpoint: `/peer` takes forwarded calls from other nodes, `/events?since=<seq>`
+ * streams lifecycle events (first `{t:'events', events, gap}` with what was missed, then
+ * `{t:'event', event}` as they happen).
+ */
+export class PeerServer {
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #sockets = new Set<WebSocket>();
+
+  private constructor(private readonly options: PeerServerOptions) {
+    this.#http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
+    });
+    this.#wss = new WebSocketServer({ server: this.#http, maxPayload: options.maxPayloadBytes });
+    this.#wss.on('connection', (ws, req) => {
+      this.#sockets.add(ws);
+      ws.on('close', () => this.#sockets.delete(ws));
+      const url = new URL(req.url ?? '/', 'http://node');
+      if (url.pathname === '/peer') this.#servePeer(ws);
+      else if (url.pathname === '/events') this.#serveEvents(ws, url);
+      else ws.close(1008, `unknown path '${url.pathname}': use /peer or /events`);
+    });
+  }
+
+  static async listen(options: PeerServerOptions): Promise<PeerServer> {
+    const server = new PeerServer(options);
+    await new Promise<void>((resolve, reject) => {
+      server.#http.once('error', reject);
+      server.#http.listen(options.port, options.host, () => {
+        server.#http.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  get port(): number {
+    return (this.#http.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#sockets) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+
+  #servePeer(ws: WebSocket): void {
+    const writer = new FrameWriter((frame) => ws.send(frame), Math.floor(this.options.maxPayloadBytes / 2));
+    ws.on('message', (data) => {
+      let messages: unknown[];
+      try {
+        messages = parseFrame(data);
+      } catch (err) {
+        ws.close(1007, (err as Error).message);
+        return;
+      }
+      for (const message of messages) {
+        let call: PeerCall;
+        try {
+          call = asPeerCall(message);
+        } catch (err) {
+          const rid = (message as { rid?: unknown })?.rid;
+          if (typeof rid === 'number') writer.write({ t: 'err', rid, error: (err as ProtocolError).serialize() });
+          else ws.close(1007, (err as Error).message.slice(0, 120));
+          continue;
+        }
+        this.options.onCall(call).then(
+          (reply) => writer.write({ ...reply, rid: call.rid }),
+          (err: unknown) => {
+            const error = err instanceof HighlanderError ? err.serialize() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
+            writer.write({ t: 'err', rid: call.rid, error });
+          },
+        );
+      }
+    });
+  }
+
+  #serveEvents(ws: WebSocket, url: URL): void {
+    const limit = this.options.maxSubscriberBufferBytes ?? 8 * 1024 * 1024;
+    const sinceParam = url.searchParams.get('since');
+    const since = sinceParam === null ? this.options.events.lastSeq : Number(sinceParam);
+    if (!Number.isInteger(since) || since < 0) {
+      ws.close(1008, `since must be a non-negative integer event sequence (got '${sinceParam}')`);
+      return;
+    }
+    const backlog = this.options.events.since(since);
+    ws.send(JSON.stringify({ t: 'events', events: backlog.events, gap: backlog.gap, lastSeq: this.options.events.lastSeq }));
+    const unsubscribe = this.options.events.subscribe((event: LifecycleEvent) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > limit) {
+        unsubscribe();
+        ws.close(1013, `subscriber too slow: more than ${limit} bytes unsent; reconnect with ?since=${event.seq - 1}`);
+        return;
+      }
+      ws.send(JSON.stringify({ t: 'event', event }));
+    });
+    ws.on('close', unsubscribe);
+    ws.on('message', () => ws.close(1008, 'the events stream takes no messages'));
+  }
+}

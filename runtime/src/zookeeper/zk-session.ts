@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import zookeeper from 'node-zookeeper-client';
+import type { Client, Event, Stat } from 'node-zookeeper-client';
+import { CoordinatorUnavailable } from '../errors.js';
+
+/**
+ * A ZooKeeper session with what node-zookeeper-client leaves out (notes/zookeeper.md):
+ * promises, a timeout on every request, the monotonic time ZooKeeper last answered, and a new
+ * client after `expired` (the old one is dead forever).
+ *
+ * Events: `connected`, `disconnected`, `expired` (the session and every ephemeral znode of it are
+ * gone; a new session is being opened), `renewed` (the new session is connected).
+ */
+
+export interface ZkSessionOptions {
+  /** Comma-separated `host:port` list, optionally with a chroot: `127.0.0.1:2181/highlander`. */
+  connect: string;
+  /**
+   * ZooKeeper session timeout (clamped by the server to 2–20 × tickTime).
+   * @default 10000
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Give up on one request after this long.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+}
+
+export const { CreateMode, Exception, ACL } = zookeeper;
+// The types omit the ACL constants; the library exports them.
+const OPEN = (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: InstanceType<typeof zookeeper.ACL>[] }).OPEN_ACL_UNSAFE;
+
+/** A ZooKeeper error code, or `TIMEOUT` when no answer came in time. */
+export class ZkError extends Error {
+  constructor(readonly code: number | 'TIMEOUT', message: string, readonly path: string) {
+    super(message);
+    this.name = 'ZkError';
+  }
+  get isConnectionLoss(): boolean {
+    return this.code === 'TIMEOUT' || this.code === Exception.CONNECTION_LOSS || this.code === Exception.SESSION_EXPIRED;
+  }
+}
+
+export function isZkCode(err: unknown, code: number): boolean {
+  return err instanceof ZkError && err.code === code;
+}
+
+type Callback<T> = (error: Error | { getCode(): number } | null, result: T) => void;
+
+export class ZkSession extends EventEmitter {
+  readonly connect: string;
+  readonly sessionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  #client: Client;
+  #closed = false;
+  #connected = false;
+  #lastContactMs = performance.now();
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  private constructor(options: ZkSessionOptions) {
+    super();
+    this.connect = options.connect;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.#client = this.#newClient();
+  }
+
+  /** Opens a session and waits until it is connected (or `requestTimeoutMs` passed). */
+  static async open(options: ZkSessionOptions): Promise<ZkSession> {
+    const session = new ZkSession(options);
+    try {
+      await session.waitConnected(Math.max(session.requestTimeoutMs, session.sessionTimeoutMs));
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    session.#heartbeat = setInterval(() => session.#beat(), Math.max(100, Math.floor(session.sessionTimeoutMs / 4)));
+    session.#heartbeat.unref();
+    return session;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Hex id of the current session (changes after an expiry). */
+  get sessionId(): string {
+    return this.#client.getSessionId().toString('hex');
+  }
+
+  /** The raw session credentials, for tests that force an expiry with a second client. */
+  get credentials(): { sessionId: Buffer; sessionPassword: Buffer } {
+    return { sessionId: this.#client.getSessionId(), sessionPassword: this.#client.getSessionPassword() };
+  }
+
+  /** Monotonic time (performance.now()) at which ZooKeeper last answered this process. */
+  get lastContactMs(): number {
+    return this.#lastContactMs;
+  }
+
+  waitConnected(timeoutMs: number): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off('connected', onConnected);
+        reject(new CoordinatorUnavailable(`connect to ${this.connect}`, new Error(`no connection within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const onConnected = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.once('connected', onConnected);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    this.#client.removeAllListeners();
+    this.#client.close();
+    this.#connected = false;
+  }
+
+  // ---- requests ----
+
+  create(path: string, data: Buffer | undefined, mode: number): Promise<string> {
+    return this.#request<string>('create', path, (cb) => this.#client.create(path, data ?? Buffer.alloc(0), OPEN, mode, cb));
+  }
+
+  remove(path: string, version = -1): Promise<void> {
+    return this.#request<void>('delete', path, (cb) => this.#client.remove(path, version, (error) => cb(error, undefined)));
+  }
+
+  exists(path: string, watcher?: (event: Event) => void): Promise<Stat | null> {
+    return this.#request<Stat | null>('exists', path, (cb) => watcher ? this.#client.exists(path, watcher, cb) : this.#client.exists(path, cb));
+  }
+
+  getChildren(path: string, watcher?: (event: Event) => void): Promise<string[]> {
+    return this.#request<string[]>('getChildren', path, (cb) => watcher ? this.#client.getChildren(path, watcher, cb) : this.#client.getChildren(path, cb));
+  }
+
+  getData(path: string, watcher?: (event: Event) => void): Promise<{ data: Buffer | undefined; stat: Stat }> {
+    return this.#request('getData', path, (cb: Callback<{ data: Buffer | undefined; stat: Stat }>) => {
+      const done = (error: Error | { getCode(): number } | null, data: Buffer, stat: Stat) => cb(error, { data, stat });
+      if (watcher) this.#client.getData(path, watcher, done);
+      else this.#client.getData(path, done);
+    });
+  }
+
+  setData(path: string, data: Buffer, version = -1): Promise<Stat> {
+    return this.#request<Stat>('setData', path, (cb) => this.#client.setData(path, data, version, cb));
+  }
+
+  /** Creates persistent znodes for every missing level of `path` (never ephemeral: see notes/zookeeper.md). */
+  mkdirp(path: string): Promise<void> {
+    return this.#request<void>('mkdirp', path, (cb) => this.#client.mkdirp(path, cb as Callback<unknown>));
+  }
+
+  /**
+   * Runs a multi-op atomically. `ops` receive the transaction builder. Note: the client turns
+   * version 0 into "any version", so never rely on a check of version 0 here.
+   */
+  multi(path: string, build: (tx: ReturnType<Client['transaction']>) => void): Promise<Array<{ path?: string }>> {
+    return this.#request('multi', path, (cb: Callback<Array<{ path?: string }>>) => {
+      const tx = this.#client.transaction();
+      build(tx);
+      tx.commit(cb);
+    });
+  }
+
+  #request<T>(operation: string, path: string, start: (cb: Callback<T>) => void): Promise<T> {
+    if (this.#closed) return Promise.reject(new ZkError(Exception.CONNECTION_LOSS, `${operation} ${path}: session closed`, path));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(new ZkError('TIMEOUT', `${operation} ${path}: no answer from ZooKeeper within ${this.requestTimeoutMs} ms`, path));
+      }, this.requestTimeoutMs);
+      start((error, result) => {
+        if (settled) return; // answered after we gave up: the caller already treats it as connection loss
+        settled = true;
+        clearTimeout(timer);
+        if (error) {
+          const code = typeof (error as { getCode?: () => number }).getCode === 'function' ? (error as { getCode(): number }).getCode() : Exception.SYSTEM_ERROR;
+          // Any answer from a server, even an error, proves the session was alive just now.
+          if (code !== Exception.CONNECTION_LOSS && code !== Exception.SESSION_EXPIRED) this.#lastContactMs = performance.now();
+          reject(new ZkError(code, `${operation} ${path}: ${(error as Error).message ?? String(error)}`, path));
+          return;
+        }
+        this.#lastContactMs = performance.now();
+        // exists() reports a missing node as an undefined stat; the types say Stat.
+        resolve((result ?? null) as T);
+      });
+    });
+  }
+
+  // ---- lifecycle of the underlying client ----
+
+  #newClient(): Client {
+    const client = zookeeper.createClient(this.connect, {
+      sessionTimeout: this.sessionTimeoutMs,
+      spinDelay: 100,
+      // A retried create could leave a duplicate lock znode: retries stay off, losses are recovered by name.
+      retries: 0,
+    });
+    client.on('connected', () => {
+      this.#connected = true;
+      this.#lastContactMs = performance.now();
+      this.emit('connected');
+    });
+    client.on('disconnected', () => {
+      this.#connected = false;
+      this.emit('disconnected');
+    });
+    client.on('expired', () => this.#onExpired(client));
+    client.connect();
+    return client;
+  }
+
+  #onExpired(client: Client): void {
+    if (this.#closed || client !== this.#client) return;
+    this.#connected = false;
+    client.removeAllListeners();
+    client.close();
+    this.#client = this.#newClient();
+    this.once('connected', () => this.emit('renewed'));
+    this.emit('expired');
+  }
+
+  /** Keeps `lastContactMs` fresh while idle; the request itself is the proof of contact. */
+  #beat(): void {
+    if (!this.#connected) return;
+    this.exists('/').catch(() => {
+      // A failed heartbeat only means lastContactMs does not advance; the client reconnects by itself.
+    });
+  }
+}
+
+/** The czxid of a znode as a decimal string: the owner's epoch. */
+export function czxidOf(stat: Stat): string {
+  return Buffer.from(stat.czxid).readBigInt64BE(0).toString();
+}

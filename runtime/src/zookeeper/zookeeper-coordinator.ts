@@ -1,0 +1,257 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { CoordinatorUnavailable, NodeNameTaken } from '../errors.js';
+import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockQueueEntry, MemberInfo } from '../coordinator.js';
+import { LockQueue } from './lock-queue.js';
+import { CreateMode, Exception, ZkSession, isZkCode } from './zk-session.js';
+
+export interface ZooKeeperCoordinatorOptions {
+  /** Comma-separated `host:port` list, e.g. `127.0.0.1:2181,127.0.0.1:2182`. */
+  connect: string;
+  /**
+   * Root znode of this cluster; several clusters can share one ZooKeeper.
+   * @default '/highlander'
+   */
+  root?: string;
+  /**
+   * ZooKeeper session timeout. Failover after a crash takes about this long.
+   * @default 10000
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * Give up on one ZooKeeper request after this long.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long `start()` waits for a previous holder of the node name (a crashed process whose
+   * session has not expired yet) before failing with `NodeNameTaken`.
+   * @default 2 × sessionTimeoutMs
+   */
+  nameWaitMs?: number;
+}
+
+/**
+ * Membership and lock queues on ZooKeeper:
+ * `<root>/nodes/<name>` (ephemeral, the node's info as JSON) and
+ * `<root>/objects/<type>/<id>/lock-…` (the lock queue, see {@link LockQueue}).
+ * Holds one children watch on `<root>/nodes` and one data watch per member; none per object.
+ */
+export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
+  readonly root: string;
+  readonly options: Required<Omit<ZooKeeperCoordinatorOptions, 'root'>>;
+  #session: ZkSession | undefined;
+  #locks: LockQueue | undefined;
+  #self: MemberInfo | undefined;
+  #members = new Map<string, MemberInfo>();
+  #stopped = false;
+  #refreshing = false;
+  #refreshAgain = false;
+  #childrenWatched = false;
+  #dataWatched = new Set<string>();
+
+  constructor(options: ZooKeeperCoordinatorOptions) {
+    super();
+    if (!options.connect) throw new TypeError('ZooKeeperCoordinator: connect (a host:port list) is required');
+    const root = options.root ?? '/highlander';
+    if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(root)) throw new TypeError(`ZooKeeperCoordinator: root must be an absolute znode path like '/highlander' (got '${root}')`);
+    this.root = root;
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+    this.options = {
+      connect: options.connect,
+      sessionTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+      nameWaitMs: options.nameWaitMs ?? 2 * sessionTimeoutMs,
+    };
+  }
+
+  /** The underlying session (for tests and diagnostics). */
+  get session(): ZkSession {
+    if (!this.#session) throw new CoordinatorUnavailable('session', new Error('coordinator not started'));
+    return this.#session;
+  }
+
+  async start(self: MemberInfo): Promise<void> {
+    this.#self = { ...self };
+    const session = await ZkSession.open({
+      connect: this.options.connect,
+      sessionTimeoutMs: this.options.sessionTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+    });
+    this.#session = session;
+    this.#locks = new LockQueue(session, `${this.root}/objects`, self.name);
+    session.on('expired', () => this.emit('sessionLost'));
+    session.on('renewed', () => {
+      if (this.#stopped) return;
+      // The new client holds no watches: arm them again.
+      this.#childrenWatched = false;
+      this.#dataWatched.clear();
+      this.#join().then(() => this.emit('rejoined'), (err) => this.emit('error', err));
+    });
+    try {
+      await session.mkdirp(`${this.root}/nodes`);
+      await session.mkdirp(`${this.root}/objects`);
+      await this.#join();
+    } catch (err) {
+      session.close();
+      throw err instanceof NodeNameTaken ? err : new CoordinatorUnavailable('join cluster', err);
+    }
+  }
+
+  async update(info: Partial<Omit<MemberInfo, 'name'>>): Promise<void> {
+    if (!this.#self) return;
+    this.#self = { ...this.#self, ...info };
+    try {
+      await this.session.setData(this.#memberPath(this.#self.name), Buffer.from(JSON.stringify(this.#self)));
+    } catch (err) {
+      throw new CoordinatorUnavailable('publish node info', err);
+    }
+  }
+
+  members(): MemberInfo[] {
+    return [...this.#members.values()];
+  }
+
+  owner(type: string, id: string): Promise<string | null> {
+    return this.#lockQueue().owner(type, id);
+  }
+
+  queue(type: string, id: string): Promise<LockQueueEntry[]> {
+    return this.#lockQueue().queue(type, id);
+  }
+
+  acquire(type: string, id: string, options: AcquireOptions): Promise<AcquireResult> {
+    return this.#lockQueue().acquire(type, id, options);
+  }
+
+  lastContactMs(): number {
+    return this.#session?.lastContactMs ?? -Infinity;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const session = this.#session;
+    if (!session) return;
+    if (this.#self && session.connected) {
+      // Delete our member znode explicitly so peers see us leave at once, not after the session timeout.
+      await session.remove(this.#memberPath(this.#self.name)).catch(() => {
+        // Gone already (expired session) or unreachable: closing the session removes it anyway.
+      });
+    }
+    session.close();
+    this.#members.clear();
+  }
+
+  override on<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
+    return super.on(event, listener);
+  }
+
+  override off<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
+    return super.off(event, listener);
+  }
+
+  #lockQueue(): LockQueue {
+    if (!this.#locks) throw new CoordinatorUnavailable('lock queue', new Error('coordinator not started'));
+    return this.#locks;
+  }
+
+  #memberPath(name: string): string {
+    return `${this.root}/nodes/${name}`;
+  }
+
+  /** Creates our member znode, waiting for a previous holder of the name to expire. */
+  async #join(): Promise<void> {
+    const self = this.#self!;
+    const session = this.session;
+    const path = this.#memberPath(self.name);
+    const started = performance.now();
+    for (;;) {
+      try {
+        await session.create(path, Buffer.from(JSON.stringify(self)), CreateMode.EPHEMERAL);
+        break;
+      } catch (err) {
+        if (!isZkCode(err, Exception.NODE_EXISTS)) throw err;
+        const stat = await session.exists(path);
+        // Ours already: a create whose answer was lost, or a rejoin racing the old session's cleanup.
+        if (stat && Buffer.from(stat.ephemeralOwner).toString('hex') === session.sessionId) break;
+        const waited = performance.now() - started;
+        if (waited > this.options.nameWaitMs) throw new NodeNameTaken(self.name, Math.round(waited));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          session.exists(path, () => {
+            clearTimeout(timer);
+            resolve();
+          }).then((s) => {
+            if (!s) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+    }
+    await this.#watchMembers();
+  }
+
+  /**
+   * Refreshes the member list. Holds one children watch on `<root>/nodes` and one data watch per
+   * member, each armed at most once at a time; refreshes triggered while one runs are coalesced.
+   */
+  async #watchMembers(): Promise<void> {
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return;
+    }
+    this.#refreshing = true;
+    try {
+      do {
+        this.#refreshAgain = false;
+        await this.#refreshMembersOnce();
+      } while (this.#refreshAgain && !this.#stopped);
+    } finally {
+      this.#refreshing = false;
+    }
+  }
+
+  async #refreshMembersOnce(): Promise<void> {
+    if (this.#stopped) return;
+    const session = this.session;
+    const retrigger = () => {
+      this.#watchMembers().catch((err) => this.emit('error', err));
+    };
+    let names: string[];
+    try {
+      const watch = !this.#childrenWatched;
+      this.#childrenWatched = true;
+      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
+        this.#childrenWatched = false;
+        retrigger();
+      } : undefined);
+    } catch {
+      // Membership must stay watched for placement and forwarding: retry shortly.
+      this.#childrenWatched = false;
+      setTimeout(retrigger, 500).unref();
+      return;
+    }
+    const next = new Map<string, MemberInfo>();
+    await Promise.all(names.map(async (name) => {
+      const watch = !this.#dataWatched.has(name);
+      if (watch) this.#dataWatched.add(name);
+      try {
+        const { data } = await session.getData(this.#memberPath(name), watch ? () => {
+          this.#dataWatched.delete(name);
+          retrigger();
+        } : undefined);
+        next.set(name, JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo);
+      } catch {
+        // Vanished between getChildren and getData (a node leaving), or a bad payload: skip it.
+        if (watch) this.#dataWatched.delete(name);
+      }
+    }));
+    this.#members = next;
+    this.emit('members', this.members());
+  }
+}
