@@ -6,7 +6,7 @@ import {
   causeMessage,
 } from './errors.js';
 import type { DeactivationReason, LifecycleEventBody } from './events.js';
-import type { StateStore, StoredObject } from './state-store.js';
+import type { StateStore, StoredObject, WriteCondition } from './state-store.js';
 
 /**
  * One live object on its owner: the in-memory state, a FIFO mailbox that runs one operation at a
@@ -392,23 +392,16 @@ export class Activation {
     const condition = this.#etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: this.#etag };
     this.#inflight = { seq, entries };
     const started = performance.now();
-    this.host.store.write({ type: this.type, id: this.id, body, epoch, version, condition })
-      .then(async (result) => {
-        if (result.ok) return result.etag;
-        // The condition failed. Either our own write landed but its answer was lost, or a newer owner wrote.
-        const stored = await this.host.store.read(this.type, this.id);
-        if (stored && stored.epoch === epoch && stored.version === version && stored.body === body) return stored.etag;
-        throw new Fenced(this.type, this.id);
-      })
-      .then((etag) => {
+    this.#write(body, epoch, version, condition)
+      .then(({ etag, version: written }) => {
         this.#etag = etag;
-        this.#storedVersion = version;
+        this.#storedVersion = written;
         this.#durableJson = body;
         this.#durableSeq = seq;
         this.#inflight = undefined;
         for (const entry of entries) this.#release(entry);
         this.host.emit({
-          kind: 'object.persisted', type: this.type, id: this.id, epoch, version,
+          kind: 'object.persisted', type: this.type, id: this.id, epoch, version: written,
           bytes: Buffer.byteLength(body), calls: entries.length, putMs: round(performance.now() - started),
         });
         this.#afterWrite();
@@ -432,6 +425,25 @@ export class Activation {
         }
         this.#afterWrite();
       });
+  }
+
+  /**
+   * One conditional write, resolving a failed condition by reading the object back: the write is
+   * ours if the stored epoch is ours (only this activation writes with it). Either this very write
+   * landed and its answer was lost, or an earlier one of ours that we counted as failed landed; in
+   * that case write again on top of it. Any other epoch means a newer owner: `Fenced`.
+   */
+  async #write(body: string, epoch: string, version: number, condition: WriteCondition): Promise<{ etag: string; version: number }> {
+    const { store } = this.host;
+    const result = await store.write({ type: this.type, id: this.id, body, epoch, version, condition });
+    if (result.ok) return { etag: result.etag, version };
+    const stored = await store.read(this.type, this.id);
+    if (stored && stored.epoch === epoch) {
+      if (stored.version === version && stored.body === body) return { etag: stored.etag, version };
+      const again = await store.write({ type: this.type, id: this.id, body, epoch, version: stored.version + 1, condition: { ifMatch: stored.etag } });
+      if (again.ok) return { etag: again.etag, version: stored.version + 1 };
+    }
+    throw new Fenced(this.type, this.id);
   }
 
   #revert(): void {

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, uniqueRoot, type ClusterConfig } from '../harness/cluster.js';
+import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
+import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
 import { S3StateStore } from '../../runtime/src/index.js';
@@ -15,7 +16,7 @@ let zk: ZkSession;
 let cluster: Cluster | undefined;
 
 function config(label: string, extra: Partial<ClusterConfig> = {}): ClusterConfig {
-  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, ...extra };
+  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, ...extra };
 }
 
 function storeFor(c: ClusterConfig): S3StateStore {

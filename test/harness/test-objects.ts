@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineObject } from '../../runtime/src/index.js';
 import { objects as todoObjects } from '../../examples/todo/objects.js';
 
@@ -45,3 +46,6 @@ export const Quick = defineObject({
 });
 
 export const objects = [...todoObjects, Counter, Members, Quick];
+
+/** This module's path, for node processes to load (HIGHLANDER_OBJECTS). */
+export const TEST_OBJECTS = fileURLToPath(import.meta.url);

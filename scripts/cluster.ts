@@ -1,14 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { deserializeError, type LifecycleEvent, type SerializedError } from '../../runtime/src/index.js';
+import { deserializeError, type LifecycleEvent, type SerializedError } from '../runtime/src/index.js';
 
 /**
  * Runtime nodes as separate OS processes (runtime/src/main.ts, forked with an IPC channel),
  * driven by commands and watched through the lifecycle events they send back.
  */
 
-const MAIN = fileURLToPath(new URL('../../runtime/src/main.ts', import.meta.url));
-const TEST_OBJECTS = fileURLToPath(new URL('./test-objects.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../runtime/src/main.ts', import.meta.url));
 
 export interface ClusterConfig {
   zookeeper: string;
@@ -20,7 +19,8 @@ export interface ClusterConfig {
   callTimeoutMs?: number;
   placement?: string;
   maxStateBytes?: number;
-  objectsModule?: string;
+  /** Module exporting `objects`, the object types every node registers. */
+  objectsModule: string;
 }
 
 export interface NodeProcessOptions {
@@ -61,7 +61,7 @@ export class NodeProcess {
       AWS_REGION: config.s3.region,
       AWS_ACCESS_KEY_ID: config.s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
-      HIGHLANDER_OBJECTS: config.objectsModule ?? TEST_OBJECTS,
+      HIGHLANDER_OBJECTS: config.objectsModule,
       HIGHLANDER_PLACEMENT: config.placement ?? 'local',
       HIGHLANDER_CALL_TIMEOUT_MS: String(config.callTimeoutMs ?? 15_000),
       HIGHLANDER_IDLE_TIMEOUT_MS: String(config.idleTimeoutMs ?? 60_000),

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { Activation, type ActivationHost } from '../../runtime/src/activation.js';
+import { defineObject } from '../../runtime/src/define-object.js';
+import { HandlerFailed, OwnershipLost, StoreUnavailable } from '../../runtime/src/errors.js';
+import type { LifecycleEventBody } from '../../runtime/src/events.js';
+import type { LockHandle } from '../../runtime/src/coordinator.js';
+import type { StateStore, StoredObject, WriteRequest, WriteResult } from '../../runtime/src/state-store.js';
+
+/**
+ * The mailbox and group-commit logic of one activation, against an in-memory store whose writes
+ * the test completes or fails by hand. This is a unit test of pure logic; the same behaviour on
+ * ZooKeeper and radosgw is proven in test/cluster/.
+ */
+
+const Counter = defineObject({
+  type: 'counter',
+  initial: () => ({ value: 0 }),
+  handlers: {
+    increment: (c, _arg: null, ctx) => ctx.reply({ value: c.value + 1 }, c.value + 1),
+    mutateThenThrow(c) {
+      c.value = 1000;
+      throw new Error('boom');
+    },
+  },
+  queries: { value: (c) => c.value },
+});
+
+class ManualStore implements StateStore {
+  stored: StoredObject | null = null;
+  writes: Array<{ request: WriteRequest; settle: (outcome: 'ok' | 'fail' | 'conflict') => void }> = [];
+  #tag = 0;
+  async read(): Promise<StoredObject | null> {
+    return this.stored;
+  }
+  write(request: WriteRequest): Promise<WriteResult> {
+    return new Promise((resolve, reject) => {
+      this.writes.push({
+        request,
+        settle: (outcome) => {
+          if (outcome === 'fail') return reject(new StoreUnavailable('write', request.id, new Error('connection refused')));
+          if (outcome === 'conflict') return resolve({ ok: false, conflict: true });
+          const etag = `etag-${++this.#tag}`;
+          this.stored = { body: request.body, etag, epoch: request.epoch, version: request.version };
+          resolve({ ok: true, etag });
+        },
+      });
+    });
+  }
+  async list() {
+    return { objects: [] };
+  }
+  keyOf(type: string, id: string) {
+    return `${type}/${id}`;
+  }
+  async close() {}
+  /** Completes the oldest pending write. */
+  settleNext(outcome: 'ok' | 'fail' | 'conflict'): WriteRequest {
+    const next = this.writes.shift();
+    if (!next) throw new Error('no write pending');
+    next.settle(outcome);
+    return next.request;
+  }
+}
+
+function lock(epoch = '100'): LockHandle {
+  return { type: 'counter', id: 'c', epoch, path: '/x', release: async () => {} };
+}
+
+async function activate(store: ManualStore, epoch = '100') {
+  const events: LifecycleEventBody[] = [];
+  const host: ActivationHost = {
+    nodeName: 'n', store, maxStateBytes: 1024 * 1024, emit: (e) => events.push(e), record: () => {},
+    refs: { ref: () => { throw new Error('not used'); } },
+  };
+  const activation = new Activation(Counter, 'c', 'counter/c', host);
+  const loading = activation.load(lock(epoch));
+  await tick();
+  store.settleNext('ok'); // the claim
+  await loading;
+  return { activation, events };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+const far = () => performance.now() + 60_000;
+const timeout = () => new Error('timeout');
+const call = (a: Activation, name: string) => a.enqueue({ op: 'call', name, arg: null }, far(), timeout);
+
+describe('Activation group commit', () => {
+  it('claims on load with If-None-Match for a new object, recording epoch and version 1', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    expect(store.stored).toMatchObject({ epoch: '100', version: 1, body: '{"value":0}' });
+    expect(activation.status).toBe('active');
+  });
+
+  it('acknowledges a change only after the write carrying it; changes during a write coalesce into the next', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const settled: number[] = [];
+    const first = call(activation, 'increment').then((v) => settled.push(v as number));
+    await tick();
+    expect(store.writes).toHaveLength(1); // the first change is being written
+    const rest = [2, 3, 4].map(() => call(activation, 'increment').then((v) => settled.push(v as number)));
+    await tick();
+    expect(settled).toEqual([]); // nothing durable yet
+    expect(store.writes).toHaveLength(1); // the others wait for the write in flight
+    const w1 = store.settleNext('ok');
+    expect(w1).toMatchObject({ body: '{"value":1}', condition: { ifMatch: 'etag-1' }, version: 2 });
+    await first;
+    expect(settled).toEqual([1]);
+    await tick();
+    const w2 = store.settleNext('ok');
+    expect(w2).toMatchObject({ body: '{"value":4}', version: 3 }); // three changes, one write
+    await Promise.all(rest);
+    expect(settled).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a failed write fails exactly the calls it carried; later calls run again on the durable state', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const a = call(activation, 'increment');
+    await tick();
+    const b = call(activation, 'increment'); // runs on the not-yet-durable value 1
+    const q = call(activation, 'value'); // observes 2, not durable
+    await tick();
+    store.settleNext('fail');
+    await expect(a).rejects.toBeInstanceOf(StoreUnavailable);
+    await tick();
+    // b and q ran again on the durable state { value: 0 }: b now makes it 1.
+    const w = store.settleNext('ok');
+    expect(w.body).toBe('{"value":1}');
+    expect(await b).toBe(1);
+    expect(await q).toBe(1);
+    expect(JSON.parse(activation.stateJson)).toEqual({ value: 1 });
+  });
+
+  it('a query on durable state answers at once; on state not yet durable it waits for the write', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    expect(await call(activation, 'value')).toBe(0);
+    const inc = call(activation, 'increment');
+    let answered = false;
+    const q = call(activation, 'value').then((v) => {
+      answered = true;
+      return v;
+    });
+    await tick();
+    expect(answered).toBe(false);
+    store.settleNext('ok');
+    expect(await q).toBe(1);
+    expect(await inc).toBe(1);
+  });
+
+  it('a handler that mutates its state and throws fails only its call and leaves the state unchanged', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    await expect(call(activation, 'mutateThenThrow')).rejects.toBeInstanceOf(HandlerFailed);
+    expect(await call(activation, 'value')).toBe(0);
+    expect(store.writes).toHaveLength(0);
+  });
+
+  it('a conflicting write by another epoch fences the activation and fails its calls retryably', async () => {
+    const store = new ManualStore();
+    const { activation, events } = await activate(store);
+    const a = call(activation, 'increment');
+    await tick();
+    store.stored = { body: '{"value":42}', etag: 'other', epoch: '200', version: 9 }; // a newer owner claimed it
+    store.settleNext('conflict');
+    const err: any = await a.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OwnershipLost);
+    expect(err.retryable).toBe(true);
+    expect(activation.status).toBe('deactivated');
+    expect(events.map((e) => e.kind)).toContain('object.fenced');
+  });
+
+  it('refuses to activate over a stored epoch newer than its own', async () => {
+    const store = new ManualStore();
+    store.stored = { body: '{"value":7}', etag: 'e', epoch: '500', version: 3 };
+    const host: ActivationHost = {
+      nodeName: 'n', store, maxStateBytes: 1024, emit: () => {}, record: () => {}, refs: { ref: () => { throw new Error(); } },
+    };
+    const activation = new Activation(Counter, 'c', 'counter/c', host);
+    await expect(activation.load(lock('100'))).rejects.toMatchObject({ code: 'FENCED' });
+    expect(store.writes).toHaveLength(0);
+  });
+});
