@@ -47,8 +47,10 @@ const store = new S3StateStore({
   bucket: required('HIGHLANDER_S3_BUCKET'),
   prefix: env.HIGHLANDER_S3_PREFIX ?? 'objects/',
   ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
-  ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-    ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+  ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
+  // Explicit keys for this store only; without them the AWS SDK's credential chain applies (AWS_* variables, profiles, roles).
+  ...(env.HIGHLANDER_S3_ACCESS_KEY_ID && env.HIGHLANDER_S3_SECRET_ACCESS_KEY
+    ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
     : {}),
 });
 const node = HighlanderNode.create({

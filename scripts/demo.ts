@@ -1,0 +1,166 @@
+/**
+ * The demo: a real standalone ZooKeeper and radosgw on loopback, three Highlander node processes,
+ * and the seed's shared-todo-list workload calling them, with every lifecycle event printed live.
+ *
+ *   node --import tsx scripts/demo.ts [--duration <s>] [--nodes <n>] [--rate <calls/s>] [--idle-timeout-ms <ms>]
+ *
+ * Stop with Ctrl-C: the nodes drain (flush and release their locks) and the servers are removed.
+ */
+import { parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { NodeProcess } from './cluster.js';
+import { ObjectRejected, type LifecycleEvent } from '../runtime/src/index.js';
+import { startRadosgw } from './servers/radosgw.js';
+import { startZooKeeper } from './servers/zookeeper.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    nodes: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '40' },
+    'idle-timeout-ms': { type: 'string', default: '8000' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log('usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <calls per second>] [--idle-timeout-ms <ms>]');
+  process.exit(0);
+}
+const durationS = args.duration === undefined ? Infinity : Number(args.duration);
+const nodeCount = Number(args.nodes);
+const rate = Number(args.rate);
+const idleTimeoutMs = Number(args['idle-timeout-ms']);
+for (const [name, value] of [['--duration', durationS], ['--nodes', nodeCount], ['--rate', rate], ['--idle-timeout-ms', idleTimeoutMs]] as const) {
+  if (!(value > 0)) {
+    console.error(`demo: ${name} must be a positive number`);
+    process.exit(2);
+  }
+}
+
+const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
+const NODE_COLORS = [36, 35, 33, 32, 34];
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+log(color(1, 'Highlander demo: there can be only one'));
+log('starting ZooKeeper and radosgw on loopback…');
+const [zookeeper, radosgw] = await Promise.all([startZooKeeper(), startRadosgw()]);
+const bucket = 'highlander-demo';
+await radosgw.createBucket(bucket);
+log(`ZooKeeper ${zookeeper.connectString}   S3 ${radosgw.endpoint} bucket ${bucket}`);
+
+const config = {
+  zookeeper: zookeeper.connectString,
+  s3: { endpoint: radosgw.endpoint, region: radosgw.region, accessKeyId: radosgw.accessKeyId, secretAccessKey: radosgw.secretAccessKey, bucket },
+  root: '/highlander',
+  sessionTimeoutMs: 6000,
+  idleTimeoutMs,
+  callTimeoutMs: 15_000,
+  placement: 'round-robin',
+  objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)),
+};
+const nodes = Array.from({ length: nodeCount }, (_, i) => new NodeProcess(`node-${String.fromCharCode(97 + i)}`, config));
+const nodeColor = new Map(nodes.map((n, i) => [n.name, NODE_COLORS[i % NODE_COLORS.length]!]));
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  clearInterval(workload);
+  clearInterval(summary);
+  log('\nstopping: nodes drain (flush, release locks)…');
+  await Promise.all(nodes.map((n) => n.stop().catch(() => n.kill('SIGKILL'))));
+  await Promise.all([zookeeper.stop(), radosgw.stop()]);
+  log(`done: ${counts.ok} calls acknowledged, ${counts.refused} refused by List.insertTodo (not allowed), ${counts.failed} failed`);
+  process.exit(code);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+function describe(event: LifecycleEvent): string {
+  switch (event.kind) {
+    case 'node.up': return `up at ${event.address}`;
+    case 'node.down': return `down (${event.reason})`;
+    case 'node.joined': return `sees ${event.peer} join`;
+    case 'node.left': return `sees ${event.peer} leave`;
+    case 'lock.acquired': return `${event.type}/${event.id} lock acquired, epoch ${event.epoch}`;
+    case 'lock.released': return `${event.type}/${event.id} lock released`;
+    case 'lock.queued': return `${event.type}/${event.id} queued at ${event.position} behind ${event.owner}`;
+    case 'object.activated': return `${event.type}/${event.id} activated (${event.stored ? `loaded v${event.version - 1}` : 'new'}, ${event.loadMs} ms)`;
+    case 'object.persisted': return `${event.type}/${event.id} persisted v${event.version} (${event.calls} call${event.calls === 1 ? '' : 's'}, ${event.bytes} B, ${event.putMs} ms)`;
+    case 'object.persist-failed': return `${event.type}/${event.id} write FAILED: ${event.error}`;
+    case 'object.deactivated': return `${event.type}/${event.id} deactivated (${event.reason})`;
+    case 'object.migrated': return `${event.type}/${event.id} migrated ${event.from} → ${event.to}`;
+    case 'object.fenced': return `${event.type}/${event.id} FENCED`;
+    case 'node.session-lost': return `ZooKeeper session LOST, dropped ${event.activationsDropped} activations`;
+    case 'stats': return `stats: ${event.activations} active, ${Object.entries(event.byType).map(([t, s]) => `${t} ${s.calls} calls p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms`).join('; ')}`;
+  }
+}
+
+function printEvent(event: LifecycleEvent): void {
+  if (event.kind === 'stats') return; // summarised every few seconds below
+  const time = new Date(event.time).toISOString().slice(11, 23);
+  log(`${color(90, time)} ${color(nodeColor.get(event.node) ?? 37, event.node.padEnd(7))} ${color(event.kind.startsWith('object.fenced') || event.kind.endsWith('failed') || event.kind === 'node.session-lost' ? 31 : 37, event.kind.padEnd(19))} ${describe(event)}`);
+}
+
+await Promise.all(nodes.map((n) => n.start()));
+for (const node of nodes) {
+  for (const event of node.events) printEvent(event);
+  const seen = node.events.length;
+  let printed = seen;
+  setInterval(() => {
+    for (; printed < node.events.length; printed++) printEvent(node.events[printed]!);
+  }, 100).unref();
+}
+
+// ---- the seed's workload: users share lists and add todos; an outsider keeps getting refused ----
+const users = ['myobie', 'ada', 'grace', 'linus', 'barbara', 'ken'];
+const lists = Array.from({ length: 12 }, (_, i) => `list-${i + 1}`);
+const counts = { ok: 0, refused: 0, failed: 0 };
+const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const anyNode = () => pick(nodes.filter((n) => n.running));
+
+/** Who each list has been shared with, as the workload learned it: members insert, an outsider is refused. */
+const members = new Map<string, string[]>();
+
+async function step(): Promise<void> {
+  const node = anyNode();
+  const list = pick(lists.slice(0, 4 + Math.floor(Math.random() * lists.length)));
+  const shared = members.get(list) ?? [];
+  const r = Math.random();
+  if (shared.length === 0 || r < 0.15) {
+    const user = pick(users);
+    await node.call('list', list, 'share', user);
+    await anyNode().call('user', user, 'rememberList', list);
+    if (!shared.includes(user)) members.set(list, [...shared, user]);
+  } else if (r < 0.75) {
+    const user = pick(shared);
+    const todoId = randomUUID().slice(0, 8);
+    await node.put('todo', todoId, { title: `todo from ${user}`, completed: false, color: pick(['blue', 'green', 'red']) });
+    await node.call('list', list, 'insertTodo', { todo: { id: todoId, title: `todo from ${user}`, completed: false }, userId: user });
+  } else if (r < 0.95) {
+    await node.call('list', list, 'openTodos');
+  } else {
+    await node.call('list', list, 'insertTodo', { todo: { id: 'x', title: 'spam', completed: false }, userId: 'mallory' });
+  }
+}
+
+const workload = setInterval(() => {
+  if (stopping) return;
+  step().then(() => counts.ok++, (err) => {
+    if (err instanceof ObjectRejected) counts.refused++;
+    else {
+      counts.failed++;
+      log(color(31, `call failed: ${(err as Error).message}`));
+    }
+  });
+}, 1000 / rate);
+
+const summary = setInterval(() => {
+  void Promise.all(nodes.filter((n) => n.running).map(async (n) => `${n.name}: ${(await n.activations().catch(() => [])).length} active`)).then((parts) => {
+    log(color(1, `— ${counts.ok} workload steps ok, ${counts.refused} refused (not allowed), ${counts.failed} failed | ${parts.join(', ')}`));
+  });
+}, 5000);
+
+log(color(1, `${nodeCount} nodes up; workload running at ${rate} steps/s${Number.isFinite(durationS) ? ` for ${durationS} s` : '; Ctrl-C to stop'}`));
+if (Number.isFinite(durationS)) setTimeout(() => void shutdown(counts.failed > 0 ? 1 : 0), durationS * 1000);

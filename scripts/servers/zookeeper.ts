@@ -1,0 +1,263 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logTail, ServerStartError } from './errors.js';
+import { fourLetterWord } from './four-letter-word.js';
+import { freePorts } from './free-port.js';
+import { spawnGuarded, type GuardedDaemon } from './guarded-daemon.js';
+import { createOwnedTempDir, removeOwnedTempDir } from './owned-temp-dir.js';
+
+const CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].join(':');
+const JVM_ARGS = ['-Xmx512m', '-XX:+UseSerialGC', '-Djute.maxbuffer=16777216'];
+const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+const POLL_INTERVAL_MS = 50;
+/** A restart after kill() waits this long for the previous JVM to be gone. */
+const PREVIOUS_EXIT_TIMEOUT_MS = 10_000;
+
+export interface ZooKeeperOptions {
+  /** 1 runs a standalone server; 3 or 5 run an ensemble on loopback. @default 1 */
+  servers?: 1 | 3 | 5;
+  /** ZooKeeper's `tickTime`; session timeouts are clamped to 2–20 ticks. @default 500 */
+  tickTimeMs?: number;
+  /** Directory in which the `highlander-zk-*` temporary directory is made. @default os.tmpdir() */
+  baseDir?: string;
+  /** How long start (and each restart) waits for a server to report its Mode. @default 30_000 */
+  startTimeoutMs?: number;
+}
+
+/** What the `srvr` four-letter word reports; `down` when the server does not answer or is not serving. */
+export type ZooKeeperMode = 'leader' | 'follower' | 'standalone' | 'down';
+
+export interface ZooKeeperServer {
+  /** The `myid` of this server (1 for a standalone server). */
+  readonly id: number;
+  readonly clientPort: number;
+  /** Pid of the current JVM (of the last one once stopped), for SIGSTOP/SIGCONT/SIGKILL. */
+  readonly pid: number;
+  /** stdout and stderr of every JVM this server ran, appended. */
+  readonly logFile: string;
+  /** Sends a signal to the JVM. @default 'SIGKILL' */
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM, SIGKILL after 5 s; resolves once the JVM has exited. */
+  stop(): Promise<void>;
+  /** Starts it again (after kill() or stop()) with the same config and data; resolves once it reports a Mode. */
+  start(): Promise<void>;
+  mode(): Promise<ZooKeeperMode>;
+}
+
+export interface ZooKeeperCluster {
+  /** `127.0.0.1:port[,127.0.0.1:port…]`, for node-zookeeper-client's `createClient`. */
+  readonly connectString: string;
+  /** The temporary directory holding every server's config, data and log. */
+  readonly dir: string;
+  readonly servers: readonly ZooKeeperServer[];
+  /** The server whose Mode is `leader` (or `standalone`); waits for an election to finish. @default timeoutMs 30_000 */
+  leader(timeoutMs?: number): Promise<ZooKeeperServer>;
+  /** SIGKILLs every server and removes the temporary directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+interface CompiledOptions {
+  servers: 1 | 3 | 5;
+  tickTimeMs: number;
+  baseDir: string | undefined;
+  startTimeoutMs: number;
+}
+
+function compileOptions(options: ZooKeeperOptions): CompiledOptions {
+  const servers = options.servers ?? 1;
+  if (servers !== 1 && servers !== 3 && servers !== 5) {
+    throw new TypeError(`startZooKeeper: servers must be 1, 3 or 5, got ${String(servers)}`);
+  }
+  const tickTimeMs = options.tickTimeMs ?? 500;
+  if (!Number.isInteger(tickTimeMs) || tickTimeMs < 1) {
+    throw new TypeError(`startZooKeeper: tickTimeMs must be a positive integer, got ${tickTimeMs}`);
+  }
+  return { servers, tickTimeMs, baseDir: options.baseDir, startTimeoutMs: options.startTimeoutMs ?? 30_000 };
+}
+
+/**
+ * Starts a real ZooKeeper (standalone or an ensemble) on free loopback ports in a fresh
+ * `highlander-zk-*` temporary directory. The JVMs die with this process, however it dies.
+ *
+ * @example
+ * const zk = await startZooKeeper({ servers: 3 });
+ * const client = createClient(zk.connectString);
+ * await (await zk.leader()).stop(); // an election follows
+ * await zk.stop();
+ */
+export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperCluster> {
+  const compiled = compileOptions(options);
+  const dir = await createOwnedTempDir('highlander-zk-', compiled.baseDir);
+  const servers: ZooKeeperServerProcess[] = [];
+  try {
+    const ports = await freePorts(compiled.servers * 3);
+    const portsOf = (index: number) => ({
+      clientPort: ports[index * 3] as number,
+      quorumPort: ports[index * 3 + 1] as number,
+      electionPort: ports[index * 3 + 2] as number,
+    });
+    const ensembleLines =
+      compiled.servers === 1
+        ? []
+        : [
+            'initLimit=10',
+            'syncLimit=5',
+            ...Array.from({ length: compiled.servers }, (_, index) => {
+              const { quorumPort, electionPort } = portsOf(index);
+              return `server.${index + 1}=127.0.0.1:${quorumPort}:${electionPort}`;
+            }),
+          ];
+    for (let index = 0; index < compiled.servers; index++) {
+      const id = index + 1;
+      const serverDir = join(dir, `server.${id}`);
+      const dataDir = join(serverDir, 'data');
+      await mkdir(dataDir, { recursive: true });
+      if (compiled.servers > 1) await writeFile(join(dataDir, 'myid'), `${id}\n`);
+      const { clientPort } = portsOf(index);
+      const config = [
+        `tickTime=${compiled.tickTimeMs}`,
+        `dataDir=${dataDir}`,
+        `clientPort=${clientPort}`,
+        'clientPortAddress=127.0.0.1',
+        'admin.enableServer=false',
+        '4lw.commands.whitelist=*',
+        'maxClientCnxns=0',
+        'forceSync=no',
+        ...ensembleLines,
+      ];
+      const configFile = join(serverDir, 'zoo.cfg');
+      await writeFile(configFile, `${config.join('\n')}\n`);
+      servers.push(
+        new ZooKeeperServerProcess(id, clientPort, configFile, join(serverDir, 'server.log'), compiled.startTimeoutMs),
+      );
+    }
+    await Promise.all(servers.map((server) => server.start()));
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.forceStop()));
+    await removeOwnedTempDir(dir);
+    throw error;
+  }
+  return new LocalZooKeeperCluster(dir, servers);
+}
+
+class LocalZooKeeperCluster implements ZooKeeperCluster {
+  readonly connectString: string;
+  #stopped = false;
+
+  constructor(
+    readonly dir: string,
+    readonly servers: readonly ZooKeeperServerProcess[],
+  ) {
+    this.connectString = servers.map((server) => `127.0.0.1:${server.clientPort}`).join(',');
+  }
+
+  async leader(timeoutMs = 30_000): Promise<ZooKeeperServer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const modes = await Promise.all(this.servers.map((server) => server.mode()));
+      const index = modes.findIndex((mode) => mode === 'leader' || mode === 'standalone');
+      const leader = this.servers[index];
+      if (leader !== undefined) return leader;
+      if (Date.now() > deadline) {
+        const summary = this.servers.map((server, i) => `server ${server.id}: ${modes[i]}`).join(', ');
+        throw new Error(`ZooKeeper: no leader within ${timeoutMs} ms (${summary})`);
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await Promise.all(this.servers.map((server) => server.forceStop()));
+    await removeOwnedTempDir(this.dir);
+  }
+}
+
+class ZooKeeperServerProcess implements ZooKeeperServer {
+  #daemon: GuardedDaemon | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly clientPort: number,
+    private readonly configFile: string,
+    readonly logFile: string,
+    private readonly startTimeoutMs: number,
+  ) {}
+
+  get pid(): number {
+    if (this.#daemon === undefined) throw new Error(`ZooKeeper server ${this.id} was never started`);
+    return this.#daemon.pid;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.#daemon?.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    await this.#daemon?.stop();
+  }
+
+  /** SIGKILL: the data is thrown away anyway, and a JVM shutdown takes a while. */
+  async forceStop(): Promise<void> {
+    this.#daemon?.kill('SIGKILL');
+    await this.#daemon?.exited;
+  }
+
+  async start(): Promise<void> {
+    const previous = this.#daemon;
+    if (previous?.running === true) {
+      const timeout = new AbortController();
+      const gone = await Promise.race([
+        previous.exited,
+        sleep(PREVIOUS_EXIT_TIMEOUT_MS, 'running' as const, { signal: timeout.signal }),
+      ]);
+      timeout.abort();
+      if (gone === 'running') throw new Error(`ZooKeeper server ${this.id} is still running (pid ${previous.pid})`);
+    }
+    const name = `zookeeper server ${this.id}`;
+    const daemon = await spawnGuarded({
+      name,
+      command: 'java',
+      args: [...JVM_ARGS, '-cp', CLASSPATH, MAIN_CLASS, this.configFile],
+      logFile: this.logFile,
+    });
+    this.#daemon = daemon;
+    const deadline = Date.now() + this.startTimeoutMs;
+    for (;;) {
+      if (!daemon.running) {
+        const exit = await daemon.exited;
+        throw new ServerStartError(
+          `${name} exited during start (code ${exit.code}, signal ${exit.signal})`,
+          'SERVER_EXITED',
+          name,
+          logTail(this.logFile),
+        );
+      }
+      if ((await this.mode()) !== 'down') return;
+      if (Date.now() > deadline) {
+        daemon.kill('SIGKILL');
+        throw new ServerStartError(
+          `${name} did not report a Mode within ${this.startTimeoutMs} ms (port ${this.clientPort})`,
+          'SERVER_START_TIMEOUT',
+          name,
+          logTail(this.logFile),
+        );
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  async mode(): Promise<ZooKeeperMode> {
+    if (this.#daemon?.running !== true) return 'down';
+    let answer: string;
+    try {
+      answer = await fourLetterWord(this.clientPort, 'srvr');
+    } catch {
+      return 'down'; // refused, reset or unanswered (paused): not serving, which is what 'down' means
+    }
+    const mode = /^Mode: (\w+)/m.exec(answer)?.[1];
+    return mode === 'leader' || mode === 'follower' || mode === 'standalone' ? mode : 'down';
+  }
+}
