@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import type { LockHandle } from './coordinator.js';
 import { Replied, makeFailers, type AnyObjectType, type Failers, type Ref, type RefFactory } from './define-object.js';
 import {
-  Fenced, HandlerFailed, HighlanderError, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler,
-  causeMessage,
+  Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable,
+  UnknownHandler, causeMessage,
 } from './errors.js';
 import type { DeactivationReason, LifecycleEventBody } from './events.js';
 import type { StateStore, StoredObject, WriteCondition } from './state-store.js';
@@ -21,6 +21,9 @@ import type { StateStore, StoredObject, WriteCondition } from './state-store.js'
  * Lifecycle: 'activating' → 'active' → 'deactivating' → 'deactivated'. Calls are accepted while
  * activating or active; a deactivating or deactivated activation accepts none.
  */
+
+/** How long before the callers' deadline the read-back of an interrupted write gives up. */
+const READ_BACK_MARGIN_MS = 50;
 
 export type ActivationStatus = 'activating' | 'active' | 'deactivating' | 'deactivated';
 
@@ -56,6 +59,8 @@ export interface ActivationHost {
   emit(event: LifecycleEventBody): void;
   /** Records one finished call for the interval's stats. */
   record(type: string, ms: number, failed: boolean): void;
+  /** The read lease: false once the coordinator has been silent long enough that the lock may be gone. */
+  holdsLease(): boolean;
   refs: RefFactory;
 }
 
@@ -79,6 +84,11 @@ export class Activation {
   #held: Entry[] = [];
   #inflight: { seq: number; entries: Entry[] } | undefined;
   #revertPending = false;
+  /**
+   * Set while an interrupted write is being read back and the store does not answer: calls that
+   * write did not carry fail fast with `StoreUnavailable` (they take no effect) until it is resolved.
+   */
+  #storeDown: StoreUnavailable | undefined;
   #ctx: ObjectContext | undefined;
   #closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -176,7 +186,7 @@ export class Activation {
     const startMs = performance.now();
     this.lastActivityMs = startMs;
     // Fast path: an idle, clean, active activation runs a synchronous query at once.
-    if (this.status === 'active' && !this.#running && this.#mailbox.length === 0 && !this.#revertPending && operation.op === 'call') {
+    if (this.status === 'active' && !this.#running && this.#mailbox.length === 0 && !this.#revertPending && !this.#storeDown && operation.op === 'call' && this.host.holdsLease()) {
       const query = this.definition.queries[operation.name];
       if (query && this.#changeSeq === this.#durableSeq) {
         try {
@@ -251,6 +261,16 @@ export class Activation {
         const entry = this.#mailbox.shift();
         if (!entry) continue;
         if (entry.timer === undefined) continue; // the caller gave up already (CallTimeout): never run it
+        if (this.#storeDown) {
+          this.#fail(entry, this.#storeDown);
+          continue;
+        }
+        if (!this.host.holdsLease()) {
+          // ZooKeeper has been silent too long: our session, and the lock, may be gone. Serve nothing;
+          // the caller retries, and reaches whoever owns the object by then (maybe us, once renewed).
+          this.#fail(entry, new OwnershipLost(this.type, this.id, 'read lease expired: no answer from the coordinator'));
+          continue;
+        }
         const ran = this.#execute(entry);
         if (ran) await ran;
         // Start a write as soon as there is a change; later changes coalesce into the next one.
@@ -392,7 +412,9 @@ export class Activation {
     const condition = this.#etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: this.#etag };
     this.#inflight = { seq, entries };
     const started = performance.now();
-    this.#write(body, epoch, version, condition)
+    // Resolving an interrupted write may take until the last carried caller gives up (1 s when none waits).
+    const deadline = entries.length > 0 ? entries.reduce((latest, e) => Math.max(latest, e.deadline), 0) : performance.now() + 1_000;
+    this.#write(body, epoch, version, condition, deadline)
       .then(({ etag, version: written }) => {
         this.#etag = etag;
         this.#storedVersion = written;
@@ -407,11 +429,11 @@ export class Activation {
         this.#afterWrite();
       }, (err: unknown) => {
         this.#inflight = undefined;
-        if (err instanceof Fenced) {
-          const lost = new OwnershipLost(this.type, this.id, 'fenced', err);
-          for (const entry of entries) this.#fail(entry, lost);
+        if (err instanceof Fenced || err instanceof FencedUncertain) {
+          const outcome = err instanceof FencedUncertain ? err.indeterminate : new OwnershipLost(this.type, this.id, 'fenced', err);
+          for (const entry of entries) this.#fail(entry, outcome);
           this.host.emit({ kind: 'object.fenced', type: this.type, id: this.id, epoch });
-          this.drop('fenced', lost);
+          this.drop('fenced', new OwnershipLost(this.type, this.id, 'fenced', err));
           return;
         }
         const error = err instanceof HighlanderError ? err : new StoreUnavailable('write', this.host.store.keyOf(this.type, this.id), err);
@@ -433,9 +455,15 @@ export class Activation {
    * landed and its answer was lost, or an earlier one of ours that we counted as failed landed; in
    * that case write again on top of it. Any other epoch means a newer owner: `Fenced`.
    */
-  async #write(body: string, epoch: string, version: number, condition: WriteCondition): Promise<{ etag: string; version: number }> {
+  async #write(body: string, epoch: string, version: number, condition: WriteCondition, deadline: number): Promise<{ etag: string; version: number }> {
     const { store } = this.host;
-    const result = await store.write({ type: this.type, id: this.id, body, epoch, version, condition });
+    let result;
+    try {
+      result = await store.write({ type: this.type, id: this.id, body, epoch, version, condition });
+    } catch (err) {
+      if (err instanceof StoreUnavailable && err.maybeApplied) return this.#resolveUncertainWrite(body, epoch, version, deadline, err);
+      throw err;
+    }
     if (result.ok) return { etag: result.etag, version };
     const stored = await store.read(this.type, this.id);
     if (stored && stored.epoch === epoch) {
@@ -444,6 +472,50 @@ export class Activation {
       if (again.ok) return { etag: again.etag, version: stored.version + 1 };
     }
     throw new Fenced(this.type, this.id);
+  }
+
+  /**
+   * A write whose request may have reached the store but whose answer never came: read the object
+   * back (retrying until `deadline`) and decide by what is stored, never by guessing. Ours → done;
+   * our epoch with another version or body → it did not land (`StoreUnavailable`); another epoch →
+   * a newer owner took over and may or may not have seen it; unreadable → `Indeterminate`.
+   */
+  async #resolveUncertainWrite(body: string, epoch: string, version: number, deadline: number, cause: StoreUnavailable): Promise<{ etag: string; version: number }> {
+    let lastError: unknown = cause;
+    try {
+      for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 500)) {
+        try {
+          const stored = await this.host.store.read(this.type, this.id);
+          if (stored && stored.epoch === epoch && stored.version === version && stored.body === body) return { etag: stored.etag, version };
+          if (!stored || stored.epoch === epoch) throw cause;
+          throw new FencedUncertain(new Indeterminate(this.type, this.id, `the write was interrupted (${cause.message}) and a newer owner (epoch ${stored.epoch}) has taken over since`, cause));
+        } catch (err) {
+          if (err === cause || err instanceof FencedUncertain) throw err;
+          lastError = err;
+          if (!this.#storeDown) this.#enterStoreDown(err instanceof StoreUnavailable ? err : cause, body);
+        }
+        // Give up a little before the callers' deadline, so they learn "indeterminate" rather than a bare timeout.
+        const remaining = deadline - READ_BACK_MARGIN_MS - performance.now();
+        if (remaining <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(delayMs, remaining)));
+      }
+    } finally {
+      this.#storeDown = undefined;
+    }
+    throw new Indeterminate(this.type, this.id, `the write was interrupted (${cause.message}) and reading it back failed until the call's timeout (${causeMessage(lastError)})`, lastError);
+  }
+
+  /**
+   * The store does not answer while an interrupted write is unresolved. Calls that ran after that
+   * write observed state that may never be durable, and nothing can be written until it is resolved:
+   * fail them now (no effect) and go back to the state the write carries; new calls fail fast.
+   */
+  #enterStoreDown(error: StoreUnavailable, inflightBody: string): void {
+    this.#storeDown = new StoreUnavailable('write', this.host.store.keyOf(this.type, this.id), error.cause ?? error);
+    for (const entry of this.#held.splice(0)) this.#fail(entry, this.#storeDown);
+    this.#json = inflightBody;
+    this.#state = JSON.parse(inflightBody);
+    this.#changeSeq = this.#inflight?.seq ?? this.#changeSeq;
   }
 
   #revert(): void {
@@ -516,7 +588,7 @@ export class Activation {
   }
 
   #context(): ObjectContext {
-    return (this.#ctx ??= new ObjectContext(this.definition, this.id, this.host.refs));
+    return (this.#ctx ??= new ObjectContext(this, this.host.refs, this.host.nodeName));
   }
 
   #handlerError(name: string, err: unknown): HighlanderError {
@@ -525,12 +597,28 @@ export class Activation {
   }
 }
 
+/** A newer owner was found while resolving an interrupted write: fenced, and the carried calls' outcome is unknown. */
+class FencedUncertain extends Error {
+  constructor(readonly indeterminate: Indeterminate) {
+    super(indeterminate.message);
+  }
+}
+
 /** The `ctx` handlers and queries receive; one per activation, built on first use. */
 class ObjectContext {
   #fail: Failers<any> | undefined;
-  constructor(private readonly definition: AnyObjectType, readonly id: string, private readonly refs: RefFactory) {}
+  constructor(private readonly activation: Activation, private readonly refs: RefFactory, readonly node: string) {}
   get type(): string {
-    return this.definition.type;
+    return this.activation.type;
+  }
+  get id(): string {
+    return this.activation.id;
+  }
+  get epoch(): string {
+    return this.activation.epoch;
+  }
+  private get definition(): AnyObjectType {
+    return this.activation.definition;
   }
   get fail(): Failers<any> {
     return (this.#fail ??= makeFailers(this.definition, this.id));

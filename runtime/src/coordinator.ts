@@ -78,6 +78,11 @@ export interface Coordinator {
   acquire(type: string, id: string, options: AcquireOptions): Promise<AcquireResult>;
   /** Monotonic time (performance.now()) at which the coordinator last answered. */
   lastContactMs(): number;
+  /**
+   * The read lease: true while the coordinator answered recently enough that this node's session,
+   * and so every lock it holds, is certainly still alive. An owner serves nothing without it.
+   */
+  holdsLease(): boolean;
   /** Leaves the cluster: every lock and the membership znode go with the session. */
   stop(): Promise<void>;
 }

@@ -39,6 +39,10 @@ export interface RefFactory {
 export interface QueryContext<E extends ErrorSpecs> {
   readonly type: string;
   readonly id: string;
+  /** The node serving this call (the owner). */
+  readonly node: string;
+  /** The owner's epoch (its lock znode's czxid): changes whenever the object changes owner. */
+  readonly epoch: string;
   readonly fail: Failers<E>;
 }
 

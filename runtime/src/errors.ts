@@ -131,12 +131,27 @@ export class Fenced extends HighlanderError {
   override details() { return { type: this.type, id: this.id }; }
 }
 
-/** The state store (S3) could not be reached or answered with a server error. */
+/**
+ * The state store (S3) could not be reached or answered with an error. When this reaches a caller,
+ * the call took no effect. Inside the store layer, `maybeApplied` marks a write whose request may
+ * have reached S3 (a timeout, a reset, a 5xx): the runtime then reads the object back to decide.
+ */
 export class StoreUnavailable extends HighlanderError {
-  constructor(readonly operation: string, readonly key: string, cause?: unknown) {
+  constructor(readonly operation: string, readonly key: string, cause?: unknown, readonly maybeApplied = false) {
     super('STORE_UNAVAILABLE', `state store ${operation} of '${key}' failed: ${causeMessage(cause)}; nothing was acknowledged, retry when the store is reachable`, { retryable: true, cause });
   }
   override details() { return { operation: this.operation, key: this.key }; }
+}
+
+/**
+ * The call's outcome is unknown: the write (or the forwarded call) carrying it may or may not have
+ * taken effect, and finding out was impossible within the call's timeout. Read the object to see.
+ */
+export class Indeterminate extends HighlanderError {
+  constructor(readonly type: string, readonly id: string, reason: string, cause?: unknown) {
+    super('INDETERMINATE', `the outcome of a call on ${type}/${id} is unknown: ${reason}; read the object to find out before retrying a non-idempotent call`, { cause });
+  }
+  override details() { return { type: this.type, id: this.id }; }
 }
 
 /** A stored object that is not valid JSON of an object state. */
@@ -163,12 +178,15 @@ export class NodeNameTaken extends HighlanderError {
   override details() { return { node: this.node, waitedMs: this.waitedMs }; }
 }
 
-/** The target node could not be reached over its peer connection. */
+/**
+ * The target node could not be reached over its peer connection. `delivered` says whether the
+ * request may have reached it: `'no'` (never sent) or `'unknown'` (sent, then the connection failed).
+ */
 export class NodeUnreachable extends HighlanderError {
-  constructor(readonly node: string, cause?: unknown) {
+  constructor(readonly node: string, cause?: unknown, readonly delivered: 'no' | 'unknown' = 'no') {
     super('NODE_UNREACHABLE', `node '${node}' could not be reached: ${causeMessage(cause)}`, { retryable: true, cause });
   }
-  override details() { return { node: this.node }; }
+  override details() { return { node: this.node, delivered: this.delivered }; }
 }
 
 /** The node is stopping or not started and takes no new calls. */
@@ -214,7 +232,8 @@ const factories: Record<string, ErrorFactory> = {
   STORE_UNAVAILABLE: (m, d) => withMessage(new StoreUnavailable(str(d.operation), str(d.key)), m),
   STORED_STATE_CORRUPT: (m, d) => withMessage(new StoredStateCorrupt(str(d.key), ''), m),
   COORDINATOR_UNAVAILABLE: (m, d) => withMessage(new CoordinatorUnavailable(str(d.operation)), m),
-  NODE_UNREACHABLE: (m, d) => withMessage(new NodeUnreachable(str(d.node)), m),
+  NODE_UNREACHABLE: (m, d) => withMessage(new NodeUnreachable(str(d.node), undefined, d.delivered === 'unknown' ? 'unknown' : 'no'), m),
+  INDETERMINATE: (m, d) => withMessage(new Indeterminate(str(d.type), str(d.id), ''), m),
   NODE_STOPPING: (m, d) => withMessage(new NodeStopping(str(d.node)), m),
   PROTOCOL_ERROR: (m) => new ProtocolError(m),
   INVALID_ARGUMENT: (m) => new InvalidArgument(m),

@@ -4,8 +4,8 @@ import { CallStats } from './call-stats.js';
 import type { Coordinator, MemberInfo } from './coordinator.js';
 import type { AnyObjectType, CallOptions, OperationArgs, OperationName, OperationReply, Ref, RefFactory, StateOf } from './define-object.js';
 import {
-  CallTimeout, InvalidArgument, NodeStopping, NodeUnreachable, StateTooLarge, UnknownHandler, UnknownObjectType,
-  causeMessage, deserializeError,
+  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, InvalidArgument, NodeStopping, NodeUnreachable,
+  OwnershipLost, StateTooLarge, UnknownHandler, UnknownObjectType, causeMessage, deserializeError,
 } from './errors.js';
 import { EventLog, type DeactivationReason, type LifecycleEvent, type LifecycleEventBody } from './events.js';
 import { objectKey, validateNodeName, validateObjectId } from './names.js';
@@ -120,6 +120,7 @@ export class HighlanderNode implements RefFactory {
       maxStateBytes: this.options.maxStateBytes,
       emit: (event) => this.#emit(event),
       record: (type, ms, failed) => this.#stats.record(type, ms, failed),
+      holdsLease: () => this.options.coordinator.holdsLease(),
       refs: this,
     };
   }
@@ -230,7 +231,13 @@ export class HighlanderNode implements RefFactory {
 
   // ---- routing ----
 
-  /** @internal Runs an operation on an object wherever it lives. */
+  /**
+   * @internal Runs an operation on an object wherever it lives. Errors that prove the call took no
+   * effect and that another attempt may succeed (ownership moved or was lost, the owner is
+   * stopping or unreachable before the request left, ZooKeeper briefly unavailable) are retried
+   * with backoff within the call's timeout, re-resolving the owner each time; if time runs out, the
+   * last such error is thrown. Everything else is thrown at once.
+   */
   async invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
     if (this.#status !== 'running') throw new NodeStopping(this.name);
     const started = performance.now();
@@ -245,14 +252,20 @@ export class HighlanderNode implements RefFactory {
       try {
         return await local.enqueue(operation, deadline, timeout);
       } catch (err) {
-        if (!(err instanceof RouteAgain)) throw err;
+        if (!(err instanceof RouteAgain) && !isRetryable(err)) throw err;
       }
     }
 
+    const readOnly = operation.op === 'get' || (operation.op === 'call' && operation.name in definition.queries);
+    let lastError: HighlanderError | undefined;
     let backoffMs = 20;
+    const backoff = async () => {
+      await sleep(Math.min(backoffMs * (0.5 + Math.random()), Math.max(0, deadline - performance.now())));
+      backoffMs = Math.min(backoffMs * 2, 500);
+    };
     for (let attempt = 0; attempt < MAX_ROUTING_ATTEMPTS; attempt++) {
       const remaining = deadline - performance.now();
-      if (remaining <= 0) throw timeout();
+      if (remaining <= 0) throw lastError ?? timeout();
       if (this.#status !== 'running') throw new NodeStopping(this.name);
 
       const activation = this.#activations.get(key);
@@ -261,8 +274,13 @@ export class HighlanderNode implements RefFactory {
           try {
             return await activation.enqueue(operation, deadline, timeout);
           } catch (err) {
-            if (!(err instanceof RouteAgain)) throw err;
-            if (err.owner && err.owner !== this.name) this.#ownerCache.set(key, err.owner);
+            if (err instanceof RouteAgain) {
+              if (err.owner && err.owner !== this.name) this.#ownerCache.set(key, err.owner);
+              continue;
+            }
+            if (!isRetryable(err)) throw err;
+            lastError = err;
+            await backoff();
             continue;
           }
         }
@@ -280,8 +298,7 @@ export class HighlanderNode implements RefFactory {
       if (!member) {
         // The owner is not a live member: its lock outlives it until its session expires.
         this.#ownerCache.delete(key);
-        await sleep(Math.min(backoffMs, remaining));
-        backoffMs = Math.min(backoffMs * 2, 500);
+        await backoff();
         continue;
       }
       let reply: PeerReplyBody;
@@ -293,36 +310,32 @@ export class HighlanderNode implements RefFactory {
           timeoutMs: Math.max(1, Math.floor(remaining)),
         }, remaining);
       } catch (err) {
-        if (performance.now() >= deadline) throw timeout();
-        if (err instanceof NodeUnreachable) {
-          this.#ownerCache.delete(key);
-          await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
-          backoffMs = Math.min(backoffMs * 2, 500);
-          continue;
+        if (!(err instanceof NodeUnreachable)) throw err;
+        this.#ownerCache.delete(key);
+        if (err.delivered === 'unknown' && !readOnly) {
+          if (performance.now() >= deadline) throw timeout();
+          throw new Indeterminate(definition.type, id, `the connection to the owner '${owner}' failed after the call was sent (${err.message})`, err);
         }
-        throw err;
+        if (performance.now() >= deadline) throw readOnly ? timeout() : (lastError ?? timeout());
+        lastError = err;
+        await backoff();
+        continue;
       }
       if (reply.t === 'ok') return reply.value;
       if (reply.t === 'err') {
         const error = deserializeError(reply.error);
-        if (error.code === 'NODE_STOPPING') {
-          // The owner is shutting down: its objects will be free shortly.
-          this.#ownerCache.delete(key);
-          await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
-          backoffMs = Math.min(backoffMs * 2, 500);
-          continue;
-        }
-        throw error;
+        if (!isRetryable(error)) throw error;
+        this.#ownerCache.delete(key);
+        lastError = error;
+        await backoff();
+        continue;
       }
       // Redirected: the receiver is not (or no longer) the owner.
       if (reply.owner && reply.owner !== owner) this.#ownerCache.set(key, reply.owner);
       else this.#ownerCache.delete(key);
-      if (!reply.owner || reply.owner === owner) {
-        await sleep(Math.min(backoffMs, Math.max(0, deadline - performance.now())));
-        backoffMs = Math.min(backoffMs * 2, 500);
-      }
+      if (!reply.owner || reply.owner === owner) await backoff();
     }
-    throw timeout();
+    throw lastError ?? timeout();
   }
 
   /**
@@ -554,6 +567,15 @@ function copyArgument(arg: unknown, maxBytes: number): unknown {
   }
   if (Buffer.byteLength(json) > maxBytes) throw new InvalidArgument(`a call argument is ${Buffer.byteLength(json)} bytes as JSON, over the limit of ${maxBytes} (maxStateBytes)`);
   return JSON.parse(json);
+}
+
+/**
+ * Errors after which the call certainly took no effect and another attempt may succeed: retried
+ * within the call's timeout. (`StoreUnavailable` is not: with S3 down, calls fail fast.)
+ */
+function isRetryable(err: unknown): err is HighlanderError {
+  return err instanceof OwnershipLost || err instanceof NodeStopping || err instanceof Fenced || err instanceof CoordinatorUnavailable
+    || (err instanceof NodeUnreachable && err.delivered === 'no');
 }
 
 function operationName(operation: Operation): string {

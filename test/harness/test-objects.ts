@@ -45,7 +45,42 @@ export const Quick = defineObject({
   },
 });
 
-export const objects = [...todoObjects, Counter, Members, Quick];
+/** Who served a call and when: lets the fault suite's checker compare the serving intervals of epochs. */
+export interface Served {
+  node: string;
+  epoch: string;
+  /** Wall-clock ms when the handler ran on the owner (all processes share this machine's clock). */
+  servedAt: number;
+}
+
+/** The fault suite's counter: `increment` returns the new value and who served it. */
+export const Tally = defineObject({
+  type: 'tally',
+  initial: () => ({ value: 0 }),
+  handlers: {
+    increment: (t, _arg: null, ctx) => ctx.reply({ value: t.value + 1 }, { value: t.value + 1, node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() }),
+  },
+  queries: {
+    read: (t, _arg: null, ctx) => ({ value: t.value, node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() }),
+  },
+});
+
+/** The fault suite's set: `add` a unique element; `read` returns every element and who served it. */
+export const Bag = defineObject({
+  type: 'bag',
+  initial: () => ({ elements: [] as string[] }),
+  handlers: {
+    add: (b, element: string, ctx) => ctx.reply(
+      b.elements.includes(element) ? b : { elements: [...b.elements, element] },
+      { node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() },
+    ),
+  },
+  queries: {
+    read: (b, _arg: null, ctx) => ({ elements: b.elements, node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() }),
+  },
+});
+
+export const objects = [...todoObjects, Counter, Members, Quick, Tally, Bag];
 
 /** This module's path, for node processes to load (HIGHLANDER_OBJECTS). */
 export const TEST_OBJECTS = fileURLToPath(import.meta.url);

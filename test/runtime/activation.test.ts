@@ -25,11 +25,17 @@ const Counter = defineObject({
   queries: { value: (c) => c.value },
 });
 
+/** How the test completes a write: applied, refused (not sent), condition failed, applied but answer lost, or unknown and not applied. */
+type Outcome = 'ok' | 'fail' | 'conflict' | 'lost' | 'timeout';
+
 class ManualStore implements StateStore {
   stored: StoredObject | null = null;
-  writes: Array<{ request: WriteRequest; settle: (outcome: 'ok' | 'fail' | 'conflict') => void }> = [];
+  writes: Array<{ request: WriteRequest; settle: (outcome: Outcome) => void }> = [];
+  /** While set, reads fail as if the store were down. */
+  readsFail = false;
   #tag = 0;
   async read(): Promise<StoredObject | null> {
+    if (this.readsFail) throw new StoreUnavailable('read', 'x', new Error('connection refused'));
     return this.stored;
   }
   write(request: WriteRequest): Promise<WriteResult> {
@@ -39,8 +45,10 @@ class ManualStore implements StateStore {
         settle: (outcome) => {
           if (outcome === 'fail') return reject(new StoreUnavailable('write', request.id, new Error('connection refused')));
           if (outcome === 'conflict') return resolve({ ok: false, conflict: true });
+          if (outcome === 'timeout') return reject(new StoreUnavailable('write', request.id, new Error('timed out'), true));
           const etag = `etag-${++this.#tag}`;
           this.stored = { body: request.body, etag, epoch: request.epoch, version: request.version };
+          if (outcome === 'lost') return reject(new StoreUnavailable('write', request.id, new Error('socket hang up'), true));
           resolve({ ok: true, etag });
         },
       });
@@ -54,13 +62,16 @@ class ManualStore implements StateStore {
   }
   async close() {}
   /** Completes the oldest pending write. */
-  settleNext(outcome: 'ok' | 'fail' | 'conflict'): WriteRequest {
+  settleNext(outcome: Outcome): WriteRequest {
     const next = this.writes.shift();
     if (!next) throw new Error('no write pending');
     next.settle(outcome);
     return next.request;
   }
 }
+
+/** The read lease the activation under test sees; a test may let it lapse. */
+const lease = { valid: true };
 
 function lock(epoch = '100'): LockHandle {
   return { type: 'counter', id: 'c', epoch, path: '/x', release: async () => {} };
@@ -69,7 +80,7 @@ function lock(epoch = '100'): LockHandle {
 async function activate(store: ManualStore, epoch = '100') {
   const events: LifecycleEventBody[] = [];
   const host: ActivationHost = {
-    nodeName: 'n', store, maxStateBytes: 1024 * 1024, emit: (e) => events.push(e), record: () => {},
+    nodeName: 'n', store, maxStateBytes: 1024 * 1024, emit: (e) => events.push(e), record: () => {}, holdsLease: () => lease.valid,
     refs: { ref: () => { throw new Error('not used'); } },
   };
   const activation = new Activation(Counter, 'c', 'counter/c', host);
@@ -173,11 +184,58 @@ describe('Activation group commit', () => {
     expect(events.map((e) => e.kind)).toContain('object.fenced');
   });
 
+  it('serves nothing once the read lease lapses, and serves again when it is renewed', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    lease.valid = false;
+    try {
+      const query = await call(activation, 'value').catch((e: unknown) => e);
+      expect(query).toBeInstanceOf(OwnershipLost);
+      const write = await call(activation, 'increment').catch((e: unknown) => e);
+      expect(write).toBeInstanceOf(OwnershipLost);
+      expect(store.writes).toHaveLength(0); // the handler never ran
+    } finally {
+      lease.valid = true;
+    }
+    expect(await call(activation, 'value')).toBe(0);
+  });
+
+  it('a write whose answer was lost is resolved by reading it back: acknowledged when it landed', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const a = call(activation, 'increment');
+    await tick();
+    store.settleNext('lost');
+    expect(await a).toBe(1);
+    expect(store.stored).toMatchObject({ body: '{"value":1}', version: 2 });
+  });
+
+  it('an interrupted write that did not land fails its calls with StoreUnavailable (no effect)', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const a = call(activation, 'increment');
+    await tick();
+    store.settleNext('timeout');
+    await expect(a).rejects.toBeInstanceOf(StoreUnavailable);
+    expect(await call(activation, 'value')).toBe(0);
+  });
+
+  it('an interrupted write that cannot be read back before the deadline is Indeterminate', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const a = activation.enqueue({ op: 'call', name: 'increment', arg: null }, performance.now() + 300, timeout);
+    await tick();
+    store.readsFail = true;
+    store.settleNext('timeout');
+    const err = await a.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INDETERMINATE' });
+  });
+
   it('refuses to activate over a stored epoch newer than its own', async () => {
     const store = new ManualStore();
     store.stored = { body: '{"value":7}', etag: 'e', epoch: '500', version: 3 };
     const host: ActivationHost = {
-      nodeName: 'n', store, maxStateBytes: 1024, emit: () => {}, record: () => {}, refs: { ref: () => { throw new Error(); } },
+      nodeName: 'n', store, maxStateBytes: 1024, emit: () => {}, record: () => {}, holdsLease: () => true, refs: { ref: () => { throw new Error(); } },
     };
     const activation = new Activation(Counter, 'c', 'counter/c', host);
     await expect(activation.load(lock('100'))).rejects.toMatchObject({ code: 'FENCED' });

@@ -43,6 +43,11 @@ export class S3StateStore implements StateStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly client: S3Client;
+  /**
+   * Writes go through a client without automatic retries: a retried conditional PUT whose first
+   * attempt landed would fail its own condition. The runtime resolves failed writes by reading back.
+   */
+  readonly #writer: S3Client;
 
   constructor(options: S3StateStoreOptions) {
     // The pinned SDK supports Node 20; its notice about releases after January 2027 is not actionable here.
@@ -68,6 +73,7 @@ export class S3StateStore implements StateStore {
     if (options.endpoint) config.endpoint = options.endpoint;
     if (options.credentials) config.credentials = options.credentials;
     this.client = new S3Client(config);
+    this.#writer = new S3Client({ ...config, maxAttempts: 1 });
   }
 
   keyOf(type: string, id: string): string {
@@ -111,7 +117,7 @@ export class S3StateStore implements StateStore {
       ? { IfMatch: request.condition.ifMatch }
       : { IfNoneMatch: '*' };
     try {
-      const response = await this.client.send(new PutObjectCommand({
+      const response = await this.#writer.send(new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: request.body,
@@ -124,7 +130,7 @@ export class S3StateStore implements StateStore {
       const status = statusOf(err);
       // 412: the condition failed. 409: AWS's answer to a concurrent conditional write on the same key.
       if (status === 412 || status === 409) return { ok: false, conflict: true };
-      throw new StoreUnavailable('write', key, err);
+      throw new StoreUnavailable('write', key, err, mayHaveReachedStore(err, status));
     }
   }
 
@@ -159,7 +165,18 @@ export class S3StateStore implements StateStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.#writer.destroy();
   }
+}
+
+/** Errors that prove the request never reached S3: nothing was applied. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether a failed write may still have been applied (then the runtime reads the object back). */
+function mayHaveReachedStore(err: unknown, status: number | undefined): boolean {
+  if (status !== undefined) return status >= 500; // a 4xx is a refusal; a 5xx may follow a partial success
+  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  return !(code !== undefined && NOT_SENT.has(code));
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -86,15 +86,16 @@ class PeerConnection {
           resolve,
           reject,
           timer: setTimeout(() => {
-            if (waiting.pending.rid !== undefined) {
+            const sent = waiting.pending.rid !== undefined;
+            if (sent) {
               // Sent but unanswered: free its in-flight slot; a late reply is ignored.
-              this.#pending.delete(waiting.pending.rid);
+              this.#pending.delete(waiting.pending.rid!);
               this.#pump();
             } else {
               const index = this.#waiting.indexOf(waiting);
               if (index >= 0) this.#waiting.splice(index, 1);
             }
-            reject(new NodeUnreachable(this.node, new Error(`no reply within ${timeoutMs} ms`)));
+            reject(new NodeUnreachable(this.node, new Error(`no reply within ${timeoutMs} ms`), sent ? 'unknown' : 'no'));
           }, timeoutMs),
         },
       };
@@ -177,9 +178,10 @@ class PeerConnection {
   }
 
   #failAll(error: NodeUnreachable): void {
+    const inFlight = new NodeUnreachable(this.node, error.cause, 'unknown');
     for (const pending of this.#pending.values()) {
       clearTimeout(pending.timer);
-      pending.reject(error);
+      pending.reject(inFlight);
     }
     this.#pending.clear();
     for (const { pending } of this.#waiting.splice(0)) {

@@ -76,7 +76,8 @@ export class ZkSession extends EventEmitter {
       session.close();
       throw err;
     }
-    session.#heartbeat = setInterval(() => session.#beat(), Math.max(100, Math.floor(session.sessionTimeoutMs / 4)));
+    // Often enough that one late heartbeat on a busy event loop does not let the read lease lapse.
+    session.#heartbeat = setInterval(() => session.#beat(), Math.max(100, Math.floor(session.negotiatedTimeoutMs / 6)));
     session.#heartbeat.unref();
     return session;
   }
@@ -171,8 +172,19 @@ export class ZkSession extends EventEmitter {
     });
   }
 
+  /** The session timeout the server granted (it clamps the requested one to 2–20 × tickTime). */
+  get negotiatedTimeoutMs(): number {
+    return this.#client.getSessionTimeout() || this.sessionTimeoutMs;
+  }
+
   #request<T>(operation: string, path: string, start: (cb: Callback<T>) => void): Promise<T> {
     if (this.#closed) return Promise.reject(new ZkError(Exception.CONNECTION_LOSS, `${operation} ${path}: session closed`, path));
+    // An answer proves the session was alive when the request was *sent* (the server resets the
+    // session's timer on every packet), so contact is dated from the send time, not the answer's.
+    const sentAt = performance.now();
+    const contact = () => {
+      if (sentAt > this.#lastContactMs) this.#lastContactMs = sentAt;
+    };
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -186,11 +198,11 @@ export class ZkSession extends EventEmitter {
         if (error) {
           const code = typeof (error as { getCode?: () => number }).getCode === 'function' ? (error as { getCode(): number }).getCode() : Exception.SYSTEM_ERROR;
           // Any answer from a server, even an error, proves the session was alive just now.
-          if (code !== Exception.CONNECTION_LOSS && code !== Exception.SESSION_EXPIRED) this.#lastContactMs = performance.now();
+          if (code !== Exception.CONNECTION_LOSS && code !== Exception.SESSION_EXPIRED) contact();
           reject(new ZkError(code, `${operation} ${path}: ${(error as Error).message ?? String(error)}`, path));
           return;
         }
-        this.#lastContactMs = performance.now();
+        contact();
         // exists() reports a missing node as an undefined stat; the types say Stat.
         resolve((result ?? null) as T);
       });
@@ -208,6 +220,8 @@ export class ZkSession extends EventEmitter {
     });
     client.on('connected', () => {
       this.#connected = true;
+      // The server just accepted this session: it was alive a round trip ago at most (loopback to LAN
+      // round trips are far inside the read lease's margin).
       this.#lastContactMs = performance.now();
       this.emit('connected');
     });

@@ -29,6 +29,12 @@ export interface ZooKeeperCoordinatorOptions {
    * @default 2 × sessionTimeoutMs
    */
   nameWaitMs?: number;
+  /**
+   * Fraction of the session timeout, counted from the last request ZooKeeper answered, during which
+   * this node may serve calls (the read lease). Lower is safer under clock-rate drift.
+   * @default 0.66
+   */
+  readLeaseFraction?: number;
 }
 
 /**
@@ -62,7 +68,11 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
       sessionTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
       nameWaitMs: options.nameWaitMs ?? 2 * sessionTimeoutMs,
+      readLeaseFraction: options.readLeaseFraction ?? 0.66,
     };
+    if (!(this.options.readLeaseFraction > 0 && this.options.readLeaseFraction < 1)) {
+      throw new TypeError(`ZooKeeperCoordinator: readLeaseFraction must be between 0 and 1 (got ${this.options.readLeaseFraction})`);
+    }
   }
 
   /** The underlying session (for tests and diagnostics). */
@@ -126,6 +136,17 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
 
   lastContactMs(): number {
     return this.#session?.lastContactMs ?? -Infinity;
+  }
+
+  /**
+   * Valid for `readLeaseFraction` of the negotiated session timeout after the send time of the last
+   * request ZooKeeper answered. The server cannot expire the session sooner than a full timeout
+   * after that send; the rest is margin for clock-rate drift between this process and the server.
+   */
+  holdsLease(): boolean {
+    const session = this.#session;
+    if (!session || this.#stopped) return false;
+    return performance.now() - session.lastContactMs < session.negotiatedTimeoutMs * this.options.readLeaseFraction;
   }
 
   async stop(): Promise<void> {
