@@ -165,6 +165,10 @@ export class Activation {
       // Someone wrote between our read and our claim (an earlier owner's last write): read again.
       if (attempt >= 5) throw new Fenced(this.type, this.id);
     }
+    if (this.status !== 'activating') {
+      // Dropped while loading (session lost, node stopping): the lock may be gone; never serve.
+      throw new OwnershipLost(this.type, this.id, 'dropped while activating');
+    }
     this.#json = stored.body;
     this.#state = JSON.parse(stored.body);
     this.#durableJson = stored.body;

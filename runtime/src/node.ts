@@ -381,6 +381,13 @@ export class HighlanderNode implements RefFactory {
       activation.abort(result.owner);
       return;
     }
+    if (activation.status !== 'activating') {
+      // Dropped while acquiring (session lost, node stopping): give the lock back, if it still exists.
+      await result.lock.release().catch(() => {
+        // Gone with the old session already.
+      });
+      return;
+    }
     this.#ownerCache.delete(key);
     this.#emit({ kind: 'lock.acquired', type, id, epoch: result.lock.epoch, waitedMs: round(result.waitedMs) });
     try {
