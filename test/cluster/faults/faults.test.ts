@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startRadosgw } from '../../../scripts/servers/radosgw.js';
+import { startZooKeeper } from '../../../scripts/servers/zookeeper.js';
+import { timing } from '../../harness/timing.js';
+import { formatViolations } from './checker.js';
+import {
+  expireSession, killOwner, killZooKeeper, killZooKeeperDuringActivations, loseQuorum, pauseOwner, restartOwner, stopStore,
+  type OwnerFault,
+} from './faults.js';
+import { outcomeOf } from './history.js';
+import { formatSummary, type Figures } from './report.js';
+import { healServers, runScenario, type FaultServers, type ScenarioOptions, type ScenarioResult } from './scenario.js';
+
+/**
+ * Safety under failure: a real 3-server ZooKeeper ensemble, a radosgw of the suite's own and 3–4 node
+ * processes, several clients incrementing counters and adding unique elements to sets over ~20
+ * objects, and one fault per test (and several in the last). Every test checks every invariant of
+ * checker.ts on the recorded history, the final states (through a node and from S3) and ZooKeeper,
+ * that each fault was recovered from, and prints the run's figures.
+ */
+
+let servers: FaultServers | undefined;
+/** Figures of every run, printed side by side at the end. */
+const runs: Figures[] = [];
+
+beforeAll(async () => {
+  const [zookeeper, radosgw] = await Promise.allSettled([startZooKeeper({ servers: 3 }), startRadosgw()]);
+  if (zookeeper.status === 'rejected' || radosgw.status === 'rejected') {
+    await Promise.all([
+      zookeeper.status === 'fulfilled' ? zookeeper.value.stop() : undefined,
+      radosgw.status === 'fulfilled' ? radosgw.value.stop() : undefined,
+    ]);
+    throw zookeeper.status === 'rejected' ? zookeeper.reason : (radosgw as PromiseRejectedResult).reason;
+  }
+  await radosgw.value.createBucket('faults');
+  servers = { zookeeper: zookeeper.value, radosgw: radosgw.value, bucket: 'faults' };
+});
+
+afterAll(async () => {
+  if (runs.length > 0) console.log(formatSummary(runs));
+  await Promise.all([servers?.zookeeper.stop(), servers?.radosgw.stop()]);
+});
+
+beforeEach(async () => {
+  await healServers(servers!);
+});
+
+async function scenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const result = await runScenario(servers!, options);
+  runs.push(result.figures);
+  return result;
+}
+
+/** What every run must show: no violation, every fault recovered from, service after the last fault. */
+function expectSafeAndRecovered(result: ScenarioResult): void {
+  // The serving checks need to know who served each reply: a reply without it would pass them unseen.
+  const unattributed = result.history.ops.filter((op) => op.outcome === 'ok' && (!op.served || (op.name !== 'add' && op.value === undefined && !op.elements)));
+  expect(unattributed.length).toBe(0);
+  expect(formatViolations(result.violations)).toBe('none');
+  const unrecovered = result.recoveries.filter((r) => r.recoveryMs === null).map((r) => `${r.fault.name}: ${r.unrecovered.join(', ')}`);
+  expect(unrecovered).toEqual([]);
+  const lastFault = Math.max(...result.history.faults.map((f) => f.healedAt));
+  const ackedAfter = result.history.ops.filter((op) => op.issuer !== 'final' && outcomeOf(op) === 'ok' && op.invokedAt > lastFault);
+  expect(ackedAfter.length).toBeGreaterThan(0);
+}
+
+/** Each object the victim owned was activated again, with a newer epoch, on another node. */
+function expectTakenOver(result: ScenarioResult, fault: OwnerFault): void {
+  expect(fault.owned.length).toBeGreaterThan(0);
+  const missing = fault.owned.filter((a) => !result.activations.some((r) =>
+    r.type === a.type && r.id === a.id && r.node !== fault.victim.name && BigInt(r.epoch) > BigInt(a.epoch)));
+  expect(missing.map((a) => `${a.type}/${a.id}`)).toEqual([]);
+}
+
+describe('fault injection', () => {
+  it('kill -9 of an owner: its objects move to other nodes, nothing acknowledged is lost', async () => {
+    let kill: OwnerFault | undefined;
+    const result = await scenario({
+      label: 'kill-owner', nodes: 3,
+      async inject(ctx) {
+        kill = await killOwner(ctx);
+        await ctx.settle(kill.fault, kill.owned);
+      },
+    });
+    expectSafeAndRecovered(result);
+    expectTakenOver(result, kill!);
+  }, timing.faultTestMs);
+
+  it('SIGSTOP of an owner past its session: after the takeover the zombie neither acknowledges a write nor answers a read', async () => {
+    let pause: Awaited<ReturnType<typeof pauseOwner>> | undefined;
+    const result = await scenario({
+      label: 'sigstop', nodes: 3,
+      async inject(ctx) {
+        pause = await pauseOwner(ctx, timing.failoverMs);
+        await ctx.settle(pause.fault, pause.owned);
+      },
+    });
+    const p = pause!;
+    // The fault was what it claims: others took over and acknowledged before the zombie resumed, and it then lost its session.
+    expect(p.takenOver.length).toBeGreaterThan(0);
+    expect(p.takeoverAckAt).not.toBeNull();
+    expect(p.takeoverAckAt!).toBeLessThan(p.fault.healedAt);
+    expect(p.sessionLost).toBeDefined();
+    // No ok reply carrying an epoch the zombie held was served after the first acknowledgement by a newer owner.
+    const oldEpochs = new Set(p.owned.map((a) => `${a.type}/${a.id}@${a.epoch}`));
+    const zombieServed = result.history.ops.filter((op) => outcomeOf(op) === 'ok' && op.served
+      && oldEpochs.has(`${op.type}/${op.id}@${op.served.epoch}`) && op.served.servedAt > p.takeoverAckAt!);
+    expect(zombieServed.map((op) => `#${op.index} ${op.type}/${op.id} ${op.name} by ${op.served!.node}`)).toEqual([]);
+    expectSafeAndRecovered(result);
+    expectTakenOver(result, p);
+  }, timing.faultTestMs);
+
+  it('forced session expiry: the victim drops its activations, rejoins, and others take its objects', async () => {
+    let expiry: Awaited<ReturnType<typeof expireSession>> | undefined;
+    const result = await scenario({
+      label: 'expiry', nodes: 3,
+      async inject(ctx) {
+        expiry = await expireSession(ctx);
+        await ctx.settle(expiry.fault, expiry.owned);
+      },
+    });
+    expect(expiry!.sessionLost).toMatchObject({ kind: 'node.session-lost' });
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('kill -9 of the ZooKeeper leader', async () => {
+    const result = await scenario({
+      label: 'zk-leader', nodes: 3,
+      async inject(ctx) {
+        const { fault } = await killZooKeeper(ctx, 'leader', 2000);
+        await ctx.settle(fault);
+      },
+    });
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('kill -9 of a ZooKeeper follower', async () => {
+    const result = await scenario({
+      label: 'zk-follower', nodes: 3,
+      async inject(ctx) {
+        const { fault } = await killZooKeeper(ctx, 'follower', 2000);
+        await ctx.settle(fault);
+      },
+    });
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('ZooKeeper quorum lost for 10 s, then restored', async () => {
+    const result = await scenario({
+      label: 'quorum', nodes: 3,
+      async inject(ctx) {
+        const { fault } = await loseQuorum(ctx, 10_000);
+        await ctx.settle(fault);
+      },
+    });
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('radosgw stopped for 5 s, then restarted', async () => {
+    const result = await scenario({
+      label: 's3-outage', nodes: 3,
+      async inject(ctx) {
+        const { fault } = await stopStore(ctx, 5000);
+        await ctx.settle(fault);
+      },
+    });
+    const during = result.history.ops.filter((op) => op.error?.code === 'STORE_UNAVAILABLE');
+    expect(during.length).toBeGreaterThan(0); // the outage was felt
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('a node killed and restarted under the same name rejoins and serves again', async () => {
+    let restart: Awaited<ReturnType<typeof restartOwner>> | undefined;
+    const result = await scenario({
+      label: 'restart', nodes: 3,
+      async inject(ctx) {
+        restart = await restartOwner(ctx);
+        await ctx.settle(restart.fault, restart.owned);
+      },
+    });
+    const r = restart!;
+    const throughIt = result.history.ops.filter((op) => op.via === r.victim.name && op.invokedAt > r.fault.healedAt && outcomeOf(op) === 'ok');
+    expect(throughIt.length).toBeGreaterThan(0);
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('connection loss during lock creation: no duplicate owner, no leaked lock znode', async () => {
+    const bursts: Array<Awaited<ReturnType<typeof killZooKeeperDuringActivations>>> = [];
+    const result = await scenario({
+      label: 'create-loss', nodes: 3,
+      async inject(ctx) {
+        for (const [i, role] of (['follower', 'leader'] as const).entries()) {
+          const burst = await killZooKeeperDuringActivations(ctx, { role, label: `fresh${i}`, count: 20, killDelayMs: 10, downMs: 2000 });
+          bursts.push(burst);
+          await ctx.settle(burst.fault);
+        }
+      },
+    });
+    for (const b of bursts) expect(b.inFlightAtKill).toBeGreaterThan(0); // the kill met activations under way
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('mixed: restart, session expiry, ZooKeeper leader, S3 outage and follower in one run', async () => {
+    const result = await scenario({
+      label: 'mixed', nodes: 4,
+      async inject(ctx) {
+        const restart = await restartOwner(ctx);
+        await ctx.settle(restart.fault, restart.owned);
+        const expiry = await expireSession(ctx);
+        await ctx.settle(expiry.fault, expiry.owned);
+        await ctx.settle((await killZooKeeper(ctx, 'leader', 1500)).fault);
+        await ctx.settle((await stopStore(ctx, 3000)).fault);
+        await ctx.settle((await killZooKeeper(ctx, 'follower', 1500)).fault);
+      },
+    });
+    expect(result.history.faults).toHaveLength(5);
+    expectSafeAndRecovered(result);
+  }, timing.faultTestMs * 2);
+});

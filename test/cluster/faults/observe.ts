@@ -1,0 +1,121 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster } from '../../../scripts/cluster.js';
+import type { LifecycleEvent, S3StateStore } from '../../../runtime/src/index.js';
+import { parseLockName } from '../../../runtime/src/zookeeper/lock-queue.js';
+import { Exception, czxidOf, isZkCode, type ZkSession } from '../../../runtime/src/zookeeper/zk-session.js';
+import type { ActivationRecord, CoordinationState, FinalState, LiveActivation } from './checker.js';
+import type { ObjectKind } from './history.js';
+import type { Workload } from './workload.js';
+
+/**
+ * Reads what the checker needs once the workload has stopped: the final state of every object (through
+ * a live node and straight from S3), what ZooKeeper holds under the test root, and the activations
+ * the lifecycle events report.
+ */
+
+/** Children of a znode; none when it does not exist (a race with a deletion is not an error here). */
+async function children(zk: ZkSession, path: string): Promise<string[]> {
+  try {
+    return await zk.getChildren(path);
+  } catch (err) {
+    if (isZkCode(err, Exception.NO_NODE)) return [];
+    throw err;
+  }
+}
+
+/** Member znodes, lock znodes (with their czxid) and lock parents under `root`. */
+export async function readCoordination(zk: ZkSession, root: string): Promise<CoordinationState> {
+  const members = (await children(zk, `${root}/nodes`)).sort();
+  const locks: CoordinationState['locks'] = [];
+  const lockParents: string[] = [];
+  for (const type of await children(zk, `${root}/objects`)) {
+    for (const id of await children(zk, `${root}/objects/${type}`)) {
+      const parent = `${root}/objects/${type}/${id}`;
+      lockParents.push(parent);
+      for (const name of await children(zk, parent)) {
+        const stat = await zk.exists(`${parent}/${name}`);
+        if (!stat) continue; // deleted between the listing and now
+        locks.push({ type, id, name, node: parseLockName(name)?.node ?? '?', epoch: czxidOf(stat) });
+      }
+    }
+  }
+  return { members, locks, lockParents };
+}
+
+/** Every activation the running node processes report. */
+export async function liveActivations(cluster: Cluster): Promise<LiveActivation[]> {
+  const lists = await Promise.all(cluster.nodes.filter((n) => n.running).map(async (n) => {
+    const list = await n.activations();
+    return list.map((a) => ({ node: n.name, type: a.type, id: a.id, epoch: a.epoch, status: a.status }));
+  }));
+  return lists.flat();
+}
+
+/** The `object.activated` events of every node process, including earlier incarnations of restarted ones. */
+export function activationRecords(events: readonly LifecycleEvent[]): ActivationRecord[] {
+  return events.flatMap((e) => (e.kind === 'object.activated' ? [{ type: e.type, id: e.id, epoch: e.epoch, node: e.node, time: e.time }] : []));
+}
+
+/**
+ * Polls until `settled` holds for the ZooKeeper state (or `timeoutMs` passed) and returns the last
+ * state read: ephemeral znodes of a dead session linger until it expires.
+ */
+export async function settledCoordination(
+  zk: ZkSession,
+  root: string,
+  settled: (state: CoordinationState) => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<CoordinationState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await readCoordination(zk, root);
+    if (await settled(state) || Date.now() > deadline) return state;
+    await sleep(200);
+  }
+}
+
+/**
+ * The final state of every object through a live node (`read` queries, recorded in the history as
+ * `final` ops so the serving checks see them too). A read that fails is retried until `timeoutMs`.
+ */
+export async function finalThroughNode(workload: Workload, cluster: Cluster, timeoutMs: number, callTimeoutMs: number): Promise<FinalState> {
+  const node = cluster.nodes.find((n) => n.running && workload.pool.includes(n)) ?? cluster.nodes.find((n) => n.running);
+  const final: FinalState = { source: node ? `${node.name} (read)` : 'no live node', tally: {}, bag: {} };
+  await Promise.all(workload.objects.map(async ({ type, id }) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!node) break;
+      const op = await workload.send('final', node, type, id, 'read', callTimeoutMs);
+      if (op.outcome === 'ok') {
+        if (type === 'tally') final.tally[id] = op.value ?? null;
+        else final.bag[id] = op.elements ?? null;
+        return;
+      }
+      if (Date.now() > deadline) break;
+      await sleep(200);
+    }
+    if (type === 'tally') final.tally[id] = null;
+    else final.bag[id] = null;
+  }));
+  return final;
+}
+
+/** The final state of every object straight from S3 (an object never written is in its initial state). */
+export async function finalFromStore(store: S3StateStore, objects: ReadonlyArray<{ type: ObjectKind; id: string }>): Promise<FinalState> {
+  const final: FinalState = { source: 's3', tally: {}, bag: {} };
+  await Promise.all(objects.map(async ({ type, id }) => {
+    let stored;
+    try {
+      stored = await store.read(type, id);
+    } catch {
+      // Reported as unreadable by the checker.
+      if (type === 'tally') final.tally[id] = null;
+      else final.bag[id] = null;
+      return;
+    }
+    const body = stored ? (JSON.parse(stored.body) as { value?: number; elements?: string[] }) : {};
+    if (type === 'tally') final.tally[id] = body.value ?? 0;
+    else final.bag[id] = body.elements ?? [];
+  }));
+  return final;
+}

@@ -1,0 +1,174 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, uniqueRoot, type ClusterConfig } from '../../../scripts/cluster.js';
+import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
+import type { ZooKeeperCluster } from '../../../scripts/servers/zookeeper.js';
+import { S3StateStore, type LifecycleEvent } from '../../../runtime/src/index.js';
+import { ZkSession } from '../../../runtime/src/zookeeper/zk-session.js';
+import { TEST_OBJECTS } from '../../harness/test-objects.js';
+import { timing } from '../../harness/timing.js';
+import { check, type ActivationRecord, type LiveActivation, type Violation } from './checker.js';
+import type { FaultContext } from './faults.js';
+import { History, objectKey, type FaultRecord, type ObjectKind } from './history.js';
+import { activationRecords, finalFromStore, finalThroughNode, liveActivations, settledCoordination } from './observe.js';
+import { baselineOf, objectRecoveries, recoveries, type Recovery } from './recovery.js';
+import { figuresOf, formatReport, type Figures } from './report.js';
+import { Workload } from './workload.js';
+
+/**
+ * One fault-suite run: start node processes on a fresh ZooKeeper root and S3 prefix, run the workload,
+ * let the test inject its faults, stop the workload, read the final states (through a node and from S3)
+ * and what ZooKeeper holds (nodes up, then every node stopped), check every invariant, print the figures.
+ */
+
+/** The servers of the whole file: a 3-server ZooKeeper ensemble and a radosgw of the suite's own. */
+export interface FaultServers {
+  zookeeper: ZooKeeperCluster;
+  radosgw: RadosgwServer;
+  bucket: string;
+}
+
+export interface ScenarioContext extends FaultContext {
+  /**
+   * Waits until the workload has recovered from `fault` (recovery.ts: every object disturbed since it
+   * was injected has been acknowledged again, and each of `mustAck` has been acknowledged since its
+   * baseline), at most timing.faultRecoveryMs; resolves false if it has not.
+   */
+  settle(fault: FaultRecord, mustAck?: ReadonlyArray<{ type: string; id: string }>): Promise<boolean>;
+}
+
+/** When set, each run's history, faults, events and violations are written there as `<label>.json` for a post-mortem. */
+const HISTORY_DIR = process.env.HIGHLANDER_FAULT_HISTORY_DIR;
+
+export interface ScenarioOptions {
+  label: string;
+  /** Node processes, 3–5. */
+  nodes: number;
+  /** @default 8 */
+  clients?: number;
+  /** Tally and bag objects of the workload. @default 10 and 10 */
+  tallies?: number;
+  bags?: number;
+  /** @default 0.2 */
+  readRatio?: number;
+  inject(ctx: ScenarioContext): Promise<void>;
+}
+
+export interface ScenarioResult {
+  history: History;
+  violations: Violation[];
+  recoveries: Recovery[];
+  figures: Figures;
+  /** Every lifecycle event of every node process. */
+  events: LifecycleEvent[];
+  activations: ActivationRecord[];
+  report: string;
+}
+
+export async function runScenario(servers: FaultServers, options: ScenarioOptions): Promise<ScenarioResult> {
+  const root = uniqueRoot(`faults-${options.label}`);
+  const config: ClusterConfig = {
+    zookeeper: servers.zookeeper.connectString,
+    s3: { endpoint: servers.radosgw.endpoint, region: servers.radosgw.region, accessKeyId: servers.radosgw.accessKeyId, secretAccessKey: servers.radosgw.secretAccessKey, bucket: servers.bucket },
+    root,
+    sessionTimeoutMs: timing.sessionTimeoutMs,
+    callTimeoutMs: timing.faultCallMs,
+    placement: 'round-robin',
+    objectsModule: TEST_OBJECTS,
+  };
+  const clients = options.clients ?? 8;
+  const objects: Array<{ type: ObjectKind; id: string }> = [
+    ...Array.from({ length: options.tallies ?? 10 }, (_, i) => ({ type: 'tally' as const, id: `t${i}` })),
+    ...Array.from({ length: options.bags ?? 10 }, (_, i) => ({ type: 'bag' as const, id: `b${i}` })),
+  ];
+  const history = new History();
+  const cluster = new Cluster(config, Array.from({ length: options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`));
+  const workload = new Workload(history, cluster.nodes, { clients, objects, readRatio: options.readRatio ?? 0.2, callTimeoutMs: timing.faultCallMs });
+  const store = new S3StateStore({
+    bucket: servers.bucket, prefix: `${root.slice(1)}/objects/`, endpoint: servers.radosgw.endpoint, region: servers.radosgw.region,
+    credentials: { accessKeyId: servers.radosgw.accessKeyId, secretAccessKey: servers.radosgw.secretAccessKey },
+  });
+  let zk: ZkSession | undefined;
+  try {
+    await Promise.all(cluster.nodes.map((n) => n.start()));
+    const ctx: ScenarioContext = {
+      cluster, zookeeper: servers.zookeeper, radosgw: servers.radosgw, workload, history,
+      sessionTimeoutMs: timing.sessionTimeoutMs, eventMs: timing.eventMs,
+      settle: (fault, mustAck = []) => settle(history, fault, mustAck),
+    };
+    workload.start();
+    await sleep(timing.faultWarmupMs);
+    await options.inject(ctx);
+    await sleep(timing.faultWarmupMs);
+    const endAt = Date.now();
+    await workload.stop(timing.faultCallMs + 5000);
+
+    const nodeFinal = await finalThroughNode(workload, cluster, timing.failoverMs, timing.faultCallMs);
+    const s3Final = await finalFromStore(store, workload.objects);
+
+    zk = await ZkSession.open({ connect: servers.zookeeper.connectString, sessionTimeoutMs: 10_000 });
+    const liveNodes = cluster.nodes.filter((n) => n.running).map((n) => n.name);
+    let live: LiveActivation[] = [];
+    // Polled until clean (or ephemeralsGoneMs): ephemerals of a killed or paused node's session linger until it expires.
+    const runningCoordination = await settledCoordination(zk, root, async (coordination) => {
+      live = await liveActivations(cluster);
+      return check({ ops: [], finals: [], activations: [], running: { coordination, liveNodes, activations: live } }).length === 0;
+    }, timing.ephemeralsGoneMs);
+
+    await cluster.stop();
+    const stopped = await settledCoordination(zk, root, (s) => s.members.length === 0 && s.locks.length === 0 && s.lockParents.length === 0, timing.ephemeralsGoneMs);
+
+    const events = cluster.allEvents();
+    const activations = activationRecords(events);
+    const violations = check({
+      ops: history.ops, finals: [nodeFinal, s3Final], activations,
+      running: { coordination: runningCoordination, liveNodes, activations: live }, stopped, origin: history.startedAt,
+    });
+    const recovered = recoveries(history.ops, history.faults, endAt, timing.faultSlowCallMs);
+    const figures = figuresOf(
+      { label: options.label, nodes: options.nodes, clients, objects: workload.objects.length, durationMs: Date.now() - history.startedAt },
+      history, recovered, violations,
+    );
+    const report = formatReport(figures, recovered, violations, history.startedAt);
+    console.log(report);
+    if (HISTORY_DIR) {
+      await mkdir(HISTORY_DIR, { recursive: true });
+      const dump = { label: options.label, root, startedAt: history.startedAt, faults: history.faults, ops: history.ops, events, violations };
+      await writeFile(join(HISTORY_DIR, `${options.label}.json`), JSON.stringify(dump));
+    }
+    return { history, violations, recoveries: recovered, figures, events, activations, report };
+  } finally {
+    zk?.close();
+    await store.close();
+    for (const node of cluster.nodes) if (node.running) node.kill('SIGCONT'); // a failed scenario may leave one paused
+    await cluster.stop();
+  }
+}
+
+async function settle(history: History, fault: FaultRecord, mustAck: ReadonlyArray<{ type: string; id: string }>): Promise<boolean> {
+  const baseline = baselineOf(fault);
+  const deadline = Date.now() + timing.faultRecoveryMs;
+  // Before this, a call stuck on the fault is not yet slow enough to count as disturbed.
+  await sleep(Math.max(0, baseline + timing.faultSlowCallMs + 500 - Date.now()));
+  const wanted = new Set(mustAck.map(objectKey));
+  for (;;) {
+    const pending = [...objectRecoveries(history.ops, fault.injectedAt, Date.now(), timing.faultSlowCallMs)].filter(([, at]) => at === null);
+    for (const op of history.ops) if (op.outcome === 'ok' && op.invokedAt >= baseline) wanted.delete(objectKey(op));
+    if (pending.length === 0 && wanted.size === 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+}
+
+/** Healthy servers before each scenario: every ZooKeeper server serving (a failed test may have left one down). */
+export async function healServers(servers: FaultServers): Promise<void> {
+  await Promise.all(servers.zookeeper.servers.map(async (server) => {
+    if ((await server.mode()) !== 'down') return;
+    await server.start().catch((err: Error) => {
+      // Alive but not serving yet (still electing): leader() below waits for it.
+      if (!/still running/.test(err.message)) throw err;
+    });
+  }));
+  await servers.zookeeper.leader();
+}

@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NodeProcess } from '../../../scripts/cluster.js';
+import type { History, Issuer, ObjectKind, Op, OpName } from './history.js';
+
+/**
+ * Concurrent clients in the test process: each loop picks an object and a live node process at random
+ * and sends one call at a time through it — `increment` on a tally, `add` of a unique element to a
+ * bag, or a `read` of either — recording every call in the history. Faults take node processes out of
+ * the pool (killed, paused) and put them back.
+ */
+
+export interface WorkloadOptions {
+  clients: number;
+  objects: Array<{ type: ObjectKind; id: string }>;
+  /** Share of calls that are reads. */
+  readRatio: number;
+  callTimeoutMs: number;
+  /** A client waits about this long after a call that did not succeed. @default 50 */
+  errorPauseMs?: number;
+}
+
+export class Workload {
+  #objects: Array<{ type: ObjectKind; id: string }>;
+  #pool: NodeProcess[];
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #inflight = new Set<Promise<Op>>();
+  #elements = 0;
+
+  constructor(readonly history: History, nodes: readonly NodeProcess[], private readonly options: WorkloadOptions) {
+    this.#objects = [...options.objects];
+    this.#pool = [...nodes];
+  }
+
+  get objects(): ReadonlyArray<{ type: ObjectKind; id: string }> {
+    return this.#objects;
+  }
+
+  /** Node processes calls may go through. */
+  get pool(): readonly NodeProcess[] {
+    return this.#pool;
+  }
+
+  start(): void {
+    this.#running = true;
+    for (let client = 0; client < this.options.clients; client++) this.#loops.push(this.#loop(client));
+  }
+
+  /** Stops the clients and waits (at most `waitMs`) for their calls in flight; those left never answered. */
+  async stop(waitMs: number): Promise<void> {
+    this.#running = false;
+    const timeout = new AbortController();
+    await Promise.race([
+      Promise.all([...this.#loops, ...this.#inflight]),
+      sleep(waitMs, undefined, { signal: timeout.signal }).catch(() => {
+        // aborted below: everything answered in time
+      }),
+    ]);
+    timeout.abort();
+  }
+
+  /** Takes a node out of the pool (killed, paused, restarting). */
+  exclude(node: NodeProcess): void {
+    this.#pool = this.#pool.filter((n) => n !== node);
+  }
+
+  include(node: NodeProcess): void {
+    if (!this.#pool.includes(node)) this.#pool.push(node);
+  }
+
+  addObjects(objects: Array<{ type: ObjectKind; id: string }>): void {
+    this.#objects.push(...objects);
+  }
+
+  /** Sends one call and records it; never rejects. */
+  send(issuer: Issuer, node: NodeProcess, type: ObjectKind, id: string, name: OpName, timeoutMs = this.options.callTimeoutMs): Promise<Op> {
+    const element = name === 'add' ? `e${this.#elements++}` : undefined;
+    const op = this.history.invoke({ issuer, type, id, name, via: node.name, ...(element !== undefined ? { element } : {}) });
+    const arg = name === 'add' ? element : null;
+    const done = node.call(type, id, name, arg, timeoutMs).then(
+      (reply) => {
+        this.history.ok(op, reply);
+        return op;
+      },
+      (err: unknown) => {
+        this.history.failed(op, err);
+        return op;
+      },
+    );
+    this.#inflight.add(done);
+    void done.then(() => this.#inflight.delete(done));
+    return done;
+  }
+
+  async #loop(client: number): Promise<void> {
+    const pause = this.options.errorPauseMs ?? 50;
+    while (this.#running) {
+      const node = pick(this.#pool.filter((n) => n.running));
+      const object = pick(this.#objects);
+      if (!node || !object) {
+        await sleep(pause);
+        continue;
+      }
+      const name: OpName = Math.random() < this.options.readRatio ? 'read' : object.type === 'tally' ? 'increment' : 'add';
+      const op = await this.send(client, node, object.type, object.id, name);
+      if (op.outcome !== 'ok') await sleep(pause / 2 + Math.random() * pause);
+    }
+  }
+}
+
+function pick<T>(list: readonly T[]): T | undefined {
+  return list.length === 0 ? undefined : list[Math.floor(Math.random() * list.length)];
+}
