@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { NodeUnreachable } from '../errors.js';
-import { FrameWriter, asPeerReply, parseFrame, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
+import { FrameWriter, asPeerReply, onFrames, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
 
 export interface PeerClientOptions {
   /** Largest frame accepted from a peer. */
@@ -138,14 +138,7 @@ class PeerConnection {
       this.#writer = new FrameWriter((frame) => ws.send(frame), Math.floor(this.options.maxPayloadBytes / 2));
       this.#pump();
     });
-    ws.on('message', (data) => {
-      let messages: unknown[];
-      try {
-        messages = parseFrame(data);
-      } catch (err) {
-        ws.close(1007, (err as Error).message);
-        return;
-      }
+    onFrames(ws, (messages) => {
       for (const message of messages) {
         let reply;
         try {

@@ -1,3 +1,4 @@
+import type { WebSocket } from 'ws';
 import { ProtocolError, type SerializedError } from '../errors.js';
 
 /**
@@ -37,6 +38,23 @@ export function parseFrame(data: unknown): unknown[] {
   }
   if (!Array.isArray(parsed)) throw new ProtocolError('peer frame is not a JSON array of messages');
   return parsed;
+}
+
+/**
+ * Calls `handle` with the messages of every frame `ws` receives; a frame that is not a JSON array
+ * closes the connection with 1007 and the reason.
+ */
+export function onFrames(ws: WebSocket, handle: (messages: unknown[]) => void): void {
+  ws.on('message', (data) => {
+    let messages: unknown[];
+    try {
+      messages = parseFrame(data);
+    } catch (err) {
+      ws.close(1007, (err as Error).message);
+      return;
+    }
+    handle(messages);
+  });
 }
 
 export function asPeerCall(message: unknown): PeerCall {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HighlanderError, ProtocolError } from '../errors.js';
 import type { EventLog, LifecycleEvent } from '../events.js';
-import { FrameWriter, asPeerCall, parseFrame, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
+import { FrameWriter, asPeerCall, onFrames, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
 
 export interface PeerServerOptions {
   host: string;
@@ -70,14 +70,7 @@ export class PeerServer {
 
   #servePeer(ws: WebSocket): void {
     const writer = new FrameWriter((frame) => ws.send(frame), Math.floor(this.options.maxPayloadBytes / 2));
-    ws.on('message', (data) => {
-      let messages: unknown[];
-      try {
-        messages = parseFrame(data);
-      } catch (err) {
-        ws.close(1007, (err as Error).message);
-        return;
-      }
+    onFrames(ws, (messages) => {
       for (const message of messages) {
         let call: PeerCall;
         try {

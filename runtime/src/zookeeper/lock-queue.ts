@@ -105,7 +105,7 @@ export class LockQueue {
           await this.#deleteLock(parent, path);
           return { acquired: false, owner: queue[0]!.node };
         }
-        await this.#waitForDeletion(predecessor, remaining);
+        await this.session.waitForDeletion(predecessor, Math.min(remaining, this.session.sessionTimeoutMs));
       }
     } catch (err) {
       await this.#deleteLock(parent, path).catch(() => {
@@ -162,24 +162,6 @@ export class LockQueue {
     const prefix = prefixPath.slice(parent.length + 1);
     const own = children.find((c) => c.startsWith(prefix));
     return own ? `${parent}/${own}` : null;
-  }
-
-  #waitForDeletion(path: string, timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, Math.min(timeoutMs, this.session.sessionTimeoutMs));
-      this.session.exists(path, () => {
-        clearTimeout(timer);
-        resolve();
-      }).then((stat) => {
-        if (!stat) {
-          clearTimeout(timer);
-          resolve();
-        }
-      }, (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    });
   }
 
   /** Deletes a lock znode, and its parent when that leaves it empty. */

@@ -177,6 +177,26 @@ export class ZkSession extends EventEmitter {
     return this.#client.getSessionTimeout() || this.sessionTimeoutMs;
   }
 
+  /**
+   * Resolves once `path` is deleted (or is already absent), or after `timeoutMs` at the latest, so
+   * the caller looks again; rejects if ZooKeeper cannot be asked. One exists-watch, one-shot.
+   */
+  waitForDeletion(path: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.exists(path, done).then((stat) => {
+        if (!stat) done();
+      }, (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
   #request<T>(operation: string, path: string, start: (cb: Callback<T>) => void): Promise<T> {
     if (this.#closed) return Promise.reject(new ZkError(Exception.CONNECTION_LOSS, `${operation} ${path}: session closed`, path));
     // An answer proves the session was alive when the request was *sent* (the server resets the

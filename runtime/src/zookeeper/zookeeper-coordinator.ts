@@ -197,20 +197,8 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
         if (stat && Buffer.from(stat.ephemeralOwner).toString('hex') === session.sessionId) break;
         const waited = performance.now() - started;
         if (waited > this.options.nameWaitMs) throw new NodeNameTaken(self.name, Math.round(waited));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 500);
-          session.exists(path, () => {
-            clearTimeout(timer);
-            resolve();
-          }).then((s) => {
-            if (!s) {
-              clearTimeout(timer);
-              resolve();
-            }
-          }, () => {
-            clearTimeout(timer);
-            resolve();
-          });
+        await session.waitForDeletion(path, 500).catch(() => {
+          // Could not ask: look again on the next round, until nameWaitMs.
         });
       }
     }
