@@ -21,6 +21,8 @@ export interface ClusterConfig {
   maxStateBytes?: number;
   /** Module exporting `objects`, the object types every node registers. */
   objectsModule: string;
+  /** Turns on the nodes' admin endpoints with this bearer token. */
+  adminToken?: string;
 }
 
 export interface NodeProcessOptions {
@@ -66,6 +68,7 @@ export class NodeProcess {
       HIGHLANDER_CALL_TIMEOUT_MS: String(config.callTimeoutMs ?? 15_000),
       HIGHLANDER_IDLE_TIMEOUT_MS: String(config.idleTimeoutMs ?? 60_000),
       ...(config.maxStateBytes ? { HIGHLANDER_MAX_STATE_BYTES: String(config.maxStateBytes) } : {}),
+      ...(config.adminToken ? { HIGHLANDER_ADMIN_TOKEN: config.adminToken } : {}),
       ...this.options.env,
     };
     const child = fork(MAIN, [], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

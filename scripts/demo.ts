@@ -93,6 +93,8 @@ function describe(event: LifecycleEvent): string {
     case 'object.migrated': return `${event.type}/${event.id} migrated ${event.from} → ${event.to}`;
     case 'object.fenced': return `${event.type}/${event.id} FENCED`;
     case 'node.session-lost': return `ZooKeeper session LOST, dropped ${event.activationsDropped} activations`;
+    case 'node.draining': return `draining: ${event.remaining} of ${event.total} activations left`;
+    case 'node.drained': return `drained ${event.deactivated} activations in ${event.durationMs} ms`;
     case 'stats': return `stats: ${event.activations} active, ${Object.entries(event.byType).map(([t, s]) => `${t} ${s.calls} calls p50 ${s.p50Ms} ms p99 ${s.p99Ms} ms`).join('; ')}`;
   }
 }

@@ -92,6 +92,8 @@ export class Activation {
   #ctx: ObjectContext | undefined;
   #closed: Promise<void>;
   #resolveClosed!: () => void;
+  #loaded: Promise<void>;
+  #resolveLoaded!: () => void;
   #deactivating: Promise<void> | undefined;
 
   constructor(
@@ -101,6 +103,12 @@ export class Activation {
     private readonly host: ActivationHost,
   ) {
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#loaded = new Promise((resolve) => (this.#resolveLoaded = resolve));
+  }
+
+  /** Resolves once the activation is active (it may never be: see `closed`). */
+  get loaded(): Promise<void> {
+    return this.#loaded;
   }
 
   get type(): string {
@@ -175,6 +183,7 @@ export class Activation {
     this.#etag = stored.etag;
     this.#storedVersion = stored.version;
     this.status = 'active';
+    this.#resolveLoaded();
     this.host.emit({
       kind: 'object.activated', type: this.type, id: this.id, epoch: lock.epoch, version: stored.version,
       stored: existed, loadMs: round(performance.now() - started),

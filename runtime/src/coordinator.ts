@@ -48,6 +48,8 @@ export interface AcquireOptions {
   wait: boolean;
   /** Stop waiting after this long (then `CoordinatorUnavailable` or `{ acquired: false }`). */
   timeoutMs: number;
+  /** With `wait`: called once when this node's znode is in the queue behind `owner`, at `position` (1 = next). */
+  onQueued?: (position: number, owner: string) => void;
 }
 
 export interface CoordinatorEvents {

@@ -197,6 +197,22 @@ export class NodeStopping extends HighlanderError {
   override details() { return { node: this.node }; }
 }
 
+/** An admin action on an object that is not active on the node asked. */
+export class NotActiveHere extends HighlanderError {
+  constructor(readonly type: string, readonly id: string, readonly node: string) {
+    super('NOT_ACTIVE_HERE', `${type}/${id} is not active on node '${node}'; ask its owner (see the lock queue)`);
+  }
+  override details() { return { type: this.type, id: this.id, node: this.node }; }
+}
+
+/** A migration that cannot be done: unknown, draining or same target, or the target failed to take over. */
+export class MigrationRefused extends HighlanderError {
+  constructor(readonly type: string, readonly id: string, readonly to: string, reason: string) {
+    super('MIGRATION_REFUSED', `cannot migrate ${type}/${id} to '${to}': ${reason}`);
+  }
+  override details() { return { type: this.type, id: this.id, to: this.to }; }
+}
+
 /** A peer sent something that is not a valid message. */
 export class ProtocolError extends HighlanderError {
   constructor(message: string) {
@@ -236,6 +252,8 @@ const factories: Record<string, ErrorFactory> = {
   INDETERMINATE: (m, d) => withMessage(new Indeterminate(str(d.type), str(d.id), ''), m),
   NODE_STOPPING: (m, d) => withMessage(new NodeStopping(str(d.node)), m),
   PROTOCOL_ERROR: (m) => new ProtocolError(m),
+  NOT_ACTIVE_HERE: (m, d) => withMessage(new NotActiveHere(str(d.type), str(d.id), str(d.node)), m),
+  MIGRATION_REFUSED: (m, d) => withMessage(new MigrationRefused(str(d.type), str(d.id), str(d.to), ''), m),
   INVALID_ARGUMENT: (m) => new InvalidArgument(m),
 };
 

@@ -26,6 +26,8 @@ export type LifecycleEventBody =
   | ({ kind: 'object.migrated'; from: string; to: string; durationMs: number } & ObjectRef)
   | ({ kind: 'object.fenced'; epoch: string } & ObjectRef)
   | { kind: 'node.session-lost'; activationsDropped: number }
+  | { kind: 'node.draining'; total: number; remaining: number }
+  | { kind: 'node.drained'; deactivated: number; durationMs: number }
   | {
       kind: 'stats';
       intervalMs: number;

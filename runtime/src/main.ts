@@ -65,6 +65,7 @@ const node = HighlanderNode.create({
   ...(optionalNumber('HIGHLANDER_CALL_TIMEOUT_MS') !== undefined ? { callTimeoutMs: optionalNumber('HIGHLANDER_CALL_TIMEOUT_MS')! } : {}),
   ...(optionalNumber('HIGHLANDER_IDLE_TIMEOUT_MS') !== undefined ? { idleTimeoutMs: optionalNumber('HIGHLANDER_IDLE_TIMEOUT_MS')! } : {}),
   ...(optionalNumber('HIGHLANDER_MAX_STATE_BYTES') !== undefined ? { maxStateBytes: optionalNumber('HIGHLANDER_MAX_STATE_BYTES')! } : {}),
+  ...(env.HIGHLANDER_ADMIN_TOKEN ? { adminToken: env.HIGHLANDER_ADMIN_TOKEN } : {}),
 });
 
 const types = new Map(objects.map((t) => [t.type, t]));

@@ -4,15 +4,17 @@ import { CallStats } from './call-stats.js';
 import type { Coordinator, MemberInfo } from './coordinator.js';
 import type { AnyObjectType, CallOptions, OperationArgs, OperationName, OperationReply, Ref, RefFactory, StateOf } from './define-object.js';
 import {
-  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, InvalidArgument, NodeStopping, NodeUnreachable,
-  OwnershipLost, StateTooLarge, UnknownHandler, UnknownObjectType, causeMessage, deserializeError,
+  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, InvalidArgument, MigrationRefused, NodeStopping,
+  NodeUnreachable, NotActiveHere, OwnershipLost, StateTooLarge, UnknownHandler, UnknownObjectType, causeMessage, deserializeError,
 } from './errors.js';
 import { EventLog, type DeactivationReason, type LifecycleEvent, type LifecycleEventBody } from './events.js';
 import { objectKey, validateNodeName, validateObjectId } from './names.js';
 import { placementByName, type Placement, type PlacementName } from './placement.js';
 import type { StateStore } from './state-store.js';
 import { PeerClient } from './transport/peer-client.js';
-import type { PeerCall, PeerReplyBody } from './transport/peer-protocol.js';
+import type { PeerAdopt, PeerCall, PeerReplyBody } from './transport/peer-protocol.js';
+import { adminHttpHandler } from './node-admin.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PeerServer } from './transport/peer-server.js';
 
 export interface HighlanderNodeOptions {
@@ -74,12 +76,17 @@ export interface HighlanderNodeOptions {
    * @default 2000
    */
   loadReportIntervalMs?: number;
+  /**
+   * Bearer token for the node's admin endpoints (`/admin/…` on its ws port: inspect, evict,
+   * migrate, drain). Without one, those endpoints are off.
+   */
+  adminToken?: string;
 }
 
 /** 'created' → 'starting' → 'running' → 'stopping' → 'stopped'. */
 export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost'>> & { advertiseHost: string; placement: Placement };
+type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost' | 'adminToken'>> & { advertiseHost: string; placement: Placement; adminToken: string | undefined };
 
 const MAX_ROUTING_ATTEMPTS = 64;
 
@@ -103,6 +110,9 @@ export class HighlanderNode implements RefFactory {
   #timers: NodeJS.Timeout[] = [];
   #host: ActivationHost;
   #publishedActivations = -1;
+  /** A draining node takes no new activations. */
+  #draining = false;
+  #adminHttp: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 
   private constructor(options: HighlanderNodeOptions) {
     this.name = validateNodeName(options.name);
@@ -112,6 +122,7 @@ export class HighlanderNode implements RefFactory {
       this.#types.set(type.type, type);
     }
     this.events = new EventLog(this.name);
+    if (this.options.adminToken) this.#adminHttp = adminHttpHandler(this, this.options.adminToken);
     const maxPayloadBytes = maxPayloadFor(this.options.maxStateBytes);
     this.#peers = new PeerClient({ maxPayloadBytes, maxInFlight: this.options.maxInFlightPerPeer });
     this.#host = {
@@ -161,7 +172,8 @@ export class HighlanderNode implements RefFactory {
       host: this.options.host,
       port: this.options.port,
       maxPayloadBytes: maxPayloadFor(this.options.maxStateBytes),
-      onCall: (call) => this.#serveForwarded(call),
+      onRequest: (request) => (request.t === 'adopt' ? this.#serveAdopt(request) : this.#serveForwarded(request)),
+      ...(this.#adminHttp ? { onHttp: this.#adminHttp } : {}),
       events: this.events,
     });
     coordinator.on('members', (members) => this.#onMembers(members));
@@ -227,6 +239,93 @@ export class HighlanderNode implements RefFactory {
     if (!activation) return false;
     await activation.deactivate(reason);
     return true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** One activation's details and in-memory state, or null when it is not active here. */
+  inspect(type: string, id: string): { type: string; id: string; epoch: string; status: string; queueLength: number; version: number; state: unknown; activeForMs: number; idleForMs: number } | null {
+    const a = this.#activations.get(objectKey(type, id));
+    if (!a || a.status === 'deactivated') return null;
+    const now = performance.now();
+    return {
+      type: a.type, id: a.id, epoch: a.epoch, status: a.status, queueLength: a.queueLength, version: a.storedVersion,
+      state: a.stateJson ? JSON.parse(a.stateJson) : null,
+      activeForMs: Math.round(now - a.activatedAtMs), idleForMs: Math.round(now - a.lastActivityMs),
+    };
+  }
+
+  /** Gracefully deactivates an object active here (flush, release); resolves once its lock is released. */
+  async evict(type: string, id: string): Promise<{ node: string; durationMs: number }> {
+    const started = performance.now();
+    const activation = this.#activations.get(objectKey(type, id));
+    if (!activation || activation.status === 'deactivated') throw new NotActiveHere(type, id, this.name);
+    await activation.deactivate('evicted');
+    return { node: this.name, durationMs: round(performance.now() - started) };
+  }
+
+  /**
+   * Moves an object active here to node `to`: the target joins the lock queue; this owner stops
+   * taking calls (new ones wait and then follow the object), runs what is queued, flushes and
+   * releases; the target takes over. Resolves once the object is active on the target.
+   */
+  async migrate(type: string, id: string, to: string, timeoutMs = this.options.callTimeoutMs): Promise<{ from: string; to: string; durationMs: number }> {
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    const key = objectKey(type, id);
+    const activation = this.#activations.get(key);
+    if (!activation || activation.status !== 'active') throw new NotActiveHere(type, id, this.name);
+    if (to === this.name) throw new MigrationRefused(type, id, to, 'it is already there');
+    const target = this.#members.get(to);
+    if (!target) throw new MigrationRefused(type, id, to, 'no live node of that name');
+    if (target.draining) throw new MigrationRefused(type, id, to, 'the node is draining');
+    const adopt = async (phase: 'queue' | 'active') => {
+      const remaining = Math.max(1, deadline - performance.now());
+      const reply = await this.#peers.request(to, target.address, { t: 'adopt', type, id, from: this.name, phase, timeoutMs: Math.floor(remaining) }, remaining);
+      if (reply.t === 'err') throw deserializeError(reply.error);
+      if (reply.t !== 'ok') throw new MigrationRefused(type, id, to, 'the target did not take the object');
+    };
+    await adopt('queue');
+    // Calls arriving from now on wait for this activation to close, then follow the object to `to`.
+    this.#ownerCache.set(key, to);
+    await activation.deactivate('migrated');
+    await adopt('active');
+    const durationMs = round(performance.now() - started);
+    this.#emit({ kind: 'object.migrated', type, id, from: this.name, to, durationMs });
+    return { from: this.name, to, durationMs };
+  }
+
+  /**
+   * Drains this node: it takes no new activations (placement skips it, forwarded calls for objects
+   * it does not hold are sent elsewhere) and deactivates every object it holds (reason `drained`),
+   * with `node.draining` progress events; their next calls activate them on other nodes.
+   */
+  async drain(): Promise<{ deactivated: number; durationMs: number }> {
+    const started = performance.now();
+    this.#draining = true;
+    await this.options.coordinator.update({ draining: true });
+    const activations = [...this.#activations.values()];
+    const total = activations.length;
+    let remaining = total;
+    this.#emit({ kind: 'node.draining', total, remaining });
+    let lastReport = performance.now();
+    const queue = [...activations];
+    const worker = async () => {
+      for (let a = queue.shift(); a; a = queue.shift()) {
+        await a.deactivate('drained').catch((err) => this.#reportBackgroundError(`draining ${a.key}`, err));
+        remaining--;
+        if (performance.now() - lastReport > 250 || remaining === 0) {
+          lastReport = performance.now();
+          this.#emit({ kind: 'node.draining', total, remaining });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, total) }, worker));
+    const durationMs = round(performance.now() - started);
+    this.#emit({ kind: 'node.drained', deactivated: total, durationMs });
+    return { deactivated: total, durationMs };
   }
 
   // ---- routing ----
@@ -344,7 +443,9 @@ export class HighlanderNode implements RefFactory {
    * the object or redirects.
    */
   #place(definition: AnyObjectType, id: string, key: string, deadline: number): string | null {
-    const candidates = [...this.#members.values()].filter((m) => !m.draining).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const candidates = [...this.#members.values()]
+      .filter((m) => !m.draining && !(this.#draining && m.name === this.name))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
     const chosen = candidates.length === 0 ? this.name : this.options.placement.choose({ type: definition.type, id, self: this.name, candidates });
     if (chosen !== this.name) return chosen;
     this.#startActivation(definition, id, key, deadline);
@@ -357,21 +458,30 @@ export class HighlanderNode implements RefFactory {
    * another node owns the object, queued calls are routed there (`RouteAgain`); if acquiring or
    * loading fails, they fail with that error.
    */
-  #startActivation(definition: AnyObjectType, id: string, key: string, deadline: number): void {
+  #startActivation(definition: AnyObjectType, id: string, key: string, deadline: number, wait?: { onQueued: (position: number, owner: string) => void }): void {
     if (this.#activations.has(key)) return;
     const activation = new Activation(definition, id, key, this.#host);
     this.#activations.set(key, activation);
     void activation.closed.then(() => {
       if (this.#activations.get(key) === activation) this.#activations.delete(key);
     });
-    void this.#acquireAndLoad(activation, Math.max(1, deadline - performance.now()));
+    void this.#acquireAndLoad(activation, Math.max(1, deadline - performance.now()), wait);
   }
 
-  async #acquireAndLoad(activation: Activation, timeoutMs: number): Promise<void> {
+  async #acquireAndLoad(activation: Activation, timeoutMs: number, wait?: { onQueued: (position: number, owner: string) => void }): Promise<void> {
     const { type, id, key } = activation;
     let result;
     try {
-      result = await this.options.coordinator.acquire(type, id, { wait: false, timeoutMs });
+      result = await this.options.coordinator.acquire(type, id, {
+        wait: wait !== undefined,
+        timeoutMs,
+        ...(wait ? {
+          onQueued: (position: number, owner: string) => {
+            this.#emit({ kind: 'lock.queued', type, id, position, owner });
+            wait.onQueued(position, owner);
+          },
+        } : {}),
+      });
     } catch (err) {
       activation.abort(null, err as Error);
       return;
@@ -429,10 +539,40 @@ export class HighlanderNode implements RefFactory {
       }
       const owner = await this.options.coordinator.owner(call.type, call.id);
       if (owner !== null && owner !== this.name) return { t: 'redirect', owner };
+      if (this.#draining) return { t: 'redirect', owner: null }; // take no new activations: the caller places it elsewhere
       // Nobody owns it (or only a stale lock of ours, which acquiring cleans up): activate here.
       this.#startActivation(definition, call.id, key, deadline);
     }
     return { t: 'redirect', owner: null };
+  }
+
+  /** The target side of a migration (see `migrate`). */
+  async #serveAdopt(request: PeerAdopt): Promise<PeerReplyBody> {
+    const definition = this.#types.get(request.type);
+    if (!definition) return { t: 'err', error: new UnknownObjectType(request.type, this.name).serialize() };
+    validateObjectId(request.id);
+    if (this.#status !== 'running') return { t: 'err', error: new NodeStopping(this.name).serialize() };
+    if (this.#draining) return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the node is draining').serialize() };
+    const key = objectKey(request.type, request.id);
+    const deadline = performance.now() + request.timeoutMs;
+    if (request.phase === 'queue') {
+      if (this.#activations.has(key)) {
+        return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the target already has an activation of it').serialize() };
+      }
+      let queued!: () => void;
+      const isQueued = new Promise<void>((resolve) => (queued = resolve));
+      this.#startActivation(definition, request.id, key, deadline, { onQueued: () => queued() });
+      const activation = this.#activations.get(key)!;
+      // Queued behind the owner, or (if the owner released meanwhile) already holding the lock.
+      await Promise.race([isQueued, activation.loaded, activation.closed, sleep(request.timeoutMs)]);
+      if (activation.status === 'deactivated') return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the target could not join the lock queue').serialize() };
+      return { t: 'ok', value: { queued: true } };
+    }
+    const activation = this.#activations.get(key);
+    if (!activation) return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the target is not taking it over').serialize() };
+    await Promise.race([activation.loaded, activation.closed, sleep(request.timeoutMs)]);
+    if (activation.status !== 'active') return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, `the target's activation is ${activation.status}`).serialize() };
+    return { t: 'ok', value: { active: true, epoch: activation.epoch } };
   }
 
   // ---- cluster events ----
@@ -617,6 +757,7 @@ function compileOptions(options: HighlanderNodeOptions): CompiledOptions {
     maxInFlightPerPeer: positive('maxInFlightPerPeer', options.maxInFlightPerPeer, 1024),
     statsIntervalMs: positive('statsIntervalMs', options.statsIntervalMs, 1000),
     loadReportIntervalMs: positive('loadReportIntervalMs', options.loadReportIntervalMs, 2000),
+    adminToken: options.adminToken,
   };
 }
 

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { NodeUnreachable } from '../errors.js';
-import { FrameWriter, asPeerReply, onFrames, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
+import { FrameWriter, asPeerReply, onFrames, type PeerReplyBody, type PeerRequestBody } from './peer-protocol.js';
 
 export interface PeerClientOptions {
   /** Largest frame accepted from a peer. */
@@ -27,7 +27,7 @@ interface Pending {
 }
 
 interface Waiting {
-  call: Omit<PeerCall, 'rid'>;
+  call: PeerRequestBody;
   pending: Pending;
 }
 
@@ -43,7 +43,7 @@ export class PeerClient {
     this.#options = { maxInFlight: 1024, reconnectDelayMs: 100, ...options };
   }
 
-  request(node: string, address: string, call: Omit<PeerCall, 'rid'>, timeoutMs: number): Promise<PeerReplyBody> {
+  request(node: string, address: string, call: PeerRequestBody, timeoutMs: number): Promise<PeerReplyBody> {
     let connection = this.#connections.get(node);
     if (!connection || connection.address !== address) {
       connection?.close();
@@ -77,7 +77,7 @@ class PeerConnection {
 
   constructor(readonly node: string, readonly address: string, private readonly options: Required<PeerClientOptions>) {}
 
-  request(call: Omit<PeerCall, 'rid'>, timeoutMs: number): Promise<PeerReplyBody> {
+  request(call: PeerRequestBody, timeoutMs: number): Promise<PeerReplyBody> {
     if (this.#closed) return Promise.reject(new NodeUnreachable(this.node, new Error('connection closed')));
     return new Promise((resolve, reject) => {
       const waiting: Waiting = {

@@ -21,6 +21,24 @@ export interface PeerCall {
   timeoutMs: number;
 }
 
+/**
+ * Migration, sent by the owner to the target: `queue` — join the object's lock queue (waiting)
+ * and reply once queued; `active` — reply once the object is active on the target.
+ */
+export interface PeerAdopt {
+  t: 'adopt';
+  rid: number;
+  type: string;
+  id: string;
+  from: string;
+  phase: 'queue' | 'active';
+  timeoutMs: number;
+}
+
+export type PeerRequest = PeerCall | PeerAdopt;
+/** A request as a caller writes it: the connection assigns `rid`. */
+export type PeerRequestBody = PeerRequest extends infer R ? (R extends { rid: number } ? Omit<R, 'rid'> : never) : never;
+
 export type PeerReply =
   | { t: 'ok'; rid: number; value: unknown }
   | { t: 'err'; rid: number; error: SerializedError }
@@ -55,6 +73,18 @@ export function onFrames(ws: WebSocket, handle: (messages: unknown[]) => void): 
     }
     handle(messages);
   });
+}
+
+export function asPeerRequest(message: unknown): PeerRequest {
+  const adopt = message as Partial<PeerAdopt> | null;
+  if (typeof adopt === 'object' && adopt !== null && adopt.t === 'adopt') {
+    if (typeof adopt.rid !== 'number' || typeof adopt.type !== 'string' || typeof adopt.id !== 'string' || typeof adopt.from !== 'string'
+      || (adopt.phase !== 'queue' && adopt.phase !== 'active') || typeof adopt.timeoutMs !== 'number') {
+      throw new ProtocolError(`malformed peer adopt: ${JSON.stringify(message)?.slice(0, 200)}`);
+    }
+    return adopt as PeerAdopt;
+  }
+  return asPeerCall(message);
 }
 
 export function asPeerCall(message: unknown): PeerCall {

@@ -3,15 +3,18 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { HighlanderError, ProtocolError } from '../errors.js';
 import type { EventLog, LifecycleEvent } from '../events.js';
-import { FrameWriter, asPeerCall, onFrames, type PeerCall, type PeerReplyBody } from './peer-protocol.js';
+import { FrameWriter, asPeerRequest, onFrames, type PeerRequest, type PeerReplyBody } from './peer-protocol.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface PeerServerOptions {
   host: string;
   port: number;
   /** Largest accepted frame; a larger one closes the connection with 1009. */
   maxPayloadBytes: number;
-  /** Handles one forwarded call. */
-  onCall(call: PeerCall): Promise<PeerReplyBody>;
+  /** Handles one request from a peer (a forwarded call, or a migration step). */
+  onRequest(request: PeerRequest): Promise<PeerReplyBody>;
+  /** Plain HTTP requests (the node's admin endpoints); answers 426 when absent. */
+  onHttp?: (req: IncomingMessage, res: ServerResponse) => void;
   events: EventLog;
   /**
    * An event subscriber whose unsent data exceeds this is disconnected (close 1013) rather than
@@ -32,8 +35,9 @@ export class PeerServer {
   readonly #sockets = new Set<WebSocket>();
 
   private constructor(private readonly options: PeerServerOptions) {
-    this.#http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
+    this.#http = createServer((req, res) => {
+      if (options.onHttp) options.onHttp(req, res);
+      else res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
     });
     this.#wss = new WebSocketServer({ server: this.#http, maxPayload: options.maxPayloadBytes });
     this.#wss.on('connection', (ws, req) => {
@@ -72,16 +76,16 @@ export class PeerServer {
     const writer = new FrameWriter((frame) => ws.send(frame), Math.floor(this.options.maxPayloadBytes / 2));
     onFrames(ws, (messages) => {
       for (const message of messages) {
-        let call: PeerCall;
+        let call: PeerRequest;
         try {
-          call = asPeerCall(message);
+          call = asPeerRequest(message);
         } catch (err) {
           const rid = (message as { rid?: unknown })?.rid;
           if (typeof rid === 'number') writer.write({ t: 'err', rid, error: (err as ProtocolError).serialize() });
           else ws.close(1007, (err as Error).message.slice(0, 120));
           continue;
         }
-        this.options.onCall(call).then(
+        this.options.onRequest(call).then(
           (reply) => writer.write({ ...reply, rid: call.rid }),
           (err: unknown) => {
             const error = err instanceof HighlanderError ? err.serialize() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };

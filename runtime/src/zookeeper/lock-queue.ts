@@ -71,6 +71,7 @@ export class LockQueue {
     // Fetch our own stat (for the epoch) while looking at the queue: one round trip, pipelined.
     let statPromise: Promise<string | null> | null = this.session.exists(path).then((stat) => (stat ? czxidOf(stat) : null));
     statPromise.catch(() => {}); // awaited below when needed; a failure there is handled there
+    let queuedReported = false;
     try {
       for (;;) {
         if (this.session.sessionId !== sessionAtStart) throw new OwnershipLost(type, id, 'session-lost');
@@ -99,6 +100,10 @@ export class LockQueue {
           return { acquired: false, owner: queue[0]!.node };
         }
         statPromise = null;
+        if (!queuedReported) {
+          queuedReported = true;
+          options.onQueued?.(index, queue[0]!.node);
+        }
         const predecessor = `${parent}/${queue[index - 1]!.name}`;
         const remaining = deadline - performance.now();
         if (remaining <= 0) {

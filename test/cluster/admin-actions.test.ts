@@ -1,0 +1,146 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { s3Config, zookeeperConnect } from '../harness/servers.js';
+import { TEST_OBJECTS } from '../harness/test-objects.js';
+import { timing } from '../harness/timing.js';
+
+/**
+ * The node side of the admin actions (evict, migrate, drain) through each node's admin endpoint,
+ * on real ZooKeeper and radosgw with three node processes.
+ */
+
+const TOKEN = 'test-admin-token';
+let zk: ZkSession;
+let cluster: Cluster | undefined;
+
+function config(label: string): ClusterConfig {
+  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, adminToken: TOKEN };
+}
+
+/** Calls a node's admin endpoint; returns the HTTP status and the JSON body. */
+async function admin(node: NodeProcess, method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${node.address.replace('ws://', 'http://')}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+async function ownerOf(c: Cluster, type: string, id: string): Promise<string[]> {
+  const owners: string[] = [];
+  for (const node of c.nodes) {
+    if ((await node.activations()).some((a) => a.type === type && a.id === id && a.status === 'active')) owners.push(node.name);
+  }
+  return owners;
+}
+
+beforeAll(async () => {
+  zk = await ZkSession.open({ connect: zookeeperConnect() });
+});
+
+afterAll(() => zk.close());
+
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+describe('node admin actions', () => {
+  it('evict flushes and releases the lock; the next call reactivates from the persisted state', async () => {
+    const c = config('evict');
+    cluster = await Cluster.start(c, 3);
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    await a.call('counter', 'e1', 'add', 41);
+    const inspected = await admin(a, 'GET', '/objects/counter/e1');
+    expect(inspected.status).toBe(200);
+    expect(inspected.body).toMatchObject({ type: 'counter', id: 'e1', status: 'active', state: { value: 41 } });
+    const evicted = await admin(a, 'POST', '/objects/counter/e1/evict');
+    expect(evicted.status).toBe(200);
+    expect(evicted.body.node).toBe('node-a');
+    expect(await zk.getChildren(`${c.root}/objects/counter/e1`).catch(() => [])).toEqual([]);
+    expect(a.events.some((e) => e.kind === 'object.deactivated' && e.id === 'e1' && e.reason === 'evicted')).toBe(true);
+    expect(await b.call('counter', 'e1', 'add', 1)).toBe(42);
+  });
+
+  it('answers bad requests precisely: 401 without the token, 404 when not active here, 409 for an impossible migration', async () => {
+    cluster = await Cluster.start(config('admin-errors'), 3);
+    const [a] = cluster.nodes as [NodeProcess];
+    await a.call('counter', 'x', 'increment', null);
+    expect((await admin(a, 'GET', '/activations', undefined, 'wrong')).status).toBe(401);
+    const missing = await admin(a, 'POST', '/objects/counter/nope/evict');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('NOT_ACTIVE_HERE');
+    const badId = await admin(a, 'GET', '/objects/counter/has%20space');
+    expect(badId.status).toBe(400);
+    expect(badId.body.error.code).toBe('INVALID_OBJECT_ID');
+    const self = await admin(a, 'POST', '/objects/counter/x/migrate', { to: 'node-a' });
+    expect(self.status).toBe(409);
+    expect(self.body.error.message).toContain('already there');
+    const unknown = await admin(a, 'POST', '/objects/counter/x/migrate', { to: 'node-z' });
+    expect(unknown.status).toBe(409);
+    const noBody = await admin(a, 'POST', '/objects/counter/x/migrate', {});
+    expect(noBody.status).toBe(400);
+  });
+
+  it('migrates an object while clients hammer it: no acknowledged call lost, the target owns it after', async () => {
+    const c = config('migrate');
+    cluster = await Cluster.start(c, 3);
+    const nodes = cluster.nodes;
+    const [a] = nodes as [NodeProcess];
+    await a.call('tally', 'm1', 'increment', null);
+    const acked: number[] = [1];
+    let indeterminate = 0;
+    let running = true;
+    const client = async (i: number) => {
+      while (running) {
+        try {
+          acked.push((await nodes[i % 3]!.call<{ value: number }>('tally', 'm1', 'increment', null)).value);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'CALL_TIMEOUT' || (err as { code?: string }).code === 'INDETERMINATE') indeterminate++;
+          else throw err;
+        }
+      }
+    };
+    const clients = Array.from({ length: 6 }, (_, i) => client(i));
+    await new Promise((r) => setTimeout(r, 700));
+    const migrated = await admin(a, 'POST', '/objects/tally/m1/migrate', { to: 'node-c' });
+    await new Promise((r) => setTimeout(r, 700));
+    running = false;
+    await Promise.all(clients);
+
+    expect(migrated.status).toBe(200);
+    expect(migrated.body).toMatchObject({ from: 'node-a', to: 'node-c' });
+    expect(migrated.body.durationMs).toBeGreaterThan(0);
+    expect(await ownerOf(cluster, 'tally', 'm1')).toEqual(['node-c']);
+    expect(new Set(acked).size).toBe(acked.length);
+    const final = (await nodes[1]!.call<{ value: number }>('tally', 'm1', 'read', null)).value;
+    expect(final).toBeGreaterThanOrEqual(acked.length);
+    expect(final).toBeLessThanOrEqual(acked.length + indeterminate);
+    const target = cluster.node('node-c');
+    expect(target.events.some((e) => e.kind === 'lock.queued' && e.id === 'm1' && e.owner === 'node-a')).toBe(true);
+    expect(a.events.some((e) => e.kind === 'object.deactivated' && e.id === 'm1' && e.reason === 'migrated')).toBe(true);
+    expect(a.events.some((e) => e.kind === 'object.migrated' && e.id === 'm1' && e.to === 'node-c')).toBe(true);
+    expect(await zk.getChildren(`${c.root}/objects/tally/m1`)).toHaveLength(1);
+  });
+
+  it('drains a node: its objects are deactivated with progress events, and new activations go elsewhere', async () => {
+    cluster = await Cluster.start(config('drain'), 3);
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    for (let i = 0; i < 6; i++) await a.call('counter', `d${i}`, 'add', i);
+    expect((await a.activations()).length).toBe(6);
+    const drained = await admin(a, 'POST', '/drain');
+    expect(drained.status).toBe(200);
+    expect(drained.body.deactivated).toBe(6);
+    expect(await a.activations()).toEqual([]);
+    const progress = a.events.filter((e) => e.kind === 'node.draining');
+    expect(progress[0]).toMatchObject({ total: 6, remaining: 6 });
+    expect(progress.at(-1)).toMatchObject({ remaining: 0 });
+    // Calls still work through the drained node, and land on the others.
+    for (let i = 0; i < 6; i++) expect(await a.call('counter', `d${i}`, 'add', 100)).toBe(i + 100);
+    await a.call('counter', 'fresh', 'increment', null);
+    expect(await a.activations()).toEqual([]);
+    expect((await admin(b, 'GET', '/activations')).body.activations.length).toBeGreaterThan(0);
+  });
+});
