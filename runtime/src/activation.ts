@@ -57,8 +57,8 @@ export interface ActivationHost {
   readonly store: StateStore;
   readonly maxStateBytes: number;
   emit(event: LifecycleEventBody): void;
-  /** Records one finished call for the interval's stats. */
-  record(type: string, ms: number, failed: boolean): void;
+  /** Records one finished call of `activation` for the interval's stats. */
+  record(activation: Activation, ms: number, failed: boolean): void;
   /** The read lease: false once the coordinator has been silent long enough that the lock may be gone. */
   holdsLease(): boolean;
   refs: RefFactory;
@@ -69,6 +69,8 @@ export class Activation {
   lastActivityMs = performance.now();
   readonly activatedAtMs = performance.now();
   lock: LockHandle | undefined;
+  /** Calls finished in the current stats interval (read and reset by the node). */
+  intervalCalls = 0;
 
   #state: any;
   #json = '';
@@ -205,11 +207,11 @@ export class Activation {
         try {
           const value = query(this.#state, operation.arg, this.#context());
           if (!isThenable(value)) {
-            this.host.record(this.type, performance.now() - startMs, false);
+            this.host.record(this, performance.now() - startMs, false);
             return Promise.resolve(copyReply(value));
           }
         } catch (err) {
-          this.host.record(this.type, performance.now() - startMs, true);
+          this.host.record(this, performance.now() - startMs, true);
           return Promise.reject(this.#handlerError(operation.name, err));
         }
       }
@@ -218,7 +220,7 @@ export class Activation {
       const entry: Entry = { operation, resolve, reject, deadline, startMs, timer: undefined, ok: false, value: undefined };
       entry.timer = setTimeout(() => {
         entry.timer = undefined;
-        this.host.record(this.type, performance.now() - startMs, true);
+        this.host.record(this, performance.now() - startMs, true);
         reject(timeoutError());
       }, Math.max(0, deadline - startMs));
       this.#mailbox.push(entry);
@@ -590,7 +592,7 @@ export class Activation {
 
   #release(entry: Entry): void {
     if (entry.timer === undefined) return; // timed out already: the caller has its CallTimeout
-    this.host.record(this.type, performance.now() - entry.startMs, !entry.ok);
+    this.host.record(this, performance.now() - entry.startMs, !entry.ok);
     release(entry);
   }
 

@@ -27,6 +27,8 @@ export interface LockHandle {
   readonly path: string;
   /** Deletes the lock znode (and the object's empty lock parent). Safe to call twice. */
   release(): Promise<void>;
+  /** Whether the lock znode still exists (false after a forced eviction deleted it). */
+  verify(): Promise<boolean>;
 }
 
 export type AcquireResult =

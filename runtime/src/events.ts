@@ -33,6 +33,10 @@ export type LifecycleEventBody =
       intervalMs: number;
       activations: number;
       byType: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }>;
+      /** The objects that had calls in the interval, busiest first (at most 1,000), with their mailbox length. */
+      objects: Array<{ type: string; id: string; calls: number; queue: number }>;
+      /** Objects with calls not listed because of the cap. */
+      objectsOmitted: number;
     };
 
 export type LifecycleEvent = LifecycleEventBody & {

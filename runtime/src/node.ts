@@ -89,6 +89,11 @@ export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stop
 type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost' | 'adminToken'>> & { advertiseHost: string; placement: Placement; adminToken: string | undefined };
 
 const MAX_ROUTING_ATTEMPTS = 64;
+/** The pause detector ticks this often; a tick this much late means the process was paused. */
+const PAUSE_TICK_MS = 250;
+const PAUSE_THRESHOLD_MS = 1000;
+/** Objects listed per `stats` event (the busiest of the interval). */
+const MAX_STATS_OBJECTS = 1000;
 
 /**
  * A runtime node: hosts activations, forwards calls for objects owned elsewhere, and serves
@@ -110,8 +115,14 @@ export class HighlanderNode implements RefFactory {
   #timers: NodeJS.Timeout[] = [];
   #host: ActivationHost;
   #publishedActivations = -1;
+  /** Activations that finished a call in the current stats interval. */
+  #calledThisInterval = new Set<Activation>();
   /** A draining node takes no new activations. */
   #draining = false;
+  /** Monotonic time of the last pause-detector tick. */
+  #lastTickMs = performance.now();
+  /** Set while the locks are re-checked after this process was paused: nothing is served meanwhile. */
+  #verifyingLocks: Promise<void> | undefined;
   #adminHttp: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 
   private constructor(options: HighlanderNodeOptions) {
@@ -130,8 +141,11 @@ export class HighlanderNode implements RefFactory {
       store: this.options.store,
       maxStateBytes: this.options.maxStateBytes,
       emit: (event) => this.#emit(event),
-      record: (type, ms, failed) => this.#stats.record(type, ms, failed),
-      holdsLease: () => this.options.coordinator.holdsLease(),
+      record: (activation, ms, failed) => {
+        this.#stats.record(activation.type, ms, failed);
+        if (activation.intervalCalls++ === 0) this.#calledThisInterval.add(activation);
+      },
+      holdsLease: () => this.#holdsLease(),
       refs: this,
     };
   }
@@ -192,6 +206,8 @@ export class HighlanderNode implements RefFactory {
     this.#every(this.options.statsIntervalMs, () => this.#emitStats());
     this.#every(this.#idleSweepIntervalMs(), () => this.#sweepIdle());
     this.#every(this.options.loadReportIntervalMs, () => this.#publishLoad());
+    this.#lastTickMs = performance.now();
+    this.#every(PAUSE_TICK_MS, () => this.#detectPause());
     this.#status = 'running';
     this.#emit({ kind: 'node.up', address: this.address });
   }
@@ -625,10 +641,65 @@ export class HighlanderNode implements RefFactory {
     }
   }
 
+  /**
+   * A process that was stopped or starved (SIGSTOP, a VM pause, a long GC) may have had a lock
+   * deleted meanwhile by a forced eviction while its session stayed alive, so the read lease alone
+   * would let it serve stale state. After a pause, serve nothing until every held lock is verified;
+   * activations whose lock is gone are dropped as fenced.
+   */
+  /**
+   * The read lease, plus this process's own liveness: after a resume, pending I/O may run before
+   * the late pause-detector tick, so an overdue tick already counts as a pause here.
+   */
+  #holdsLease(): boolean {
+    if (this.#verifyingLocks !== undefined) return false;
+    if (performance.now() - this.#lastTickMs > PAUSE_TICK_MS + PAUSE_THRESHOLD_MS) {
+      this.#detectPause();
+      return false;
+    }
+    return this.options.coordinator.holdsLease();
+  }
+
+  #detectPause(): void {
+    const now = performance.now();
+    const lagMs = now - this.#lastTickMs - PAUSE_TICK_MS;
+    this.#lastTickMs = now;
+    if (lagMs < PAUSE_THRESHOLD_MS || this.#verifyingLocks) return;
+    this.#verifyingLocks = this.#verifyLocks().finally(() => {
+      this.#verifyingLocks = undefined;
+    });
+  }
+
+  async #verifyLocks(): Promise<void> {
+    const held = [...this.#activations.values()].filter((a) => a.lock !== undefined && a.status !== 'deactivated');
+    let next = 0;
+    const worker = async () => {
+      for (let a = held[next++]; a; a = held[next++]) {
+        for (;;) {
+          try {
+            if (!(await a.lock!.verify())) a.drop('fenced', new OwnershipLost(a.type, a.id, 'its lock was deleted (forced eviction) while this node was paused'));
+            break;
+          } catch {
+            // ZooKeeper unreachable: keep serving nothing and ask again; an expired session drops everything anyway.
+            await sleep(200);
+            if (this.#status !== 'running') return;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(64, held.length) }, worker));
+  }
+
   #emitStats(): void {
     const byType = this.#stats.drain();
+    const called = [...this.#calledThisInterval];
+    this.#calledThisInterval.clear();
     if (Object.keys(byType).length === 0) return;
-    this.#emit({ kind: 'stats', intervalMs: this.options.statsIntervalMs, activations: this.#activations.size, byType });
+    // The busiest objects of the interval (all of them, up to the cap), for per-object rates in the admin API.
+    called.sort((a, b) => b.intervalCalls - a.intervalCalls);
+    const objects = called.slice(0, MAX_STATS_OBJECTS).map((a) => ({ type: a.type, id: a.id, calls: a.intervalCalls, queue: a.queueLength }));
+    for (const a of called) a.intervalCalls = 0;
+    this.#emit({ kind: 'stats', intervalMs: this.options.statsIntervalMs, activations: this.#activations.size, byType, objects, objectsOmitted: Math.max(0, called.length - MAX_STATS_OBJECTS) });
   }
 
   #publishLoad(): void {

@@ -125,6 +125,31 @@ describe('node admin actions', () => {
     expect(await zk.getChildren(`${c.root}/objects/tally/m1`)).toHaveLength(1);
   });
 
+  it('after its lock is force-deleted while it is paused, a resumed owner serves nothing stale', async () => {
+    const c = config('forced');
+    cluster = await Cluster.start(c, 3);
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    for (let i = 0; i < 3; i++) await a.call('tally', 'f1', 'increment', null);
+    a.kill('SIGSTOP');
+    try {
+      // The admin API forces an eviction only after the owner ignored a graceful one (3 s by default).
+      await new Promise((r) => setTimeout(r, 1500));
+      // What a forced eviction does: delete the unresponsive owner's lock znode (its session stays alive).
+      const parent = `${c.root}/objects/tally/f1`;
+      const [lock] = await zk.getChildren(parent);
+      await zk.remove(`${parent}/${lock}`);
+      const served = await b.call<{ value: number; node: string }>('tally', 'f1', 'increment', null);
+      expect(served).toMatchObject({ value: 4, node: 'node-b' });
+    } finally {
+      a.kill('SIGCONT');
+    }
+    // Through the resumed node: it must not answer from its stale activation (value 3).
+    const read = await a.call<{ value: number; node: string }>('tally', 'f1', 'read', null);
+    expect(read).toMatchObject({ value: 4, node: 'node-b' });
+    await a.waitForEvent((e) => e.kind === 'object.deactivated' && e.id === 'f1' && e.reason === 'fenced', timing.eventMs);
+    expect(await ownerOf(cluster, 'tally', 'f1')).toEqual(['node-b']);
+  });
+
   it('drains a node: its objects are deactivated with progress events, and new activations go elsewhere', async () => {
     cluster = await Cluster.start(config('drain'), 3);
     const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];

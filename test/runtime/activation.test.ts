@@ -74,7 +74,7 @@ class ManualStore implements StateStore {
 const lease = { valid: true };
 
 function lock(epoch = '100'): LockHandle {
-  return { type: 'counter', id: 'c', epoch, path: '/x', release: async () => {} };
+  return { type: 'counter', id: 'c', epoch, path: '/x', release: async () => {}, verify: async () => true };
 }
 
 async function activate(store: ManualStore, epoch = '100') {

@@ -199,6 +199,13 @@ export class LockQueue {
         released = undefined;
         throw new CoordinatorUnavailable(`release lock of ${type}/${id}`, err);
       })),
+      verify: async () => {
+        try {
+          return (await this.session.exists(path)) !== null;
+        } catch (err) {
+          throw new CoordinatorUnavailable(`verify lock of ${type}/${id}`, err);
+        }
+      },
     };
   }
 }

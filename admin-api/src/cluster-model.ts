@@ -1,0 +1,554 @@
+import { performance } from 'node:perf_hooks';
+import type { LifecycleEvent, MemberInfo } from '../../runtime/src/index.js';
+import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
+import { Exception, ZkSession, czxidOf, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
+import type {
+  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page,
+} from './contracts.js';
+import { NodeEventStream } from './node-event-stream.js';
+
+export interface LiveClusterModelOptions {
+  /** ZooKeeper connect string of the cluster. */
+  connect: string;
+  /** @default '/highlander' */
+  root?: string;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+  /**
+   * Full reconciliation with ZooKeeper this often (also at start, after a ZooKeeper reconnect and
+   * after a gap in any node's event stream).
+   * @default 60000
+   */
+  reconcileIntervalMs?: number;
+  /**
+   * ZooKeeper requests in flight during a reconciliation scan.
+   * @default 256
+   */
+  reconcileConcurrency?: number;
+  /**
+   * Events kept for `events(since)` and the stream.
+   * @default 10000
+   */
+  maxEvents?: number;
+}
+
+interface ObjectRecord extends ObjectView {
+  /** Stats interval of the last rate, to let rates decay when an object goes quiet. */
+  rateIntervalMs: number;
+}
+
+interface MemberRecord {
+  info: MemberInfo;
+  stream: NodeEventStream;
+  streamConnected: boolean;
+  callsPerSecond: number;
+  rateAt: number;
+}
+
+/**
+ * The admin API's live model of the cluster. Nodes come from one children watch on
+ * `<root>/nodes` (and one data watch per node); objects from every node's lifecycle event
+ * stream, checked against a bounded-concurrency scan of the lock tree at start, after any
+ * reconnect or gap, and periodically. It holds no ZooKeeper watch per object, except on lock
+ * queues someone is looking at (`watchLockQueue`).
+ */
+export class LiveClusterModel implements ClusterModel {
+  readonly root: string;
+  readonly #options: Required<Omit<LiveClusterModelOptions, 'root'>>;
+  #session!: ZkSession;
+  #members = new Map<string, MemberRecord>();
+  #objects = new Map<string, ObjectRecord>();
+  /** Keys removed by an event, with when: a scan that started earlier must not bring them back. */
+  #removedAt = new Map<string, number>();
+  #events: ModelEvent[] = [];
+  #cursor = 0;
+  #listeners = new Set<(delta: ModelDelta) => void>();
+  #queueWatches = new Map<string, { listeners: Set<(queue: LockQueueEntryView[]) => void>; armed: boolean }>();
+  #reconciling: Promise<void> | undefined;
+  #reconcileAgain = false;
+  #lastReconcile: { at: number; durationMs: number } | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #childrenWatched = false;
+  #stopped = false;
+
+  private constructor(options: LiveClusterModelOptions) {
+    this.root = options.root ?? '/highlander';
+    this.#options = {
+      connect: options.connect,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+      reconcileConcurrency: options.reconcileConcurrency ?? 256,
+      maxEvents: options.maxEvents ?? 10_000,
+    };
+  }
+
+  static async start(options: LiveClusterModelOptions): Promise<LiveClusterModel> {
+    const model = new LiveClusterModel(options);
+    model.#session = await ZkSession.open({ connect: model.#options.connect, sessionTimeoutMs: model.#options.sessionTimeoutMs });
+    const session = model.#session;
+    session.on('connected', () => model.reconcile().catch(() => {}));
+    session.on('renewed', () => {
+      // A new session holds no watches: arm them again, and look at everything afresh.
+      model.#childrenWatched = false;
+      for (const watch of model.#queueWatches.values()) watch.armed = false;
+      model.#refreshMembers().catch(() => {});
+    });
+    await session.mkdirp(`${model.root}/nodes`);
+    await model.#refreshMembers();
+    await model.reconcile();
+    model.#timer = setInterval(() => model.reconcile().catch(() => {}), model.#options.reconcileIntervalMs);
+    model.#timer.unref();
+    return model;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const member of this.#members.values()) member.stream.close();
+    this.#session.close();
+  }
+
+  ready(): boolean {
+    return !this.#stopped && this.#session.connected && this.#lastReconcile !== null;
+  }
+
+  /** For tests: drops one node's event stream connection (it reconnects and resumes or reconciles). */
+  cutEventStream(node: string): void {
+    this.#members.get(node)?.stream.cut();
+  }
+
+  // ---- queries ----
+
+  summary(): ClusterSummary {
+    const byType: Record<string, number> = {};
+    for (const o of this.#objects.values()) byType[o.type] = (byType[o.type] ?? 0) + 1;
+    return {
+      nodes: this.#members.size,
+      objects: this.#objects.size,
+      byType,
+      callsPerSecond: round([...this.#members.values()].reduce((sum, m) => sum + this.#nodeRate(m), 0)),
+      eventCursor: this.#cursor,
+      lastReconcile: this.#lastReconcile,
+    };
+  }
+
+  nodes(): NodeView[] {
+    return [...this.#members.keys()].sort().map((name) => this.node(name)!);
+  }
+
+  node(name: string): NodeView | undefined {
+    const m = this.#members.get(name);
+    if (!m) return undefined;
+    let activations = 0;
+    for (const o of this.#objects.values()) if (o.owner === name) activations++;
+    return {
+      name,
+      address: m.info.address,
+      pid: m.info.pid,
+      startedAt: m.info.startedAt,
+      uptimeMs: Math.max(0, Date.now() - m.info.startedAt),
+      status: m.info.draining ? 'draining' : m.streamConnected ? 'up' : 'unreachable',
+      activations,
+      callsPerSecond: round(this.#nodeRate(m)),
+    };
+  }
+
+  objects(query: ObjectQuery): Page<ObjectView> {
+    const matching: ObjectView[] = [];
+    for (const o of this.#objects.values()) {
+      if (query.type && o.type !== query.type) continue;
+      if (query.node && o.owner !== query.node) continue;
+      if (query.idPrefix && !o.id.startsWith(query.idPrefix)) continue;
+      matching.push(this.#view(o));
+    }
+    const sort = query.sort ?? 'id';
+    const direction = query.order === 'desc' ? -1 : 1;
+    const keyOf = (o: ObjectView) => `${o.type}/${o.id}`;
+    const compare = (a: ObjectView, b: ObjectView) => {
+      const av = sort === 'id' ? a.id : a[sort];
+      const bv = sort === 'id' ? b.id : b[sort];
+      if (av !== bv) return (av < bv ? -1 : 1) * direction;
+      const ak = keyOf(a);
+      const bk = keyOf(b);
+      return ak === bk ? 0 : ak < bk ? -1 : 1;
+    };
+    matching.sort(compare);
+    let start = 0;
+    if (query.cursor) {
+      const after = decodeCursor(query.cursor);
+      // Keyset pagination: the first item after the last one of the previous page, even if items came or went.
+      start = matching.findIndex((o) => compare(o, after) > 0);
+      if (start < 0) start = matching.length;
+    }
+    const items = matching.slice(start, start + query.limit);
+    const last = items.at(-1);
+    return {
+      items,
+      total: matching.length,
+      ...(last && start + query.limit < matching.length ? { cursor: encodeCursor(last) } : {}),
+    };
+  }
+
+  object(type: string, id: string): ObjectView | undefined {
+    const o = this.#objects.get(`${type}/${id}`);
+    return o ? this.#view(o) : undefined;
+  }
+
+  async lockQueue(type: string, id: string): Promise<LockQueueEntryView[]> {
+    const parent = `${this.root}/objects/${type}/${id}`;
+    let children: string[];
+    try {
+      children = await this.#session.getChildren(parent);
+    } catch (err) {
+      if (isZkCode(err, Exception.NO_NODE)) return [];
+      throw err;
+    }
+    return this.#queueEntries(parent, children);
+  }
+
+  watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void {
+    const key = `${type}/${id}`;
+    let watch = this.#queueWatches.get(key);
+    if (!watch) {
+      watch = { listeners: new Set(), armed: false };
+      this.#queueWatches.set(key, watch);
+    }
+    watch.listeners.add(listener);
+    this.#armQueueWatch(type, id);
+    return () => {
+      watch.listeners.delete(listener);
+      // The ZooKeeper watch is one-shot: when it fires with nobody listening, it is not re-armed.
+      if (watch.listeners.size === 0) this.#queueWatches.delete(key);
+    };
+  }
+
+  events(since: number, limit: number): { events: ModelEvent[]; cursor: number } {
+    const first = this.#events[0]?.cursor ?? this.#cursor + 1;
+    const start = Math.max(0, since + 1 - first);
+    const events = this.#events.slice(start, start + limit);
+    return { events, cursor: events.at(-1)?.cursor ?? Math.max(since, first - 1) };
+  }
+
+  subscribe(listener: (delta: ModelDelta) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ---- reconciliation ----
+
+  /**
+   * Compares the model with ZooKeeper's lock tree: every object with a lock queue has its lowest
+   * znode's node as owner. Objects whose events were missed are added (epoch from the lock znode's
+   * czxid, active since its ctime) or removed. Concurrent calls share one scan (plus one more if
+   * asked for during it).
+   */
+  reconcile(): Promise<void> {
+    if (this.#reconciling) {
+      this.#reconcileAgain = true;
+      return this.#reconciling;
+    }
+    this.#reconciling = (async () => {
+      try {
+        do {
+          this.#reconcileAgain = false;
+          await this.#scan();
+        } while (this.#reconcileAgain && !this.#stopped);
+      } finally {
+        this.#reconciling = undefined;
+      }
+    })();
+    return this.#reconciling;
+  }
+
+  async #scan(): Promise<void> {
+    const startedWall = Date.now();
+    const started = performance.now();
+    const session = this.#session;
+    const objectsRoot = `${this.root}/objects`;
+    const found = new Map<string, { type: string; id: string; owner: string; lowest: string }>();
+    const types = await session.getChildren(objectsRoot).catch((err) => {
+      if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
+      throw err;
+    });
+    const parents: Array<{ type: string; id: string }> = [];
+    await boundedAll(types, this.#options.reconcileConcurrency, async (type) => {
+      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch(() => [] as string[]);
+      for (const id of ids) parents.push({ type, id });
+    });
+    await boundedAll(parents, this.#options.reconcileConcurrency, async ({ type, id }) => {
+      const children = await session.getChildren(`${objectsRoot}/${type}/${id}`).catch(() => [] as string[]);
+      const head = sortQueue(children)[0];
+      if (head) found.set(`${type}/${id}`, { type, id, owner: head.node, lowest: `${objectsRoot}/${type}/${id}/${head.name}` });
+    });
+    // Objects the events did not tell us about: read their owner's epoch and start from the lock znode.
+    const missing = [...found.entries()].filter(([key, f]) => {
+      const known = this.#objects.get(key);
+      if (known && known.owner === f.owner) return false;
+      const removed = this.#removedAt.get(key);
+      return removed === undefined || removed < startedWall;
+    });
+    await boundedAll(missing, this.#options.reconcileConcurrency, async ([key, f]) => {
+      const stat = await session.exists(f.lowest).catch(() => null);
+      if (!stat) return;
+      const record: ObjectRecord = {
+        type: f.type, id: f.id, owner: f.owner, epoch: czxidOf(stat), activeSince: Number(Buffer.from(stat.ctime).readBigInt64BE(0)),
+        lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
+      };
+      this.#objects.set(key, record);
+      this.#delta({ kind: 'object', type: f.type, id: f.id, object: this.#view(record) });
+    });
+    for (const [key, o] of this.#objects) {
+      // Gone from ZooKeeper, unless activated after the scan began (its lock may postdate our listing).
+      if (!found.has(key) && o.activeSince < startedWall) {
+        this.#objects.delete(key);
+        this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
+      }
+    }
+    for (const [key, at] of this.#removedAt) if (at < startedWall) this.#removedAt.delete(key);
+    this.#lastReconcile = { at: startedWall, durationMs: Math.round(performance.now() - started) };
+  }
+
+  // ---- members and their event streams ----
+
+  async #refreshMembers(): Promise<void> {
+    if (this.#stopped) return;
+    const session = this.#session;
+    const watch = !this.#childrenWatched;
+    this.#childrenWatched = true;
+    let names: string[];
+    try {
+      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
+        this.#childrenWatched = false;
+        this.#refreshMembers().catch(() => {});
+      } : undefined);
+    } catch {
+      this.#childrenWatched = false;
+      setTimeout(() => this.#refreshMembers().catch(() => {}), 500).unref();
+      return;
+    }
+    const infos = await Promise.all(names.map(async (name) => {
+      try {
+        const { data } = await session.getData(`${this.root}/nodes/${name}`, () => this.#refreshMembers().catch(() => {}));
+        return JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo;
+      } catch {
+        return null; // left between the listing and the read
+      }
+    }));
+    const seen = new Set<string>();
+    for (const info of infos) {
+      if (!info?.name) continue;
+      seen.add(info.name);
+      const known = this.#members.get(info.name);
+      if (known && known.info.address === info.address && known.info.startedAt === info.startedAt) {
+        known.info = info;
+        this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+        continue;
+      }
+      known?.stream.close(); // a new process under the same name: a new stream
+      this.#members.set(info.name, this.#newMember(info));
+      this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+    }
+    for (const [name, member] of this.#members) {
+      if (seen.has(name)) continue;
+      member.stream.close();
+      this.#members.delete(name);
+      // Its locks went with its session: drop its objects now rather than at the next scan.
+      for (const [key, o] of this.#objects) {
+        if (o.owner === name) this.#removeObject(key, o);
+      }
+      this.#record({ kind: 'node.down', reason: 'left', seq: 0, node: name, time: Date.now() });
+      this.#delta({ kind: 'node', name, node: null });
+    }
+  }
+
+  #newMember(info: MemberInfo): MemberRecord {
+    const record: MemberRecord = {
+      info,
+      streamConnected: false,
+      callsPerSecond: 0,
+      rateAt: 0,
+      stream: new NodeEventStream({
+        node: info.name,
+        address: info.address,
+        onEvents: (events, gap) => {
+          for (const event of events) this.#apply(event);
+          if (gap) this.reconcile().catch(() => {});
+        },
+        onStatus: (connected) => {
+          record.streamConnected = connected;
+          this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+        },
+      }),
+    };
+    return record;
+  }
+
+  /** Folds one node's lifecycle event into the model. */
+  #apply(event: LifecycleEvent): void {
+    this.#record(event);
+    switch (event.kind) {
+      case 'object.activated': {
+        const key = `${event.type}/${event.id}`;
+        const record: ObjectRecord = {
+          type: event.type, id: event.id, owner: event.node, epoch: event.epoch, activeSince: event.time,
+          lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
+        };
+        this.#objects.set(key, record);
+        this.#removedAt.delete(key);
+        this.#delta({ kind: 'object', type: event.type, id: event.id, object: this.#view(record) });
+        break;
+      }
+      case 'object.deactivated': {
+        const key = `${event.type}/${event.id}`;
+        const o = this.#objects.get(key);
+        if (o && o.owner === event.node && o.epoch === event.epoch) this.#removeObject(key, o);
+        break;
+      }
+      case 'node.session-lost':
+      case 'node.down':
+        for (const [key, o] of this.#objects) if (o.owner === event.node) this.#removeObject(key, o);
+        break;
+      case 'stats': {
+        const member = this.#members.get(event.node);
+        if (member) {
+          const calls = Object.values(event.byType).reduce((sum, t) => sum + t.calls, 0);
+          member.callsPerSecond = calls / (event.intervalMs / 1000);
+          member.rateAt = Date.now();
+        }
+        for (const s of event.objects ?? []) {
+          const o = this.#objects.get(`${s.type}/${s.id}`);
+          if (!o || o.owner !== event.node) continue;
+          o.lastCallAt = event.time;
+          o.callsPerSecond = s.calls / (event.intervalMs / 1000);
+          o.queueLength = s.queue;
+          o.rateIntervalMs = event.intervalMs;
+          this.#delta({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (event.kind.startsWith('lock.') && 'type' in event) this.#notifyQueue(event.type, event.id);
+  }
+
+  #removeObject(key: string, o: ObjectRecord): void {
+    this.#objects.delete(key);
+    this.#removedAt.set(key, Date.now());
+    this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
+  }
+
+  #record(event: LifecycleEvent): void {
+    const modelEvent = { ...event, cursor: ++this.#cursor } as ModelEvent;
+    this.#events.push(modelEvent);
+    if (this.#events.length > this.#options.maxEvents) this.#events.splice(0, this.#events.length - this.#options.maxEvents);
+    this.#delta({ kind: 'event', event: modelEvent });
+  }
+
+  #delta(delta: ModelDelta): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(delta);
+      } catch {
+        // A failing subscriber must not break the model or the other subscribers.
+      }
+    }
+  }
+
+  // ---- lock queue watches ----
+
+  #armQueueWatch(type: string, id: string): void {
+    const key = `${type}/${id}`;
+    const watch = this.#queueWatches.get(key);
+    if (!watch || watch.armed || this.#stopped) return;
+    watch.armed = true;
+    const parent = `${this.root}/objects/${type}/${id}`;
+    const fire = () => {
+      watch.armed = false;
+      if (this.#queueWatches.get(key) === watch) this.#armQueueWatch(type, id);
+    };
+    this.#session.getChildren(parent, fire).then(
+      (children) => this.#queueEntries(parent, children),
+      async (err) => {
+        if (!isZkCode(err, Exception.NO_NODE)) throw err;
+        // No queue now: watch for the parent to appear instead.
+        await this.#session.exists(parent, fire);
+        return [];
+      },
+    ).then((queue) => {
+      for (const listener of watch.listeners) listener(queue);
+      this.#delta({ kind: 'lockQueue', type, id, queue });
+    }, () => {
+      watch.armed = false;
+      setTimeout(() => this.#armQueueWatch(type, id), 500).unref();
+    });
+  }
+
+  /** A lock event for a watched queue: the watch fires too, this only makes it prompt if ZooKeeper is slower. */
+  #notifyQueue(type: string, id: string): void {
+    const watch = this.#queueWatches.get(`${type}/${id}`);
+    if (!watch) return;
+    void this.lockQueue(type, id).then((queue) => {
+      for (const listener of watch.listeners) listener(queue);
+    }, () => {});
+  }
+
+  async #queueEntries(parent: string, children: string[]): Promise<LockQueueEntryView[]> {
+    const sorted = sortQueue(children);
+    return Promise.all(sorted.map(async (e) => {
+      const path = `${parent}/${e.name}`;
+      const stat = await this.#session.exists(path).catch(() => null);
+      return { node: e.node, sequence: e.sequence, path, waitingSince: stat ? Number(Buffer.from(stat.ctime).readBigInt64BE(0)) : null };
+    }));
+  }
+
+  // ---- helpers ----
+
+  #view(o: ObjectRecord): ObjectView {
+    // A rate is for the interval it was measured in; an object quiet since then is at 0.
+    const fresh = o.lastCallAt !== null && Date.now() - o.lastCallAt < 2 * o.rateIntervalMs + 500;
+    return {
+      type: o.type, id: o.id, owner: o.owner, epoch: o.epoch, activeSince: o.activeSince, lastCallAt: o.lastCallAt,
+      callsPerSecond: fresh ? round(o.callsPerSecond) : 0, queueLength: fresh ? o.queueLength : 0,
+    };
+  }
+
+  #nodeRate(m: MemberRecord): number {
+    return Date.now() - m.rateAt < 2500 ? m.callsPerSecond : 0;
+  }
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+async function boundedAll<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function encodeCursor(o: ObjectView): string {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): ObjectView {
+  try {
+    const o = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as ObjectView;
+    if (typeof o.type !== 'string' || typeof o.id !== 'string') throw new Error('not a cursor');
+    return o;
+  } catch {
+    throw new InvalidCursor(cursor);
+  }
+}
+
+/** A cursor that this API did not hand out. */
+export class InvalidCursor extends Error {
+  readonly code = 'INVALID_CURSOR';
+  constructor(readonly cursor: string) {
+    super(`cursor '${cursor.slice(0, 40)}' is not one this API returned; start again without a cursor`);
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

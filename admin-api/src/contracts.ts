@@ -1,0 +1,147 @@
+import type { LifecycleEvent } from '../../runtime/src/index.js';
+
+/**
+ * What the HTTP and ws layer of the admin API needs from the rest of it. `ClusterModel` (the live
+ * model fed by ZooKeeper watches, node event streams and reconciliation), `ClusterActions` (evict,
+ * migrate, drain through the nodes) and `Storage` (S3 browsing) implement these.
+ */
+
+export interface NodeView {
+  name: string;
+  address: string;
+  pid: number;
+  /** Wall-clock ms since the epoch. */
+  startedAt: number;
+  uptimeMs: number;
+  /** `up`: member and event stream connected; `draining`; `unreachable`: member, but its event stream is down. */
+  status: 'up' | 'draining' | 'unreachable';
+  activations: number;
+  callsPerSecond: number;
+}
+
+export interface ObjectView {
+  type: string;
+  id: string;
+  owner: string;
+  epoch: string;
+  /** Wall-clock ms when the current activation became active. */
+  activeSince: number;
+  /** Wall-clock ms of the last stats interval in which it had calls, or null. */
+  lastCallAt: number | null;
+  callsPerSecond: number;
+  queueLength: number;
+}
+
+export interface LockQueueEntryView {
+  node: string;
+  sequence: number;
+  path: string;
+  /** Wall-clock ms since which it waits (the owner: since it acquired), when known. */
+  waitingSince: number | null;
+}
+
+export interface ClusterSummary {
+  nodes: number;
+  objects: number;
+  byType: Record<string, number>;
+  callsPerSecond: number;
+  /** The newest event cursor. */
+  eventCursor: number;
+  /** When the model last reconciled with ZooKeeper (wall-clock ms), and how long it took. */
+  lastReconcile: { at: number; durationMs: number } | null;
+}
+
+export type ObjectSort = 'id' | 'type' | 'owner' | 'activeSince' | 'callsPerSecond';
+
+export interface ObjectQuery {
+  type?: string;
+  node?: string;
+  idPrefix?: string;
+  sort?: ObjectSort;
+  order?: 'asc' | 'desc';
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** 1..1000 */
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back for the next page; absent on the last. */
+  cursor?: string;
+  /** Matching items in all pages. */
+  total: number;
+}
+
+/** A lifecycle event as the admin API numbers them: one cursor across every node's stream. */
+export type ModelEvent = LifecycleEvent & { cursor: number };
+
+/** What changed in the model, for the ws stream (coalesced there). */
+export type ModelDelta =
+  | { kind: 'node'; name: string; node: NodeView | null }
+  | { kind: 'object'; type: string; id: string; object: ObjectView | null }
+  | { kind: 'event'; event: ModelEvent }
+  | { kind: 'lockQueue'; type: string; id: string; queue: LockQueueEntryView[] };
+
+export interface ClusterModel {
+  summary(): ClusterSummary;
+  nodes(): NodeView[];
+  node(name: string): NodeView | undefined;
+  objects(query: ObjectQuery): Page<ObjectView>;
+  object(type: string, id: string): ObjectView | undefined;
+  /** Reads the object's lock queue from ZooKeeper now. */
+  lockQueue(type: string, id: string): Promise<LockQueueEntryView[]>;
+  /** Watches one lock queue while someone looks at it; returns the stop function. Never one watch per object otherwise. */
+  watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void;
+  /** Events after `since` (oldest first), at most `limit`; `cursor` is the last one returned (or `since`). */
+  events(since: number, limit: number): { events: ModelEvent[]; cursor: number };
+  /** Subscribes to model changes; returns the unsubscribe function. */
+  subscribe(listener: (delta: ModelDelta) => void): () => void;
+  /** Ready: connected to ZooKeeper and reconciled at least once. */
+  ready(): boolean;
+}
+
+export interface ObjectDetail {
+  object: ObjectView | null;
+  queue: LockQueueEntryView[];
+  /** The owner's in-memory state, or null when not active / the owner did not answer. */
+  memory: { state: unknown; version: number; queueLength: number } | null;
+  persisted: PersistedObject | null;
+}
+
+export interface PersistedObject {
+  type: string;
+  id: string;
+  key: string;
+  etag: string;
+  epoch: string;
+  version: number;
+  size: number;
+  lastModified: number | null;
+  state: unknown;
+}
+
+export interface ClusterActions {
+  /** One object with its queue, in-memory state (from its owner) and persisted state. */
+  detail(type: string, id: string): Promise<ObjectDetail>;
+  /** Graceful through the owner; with `force`, deletes the owner's lock znode when it does not answer. */
+  evict(type: string, id: string, options: { force: boolean }): Promise<{ owner: string; forced: boolean; durationMs: number }>;
+  migrate(type: string, id: string, to: string): Promise<{ from: string; to: string; durationMs: number }>;
+  drain(node: string): Promise<{ node: string; deactivated: number; durationMs: number }>;
+}
+
+export interface StoredSummary {
+  type: string;
+  id: string;
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: number | null;
+}
+
+export interface Storage {
+  /** Stored objects of a type (or all) by id prefix, a page at a time. */
+  list(query: { type?: string; prefix?: string; cursor?: string; limit: number }): Promise<{ items: StoredSummary[]; cursor?: string }>;
+  /** One stored object, or null. */
+  get(type: string, id: string): Promise<PersistedObject | null>;
+}
