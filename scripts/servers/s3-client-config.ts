@@ -14,6 +14,8 @@ export interface S3Connection {
  * requires them. Send string or Buffer bodies, not streams.
  */
 export function s3ClientConfig(connection: S3Connection): S3ClientConfig {
+  // The pinned SDK supports Node 20; its notice about releases after January 2027 is not actionable here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return {
     endpoint: connection.endpoint,
     region: connection.region,

@@ -1,0 +1,151 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { LiveClusterModel } from '../../admin-api/src/cluster-model.js';
+import type { ModelDelta } from '../../admin-api/src/contracts.js';
+import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
+import { s3Config, zookeeperConnect } from '../harness/servers.js';
+import { TEST_OBJECTS } from '../harness/test-objects.js';
+import { timing } from '../harness/timing.js';
+
+/**
+ * The admin API's live model against real ZooKeeper, radosgw and three node processes: it must
+ * agree with ZooKeeper's lock tree (the truth about owners) through activations, deactivations,
+ * a cut event stream, a killed node, and a restart of the model itself.
+ */
+
+let zk: ZkSession;
+let cluster: Cluster | undefined;
+let model: LiveClusterModel | undefined;
+
+function config(label: string): ClusterConfig {
+  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, idleTimeoutMs: 60_000 };
+}
+
+/** Owners according to ZooKeeper: the lowest lock znode of every object. */
+async function ownersInZooKeeper(root: string): Promise<Map<string, string>> {
+  const owners = new Map<string, string>();
+  const types = await zk.getChildren(`${root}/objects`).catch(() => [] as string[]);
+  for (const type of types) {
+    for (const id of await zk.getChildren(`${root}/objects/${type}`).catch(() => [] as string[])) {
+      const head = sortQueue(await zk.getChildren(`${root}/objects/${type}/${id}`).catch(() => [] as string[]))[0];
+      if (head) owners.set(`${type}/${id}`, head.node);
+    }
+  }
+  return owners;
+}
+
+function ownersInModel(m: LiveClusterModel): Map<string, string> {
+  return new Map(m.objects({ limit: 1000 }).items.map((o) => [`${o.type}/${o.id}`, o.owner]));
+}
+
+/** Waits until the model agrees with ZooKeeper (events arrive asynchronously), failing with the difference. */
+async function expectModelMatchesZooKeeper(m: LiveClusterModel, root: string): Promise<void> {
+  const deadline = Date.now() + timing.eventMs;
+  for (;;) {
+    const truth = await ownersInZooKeeper(root);
+    const seen = ownersInModel(m);
+    if (JSON.stringify([...truth].sort()) === JSON.stringify([...seen].sort())) return;
+    if (Date.now() > deadline) expect([...seen].sort()).toEqual([...truth].sort());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  zk = await ZkSession.open({ connect: zookeeperConnect() });
+});
+
+afterAll(() => zk.close());
+
+afterEach(async () => {
+  await model?.stop();
+  model = undefined;
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+describe('live cluster model', () => {
+  it('follows nodes and objects from events, and agrees with ZooKeeper', async () => {
+    const c = config('model');
+    cluster = await Cluster.start(c, 3);
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    model = await LiveClusterModel.start({ connect: c.zookeeper, root: c.root });
+    expect(model.nodes().map((n) => n.name)).toEqual(['node-a', 'node-b', 'node-c']);
+    expect(model.ready()).toBe(true);
+    const deltas: ModelDelta[] = [];
+    model.subscribe((d) => deltas.push(d));
+    for (let i = 0; i < 10; i++) await (i % 2 ? a : b).call('counter', `m${i}`, 'increment', null);
+    await expectModelMatchesZooKeeper(model, c.root);
+    expect(model.summary()).toMatchObject({ nodes: 3, objects: 10, byType: { counter: 10 } });
+    expect(deltas.some((d) => d.kind === 'object' && d.id === 'm3' && d.object?.owner === 'node-a')).toBe(true);
+    // Per-object activity arrives with the next stats interval.
+    await b.call('counter', 'm0', 'increment', null);
+    const deadline = Date.now() + timing.eventMs;
+    while (model.object('counter', 'm0')?.lastCallAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(model.object('counter', 'm0')?.lastCallAt).not.toBeNull();
+    // Filtering, sorting and keyset pagination.
+    const page1 = model.objects({ node: 'node-a', sort: 'id', limit: 3 });
+    expect(page1.total).toBe(5);
+    expect(page1.items.map((o) => o.id)).toEqual(['m1', 'm3', 'm5']);
+    const page2 = model.objects({ node: 'node-a', sort: 'id', limit: 3, cursor: page1.cursor! });
+    expect(page2.items.map((o) => o.id)).toEqual(['m7', 'm9']);
+    expect(page2.cursor).toBeUndefined();
+    // The lock queue as ZooKeeper has it.
+    const queue = await model.lockQueue('counter', 'm1');
+    expect(queue).toHaveLength(1);
+    expect(queue[0]).toMatchObject({ node: 'node-a' });
+    expect(queue[0]!.waitingSince).toBeGreaterThan(0);
+  });
+
+  it('still matches ZooKeeper after an event stream is cut, a node is killed, and the model restarts', async () => {
+    const c = config('model-faults');
+    cluster = await Cluster.start(c, 3);
+    const [a, b, cNode] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
+    model = await LiveClusterModel.start({ connect: c.zookeeper, root: c.root, reconcileIntervalMs: 60_000 });
+    for (let i = 0; i < 6; i++) await a.call('counter', `a${i}`, 'increment', null);
+    for (let i = 0; i < 3; i++) await cNode.call('counter', `c${i}`, 'increment', null);
+    await expectModelMatchesZooKeeper(model, c.root);
+    expect(model.node('node-c')?.activations).toBe(3);
+
+    // Cut node-b's stream and change things on node-b while it is down; the model resumes or reconciles.
+    model.cutEventStream('node-b');
+    for (let i = 0; i < 4; i++) await b.call('counter', `b${i}`, 'increment', null);
+    await expectModelMatchesZooKeeper(model, c.root);
+
+    // A killed node: its objects disappear from the model once its session (and locks) expire.
+    cNode.kill('SIGKILL');
+    for (let i = 0; i < 3; i++) await b.call('set', `s${i}`, 'add', 'x');
+    const gone = Date.now() + timing.failoverMs;
+    while (model.node('node-c') && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+    expect(model.node('node-c')).toBeUndefined();
+    expect(model.objects({ node: 'node-c', limit: 10 }).total).toBe(0);
+    await expectModelMatchesZooKeeper(model, c.root);
+
+    // The admin side restarts mid-run: a fresh model learns everything from ZooKeeper.
+    await model.stop();
+    for (let i = 0; i < 3; i++) await a.call('counter', `late${i}`, 'increment', null);
+    model = await LiveClusterModel.start({ connect: c.zookeeper, root: c.root });
+    await expectModelMatchesZooKeeper(model, c.root);
+    expect(model.summary().objects).toBe(6 + 4 + 3 + 3); // node-c's three went with its session
+  });
+
+  it('watches a lock queue only while someone looks, and reports waiters', async () => {
+    const c = config('model-queue');
+    cluster = await Cluster.start(c, 2);
+    const [a] = cluster.nodes as [NodeProcess];
+    model = await LiveClusterModel.start({ connect: c.zookeeper, root: c.root });
+    await a.call('counter', 'q', 'increment', null);
+    const seen: number[] = [];
+    const stop = model.watchLockQueue('counter', 'q', (queue) => seen.push(queue.length));
+    const deadline = Date.now() + timing.eventMs;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(seen[0]).toBe(1);
+    // A second znode joins the queue (as a migration target would): the watcher sees two entries.
+    const parent = `${c.root}/objects/counter/q`;
+    const waiter = await zk.create(`${parent}/lock-visitor-00-00-`, undefined, 3 /* EPHEMERAL_SEQUENTIAL */);
+    while (!seen.includes(2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toContain(2);
+    stop();
+    await zk.remove(waiter);
+  });
+});
