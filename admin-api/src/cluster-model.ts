@@ -58,8 +58,11 @@ export class LiveClusterModel implements ClusterModel {
   #session!: ZkSession;
   #members = new Map<string, MemberRecord>();
   #objects = new Map<string, ObjectRecord>();
-  /** Keys removed by an event, with when: a scan that started earlier must not bring them back. */
-  #removedAt = new Map<string, number>();
+  /**
+   * Keys removed, with when and the epoch removed: a scan that started earlier must not bring them
+   * back, and a replayed (older) activation from another node's backlog must not either.
+   */
+  #removed = new Map<string, { at: number; epoch: bigint }>();
   #events: ModelEvent[] = [];
   #cursor = 0;
   #listeners = new Set<(delta: ModelDelta) => void>();
@@ -69,6 +72,7 @@ export class LiveClusterModel implements ClusterModel {
   #lastReconcile: { at: number; durationMs: number } | null = null;
   #timer: NodeJS.Timeout | undefined;
   #childrenWatched = false;
+  #dataWatched = new Set<string>();
   #stopped = false;
 
   private constructor(options: LiveClusterModelOptions) {
@@ -90,6 +94,7 @@ export class LiveClusterModel implements ClusterModel {
     session.on('renewed', () => {
       // A new session holds no watches: arm them again, and look at everything afresh.
       model.#childrenWatched = false;
+      model.#dataWatched.clear();
       for (const watch of model.#queueWatches.values()) watch.armed = false;
       model.#refreshMembers().catch(() => {});
     });
@@ -284,8 +289,8 @@ export class LiveClusterModel implements ClusterModel {
     const missing = [...found.entries()].filter(([key, f]) => {
       const known = this.#objects.get(key);
       if (known && known.owner === f.owner) return false;
-      const removed = this.#removedAt.get(key);
-      return removed === undefined || removed < startedWall;
+      const removed = this.#removed.get(key);
+      return removed === undefined || removed.at < startedWall;
     });
     await boundedAll(missing, this.#options.reconcileConcurrency, async ([key, f]) => {
       const stat = await session.exists(f.lowest).catch(() => null);
@@ -304,7 +309,8 @@ export class LiveClusterModel implements ClusterModel {
         this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
       }
     }
-    for (const [key, at] of this.#removedAt) if (at < startedWall) this.#removedAt.delete(key);
+    // Tombstones outlive a scan by a while: another node's backlog may still replay older events.
+    for (const [key, removed] of this.#removed) if (removed.at < startedWall - TOMBSTONE_MS) this.#removed.delete(key);
     this.#lastReconcile = { at: startedWall, durationMs: Math.round(performance.now() - started) };
   }
 
@@ -327,10 +333,17 @@ export class LiveClusterModel implements ClusterModel {
       return;
     }
     const infos = await Promise.all(names.map(async (name) => {
+      // One data watch per member at a time (a watch is one-shot: re-armed when it fires).
+      const watchData = !this.#dataWatched.has(name);
+      if (watchData) this.#dataWatched.add(name);
       try {
-        const { data } = await session.getData(`${this.root}/nodes/${name}`, () => this.#refreshMembers().catch(() => {}));
+        const { data } = await session.getData(`${this.root}/nodes/${name}`, watchData ? () => {
+          this.#dataWatched.delete(name);
+          this.#refreshMembers().catch(() => {});
+        } : undefined);
         return JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo;
       } catch {
+        if (watchData) this.#dataWatched.delete(name);
         return null; // left between the listing and the read
       }
     }));
@@ -389,12 +402,19 @@ export class LiveClusterModel implements ClusterModel {
     switch (event.kind) {
       case 'object.activated': {
         const key = `${event.type}/${event.id}`;
+        // Events of different nodes arrive in any order (a new model replays every node's backlog):
+        // epochs are globally monotonic, so only a newer activation replaces what is known.
+        const epoch = BigInt(event.epoch);
+        const known = this.#objects.get(key);
+        if (known && BigInt(known.epoch) >= epoch) break;
+        const removed = this.#removed.get(key);
+        if (!known && removed && removed.epoch >= epoch) break;
         const record: ObjectRecord = {
           type: event.type, id: event.id, owner: event.node, epoch: event.epoch, activeSince: event.time,
           lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
         };
         this.#objects.set(key, record);
-        this.#removedAt.delete(key);
+        this.#removed.delete(key);
         this.#delta({ kind: 'object', type: event.type, id: event.id, object: this.#view(record) });
         break;
       }
@@ -434,7 +454,7 @@ export class LiveClusterModel implements ClusterModel {
 
   #removeObject(key: string, o: ObjectRecord): void {
     this.#objects.delete(key);
-    this.#removedAt.set(key, Date.now());
+    this.#removed.set(key, { at: Date.now(), epoch: BigInt(o.epoch) });
     this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
   }
 
@@ -517,6 +537,9 @@ export class LiveClusterModel implements ClusterModel {
     return Date.now() - m.rateAt < 2500 ? m.callsPerSecond : 0;
   }
 }
+
+/** How long a removed object's tombstone is kept after a scan (older replayed events are ignored meanwhile). */
+const TOMBSTONE_MS = 10 * 60_000;
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */
 async function boundedAll<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {

@@ -1,0 +1,214 @@
+import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
+import { pino, type Logger } from 'pino';
+import { z } from 'zod';
+import type { AuditLog, AuditRecord } from './audit-log.js';
+import { TokenAuthenticator, authenticate, checkActionAllowed, originChecker, principalOf, type TokenConfig } from './auth.js';
+import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
+import { HttpError, correlationIdOf, describeError, errorMiddleware, notFoundHandler } from './http-error.js';
+import { AdminMetrics } from './metrics.js';
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
+import { apiRoutes, type RouteInput, type RouteSpec } from './routes.js';
+import { StreamServer, compileStreamOptions, type StreamOptions } from './stream.js';
+
+/**
+ * The admin API's HTTP layer: REST under `/api` (see routes.ts, documented at `/api/openapi.json`),
+ * `/healthz`, `/readyz`, `/metrics`, and the ws stream at `/api/stream` (stream.ts).
+ *
+ * ```ts
+ * const audit = await AuditLog.open({ path: 'audit.jsonl' });
+ * const admin = createApp({ model, actions, storage, audit, tokens: [{ token, role: 'operator', name: 'ada' }] });
+ * const server = http.createServer(admin.app).listen(8080);
+ * const stream = admin.attachStream(server);
+ * // shutdown: await stream.close(); server.close(); await audit.close();
+ * ```
+ */
+
+export interface AdminAppOptions {
+  model: ClusterModel;
+  actions: ClusterActions;
+  storage: Storage;
+  /** The tokens that may call the API, each `{ token, role: 'viewer' | 'operator', name }`. */
+  tokens: readonly TokenConfig[];
+  /** Refuse every action (403 READ_ONLY), whoever asks. @default false */
+  readOnly?: boolean;
+  /** Browser origins, besides the API's own, allowed to open the ws stream (`https://host[:port]`). @default [] */
+  allowedOrigins?: readonly string[];
+  /** Where actions are recorded; `append` must resolve before an action is answered. */
+  audit: AuditLog;
+  /** @default pino at level info */
+  logger?: Logger;
+  /** Largest request body; bigger is refused with 413. @default 16384 (16 KiB) */
+  maxBodyBytes?: number;
+  /**
+   * Express's `trust proxy`: which proxies' `X-Forwarded-For` to believe for the client address
+   * (the audit log records it). @default false (the socket's peer address)
+   */
+  trustProxy?: boolean | number | string | string[];
+  /** The ws stream's limits and pace. @default see StreamOptions */
+  stream?: StreamOptions;
+  /** Collect prom-client's process metrics too. @default true */
+  processMetrics?: boolean;
+}
+
+export interface AdminApp {
+  /** The express app: mount it on an HTTP server. */
+  app: Express;
+  /** Starts the ws stream on the server the app is mounted on (listens for its `upgrade` events). */
+  attachStream(server: Server): StreamServer;
+  metrics: AdminMetrics;
+  /** The OpenAPI document, as served. */
+  openapi: OpenApiDocument;
+  /** The routes, as declared. */
+  routes: readonly RouteSpec[];
+}
+
+/** Audit records name a target; these bound what an invalid request may write there. */
+const MAX_AUDITED_STRING = 256;
+const MAX_AUDITED_PARAMS_BYTES = 1024;
+
+export function createApp(options: AdminAppOptions): AdminApp {
+  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new TypeError(`maxBodyBytes: must be a positive integer (got ${maxBodyBytes})`);
+  const readOnly = options.readOnly ?? false;
+  const authenticator = new TokenAuthenticator(options.tokens);
+  const checkOrigin = originChecker(options.allowedOrigins ?? []);
+  const streamOptions = compileStreamOptions(options.stream);
+  const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
+  const metrics = new AdminMetrics({ processMetrics: options.processMetrics ?? true });
+  const audit = options.audit;
+
+  let openapi: OpenApiDocument | undefined;
+  const routes = apiRoutes({ ...options, metrics, openapi: () => openapi });
+  openapi = buildOpenApiDocument(routes);
+
+  const jsonParser = express.json({ limit: maxBodyBytes });
+  const parseBody = (req: Request, res: Response): Promise<unknown> => {
+    const length = req.headers['content-length'];
+    if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return Promise.resolve({});
+    if (length !== undefined && Number(length) > maxBodyBytes) {
+      return Promise.reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is over the limit of ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes }));
+    }
+    if (!req.is('application/json')) {
+      return Promise.reject(new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'));
+    }
+    return new Promise((resolve, reject) => jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve(req.body ?? {}))));
+  };
+
+  /** Reads: validate, answer. */
+  const read = (route: RouteSpec): RequestHandler => async (req, res) => {
+    const input = validate(route, req, undefined);
+    const result = await route.handle(input, { req, res });
+    if (!res.headersSent) res.json(result);
+  };
+
+  /** Actions: check access, parse, validate, act, and record the outcome in the audit log before answering. */
+  const act = (route: RouteSpec & { audit: NonNullable<RouteSpec['audit']> }): RequestHandler => async (req, res) => {
+    const started = performance.now();
+    const time = Date.now();
+    const principal = principalOf(res);
+    let params: Record<string, unknown> = {};
+    let result: unknown;
+    let failure: unknown;
+    try {
+      checkActionAllowed(principal, readOnly);
+      const body = await parseBody(req, res);
+      params = auditedParams(body);
+      const input = validate(route, req, body);
+      params = input.body as Record<string, unknown>;
+      result = await route.handle(input, { req, res });
+    } catch (err) {
+      failure = err;
+    }
+    const record: Omit<AuditRecord, 'id'> = {
+      time,
+      who: principal,
+      action: route.audit.action,
+      target: truncateStrings(route.audit.target(req.params as Record<string, string>)),
+      params,
+      result: failure === undefined ? 'ok' : 'error',
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      userAgent: req.get('user-agent')?.slice(0, MAX_AUDITED_STRING) ?? null,
+    };
+    if (failure !== undefined) {
+      const described = describeError(failure);
+      const message = described.internal ? `${described.code}; correlation id ${correlationIdOf(res.locals)}` : described.message;
+      record.error = { status: described.status, code: described.code, message };
+    }
+    try {
+      await audit.append(record);
+      metrics.auditRecords.inc({ action: record.action, result: record.result });
+    } catch (err) {
+      logger.error({ err, record }, 'audit log: could not record an action');
+      // The action's own error, if any, is what the client needs; a success cannot be reported unrecorded.
+      if (failure === undefined) throw err;
+    }
+    if (failure !== undefined) throw failure;
+    res.json(result);
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('trust proxy', options.trustProxy ?? false);
+  app.use(metrics.httpMiddleware());
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  for (const route of routes) {
+    const chain: RequestHandler[] = [
+      (_req, res, next) => {
+        res.locals.route = route.path;
+        next();
+      },
+    ];
+    if (route.access !== 'public') chain.push(authenticate(authenticator));
+    chain.push(route.audit ? act(route as RouteSpec & { audit: NonNullable<RouteSpec['audit']> }) : read(route));
+    app[route.method](route.path, ...chain);
+  }
+  app.use(notFoundHandler);
+  app.use(errorMiddleware({ logger }));
+
+  return {
+    app,
+    metrics,
+    openapi,
+    routes,
+    attachStream: (server) =>
+      new StreamServer(server, { ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger }),
+  };
+}
+
+/** Parses params, query and body with the route's schemas; one ZodError naming every wrong field (`query.limit`). */
+function validate(route: RouteSpec, req: Request, body: unknown): RouteInput {
+  const issues: z.core.$ZodIssue[] = [];
+  const parse = (where: 'params' | 'query' | 'body', schema: z.ZodObject | undefined, value: unknown): unknown => {
+    if (!schema) return {};
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) issues.push({ ...issue, path: [where, ...issue.path] });
+    return undefined;
+  };
+  const input = {
+    params: parse('params', route.params, { ...req.params }),
+    query: parse('query', route.query, { ...(req.query as Record<string, unknown>) }),
+    body: parse('body', route.body, body),
+  };
+  if (issues.length > 0) throw new z.ZodError(issues);
+  return input;
+}
+
+/** What an action's body was, for the audit log, when it did not validate: itself if small. */
+function auditedParams(body: unknown): Record<string, unknown> {
+  const json = JSON.stringify(body) ?? 'null';
+  if (Buffer.byteLength(json) > MAX_AUDITED_PARAMS_BYTES) return { omitted: `body of ${Buffer.byteLength(json)} bytes` };
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : { body };
+}
+
+function truncateStrings<T extends object>(target: T): T {
+  return Object.fromEntries(Object.entries(target).map(([k, v]) => [k, typeof v === 'string' ? v.slice(0, MAX_AUDITED_STRING) : v])) as T;
+}

@@ -1,0 +1,213 @@
+import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Principal } from './auth.js';
+
+/**
+ * The durable audit log of actions: an append-only JSONL file, one record per action (success or
+ * failure). `append` resolves only once the record is on disk (written and fsynced), so the API
+ * answers an action only after it is recorded. Records are read back on `open`, so the log survives a
+ * restart; a torn last line left by a crash is skipped (and the next record starts on a new line).
+ * Concurrent appends are written and fsynced together (one write + one fdatasync per batch).
+ *
+ * ```ts
+ * const audit = await AuditLog.open({ path: '/var/lib/highlander/audit.jsonl' });
+ * await audit.append({ time: Date.now(), who, action: 'evict', target: { type: 'todo', id: 'a' }, … });
+ * audit.list({ limit: 50 }); // newest first, { items, cursor? }
+ * ```
+ *
+ * Every record is kept in memory for listing (a few hundred bytes each); one process writes a file.
+ */
+
+export type AuditAction = 'evict' | 'migrate' | 'drain';
+
+export type AuditTarget = { type: string; id: string } | { node: string };
+
+export interface AuditRecord {
+  /** Increasing across restarts; the listing cursor. */
+  id: number;
+  /** Wall-clock ms when the action was asked for. */
+  time: number;
+  who: Principal;
+  action: AuditAction;
+  target: AuditTarget;
+  /** The body as validated (or, when it was invalid, as sent, if small). */
+  params: Record<string, unknown>;
+  result: 'ok' | 'error';
+  /** When `result` is `error`: what the client was answered. */
+  error?: { status: number; code: string; message: string };
+  durationMs: number;
+  clientAddress: string;
+  userAgent: string | null;
+}
+
+export type NewAuditRecord = Omit<AuditRecord, 'id'>;
+
+export interface AuditLogOptions {
+  /** The JSONL file; created (mode 0600, with its directory) when missing. */
+  path: string;
+  /**
+   * fdatasync every batch before `append` resolves. Turn off only in throwaway setups.
+   * @default true
+   */
+  fsync?: boolean;
+  /** Warnings about skipped lines go here. @default none */
+  logger?: Logger;
+}
+
+/** What is checked of a line read back: enough to list it; newer fields pass through. */
+const StoredRecord = z.looseObject({
+  id: z.number().int().positive(),
+  time: z.number(),
+  action: z.string(),
+  result: z.enum(['ok', 'error']),
+});
+
+export class AuditLog {
+  readonly path: string;
+  /** Lines of the file that were not records (a torn last line, damage) and were skipped on open. */
+  readonly skippedLines: number;
+  readonly #fsync: boolean;
+  readonly #handle: FileHandle;
+  readonly #records: AuditRecord[];
+  #lastId: number;
+  /** The file may end inside a line (a torn line on open, a failed write): start the next batch on a new line. */
+  #needsNewline: boolean;
+  #queue: { line: string; record: AuditRecord; resolve: (r: AuditRecord) => void; reject: (e: unknown) => void }[] = [];
+  #writing: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(path: string, handle: FileHandle, fsync: boolean, records: AuditRecord[], skipped: number, needsNewline: boolean) {
+    this.path = path;
+    this.#handle = handle;
+    this.#fsync = fsync;
+    this.#records = records;
+    this.skippedLines = skipped;
+    this.#lastId = records.reduce((max, r) => Math.max(max, r.id), 0);
+    this.#needsNewline = needsNewline;
+  }
+
+  /** Opens (or creates) the log and reads back every record in it. */
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const fsync = options.fsync ?? true;
+    await mkdir(dirname(options.path), { recursive: true });
+    let text = '';
+    let created = false;
+    try {
+      text = await readFile(options.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      created = true;
+    }
+    const { records, skipped, torn } = parse(text, options.path, options.logger);
+    const handle = await open(options.path, 'a', 0o600);
+    if (created && fsync) await syncDirectory(dirname(options.path));
+    return new AuditLog(options.path, handle, fsync, records, skipped, torn);
+  }
+
+  /** Appends one record; resolves with it (and its id) once it is durable. */
+  append(record: NewAuditRecord): Promise<AuditRecord> {
+    if (this.#closed) return Promise.reject(new Error(`audit log ${this.path} is closed`));
+    const full: AuditRecord = { id: ++this.#lastId, ...record };
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line: `${JSON.stringify(full)}\n`, record: full, resolve, reject });
+      this.#writing ??= this.#drain();
+    });
+  }
+
+  /** Newest first. `before` is a cursor from a previous page (the id of its last record). */
+  list(query: { before?: number; limit: number }): { items: AuditRecord[]; cursor?: string } {
+    // Records are in id order: find the first one at or after `before`, and walk backwards from it.
+    let end = this.#records.length;
+    if (query.before !== undefined) {
+      let lo = 0;
+      let hi = this.#records.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.#records[mid]!.id < query.before) lo = mid + 1;
+        else hi = mid;
+      }
+      end = lo;
+    }
+    const start = Math.max(0, end - query.limit);
+    const items = this.#records.slice(start, end).reverse();
+    const last = items.at(-1);
+    return start > 0 && last ? { items, cursor: String(last.id) } : { items };
+  }
+
+  /** Records in the log. */
+  get size(): number {
+    return this.#records.length;
+  }
+
+  /** Waits for pending appends, then closes the file. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#writing;
+    await this.#handle.close();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      const text = (this.#needsNewline ? '\n' : '') + batch.map((b) => b.line).join('');
+      try {
+        await this.#handle.write(text);
+        if (this.#fsync) await this.#handle.datasync();
+        this.#needsNewline = false;
+        for (const b of batch) {
+          this.#records.push(b.record);
+          b.resolve(b.record);
+        }
+      } catch (err) {
+        // Part of the batch may be on disk: the next batch starts on a new line, and these records
+        // are reported as not written (their ids are not reused; a gap is harmless).
+        this.#needsNewline = true;
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.#writing = null;
+  }
+}
+
+function parse(text: string, path: string, logger: Logger | undefined): { records: AuditRecord[]; skipped: number; torn: boolean } {
+  const lines = text.split('\n');
+  // Whatever follows the last newline is a line whose write did not finish (a crash mid-append).
+  const tail = lines.pop() ?? '';
+  const torn = tail.length > 0;
+  let skipped = 0;
+  if (torn) {
+    skipped++;
+    logger?.warn({ path, bytes: Buffer.byteLength(tail) }, 'audit log: skipped a torn last line (a write interrupted by a crash)');
+  }
+  const records: AuditRecord[] = [];
+  lines.forEach((line, index) => {
+    if (line.trim() === '') return; // the separator written after a torn line
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    const parsed = StoredRecord.safeParse(value);
+    if (!parsed.success) {
+      skipped++;
+      logger?.warn({ path, line: index + 1 }, 'audit log: skipped a line that is not a record');
+      return;
+    }
+    records.push(parsed.data as unknown as AuditRecord);
+  });
+  records.sort((a, b) => a.id - b.id);
+  return { records, skipped, torn };
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes the new file's directory entry durable too (Linux allows fsync on a directory).
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

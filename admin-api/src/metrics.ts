@@ -1,0 +1,78 @@
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The admin API's own Prometheus metrics, on a registry of its own (served at `GET /metrics`):
+ *
+ * - `highlander_admin_http_requests_total{method,route,status}` and
+ *   `highlander_admin_http_request_duration_seconds{method,route,status}`: `route` is the route's
+ *   pattern (`/api/objects/:type/:id`), or `unmatched`, so the label set stays bounded;
+ * - `highlander_admin_ws_clients`: connected stream clients;
+ * - `highlander_admin_ws_dropped_clients_total{reason}`: stream clients closed for being slow
+ *   (`buffered`: too much unsent; `pending`: too many coalesced changes waiting);
+ * - `highlander_admin_audit_records_total{action,result}`: actions recorded in the audit log;
+ * - the process metrics of prom-client (`process_*`, `nodejs_*`).
+ */
+
+export interface AdminMetricsOptions {
+  /** Also collect prom-client's process and Node.js metrics. @default true */
+  processMetrics?: boolean;
+}
+
+/** Route label of requests no route matched. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export class AdminMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'highlander_admin_http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'highlander_admin_http_request_duration_seconds',
+    help: 'Time to answer HTTP requests, by route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly wsClients = new Gauge({
+    name: 'highlander_admin_ws_clients',
+    help: 'Connected ws stream clients',
+    registers: [this.registry],
+  });
+  readonly wsDropped = new Counter({
+    name: 'highlander_admin_ws_dropped_clients_total',
+    help: 'ws stream clients closed with 1013 for reading too slowly, by reason (buffered | pending)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly auditRecords = new Counter({
+    name: 'highlander_admin_audit_records_total',
+    help: 'Actions recorded in the audit log, by action and result',
+    labelNames: ['action', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: AdminMetricsOptions = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts and times every request; mount first. Routes name themselves in `res.locals.route`. */
+  httpMiddleware(): RequestHandler {
+    return (req, res, next) => {
+      const stop = this.httpDuration.startTimer();
+      res.once('finish', () => {
+        const labels = {
+          method: req.method,
+          route: typeof res.locals.route === 'string' ? res.locals.route : UNMATCHED_ROUTE,
+          status: String(res.statusCode),
+        };
+        stop(labels);
+        this.httpRequests.inc(labels);
+      });
+      next();
+    };
+  }
+}

@@ -1,0 +1,226 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
+import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
+import { HttpError, type ErrorCode } from './http-error.js';
+import type { AdminMetrics } from './metrics.js';
+import {
+  AuditPageSchema, AuditQuery, ClusterSummarySchema, DrainBody, DrainResultSchema, EventsPageSchema, EventsQuery, EvictBody,
+  EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
+  ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
+  StorageQuery,
+} from './schemas.js';
+
+/**
+ * Every HTTP route of the admin API, declared once: its schemas (validated by app.ts, documented by
+ * openapi.ts), who may call it, the error codes it answers with besides the common ones, whether it
+ * is an audited action, and its handler.
+ */
+
+/** `public`: no token; `viewer`: a viewer or operator token; `operator`: an operator token, and audited. */
+export type Access = 'public' | 'viewer' | 'operator';
+
+export interface RouteInput<P = unknown, Q = unknown, B = unknown> {
+  params: P;
+  query: Q;
+  body: B;
+}
+
+export interface RouteSpec {
+  method: 'get' | 'post';
+  /** Express pattern: `/api/objects/:type/:id`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  access: Access;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodObject;
+  /** The 200 body; absent for non-JSON answers (`success` describes them). */
+  response?: z.ZodType;
+  success?: { status: number; description: string; contentType?: string };
+  /** Codes this route answers with, besides the ones every route of its access level has. */
+  errors: ErrorCode[];
+  /** Actions: what the audit log records. */
+  audit?: { action: AuditAction; target: (params: Record<string, string>) => AuditTarget };
+  handle(input: RouteInput, context: { req: Request; res: Response }): unknown;
+}
+
+/** Declares a route with its handler typed by its schemas. */
+function route<P extends z.ZodObject | undefined = undefined, Q extends z.ZodObject | undefined = undefined, B extends z.ZodObject | undefined = undefined>(
+  spec: Omit<RouteSpec, 'params' | 'query' | 'body' | 'handle'> & {
+    params?: P;
+    query?: Q;
+    body?: B;
+    handle(input: RouteInput<Out<P>, Out<Q>, Out<B>>, context: { req: Request; res: Response }): unknown;
+  },
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+
+export interface RouteDeps {
+  model: ClusterModel;
+  actions: ClusterActions;
+  storage: Storage;
+  audit: AuditLog;
+  metrics: AdminMetrics;
+  /** The OpenAPI document (built from these routes). */
+  openapi: () => unknown;
+}
+
+const SERVICE_ERRORS: ErrorCode[] = ['COORDINATOR_UNAVAILABLE', 'NODE_UNREACHABLE', 'CALL_TIMEOUT'];
+
+export function apiRoutes(deps: RouteDeps): RouteSpec[] {
+  const { model, actions, storage, audit } = deps;
+  return [
+    route({
+      method: 'get', path: '/healthz', operationId: 'health', tag: 'operations', access: 'public',
+      summary: 'The process is up', response: HealthSchema, errors: [],
+      handle: () => ({ status: 'ok' }),
+    }),
+    route({
+      method: 'get', path: '/readyz', operationId: 'ready', tag: 'operations', access: 'public',
+      summary: 'Connected to ZooKeeper and reconciled at least once', response: ReadySchema, errors: ['NOT_READY'],
+      handle: () => {
+        if (!model.ready()) throw new HttpError(503, 'NOT_READY', 'not connected to ZooKeeper or not reconciled yet');
+        return { ready: true };
+      },
+    }),
+    route({
+      method: 'get', path: '/metrics', operationId: 'metrics', tag: 'operations', access: 'public',
+      summary: 'Prometheus metrics of the admin API', errors: [],
+      success: { status: 200, description: 'Prometheus text format', contentType: 'text/plain; version=0.0.4' },
+      handle: async (_input, { res }) => {
+        res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+      },
+    }),
+    route({
+      method: 'get', path: '/api/openapi.json', operationId: 'openapi', tag: 'operations', access: 'public',
+      summary: 'This document', errors: [],
+      success: { status: 200, description: 'OpenAPI 3.1 document', contentType: 'application/json' },
+      handle: () => deps.openapi(),
+    }),
+    route({
+      method: 'get', path: '/api/stream', operationId: 'stream', tag: 'stream', access: 'viewer',
+      summary: 'The live stream (WebSocket)',
+      description:
+        'Upgrade to a WebSocket with the subprotocols `highlander.v1` and `bearer.<token>`. Send ' +
+        '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}` or ' +
+        '`{"unsubscribe":scope}`; receive a snapshot per subscription, then deltas coalesced per client (flushed every 100 ms by default). ' +
+        'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream.ts. ' +
+        'A plain GET is answered 426.',
+      success: { status: 101, description: 'Switching to the WebSocket protocol' },
+      errors: ['UPGRADE_REQUIRED', 'ORIGIN_NOT_ALLOWED', 'BAD_REQUEST', 'TOO_MANY_CLIENTS'],
+      handle: () => {
+        throw new HttpError(426, 'UPGRADE_REQUIRED', 'the stream is a WebSocket: connect with the subprotocols highlander.v1 and bearer.<token>');
+      },
+    }),
+    route({
+      method: 'get', path: '/api/summary', operationId: 'getSummary', tag: 'cluster', access: 'viewer',
+      summary: 'Cluster summary: nodes, objects by type, call rate, event cursor', response: ClusterSummarySchema, errors: [],
+      handle: () => model.summary(),
+    }),
+    route({
+      method: 'get', path: '/api/nodes', operationId: 'listNodes', tag: 'cluster', access: 'viewer',
+      summary: 'Every node', response: NodesSchema, errors: [],
+      handle: () => ({ items: model.nodes() }),
+    }),
+    route({
+      method: 'get', path: '/api/nodes/:name', operationId: 'getNode', tag: 'cluster', access: 'viewer',
+      summary: 'One node', params: NodeParams, response: NodeViewSchema, errors: ['NODE_NOT_FOUND'],
+      handle: ({ params }) => model.node(params.name) ?? nodeNotFound(params.name),
+    }),
+    route({
+      method: 'get', path: '/api/objects', operationId: 'listObjects', tag: 'objects', access: 'viewer',
+      summary: 'Active objects, filtered by type, node and id prefix, sorted, a page at a time',
+      query: ObjectsQuery, response: ObjectsPageSchema, errors: ['INVALID_CURSOR'],
+      handle: ({ query }) => model.objects(query),
+    }),
+    route({
+      method: 'get', path: '/api/objects/:type/:id', operationId: 'getObject', tag: 'objects', access: 'viewer',
+      summary: 'One object: owner, epoch, lock queue, activity, in-memory state (from its owner) and persisted state',
+      params: ObjectParams, response: ObjectDetailSchema, errors: ['OBJECT_NOT_FOUND', 'STORE_UNAVAILABLE', ...SERVICE_ERRORS],
+      handle: async ({ params }) => {
+        const detail = await actions.detail(params.type, params.id);
+        if (!detail.object && !detail.persisted && !detail.memory && detail.queue.length === 0) {
+          throw new HttpError(404, 'OBJECT_NOT_FOUND', `${params.type}/${params.id} is neither active nor stored`, { type: params.type, id: params.id });
+        }
+        return detail;
+      },
+    }),
+    route({
+      method: 'get', path: '/api/objects/:type/:id/queue', operationId: 'getLockQueue', tag: 'objects', access: 'viewer',
+      summary: "The object's lock queue, read from ZooKeeper now (the owner first; empty when not active)",
+      params: ObjectParams, response: LockQueueSchema, errors: ['COORDINATOR_UNAVAILABLE'],
+      handle: async ({ params }) => ({ type: params.type, id: params.id, queue: await model.lockQueue(params.type, params.id) }),
+    }),
+    route({
+      method: 'get', path: '/api/storage', operationId: 'listStorage', tag: 'storage', access: 'viewer',
+      summary: 'Persisted objects by type and id prefix, a page at a time',
+      query: StorageQuery, response: StoragePageSchema, errors: ['INVALID_CURSOR', 'STORE_UNAVAILABLE'],
+      handle: ({ query }) => storage.list(query),
+    }),
+    route({
+      method: 'get', path: '/api/storage/:type/:id', operationId: 'getStored', tag: 'storage', access: 'viewer',
+      summary: 'One persisted object: state, ETag, epoch, version, size, last-modified',
+      params: ObjectParams, response: PersistedObjectSchema, errors: ['STORED_OBJECT_NOT_FOUND', 'STORE_UNAVAILABLE'],
+      handle: async ({ params }) => {
+        const stored = await storage.get(params.type, params.id);
+        if (!stored) throw new HttpError(404, 'STORED_OBJECT_NOT_FOUND', `nothing is stored for ${params.type}/${params.id}`, { type: params.type, id: params.id });
+        return stored;
+      },
+    }),
+    route({
+      method: 'get', path: '/api/events', operationId: 'listEvents', tag: 'events', access: 'viewer',
+      summary: 'Lifecycle events after a cursor, oldest first', query: EventsQuery, response: EventsPageSchema, errors: [],
+      handle: ({ query }) => model.events(query.since, query.limit),
+    }),
+    route({
+      method: 'get', path: '/api/audit', operationId: 'listAudit', tag: 'audit', access: 'viewer',
+      summary: 'The audit log of actions, newest first', query: AuditQuery, response: AuditPageSchema, errors: [],
+      handle: ({ query }) => audit.list({ limit: query.limit, ...(query.cursor ? { before: Number(query.cursor) } : {}) }),
+    }),
+    route({
+      method: 'post', path: '/api/objects/:type/:id/evict', operationId: 'evictObject', tag: 'actions', access: 'operator',
+      summary: 'Deactivate an object (graceful through its owner; `force` deletes the lock znode of an owner that does not answer)',
+      params: ObjectParams, body: EvictBody, response: EvictResultSchema, errors: ['NOT_ACTIVE_HERE', ...SERVICE_ERRORS],
+      audit: { action: 'evict', target: (p) => ({ type: p.type ?? '', id: p.id ?? '' }) },
+      handle: ({ params, body }) => actions.evict(params.type, params.id, { force: body.force }),
+    }),
+    route({
+      method: 'post', path: '/api/objects/:type/:id/migrate', operationId: 'migrateObject', tag: 'actions', access: 'operator',
+      summary: 'Move an object to another live node',
+      params: ObjectParams, body: MigrateBody, response: MigrateResultSchema,
+      errors: ['NODE_NOT_FOUND', 'MIGRATION_REFUSED', 'NOT_ACTIVE_HERE', ...SERVICE_ERRORS],
+      audit: { action: 'migrate', target: (p) => ({ type: p.type ?? '', id: p.id ?? '' }) },
+      handle: ({ params, body }) => {
+        const target = model.node(body.to) ?? nodeNotFound(body.to);
+        const refuse = (reason: string, why: string) => {
+          throw new HttpError(409, 'MIGRATION_REFUSED', `cannot migrate ${params.type}/${params.id} to '${body.to}': ${why}`, { reason, to: body.to });
+        };
+        if (model.object(params.type, params.id)?.owner === body.to) refuse('same-node', 'it is already there');
+        if (target.status === 'draining') refuse('target-draining', 'that node is draining');
+        if (target.status === 'unreachable') refuse('target-unreachable', "that node's event stream is down");
+        return actions.migrate(params.type, params.id, body.to);
+      },
+    }),
+    route({
+      method: 'post', path: '/api/nodes/:name/drain', operationId: 'drainNode', tag: 'actions', access: 'operator',
+      summary: 'Deactivate everything on a node and take it out of placement',
+      params: NodeParams, body: DrainBody, response: DrainResultSchema, errors: ['NODE_NOT_FOUND', ...SERVICE_ERRORS],
+      audit: { action: 'drain', target: (p) => ({ node: p.name ?? '' }) },
+      handle: ({ params }) => {
+        if (!model.node(params.name)) nodeNotFound(params.name);
+        return actions.drain(params.name);
+      },
+    }),
+  ];
+}
+
+function nodeNotFound(name: string): never {
+  throw new HttpError(404, 'NODE_NOT_FOUND', `no node '${name}' in the cluster`, { node: name });
+}

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { HighlanderError } from '../../runtime/src/errors.js';
+import {
+  MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, validateNodeName, validateObjectId, validateTypeName,
+} from '../../runtime/src/names.js';
+import type { AuditRecord } from './audit-log.js';
+import type {
+  ClusterSummary, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
+} from './contracts.js';
+
+/**
+ * The zod schemas of the admin API: what it accepts (validated at the edge, so bad input gets a 400
+ * naming the field) and what it answers (used for the OpenAPI document; checked against
+ * contracts.ts at compile time below).
+ */
+
+// ---- names: the runtime's own validation (runtime/src/names.ts), with its messages ----
+
+/** A zod string checked by one of the runtime's name validators; `docs` describes it in JSON Schema. */
+function runtimeName(validate: (value: unknown) => string, docs: { pattern: string; maxLength: number; description: string }) {
+  return z
+    .string()
+    .superRefine((value, ctx) => {
+      try {
+        validate(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof HighlanderError ? err.message : String(err) });
+      }
+    })
+    .meta({ ...docs, minLength: 1 });
+}
+
+export const TypeName = runtimeName(validateTypeName, {
+  pattern: '^[a-z][a-z0-9-]*$', maxLength: MAX_TYPE_NAME_LENGTH, description: 'An object type name.',
+});
+export const ObjectId = runtimeName(validateObjectId, {
+  pattern: '^[A-Za-z0-9._:@-]+$', maxLength: MAX_OBJECT_ID_LENGTH, description: "An object id (not '.' or '..').",
+});
+export const NodeName = runtimeName(validateNodeName, {
+  pattern: '^[A-Za-z0-9_-]+$', maxLength: MAX_NODE_NAME_LENGTH, description: 'A node name.',
+});
+/** The start of object ids; empty matches every id. */
+export const IdPrefix = z
+  .string()
+  .max(MAX_OBJECT_ID_LENGTH)
+  .regex(/^[A-Za-z0-9._:@-]*$/, 'an id prefix has only the characters of object ids: A-Z a-z 0-9 . _ : @ -');
+
+export const Limit = z.coerce.number().int().min(1).max(1000).default(100).meta({ description: 'Items per page, 1..1000.' });
+export const Cursor = z.string().min(1).max(2048).meta({ description: 'Opaque: the `cursor` of the previous page.' });
+
+// ---- path parameters ----
+
+export const NodeParams = z.strictObject({ name: NodeName });
+export const ObjectParams = z.strictObject({ type: TypeName, id: ObjectId });
+
+// ---- queries ----
+
+export const ObjectsQuery = z.strictObject({
+  type: TypeName.optional(),
+  node: NodeName.optional().meta({ description: 'Only objects owned by this node.' }),
+  idPrefix: IdPrefix.optional(),
+  sort: z.enum(['id', 'type', 'owner', 'activeSince', 'callsPerSecond']).default('id'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+  cursor: Cursor.optional(),
+  limit: Limit,
+});
+
+export const StorageQuery = z.strictObject({
+  type: TypeName.optional(),
+  prefix: IdPrefix.optional().meta({ description: 'Start of the object ids (within `type` when given).' }),
+  cursor: Cursor.optional(),
+  limit: Limit,
+});
+
+export const EventsQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).default(0).meta({ description: 'Events after this cursor (0: the oldest kept).' }),
+  limit: Limit,
+});
+
+export const AuditQuery = z.strictObject({
+  cursor: z.string().regex(/^[1-9][0-9]{0,15}$/, 'an audit cursor is the id of the last record of the previous page').optional(),
+  limit: Limit,
+});
+
+/** Routes without a query still refuse unknown parameters (a typo should not be silently ignored). */
+export const NoQuery = z.strictObject({});
+
+// ---- bodies ----
+
+export const EvictBody = z.strictObject({
+  force: z.boolean().default(false).meta({ description: "When the owner does not answer, delete its lock znode (safe: fencing stops its writes)." }),
+});
+export const MigrateBody = z.strictObject({ to: NodeName.meta({ description: 'The node to move the object to: live, not draining, not its owner.' }) });
+export const DrainBody = z.strictObject({});
+
+// ---- responses ----
+
+export const NodeViewSchema = z.object({
+  name: z.string(),
+  address: z.string(),
+  pid: z.number().int(),
+  startedAt: z.number().meta({ description: 'Wall-clock ms since the epoch.' }),
+  uptimeMs: z.number(),
+  status: z.enum(['up', 'draining', 'unreachable']),
+  activations: z.number().int(),
+  callsPerSecond: z.number(),
+}).meta({ id: 'NodeView' });
+
+export const ObjectViewSchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  owner: z.string(),
+  epoch: z.string(),
+  activeSince: z.number(),
+  lastCallAt: z.number().nullable(),
+  callsPerSecond: z.number(),
+  queueLength: z.number().int(),
+}).meta({ id: 'ObjectView' });
+
+export const LockQueueEntrySchema = z.object({
+  node: z.string(),
+  sequence: z.number().int(),
+  path: z.string(),
+  waitingSince: z.number().nullable(),
+}).meta({ id: 'LockQueueEntry' });
+
+export const ClusterSummarySchema = z.object({
+  nodes: z.number().int(),
+  objects: z.number().int(),
+  byType: z.record(z.string(), z.number().int()),
+  callsPerSecond: z.number(),
+  eventCursor: z.number().int(),
+  lastReconcile: z.object({ at: z.number(), durationMs: z.number() }).nullable(),
+}).meta({ id: 'ClusterSummary' });
+
+export const ObjectsPageSchema = z.object({
+  items: z.array(ObjectViewSchema),
+  cursor: z.string().optional(),
+  total: z.number().int(),
+});
+
+export const NodesSchema = z.object({ items: z.array(NodeViewSchema) });
+
+export const PersistedObjectSchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  key: z.string(),
+  etag: z.string(),
+  epoch: z.string(),
+  version: z.number().int(),
+  size: z.number().int(),
+  lastModified: z.number().nullable(),
+  state: z.unknown(),
+}).meta({ id: 'PersistedObject' });
+
+export const ObjectDetailSchema = z.object({
+  object: ObjectViewSchema.nullable(),
+  queue: z.array(LockQueueEntrySchema),
+  memory: z.object({ state: z.unknown(), version: z.number().int(), queueLength: z.number().int() }).nullable(),
+  persisted: PersistedObjectSchema.nullable(),
+}).meta({ id: 'ObjectDetail' });
+
+export const LockQueueSchema = z.object({ type: z.string(), id: z.string(), queue: z.array(LockQueueEntrySchema) });
+
+export const StoredSummarySchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  key: z.string(),
+  size: z.number().int(),
+  etag: z.string(),
+  lastModified: z.number().nullable(),
+}).meta({ id: 'StoredSummary' });
+
+export const StoragePageSchema = z.object({ items: z.array(StoredSummarySchema), cursor: z.string().optional() });
+
+/** A lifecycle event (runtime/src/events.ts) numbered by the admin API; the fields beyond these depend on `kind`. */
+export const ModelEventSchema = z.looseObject({
+  kind: z.enum([
+    'node.up', 'node.down', 'node.joined', 'node.left', 'node.session-lost', 'node.draining', 'node.drained',
+    'lock.queued', 'lock.acquired', 'lock.released', 'object.activated', 'object.persisted', 'object.persist-failed',
+    'object.deactivated', 'object.migrated', 'object.fenced', 'stats',
+  ]),
+  seq: z.number().int().meta({ description: 'Per-node sequence number.' }),
+  node: z.string(),
+  time: z.number(),
+  cursor: z.number().int().meta({ description: 'One cursor across every node: pass it back as `since`.' }),
+}).meta({ id: 'ModelEvent' });
+
+export const EventsPageSchema = z.object({ events: z.array(ModelEventSchema), cursor: z.number().int() });
+
+export const PrincipalSchema = z.object({ name: z.string(), role: z.enum(['viewer', 'operator']) });
+
+export const AuditRecordSchema = z.object({
+  id: z.number().int(),
+  time: z.number(),
+  who: PrincipalSchema,
+  action: z.enum(['evict', 'migrate', 'drain']),
+  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() })]),
+  params: z.record(z.string(), z.unknown()),
+  result: z.enum(['ok', 'error']),
+  error: z.object({ status: z.number().int(), code: z.string(), message: z.string() }).optional(),
+  durationMs: z.number(),
+  clientAddress: z.string(),
+  userAgent: z.string().nullable(),
+}).meta({ id: 'AuditRecord' });
+
+export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), cursor: z.string().optional() });
+
+export const EvictResultSchema = z.object({ owner: z.string(), forced: z.boolean(), durationMs: z.number() });
+export const MigrateResultSchema = z.object({ from: z.string(), to: z.string(), durationMs: z.number() });
+export const DrainResultSchema = z.object({ node: z.string(), deactivated: z.number().int(), durationMs: z.number() });
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+export const ReadySchema = z.object({ ready: z.literal(true) });
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+    correlationId: z.string().optional().meta({ description: 'On 500s: the id under which the error is logged.' }),
+  }),
+}).meta({ id: 'Error' });
+
+// ---- ws client messages (see stream.ts) ----
+
+export const StreamScope = z.enum(['summary', 'events', 'object']);
+
+export const SubscribeMessage = z.discriminatedUnion('subscribe', [
+  z.strictObject({ subscribe: z.literal('summary') }),
+  z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
+  z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
+]);
+export const UnsubscribeMessage = z.strictObject({ unsubscribe: StreamScope });
+
+export type SubscribeMessage = z.infer<typeof SubscribeMessage>;
+export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessage>;
+
+// ---- the response schemas describe exactly the contract types (a compile error when they drift) ----
+
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchContracts: [
+  Exactly<z.infer<typeof NodeViewSchema>, NodeView>,
+  Exactly<z.infer<typeof ObjectViewSchema>, ObjectView>,
+  Exactly<z.infer<typeof LockQueueEntrySchema>, LockQueueEntryView>,
+  Exactly<z.infer<typeof ClusterSummarySchema>, ClusterSummary>,
+  Exactly<z.infer<typeof ObjectsPageSchema>, Page<ObjectView>>,
+  Exactly<z.infer<typeof PersistedObjectSchema>, PersistedObject>,
+  Exactly<z.infer<typeof ObjectDetailSchema>, ObjectDetail>,
+  Exactly<z.infer<typeof StoredSummarySchema>, StoredSummary>,
+  Exactly<z.infer<typeof AuditRecordSchema>, AuditRecord>,
+] = [true, true, true, true, true, true, true, true, true];
+void schemasMatchContracts;
