@@ -6,8 +6,12 @@
  *
  * Stop with Ctrl-C: the nodes drain (flush and release their locks) and the servers are removed.
  */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { NodeProcess } from './cluster.js';
 import { ObjectRejected, type LifecycleEvent } from '../runtime/src/index.js';
@@ -58,7 +62,12 @@ const config = {
   callTimeoutMs: 15_000,
   placement: 'round-robin',
   objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)),
+  adminToken: randomBytes(16).toString('hex'),
 };
+const operatorToken = `operator-${randomBytes(12).toString('hex')}`;
+const viewerToken = `viewer-${randomBytes(12).toString('hex')}`;
+const auditDir = await mkdtemp(join(tmpdir(), 'highlander-demo-audit-'));
+let adminApi: ChildProcess | undefined;
 const nodes = Array.from({ length: nodeCount }, (_, i) => new NodeProcess(`node-${String.fromCharCode(97 + i)}`, config));
 const nodeColor = new Map(nodes.map((n, i) => [n.name, NODE_COLORS[i % NODE_COLORS.length]!]));
 
@@ -69,8 +78,9 @@ async function shutdown(code: number): Promise<never> {
   clearInterval(workload);
   clearInterval(summary);
   log('\nstopping: nodes drain (flush, release locks)…');
+  adminApi?.kill('SIGTERM');
   await Promise.all(nodes.map((n) => n.stop().catch(() => n.kill('SIGKILL'))));
-  await Promise.all([zookeeper.stop(), radosgw.stop()]);
+  await Promise.all([zookeeper.stop(), radosgw.stop(), rm(auditDir, { recursive: true, force: true })]);
   log(`done: ${counts.ok} calls acknowledged, ${counts.refused} refused by List.insertTodo (not allowed), ${counts.failed} failed`);
   process.exit(code);
 }
@@ -114,6 +124,29 @@ for (const node of nodes) {
     for (; printed < node.events.length; printed++) printEvent(node.events[printed]!);
   }, 100).unref();
 }
+
+// ---- the admin API, on the same cluster ----
+adminApi = fork(fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url)), [], {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  env: {
+    ...process.env,
+    HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
+    HIGHLANDER_S3_BUCKET: bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: radosgw.endpoint,
+    HIGHLANDER_S3_REGION: radosgw.region, HIGHLANDER_S3_ACCESS_KEY_ID: radosgw.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: radosgw.secretAccessKey,
+    HIGHLANDER_ADMIN_TOKEN: config.adminToken,
+    HIGHLANDER_API_TOKENS: `operator:demo-operator:${operatorToken},viewer:demo-viewer:${viewerToken}`,
+    HIGHLANDER_API_PORT: process.env.HIGHLANDER_API_PORT ?? '8080',
+    HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
+  },
+});
+const adminUrl = await new Promise<string>((resolve, reject) => {
+  adminApi!.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
+  adminApi!.once('exit', (code) => reject(new Error(`the admin API exited with ${code} (is port ${process.env.HIGHLANDER_API_PORT ?? 8080} free? set HIGHLANDER_API_PORT)`)));
+});
+log(color(1, `admin API ${adminUrl}  operator token ${operatorToken}  viewer token ${viewerToken}`));
+log(`  try: curl -s -H 'Authorization: Bearer ${viewerToken}' ${adminUrl}/api/summary`);
+log(`       curl -s -X POST -H 'Authorization: Bearer ${operatorToken}' -H 'content-type: application/json' -d '{"to":"node-b"}' ${adminUrl}/api/objects/list/list-1/migrate`);
 
 // ---- the seed's workload: users share lists and add todos; an outsider keeps getting refused ----
 const users = ['myobie', 'ada', 'grace', 'linus', 'barbara', 'ken'];
