@@ -77,7 +77,9 @@ async function shutdown(code: number): Promise<never> {
   stopping = true;
   clearInterval(workload);
   clearInterval(summary);
-  log('\nstopping: nodes drain (flush, release locks)…');
+  log('\nstopping: the workload finishes its steps, then the nodes drain (flush, release locks)…');
+  const inFlightDeadline = Date.now() + 20_000;
+  while (inFlight > 0 && Date.now() < inFlightDeadline) await new Promise((r) => setTimeout(r, 50));
   adminApi?.kill('SIGTERM');
   await Promise.all(nodes.map((n) => n.stop().catch(() => n.kill('SIGKILL'))));
   await Promise.all([zookeeper.stop(), radosgw.stop(), rm(auditDir, { recursive: true, force: true })]);
@@ -180,9 +182,11 @@ async function step(): Promise<void> {
   }
 }
 
+let inFlight = 0;
 const workload = setInterval(() => {
   if (stopping) return;
-  step().then(() => counts.ok++, (err) => {
+  inFlight++;
+  step().finally(() => inFlight--).then(() => counts.ok++, (err) => {
     if (err instanceof ObjectRejected) counts.refused++;
     else {
       counts.failed++;

@@ -119,6 +119,8 @@ export class HighlanderNode implements RefFactory {
   #calledThisInterval = new Set<Activation>();
   /** A draining node takes no new activations. */
   #draining = false;
+  /** Requests from peers being served now. */
+  #serving = new Set<Promise<unknown>>();
   /** Monotonic time of the last pause-detector tick. */
   #lastTickMs = performance.now();
   /** Set while the locks are re-checked after this process was paused: nothing is served meanwhile. */
@@ -186,7 +188,7 @@ export class HighlanderNode implements RefFactory {
       host: this.options.host,
       port: this.options.port,
       maxPayloadBytes: maxPayloadFor(this.options.maxStateBytes),
-      onRequest: (request) => (request.t === 'adopt' ? this.#serveAdopt(request) : this.#serveForwarded(request)),
+      onRequest: (request) => this.#track(request.t === 'adopt' ? this.#serveAdopt(request) : this.#serveForwarded(request)),
       ...(this.#adminHttp ? { onHttp: this.#adminHttp } : {}),
       events: this.events,
     });
@@ -225,11 +227,13 @@ export class HighlanderNode implements RefFactory {
     }
     this.#status = 'stopping';
     for (const timer of this.#timers) clearInterval(timer);
-    const activations = [...this.#activations.values()];
     if (options.drain ?? true) {
-      await Promise.allSettled(activations.map((a) => a.deactivate('shutdown')));
+      // Forwarded calls accepted before the stop finish first (they may still be activating an
+      // object); then every activation drains. New calls are refused with NodeStopping meanwhile.
+      await Promise.race([Promise.allSettled([...this.#serving]), sleep(this.options.callTimeoutMs)]);
+      await Promise.allSettled([...this.#activations.values()].map((a) => a.deactivate('shutdown')));
     } else {
-      for (const a of activations) a.drop('shutdown', new NodeStopping(this.name));
+      for (const a of this.#activations.values()) a.drop('shutdown', new NodeStopping(this.name));
     }
     this.#emit({ kind: 'node.down', reason: 'shutdown' });
     await this.options.coordinator.stop();
@@ -476,6 +480,7 @@ export class HighlanderNode implements RefFactory {
    */
   #startActivation(definition: AnyObjectType, id: string, key: string, deadline: number, wait?: { onQueued: (position: number, owner: string) => void }): void {
     if (this.#activations.has(key)) return;
+    if (this.#status !== 'running') throw new NodeStopping(this.name); // a stopping node starts nothing new
     const activation = new Activation(definition, id, key, this.#host);
     this.#activations.set(key, activation);
     void activation.closed.then(() => {
@@ -525,6 +530,14 @@ export class HighlanderNode implements RefFactory {
       });
       this.#emit({ kind: 'lock.released', type, id, epoch: result.lock.epoch });
     }
+  }
+
+  /** Remembers a request being served until it settles, so a graceful stop can wait for it. */
+  #track<T>(serving: Promise<T>): Promise<T> {
+    this.#serving.add(serving);
+    const done = () => this.#serving.delete(serving);
+    serving.then(done, done);
+    return serving;
   }
 
   /** Serves a call forwarded by another node: run it here, activate here, or redirect to the owner. */

@@ -34,6 +34,9 @@ export function sortQueue(children: string[]): Array<{ name: string; node: strin
 }
 
 export class LockQueue {
+  /** Lock parents → name prefixes of znodes this session may have created or failed to delete. */
+  #orphans = new Map<string, Set<string>>();
+
   constructor(
     private readonly session: ZkSession,
     private readonly objectsRoot: string,
@@ -114,7 +117,8 @@ export class LockQueue {
       }
     } catch (err) {
       await this.#deleteLock(parent, path).catch(() => {
-        // Best effort: if the session is gone, the ephemeral znode is gone with it.
+        // Unreachable: if the session is gone, the znode is gone with it; if not, sweep it later.
+        this.#orphan(parent, name);
       });
       if (err instanceof OwnershipLost) throw err;
       throw new CoordinatorUnavailable(`acquire lock of ${type}/${id}`, err);
@@ -151,11 +155,58 @@ export class LockQueue {
         if (err instanceof ZkError && err.isConnectionLoss) {
           const found = await this.#findOwn(parent, prefix).catch(() => null);
           if (found) return found;
-          continue; // not created: try again with a fresh nonce
+          // Not there now, but the client may still send the request after a reconnect: sweep it later.
+          this.#orphan(parent, prefix.slice(parent.length + 1));
+          continue; // try again with a fresh nonce
         }
         throw err;
       }
     }
+  }
+
+  /**
+   * Deletes lock znodes this session may have left behind: creates and deletes that timed out
+   * (node-zookeeper-client sends queued requests after a reconnect, so a create we gave up on can
+   * still happen later). Run when ZooKeeper answers again, periodically while any remain, and
+   * before a graceful stop. An entry stays until ZooKeeper answers for it.
+   */
+  async sweepOrphans(): Promise<void> {
+    for (const [parent, prefixes] of [...this.#orphans]) {
+      let children: string[];
+      try {
+        children = await this.session.getChildren(parent);
+      } catch (err) {
+        if (isZkCode(err, Exception.NO_NODE)) this.#orphans.delete(parent);
+        continue; // unreachable: next sweep
+      }
+      try {
+        for (const child of children) {
+          if ([...prefixes].some((p) => child.startsWith(p))) await this.#deleteLock(parent, `${parent}/${child}`);
+        }
+        if (children.length === 0) {
+          await this.session.remove(parent).catch((err) => {
+            // Someone queued meanwhile (not empty) or it is gone: either way not ours to clean.
+            if (!isZkCode(err, Exception.NOT_EMPTY) && !isZkCode(err, Exception.NO_NODE)) throw err;
+          });
+        }
+        this.#orphans.delete(parent);
+      } catch {
+        // Unreachable again: next sweep.
+      }
+    }
+  }
+
+  get orphanCount(): number {
+    return this.#orphans.size;
+  }
+
+  #orphan(parent: string, namePrefix: string): void {
+    let prefixes = this.#orphans.get(parent);
+    if (!prefixes) {
+      prefixes = new Set();
+      this.#orphans.set(parent, prefixes);
+    }
+    prefixes.add(namePrefix);
   }
 
   async #findOwn(parent: string, prefixPath: string): Promise<string | null> {
@@ -197,6 +248,8 @@ export class LockQueue {
       path,
       release: () => (released ??= this.#deleteLock(parent, path).catch((err) => {
         released = undefined;
+        // The delete may or may not have happened: make sure it does once ZooKeeper answers.
+        this.#orphan(parent, path.slice(parent.length + 1));
         throw new CoordinatorUnavailable(`release lock of ${type}/${id}`, err);
       })),
       verify: async () => {

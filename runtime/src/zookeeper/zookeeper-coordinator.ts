@@ -51,6 +51,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   #self: MemberInfo | undefined;
   #members = new Map<string, MemberInfo>();
   #stopped = false;
+  #sweeper: NodeJS.Timeout | undefined;
   #refreshing = false;
   #refreshAgain = false;
   #childrenWatched = false;
@@ -91,6 +92,9 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     this.#session = session;
     this.#locks = new LockQueue(session, `${this.root}/objects`, self.name);
     session.on('expired', () => this.emit('sessionLost'));
+    session.on('connected', () => this.#sweep());
+    this.#sweeper = setInterval(() => this.#sweep(), 2000);
+    this.#sweeper.unref();
     session.on('renewed', () => {
       if (this.#stopped) return;
       // The new client holds no watches: arm them again.
@@ -151,8 +155,11 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearInterval(this.#sweeper);
     const session = this.#session;
     if (!session) return;
+    // Leave no lock parents behind: znodes of uncertain creates go with the session, their parents would not.
+    if (session.connected) await this.#locks?.sweepOrphans().catch(() => {});
     if (this.#self && session.connected) {
       // Delete our member znode explicitly so peers see us leave at once, not after the session timeout.
       await session.remove(this.#memberPath(this.#self.name)).catch(() => {
@@ -169,6 +176,11 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
 
   override off<E extends keyof CoordinatorEvents>(event: E, listener: CoordinatorEvents[E]): this {
     return super.off(event, listener);
+  }
+
+  #sweep(): void {
+    if (this.#stopped || !this.#locks || this.#locks.orphanCount === 0 || !this.#session?.connected) return;
+    this.#locks.sweepOrphans().catch((err) => this.emit('error', err));
   }
 
   #lockQueue(): LockQueue {
