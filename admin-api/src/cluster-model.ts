@@ -73,6 +73,8 @@ export class LiveClusterModel implements ClusterModel {
   #timer: NodeJS.Timeout | undefined;
   #childrenWatched = false;
   #dataWatched = new Set<string>();
+  /** Wall-clock ms of the last query: the periodic scan runs only while the API is in use. */
+  #lastQueryAt = 0;
   #stopped = false;
 
   private constructor(options: LiveClusterModelOptions) {
@@ -101,7 +103,11 @@ export class LiveClusterModel implements ClusterModel {
     await session.mkdirp(`${model.root}/nodes`);
     await model.#refreshMembers();
     await model.reconcile();
-    model.#timer = setInterval(() => model.reconcile().catch(() => {}), model.#options.reconcileIntervalMs);
+    // Periodic scans only while the API is in use (a stream subscriber, or a query in the last interval);
+    // scans after reconnects and gaps happen regardless.
+    model.#timer = setInterval(() => {
+      if (model.#listeners.size > 0 || Date.now() - model.#lastQueryAt < model.#options.reconcileIntervalMs) model.reconcile().catch(() => {});
+    }, model.#options.reconcileIntervalMs);
     model.#timer.unref();
     return model;
   }
@@ -125,6 +131,7 @@ export class LiveClusterModel implements ClusterModel {
   // ---- queries ----
 
   summary(): ClusterSummary {
+    this.#lastQueryAt = Date.now();
     const byType: Record<string, number> = {};
     for (const o of this.#objects.values()) byType[o.type] = (byType[o.type] ?? 0) + 1;
     return {
@@ -138,6 +145,7 @@ export class LiveClusterModel implements ClusterModel {
   }
 
   nodes(): NodeView[] {
+    this.#lastQueryAt = Date.now();
     return [...this.#members.keys()].sort().map((name) => this.node(name)!);
   }
 
@@ -159,6 +167,7 @@ export class LiveClusterModel implements ClusterModel {
   }
 
   objects(query: ObjectQuery): Page<ObjectView> {
+    this.#lastQueryAt = Date.now();
     const matching: ObjectView[] = [];
     for (const o of this.#objects.values()) {
       if (query.type && o.type !== query.type) continue;
@@ -300,13 +309,13 @@ export class LiveClusterModel implements ClusterModel {
         lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
       };
       this.#objects.set(key, record);
-      this.#delta({ kind: 'object', type: f.type, id: f.id, object: this.#view(record) });
+      this.#delta(() => ({ kind: 'object', type: f.type, id: f.id, object: this.#view(record) }));
     });
     for (const [key, o] of this.#objects) {
       // Gone from ZooKeeper, unless activated after the scan began (its lock may postdate our listing).
       if (!found.has(key) && o.activeSince < startedWall) {
         this.#objects.delete(key);
-        this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
+        this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: null }));
       }
     }
     // Tombstones outlive a scan by a while: another node's backlog may still replay older events.
@@ -354,12 +363,12 @@ export class LiveClusterModel implements ClusterModel {
       const known = this.#members.get(info.name);
       if (known && known.info.address === info.address && known.info.startedAt === info.startedAt) {
         known.info = info;
-        this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+        this.#delta(() => ({ kind: 'node', name: info.name, node: this.node(info.name) ?? null }));
         continue;
       }
       known?.stream.close(); // a new process under the same name: a new stream
       this.#members.set(info.name, this.#newMember(info));
-      this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+      this.#delta(() => ({ kind: 'node', name: info.name, node: this.node(info.name) ?? null }));
     }
     for (const [name, member] of this.#members) {
       if (seen.has(name)) continue;
@@ -370,7 +379,7 @@ export class LiveClusterModel implements ClusterModel {
         if (o.owner === name) this.#removeObject(key, o);
       }
       this.#record({ kind: 'node.down', reason: 'left', seq: 0, node: name, time: Date.now() });
-      this.#delta({ kind: 'node', name, node: null });
+      this.#delta(() => ({ kind: 'node', name, node: null }));
     }
   }
 
@@ -389,7 +398,7 @@ export class LiveClusterModel implements ClusterModel {
         },
         onStatus: (connected) => {
           record.streamConnected = connected;
-          this.#delta({ kind: 'node', name: info.name, node: this.node(info.name) ?? null });
+          this.#delta(() => ({ kind: 'node', name: info.name, node: this.node(info.name) ?? null }));
         },
       }),
     };
@@ -415,7 +424,7 @@ export class LiveClusterModel implements ClusterModel {
         };
         this.#objects.set(key, record);
         this.#removed.delete(key);
-        this.#delta({ kind: 'object', type: event.type, id: event.id, object: this.#view(record) });
+        this.#delta(() => ({ kind: 'object', type: event.type, id: event.id, object: this.#view(record) }));
         break;
       }
       case 'object.deactivated': {
@@ -442,7 +451,7 @@ export class LiveClusterModel implements ClusterModel {
           o.callsPerSecond = s.calls / (event.intervalMs / 1000);
           o.queueLength = s.queue;
           o.rateIntervalMs = event.intervalMs;
-          this.#delta({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) });
+          this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) }));
         }
         break;
       }
@@ -455,17 +464,20 @@ export class LiveClusterModel implements ClusterModel {
   #removeObject(key: string, o: ObjectRecord): void {
     this.#objects.delete(key);
     this.#removed.set(key, { at: Date.now(), epoch: BigInt(o.epoch) });
-    this.#delta({ kind: 'object', type: o.type, id: o.id, object: null });
+    this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: null }));
   }
 
   #record(event: LifecycleEvent): void {
     const modelEvent = { ...event, cursor: ++this.#cursor } as ModelEvent;
     this.#events.push(modelEvent);
     if (this.#events.length > this.#options.maxEvents) this.#events.splice(0, this.#events.length - this.#options.maxEvents);
-    this.#delta({ kind: 'event', event: modelEvent });
+    this.#delta(() => ({ kind: 'event', event: modelEvent }));
   }
 
-  #delta(delta: ModelDelta): void {
+  /** Tells subscribers; the delta is only built when someone listens (nothing is spent otherwise). */
+  #delta(build: () => ModelDelta): void {
+    if (this.#listeners.size === 0) return;
+    const delta = build();
     for (const listener of this.#listeners) {
       try {
         listener(delta);
@@ -497,7 +509,7 @@ export class LiveClusterModel implements ClusterModel {
       },
     ).then((queue) => {
       for (const listener of watch.listeners) listener(queue);
-      this.#delta({ kind: 'lockQueue', type, id, queue });
+      this.#delta(() => ({ kind: 'lockQueue', type, id, queue }));
     }, () => {
       watch.armed = false;
       setTimeout(() => this.#armQueueWatch(type, id), 500).unref();
