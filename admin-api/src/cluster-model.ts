@@ -3,13 +3,15 @@ import type { LifecycleEvent, MemberInfo } from '../../runtime/src/index.js';
 import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
 import { Exception, ZkSession, czxidOf, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
 import type {
-  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page,
+  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from './contracts.js';
 import { NodeEventStream } from './node-event-stream.js';
 
 export interface LiveClusterModelOptions {
   /** ZooKeeper connect string of the cluster. */
   connect: string;
+  /** The state store, listed with every full reconciliation for the persisted objects' counts. @default none */
+  storage?: Storage;
   /** @default '/highlander' */
   root?: string;
   /** @default 10000 */
@@ -54,7 +56,9 @@ interface MemberRecord {
  */
 export class LiveClusterModel implements ClusterModel {
   readonly root: string;
-  readonly #options: Required<Omit<LiveClusterModelOptions, 'root'>>;
+  readonly #options: Required<Omit<LiveClusterModelOptions, 'root' | 'storage'>>;
+  readonly #storage: Storage | undefined;
+  #persisted: ClusterSummary['persisted'] = null;
   #session!: ZkSession;
   #members = new Map<string, MemberRecord>();
   #objects = new Map<string, ObjectRecord>();
@@ -75,10 +79,12 @@ export class LiveClusterModel implements ClusterModel {
   #dataWatched = new Set<string>();
   /** Wall-clock ms of the last query: the periodic scan runs only while the API is in use. */
   #lastQueryAt = 0;
+  #listingPersisted = false;
   #stopped = false;
 
   private constructor(options: LiveClusterModelOptions) {
     this.root = options.root ?? '/highlander';
+    this.#storage = options.storage;
     this.#options = {
       connect: options.connect,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
@@ -106,8 +112,14 @@ export class LiveClusterModel implements ClusterModel {
     // Periodic scans only while the API is in use (a stream subscriber, or a query in the last interval);
     // scans after reconnects and gaps happen regardless.
     model.#timer = setInterval(() => {
-      if (model.#listeners.size > 0 || Date.now() - model.#lastQueryAt < model.#options.reconcileIntervalMs) model.reconcile().catch(() => {});
+      if (model.#listeners.size > 0 || Date.now() - model.#lastQueryAt < model.#options.reconcileIntervalMs) {
+        model.reconcile().catch(() => {});
+        model.#listPersisted().catch(() => {});
+      }
     }, model.#options.reconcileIntervalMs);
+    model.#listPersisted().catch(() => {
+      // S3 unreachable at start: the summary says persisted null until a listing succeeds.
+    });
     model.#timer.unref();
     return model;
   }
@@ -141,6 +153,7 @@ export class LiveClusterModel implements ClusterModel {
       callsPerSecond: round([...this.#members.values()].reduce((sum, m) => sum + this.#nodeRate(m), 0)),
       eventCursor: this.#cursor,
       lastReconcile: this.#lastReconcile,
+      persisted: this.#persisted,
     };
   }
 
@@ -321,6 +334,29 @@ export class LiveClusterModel implements ClusterModel {
     // Tombstones outlive a scan by a while: another node's backlog may still replay older events.
     for (const [key, removed] of this.#removed) if (removed.at < startedWall - TOMBSTONE_MS) this.#removed.delete(key);
     this.#lastReconcile = { at: startedWall, durationMs: Math.round(performance.now() - started) };
+  }
+
+  /** Counts the persisted objects per type with a full listing of the store (1,000 keys a page). */
+  async #listPersisted(): Promise<void> {
+    if (!this.#storage || this.#listingPersisted) return;
+    this.#listingPersisted = true;
+    try {
+      const started = performance.now();
+      const byType: Record<string, number> = {};
+      let objects = 0;
+      let cursor: string | undefined;
+      do {
+        const page = await this.#storage.list({ limit: 1000, ...(cursor ? { cursor } : {}) });
+        for (const item of page.items) {
+          byType[item.type] = (byType[item.type] ?? 0) + 1;
+          objects++;
+        }
+        cursor = page.cursor;
+      } while (cursor && !this.#stopped);
+      this.#persisted = { objects, byType, listedAt: Date.now(), durationMs: Math.round(performance.now() - started) };
+    } finally {
+      this.#listingPersisted = false;
+    }
   }
 
   // ---- members and their event streams ----

@@ -49,6 +49,8 @@ export interface ClusterSummary {
   eventCursor: number;
   /** When the model last reconciled with ZooKeeper (wall-clock ms), and how long it took. */
   lastReconcile: { at: number; durationMs: number } | null;
+  /** Persisted objects per the last full S3 listing (null before the first one, or without a store). */
+  persisted: { objects: number; byType: Record<string, number>; listedAt: number; durationMs: number } | null;
 }
 
 export type ObjectSort = 'id' | 'type' | 'owner' | 'activeSince' | 'callsPerSecond';

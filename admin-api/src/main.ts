@@ -62,9 +62,9 @@ const store = new S3StateStore({
     ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
     : {}),
 });
-const model = await LiveClusterModel.start({ connect: required('HIGHLANDER_ZK'), root });
-const zookeeper = await ZkSession.open({ connect: required('HIGHLANDER_ZK') });
 const storage = new S3Storage(store);
+const model = await LiveClusterModel.start({ connect: required('HIGHLANDER_ZK'), root, storage });
+const zookeeper = await ZkSession.open({ connect: required('HIGHLANDER_ZK') });
 const actions = new LiveClusterActions({ model, storage, nodes: new NodeAdminClient(env.HIGHLANDER_ADMIN_TOKEN ?? ''), zookeeper });
 const audit = await AuditLog.open({ path: resolve(env.HIGHLANDER_AUDIT_LOG ?? 'data/audit.jsonl') });
 const admin = createApp({

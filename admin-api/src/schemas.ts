@@ -131,6 +131,8 @@ export const ClusterSummarySchema = z.object({
   callsPerSecond: z.number(),
   eventCursor: z.number().int(),
   lastReconcile: z.object({ at: z.number(), durationMs: z.number() }).nullable(),
+  persisted: z.object({ objects: z.number().int(), byType: z.record(z.string(), z.number().int()), listedAt: z.number(), durationMs: z.number() }).nullable()
+    .meta({ description: 'Persisted objects per the last full S3 listing (taken at start and with every periodic reconciliation).' }),
 }).meta({ id: 'ClusterSummary' });
 
 export const ObjectsPageSchema = z.object({

@@ -259,6 +259,16 @@ describe('admin API process on a live cluster', () => {
     for (let i = 0; i < 3; i++) await cluster.nodes[0]!.call('set', `late${i}`, 'add', 'x');
     api = await startApi();
     await expectApiMatchesZooKeeper();
+    // The model also counts what is persisted, from a full S3 listing taken at start.
+    const stored = (await http('GET', '/api/storage?limit=1000', { token: VIEWER })).body.items.length;
+    const listedDeadline = Date.now() + timing.eventMs;
+    let persisted = (await http('GET', '/api/summary', { token: VIEWER })).body.persisted;
+    while (!persisted && Date.now() < listedDeadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      persisted = (await http('GET', '/api/summary', { token: VIEWER })).body.persisted;
+    }
+    expect(stored).toBeGreaterThan(10);
+    expect(persisted.objects).toBe(stored);
     const audit = await http('GET', '/api/audit?limit=100', { token: VIEWER });
     expect(audit.status).toBe(200);
     const actions = audit.body.items.map((r: { action: string }) => r.action);

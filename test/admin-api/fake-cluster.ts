@@ -88,6 +88,7 @@ export class FakeModel implements ClusterModel {
     for (const o of this.objectsByKey.values()) byType[o.type] = (byType[o.type] ?? 0) + 1;
     return {
       nodes: this.nodesByName.size, objects: this.objectsByKey.size, byType, callsPerSecond: 0, eventCursor: this.#cursor, lastReconcile: null,
+      persisted: null,
     };
   }
 
