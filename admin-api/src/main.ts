@@ -17,7 +17,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { S3StateStore } from '../../runtime/src/index.js';
+import { S3StateStore, s3StoreOptionsFromEnv } from '../../runtime/src/index.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
 import { createApp } from './app.js';
 import { AuditLog } from './audit-log.js';
@@ -53,15 +53,12 @@ const port = Number(env.HIGHLANDER_API_PORT ?? 8080);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`HIGHLANDER_API_PORT must be 0..65535 (got '${env.HIGHLANDER_API_PORT}')`);
 const tokens = parseTokens(required('HIGHLANDER_API_TOKENS'));
 
-const store = new S3StateStore({
-  bucket: required('HIGHLANDER_S3_BUCKET'),
-  prefix: env.HIGHLANDER_S3_PREFIX ?? 'objects/',
-  ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
-  ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
-  ...(env.HIGHLANDER_S3_ACCESS_KEY_ID && env.HIGHLANDER_S3_SECRET_ACCESS_KEY
-    ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
-    : {}),
-});
+let store: S3StateStore;
+try {
+  store = new S3StateStore(s3StoreOptionsFromEnv(env));
+} catch (err) {
+  fail((err as Error).message);
+}
 const storage = new S3Storage(store);
 const model = await LiveClusterModel.start({ connect: required('HIGHLANDER_ZK'), root, storage });
 const zookeeper = await ZkSession.open({ connect: required('HIGHLANDER_ZK') });

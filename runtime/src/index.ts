@@ -35,7 +35,7 @@ export type { AcquireOptions, AcquireResult, Coordinator, LockHandle, LockQueueE
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
 export { ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
-export { S3StateStore } from './s3/s3-state-store.js';
+export { S3StateStore, s3StoreOptionsFromEnv } from './s3/s3-state-store.js';
 export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
 export type { Placement, PlacementContext, PlacementName } from './placement.js';

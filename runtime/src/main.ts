@@ -9,7 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import {
-  HighlanderError, HighlanderNode, S3StateStore, ZooKeeperCoordinator, type AnyObjectType, type PlacementName,
+  HighlanderError, HighlanderNode, S3StateStore, ZooKeeperCoordinator, s3StoreOptionsFromEnv, type AnyObjectType, type PlacementName,
 } from './index.js';
 
 const env = process.env;
@@ -43,16 +43,13 @@ const coordinator = new ZooKeeperCoordinator({
   root: env.HIGHLANDER_ZK_ROOT ?? '/highlander',
   sessionTimeoutMs: optionalNumber('HIGHLANDER_ZK_SESSION_TIMEOUT_MS') ?? 10_000,
 });
-const store = new S3StateStore({
-  bucket: required('HIGHLANDER_S3_BUCKET'),
-  prefix: env.HIGHLANDER_S3_PREFIX ?? 'objects/',
-  ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
-  ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
-  // Explicit keys for this store only; without them the AWS SDK's credential chain applies (AWS_* variables, profiles, roles).
-  ...(env.HIGHLANDER_S3_ACCESS_KEY_ID && env.HIGHLANDER_S3_SECRET_ACCESS_KEY
-    ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
-    : {}),
-});
+let store: S3StateStore;
+try {
+  store = new S3StateStore(s3StoreOptionsFromEnv(env));
+} catch (err) {
+  console.error(`highlander node: ${(err as Error).message}`);
+  process.exit(2);
+}
 const node = HighlanderNode.create({
   name: required('HIGHLANDER_NODE_NAME'),
   coordinator,

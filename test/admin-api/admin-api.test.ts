@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
-import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
+import { hammerTally } from '../harness/hammer.js';
+import { ownersInZooKeeper } from '../harness/lock-tree.js';
 
 /**
  * The admin API as its own process (admin-api/src/main.ts) over real ZooKeeper, radosgw and three
@@ -72,22 +73,12 @@ async function http(method: 'GET' | 'POST', path: string, options: { token?: str
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
-async function ownersInZooKeeper(): Promise<Map<string, string>> {
-  const owners = new Map<string, string>();
-  for (const type of await zk.getChildren(`${config.root}/objects`).catch(() => [] as string[])) {
-    for (const id of await zk.getChildren(`${config.root}/objects/${type}`).catch(() => [] as string[])) {
-      const head = sortQueue(await zk.getChildren(`${config.root}/objects/${type}/${id}`).catch(() => [] as string[]))[0];
-      if (head) owners.set(`${type}/${id}`, head.node);
-    }
-  }
-  return owners;
-}
 
 /** The admin API's objects agree with ZooKeeper (retrying while events are in flight). */
 async function expectApiMatchesZooKeeper(): Promise<void> {
   const deadline = Date.now() + timing.eventMs;
   for (;;) {
-    const truth = [...(await ownersInZooKeeper())].sort();
+    const truth = [...(await ownersInZooKeeper(zk, config.root))].sort();
     const listed = (await http('GET', '/api/objects?limit=1000', { token: VIEWER })).body.items.map((o: { type: string; id: string; owner: string }) => [`${o.type}/${o.id}`, o.owner]).sort();
     if (JSON.stringify(truth) === JSON.stringify(listed)) return;
     if (Date.now() > deadline) expect(listed).toEqual(truth);
@@ -96,7 +87,7 @@ async function expectApiMatchesZooKeeper(): Promise<void> {
 }
 
 async function ownerOf(type: string, id: string): Promise<string | undefined> {
-  return (await ownersInZooKeeper()).get(`${type}/${id}`);
+  return (await ownersInZooKeeper(zk, config.root)).get(`${type}/${id}`);
 }
 
 beforeAll(async () => {
@@ -191,29 +182,13 @@ describe('admin API process on a live cluster', () => {
 
   it('migrates an object while clients hammer it: no acknowledged call lost', async () => {
     const nodes = cluster.nodes;
-    await nodes[0]!.call('tally', 'moving', 'increment', null);
+    const load = await hammerTally(nodes, 'moving');
     const from = (await ownerOf('tally', 'moving'))!;
     const to = nodes.map((n) => n.name).find((n) => n !== from)!;
-    const acked: number[] = [1];
-    let indeterminate = 0;
-    let running = true;
-    const client = async (i: number) => {
-      while (running) {
-        try {
-          acked.push((await nodes[i % 3]!.call<{ value: number }>('tally', 'moving', 'increment', null)).value);
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === 'CALL_TIMEOUT' || code === 'INDETERMINATE') indeterminate++;
-          else throw err;
-        }
-      }
-    };
-    const clients = Array.from({ length: 6 }, (_, i) => client(i));
     await new Promise((r) => setTimeout(r, 500));
     const migrated = await http('POST', '/api/objects/tally/moving/migrate', { body: { to } });
     await new Promise((r) => setTimeout(r, 500));
-    running = false;
-    await Promise.all(clients);
+    const { acked, indeterminate } = await load.stop();
     expect(migrated.status).toBe(200);
     expect(migrated.body).toMatchObject({ from, to });
     expect(await ownerOf('tally', 'moving')).toBe(to);

@@ -3,10 +3,10 @@ import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../..
 import { LiveClusterModel } from '../../admin-api/src/cluster-model.js';
 import type { ModelDelta } from '../../admin-api/src/contracts.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
-import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
+import { ownersInZooKeeper } from '../harness/lock-tree.js';
 
 /**
  * The admin API's live model against real ZooKeeper, radosgw and three node processes: it must
@@ -22,18 +22,6 @@ function config(label: string): ClusterConfig {
   return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, idleTimeoutMs: 60_000 };
 }
 
-/** Owners according to ZooKeeper: the lowest lock znode of every object. */
-async function ownersInZooKeeper(root: string): Promise<Map<string, string>> {
-  const owners = new Map<string, string>();
-  const types = await zk.getChildren(`${root}/objects`).catch(() => [] as string[]);
-  for (const type of types) {
-    for (const id of await zk.getChildren(`${root}/objects/${type}`).catch(() => [] as string[])) {
-      const head = sortQueue(await zk.getChildren(`${root}/objects/${type}/${id}`).catch(() => [] as string[]))[0];
-      if (head) owners.set(`${type}/${id}`, head.node);
-    }
-  }
-  return owners;
-}
 
 function ownersInModel(m: LiveClusterModel): Map<string, string> {
   return new Map(m.objects({ limit: 1000 }).items.map((o) => [`${o.type}/${o.id}`, o.owner]));
@@ -43,7 +31,7 @@ function ownersInModel(m: LiveClusterModel): Map<string, string> {
 async function expectModelMatchesZooKeeper(m: LiveClusterModel, root: string): Promise<void> {
   const deadline = Date.now() + timing.eventMs;
   for (;;) {
-    const truth = await ownersInZooKeeper(root);
+    const truth = await ownersInZooKeeper(zk, root);
     const seen = ownersInModel(m);
     if (JSON.stringify([...truth].sort()) === JSON.stringify([...seen].sort())) return;
     if (Date.now() > deadline) expect([...seen].sort()).toEqual([...truth].sort());

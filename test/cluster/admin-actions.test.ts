@@ -4,6 +4,7 @@ import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
+import { hammerTally } from '../harness/hammer.js';
 
 /**
  * The node side of the admin actions (evict, migrate, drain) through each node's admin endpoint,
@@ -89,26 +90,11 @@ describe('node admin actions', () => {
     cluster = await Cluster.start(c, 3);
     const nodes = cluster.nodes;
     const [a] = nodes as [NodeProcess];
-    await a.call('tally', 'm1', 'increment', null);
-    const acked: number[] = [1];
-    let indeterminate = 0;
-    let running = true;
-    const client = async (i: number) => {
-      while (running) {
-        try {
-          acked.push((await nodes[i % 3]!.call<{ value: number }>('tally', 'm1', 'increment', null)).value);
-        } catch (err) {
-          if ((err as { code?: string }).code === 'CALL_TIMEOUT' || (err as { code?: string }).code === 'INDETERMINATE') indeterminate++;
-          else throw err;
-        }
-      }
-    };
-    const clients = Array.from({ length: 6 }, (_, i) => client(i));
+    const load = await hammerTally(nodes, 'm1');
     await new Promise((r) => setTimeout(r, 700));
     const migrated = await admin(a, 'POST', '/objects/tally/m1/migrate', { to: 'node-c' });
     await new Promise((r) => setTimeout(r, 700));
-    running = false;
-    await Promise.all(clients);
+    const { acked, indeterminate } = await load.stop();
 
     expect(migrated.status).toBe(200);
     expect(migrated.body).toMatchObject({ from: 'node-a', to: 'node-c' });

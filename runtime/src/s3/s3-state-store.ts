@@ -31,6 +31,26 @@ export interface S3StateStoreOptions {
   maxSockets?: number;
 }
 
+/**
+ * The store's options from `HIGHLANDER_S3_BUCKET`, `HIGHLANDER_S3_PREFIX`, `HIGHLANDER_S3_ENDPOINT`,
+ * `HIGHLANDER_S3_REGION`, `HIGHLANDER_S3_ACCESS_KEY_ID` and `HIGHLANDER_S3_SECRET_ACCESS_KEY`; without
+ * explicit keys the AWS SDK's credential chain applies (AWS_* variables, profiles, roles). For
+ * entry points, which read their environment once.
+ */
+export function s3StoreOptionsFromEnv(env: NodeJS.ProcessEnv): S3StateStoreOptions {
+  const bucket = env.HIGHLANDER_S3_BUCKET;
+  if (!bucket) throw new TypeError('environment variable HIGHLANDER_S3_BUCKET is required');
+  return {
+    bucket,
+    prefix: env.HIGHLANDER_S3_PREFIX ?? 'objects/',
+    ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
+    ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
+    ...(env.HIGHLANDER_S3_ACCESS_KEY_ID && env.HIGHLANDER_S3_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
+      : {}),
+  };
+}
+
 const META_EPOCH = 'highlander-epoch';
 const META_VERSION = 'highlander-version';
 
