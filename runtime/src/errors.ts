@@ -264,11 +264,6 @@ export function deserializeError(e: SerializedError): HighlanderError {
   return new HighlanderError(e.code, e.message, { retryable: e.retryable ?? false });
 }
 
-/** Wraps anything thrown into a HighlanderError without losing it. */
-export function toHighlanderError(err: unknown, fallback: (message: string) => HighlanderError): HighlanderError {
-  if (err instanceof HighlanderError) return err;
-  return fallback(causeMessage(err));
-}
 
 function withMessage<E extends HighlanderError>(err: E, message: string): E {
   err.message = message;

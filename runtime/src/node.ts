@@ -7,7 +7,7 @@ import {
   CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, InvalidArgument, MigrationRefused, NodeStopping,
   NodeUnreachable, NotActiveHere, OwnershipLost, StateTooLarge, UnknownHandler, UnknownObjectType, causeMessage, deserializeError,
 } from './errors.js';
-import { EventLog, type DeactivationReason, type LifecycleEvent, type LifecycleEventBody } from './events.js';
+import { EventLog, type LifecycleEvent, type LifecycleEventBody } from './events.js';
 import { objectKey, validateNodeName, validateObjectId } from './names.js';
 import { placementByName, type Placement, type PlacementName } from './placement.js';
 import type { StateStore } from './state-store.js';
@@ -249,16 +249,6 @@ export class HighlanderNode implements RefFactory {
     const registered = this.#types.get(type.type);
     if (!registered) throw new UnknownObjectType(type.type, this.name);
     return new ObjectRef<T>(this, registered as T, id);
-  }
-
-  /**
-   * Deactivates one object hosted here (flush, release). Resolves false when it is not active here.
-   */
-  async deactivate(type: string, id: string, reason: DeactivationReason = 'evicted'): Promise<boolean> {
-    const activation = this.#activations.get(objectKey(type, id));
-    if (!activation) return false;
-    await activation.deactivate(reason);
-    return true;
   }
 
   get draining(): boolean {
