@@ -195,13 +195,14 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'post', path: '/api/objects/:type/:id/migrate', operationId: 'migrateObject', tag: 'actions', access: 'operator',
       summary: 'Move an object to another live node',
       params: ObjectParams, body: MigrateBody, response: MigrateResultSchema,
-      errors: ['NODE_NOT_FOUND', 'MIGRATION_REFUSED', 'NOT_ACTIVE_HERE', ...SERVICE_ERRORS],
+      errors: ['MIGRATION_REFUSED', 'NOT_ACTIVE_HERE', ...SERVICE_ERRORS],
       audit: { action: 'migrate', target: (p) => ({ type: p.type ?? '', id: p.id ?? '' }) },
       handle: ({ params, body }) => {
-        const target = model.node(body.to) ?? nodeNotFound(body.to);
-        const refuse = (reason: string, why: string) => {
+        const refuse = (reason: string, why: string): never => {
           throw new HttpError(409, 'MIGRATION_REFUSED', `cannot migrate ${params.type}/${params.id} to '${body.to}': ${why}`, { reason, to: body.to });
         };
+        // A target that is not a live member is a conflict with the cluster's state (dead, or never there), not a missing resource.
+        const target = model.node(body.to) ?? refuse('target-not-live', 'no live node of that name; pick one from GET /api/nodes');
         if (model.object(params.type, params.id)?.owner === body.to) refuse('same-node', 'it is already there');
         if (target.status === 'draining') refuse('target-draining', 'that node is draining');
         if (target.status === 'unreachable') refuse('target-unreachable', "that node's event stream is down");

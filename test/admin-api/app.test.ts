@@ -148,14 +148,14 @@ describe('validation', () => {
 });
 
 describe('not found', () => {
-  it('an unknown node is a 404 NODE_NOT_FOUND (read, drain, migrate target)', async () => {
+  it('an unknown node is a 404 NODE_NOT_FOUND (read, drain); as a migration target, a 409', async () => {
     expect((await call(server, 'GET', '/api/nodes/node-z', { token: VIEWER })).body.error.code).toBe('NODE_NOT_FOUND');
     const drain = await call(server, 'POST', '/api/nodes/node-z/drain', { token: OPERATOR });
     expect(drain.status).toBe(404);
     expect(drain.body.error.code).toBe('NODE_NOT_FOUND');
     const migrate = await call(server, 'POST', '/api/objects/todo/a/migrate', { token: OPERATOR, body: { to: 'node-z' } });
-    expect(migrate.status).toBe(404);
-    expect(migrate.body.error.code).toBe('NODE_NOT_FOUND');
+    expect(migrate.status).toBe(409);
+    expect(migrate.body.error).toMatchObject({ code: 'MIGRATION_REFUSED', details: { reason: 'target-not-live' } });
     expect(server.cluster.actions.calls).toEqual([]);
   });
 
@@ -334,7 +334,7 @@ describe('audit log through the API', () => {
     expect(typeof evict.time).toBe('number');
     expect(typeof evict.durationMs).toBe('number');
     expect(forbidden).toMatchObject({ who: { name: 'vera', role: 'viewer' }, result: 'error', error: { status: 403, code: 'FORBIDDEN' } });
-    expect(migrate).toMatchObject({ action: 'migrate', params: { to: 'node-z' }, result: 'error', error: { status: 404, code: 'NODE_NOT_FOUND' } });
+    expect(migrate).toMatchObject({ action: 'migrate', params: { to: 'node-z' }, result: 'error', error: { status: 409, code: 'MIGRATION_REFUSED' } });
   });
 
   it('is paged with a cursor, newest first', async () => {
@@ -379,7 +379,7 @@ describe('OpenAPI document', () => {
     expect(migrate.requestBody.content['application/json'].schema.required).toEqual(['to']);
     expect(migrate['x-required-role']).toBe('operator');
     expect(migrate.responses['200'].content['application/json'].schema.properties.from).toEqual({ type: 'string' });
-    expect(migrate.responses['404']['x-error-codes']).toEqual(expect.arrayContaining(['NODE_NOT_FOUND', 'NOT_ACTIVE_HERE']));
+    expect(migrate.responses['404']['x-error-codes']).toEqual(['NOT_ACTIVE_HERE']);
     expect(migrate.responses['409']['x-error-codes']).toEqual(['MIGRATION_REFUSED']);
     expect(migrate.responses['403']['x-error-codes']).toEqual(['FORBIDDEN', 'READ_ONLY']);
     expect(migrate.responses['413']['x-error-codes']).toEqual(['PAYLOAD_TOO_LARGE']);
