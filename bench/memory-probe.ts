@@ -93,7 +93,7 @@ async function main(): Promise<MemoryProbeResult> {
   try {
     const { node } = bench;
     await forEachConcurrently(config.warmupObjects, concurrency, (i) => node.ref(Counter, `warm-${i}`).get());
-    await forEachConcurrently(config.warmupObjects, concurrency, (i) => node.deactivate(Counter.type, `warm-${i}`));
+    await forEachConcurrently(config.warmupObjects, concurrency, (i) => node.evict(Counter.type, `warm-${i}`));
     if (node.activationCount !== 0) throw new Error(`${node.activationCount} warm-up activations are still active`);
 
     const before = await settledHeap();

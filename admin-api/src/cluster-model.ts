@@ -79,6 +79,8 @@ export class LiveClusterModel implements ClusterModel {
   #dataWatched = new Set<string>();
   /** Wall-clock ms of the last query: the periodic scan runs only while the API is in use. */
   #lastQueryAt = 0;
+  /** Wall-clock ms at which the current (or last) scan started. */
+  #scanStartedAt = 0;
   #listingPersisted = false;
   #stopped = false;
 
@@ -269,9 +271,10 @@ export class LiveClusterModel implements ClusterModel {
    * czxid, active since its ctime) or removed. Concurrent calls share one scan (plus one more if
    * asked for during it).
    */
-  reconcile(): Promise<void> {
+  reconcile(missedBefore?: number): Promise<void> {
     if (this.#reconciling) {
-      this.#reconcileAgain = true;
+      // A scan that started after the missed events happened already sees their outcome.
+      if (missedBefore === undefined || this.#scanStartedAt < missedBefore) this.#reconcileAgain = true;
       return this.#reconciling;
     }
     this.#reconciling = (async () => {
@@ -289,10 +292,11 @@ export class LiveClusterModel implements ClusterModel {
 
   async #scan(): Promise<void> {
     const startedWall = Date.now();
+    this.#scanStartedAt = startedWall;
     const started = performance.now();
     const session = this.#session;
     const objectsRoot = `${this.root}/objects`;
-    const found = new Map<string, { type: string; id: string; owner: string; lowest: string }>();
+    const found = new Map<string, { type: string; id: string; owner: string; lowest: string; epoch?: string; since?: number }>();
     const types = await session.getChildren(objectsRoot).catch((err) => {
       if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
       throw err;
@@ -303,9 +307,18 @@ export class LiveClusterModel implements ClusterModel {
       for (const id of ids) parents.push({ type, id });
     });
     await boundedAll(parents, this.#options.reconcileConcurrency, async ({ type, id }) => {
-      const children = await session.getChildren(`${objectsRoot}/${type}/${id}`).catch(() => [] as string[]);
-      const head = sortQueue(children)[0];
-      if (head) found.set(`${type}/${id}`, { type, id, owner: head.node, lowest: `${objectsRoot}/${type}/${id}/${head.name}` });
+      const listed = await session.getChildrenAndStat(`${objectsRoot}/${type}/${id}`).catch(() => null);
+      if (!listed) return;
+      const head = sortQueue(listed.children)[0];
+      if (!head) return;
+      const entry: { type: string; id: string; owner: string; lowest: string; epoch?: string; since?: number } = { type, id, owner: head.node, lowest: `${objectsRoot}/${type}/${id}/${head.name}` };
+      // The runtime creates a lock parent only together with its first lock, in one multi: while that
+      // lock is the parent's only child ever (cversion 1), they share czxid and ctime — no extra read.
+      if (listed.stat.cversion === 1 && listed.children.length === 1) {
+        entry.epoch = czxidOf(listed.stat);
+        entry.since = Number(Buffer.from(listed.stat.ctime).readBigInt64BE(0));
+      }
+      found.set(`${type}/${id}`, entry);
     });
     // Objects the events did not tell us about: read their owner's epoch and start from the lock znode.
     const missing = [...found.entries()].filter(([key, f]) => {
@@ -315,10 +328,16 @@ export class LiveClusterModel implements ClusterModel {
       return removed === undefined || removed.at < startedWall;
     });
     await boundedAll(missing, this.#options.reconcileConcurrency, async ([key, f]) => {
-      const stat = await session.exists(f.lowest).catch(() => null);
-      if (!stat) return;
+      let epoch = f.epoch;
+      let since = f.since;
+      if (epoch === undefined || since === undefined) {
+        const stat = await session.exists(f.lowest).catch(() => null);
+        if (!stat) return;
+        epoch = czxidOf(stat);
+        since = Number(Buffer.from(stat.ctime).readBigInt64BE(0));
+      }
       const record: ObjectRecord = {
-        type: f.type, id: f.id, owner: f.owner, epoch: czxidOf(stat), activeSince: Number(Buffer.from(stat.ctime).readBigInt64BE(0)),
+        type: f.type, id: f.id, owner: f.owner, epoch, activeSince: since,
         lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
       };
       this.#objects.set(key, record);
@@ -430,7 +449,8 @@ export class LiveClusterModel implements ClusterModel {
         address: info.address,
         onEvents: (events, gap) => {
           for (const event of events) this.#apply(event);
-          if (gap) this.reconcile().catch(() => {});
+          // What was missed happened before the first event received now (or before now, if none came).
+          if (gap) this.reconcile(events[0]?.time ?? Date.now()).catch(() => {});
         },
         onStatus: (connected) => {
           record.streamConnected = connected;
@@ -506,7 +526,9 @@ export class LiveClusterModel implements ClusterModel {
   #record(event: LifecycleEvent): void {
     const modelEvent = { ...event, cursor: ++this.#cursor } as ModelEvent;
     this.#events.push(modelEvent);
-    if (this.#events.length > this.#options.maxEvents) this.#events.splice(0, this.#events.length - this.#options.maxEvents);
+    // Trim in chunks: shifting the whole buffer on every event would cost O(maxEvents) each time.
+    const max = this.#options.maxEvents;
+    if (this.#events.length > max + max / 4) this.#events.splice(0, this.#events.length - max);
     this.#delta(() => ({ kind: 'event', event: modelEvent }));
   }
 

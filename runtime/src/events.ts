@@ -63,7 +63,8 @@ export class EventLog {
   emit(body: LifecycleEventBody): LifecycleEvent {
     const event = { ...body, seq: ++this.#seq, node: this.node, time: Date.now() } as LifecycleEvent;
     this.#ring.push(event);
-    if (this.#ring.length > this.capacity) this.#ring.splice(0, this.#ring.length - this.capacity);
+    // Trim in chunks: shifting the whole buffer on every event would cost O(capacity) each time.
+    if (this.#ring.length > this.capacity + this.capacity / 4) this.#ring.splice(0, this.#ring.length - this.capacity);
     for (const listener of this.#listeners) {
       try {
         listener(event);

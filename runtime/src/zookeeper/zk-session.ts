@@ -143,6 +143,13 @@ export class ZkSession extends EventEmitter {
     return this.#request<string[]>('getChildren', path, (cb) => watcher ? this.#client.getChildren(path, watcher, cb) : this.#client.getChildren(path, cb));
   }
 
+  /** The children and the parent's stat, in one request. */
+  getChildrenAndStat(path: string): Promise<{ children: string[]; stat: Stat }> {
+    return this.#request('getChildren', path, (cb: Callback<{ children: string[]; stat: Stat }>) => {
+      this.#client.getChildren(path, (error, children, stat) => cb(error, { children, stat }));
+    });
+  }
+
   getData(path: string, watcher?: (event: Event) => void): Promise<{ data: Buffer | undefined; stat: Stat }> {
     return this.#request('getData', path, (cb: Callback<{ data: Buffer | undefined; stat: Stat }>) => {
       const done = (error: Error | { getCode(): number } | null, data: Buffer, stat: Stat) => cb(error, { data, stat });
