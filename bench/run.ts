@@ -28,7 +28,7 @@ import { formatNumber, formatRatio, formatSeconds, median } from './stats.js';
 const BENCHMARKS: readonly Benchmark[] = [localQuery, forward, coldActivation, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream];
 const BUCKET = 'highlander-bench';
 const DEFAULT_MEMORY_OBJECTS = 50_000;
-const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N]`;
+const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N]`;
 
 interface Outcome {
   benchmark: Benchmark;
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     // 100k activations take about 8 minutes on the 2-core reference box (radosgw-bound, see
     // bench/memory.ts): the default keeps the whole run under 10 minutes.
     'memory-objects': { type: 'string', default: String(DEFAULT_MEMORY_OBJECTS) },
+    // Read by bench/admin-settings.ts (the admin benchmarks' simulated cluster size); declared here so it is accepted and listed.
+    'admin-objects': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
