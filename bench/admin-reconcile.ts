@@ -1,5 +1,6 @@
+import { connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
-import zookeeper, { type Client } from 'node-zookeeper-client';
+import type { Client } from 'node-zookeeper-client';
 import { LiveClusterModel } from '../admin-api/src/cluster-model.js';
 import { fourLetterWord } from '../scripts/servers/four-letter-word.js';
 import { startFixture } from './admin-fixture.js';
@@ -39,7 +40,7 @@ export const adminReconcile: Benchmark = {
     const root = fixture.cluster.root;
     let client: Client;
     try {
-      client = await connect(servers.zookeeper);
+      client = await connectRawZooKeeper(servers.zookeeper);
     } catch (err) {
       await fixture.close();
       throw err;
@@ -135,18 +136,3 @@ function children(client: Client, path: string): Promise<string[]> {
   return new Promise((resolve, reject) => client.getChildren(path, (error, result) => (error ? reject(error) : resolve(result))));
 }
 
-/** A connected node-zookeeper-client client (retries off, as the runtime has them). */
-function connect(connectString: string): Promise<Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.close();
-      reject(new Error(`no ZooKeeper connection to ${connectString} within 10 s`));
-    }, 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}

@@ -1,3 +1,4 @@
+import { connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import { Counter } from './bench-objects.js';
@@ -34,7 +35,7 @@ export const coldActivation: Benchmark = {
   async setup(context) {
     const { servers, settings } = context;
     const root = context.uniqueRoot('cold');
-    const client = await connect(servers.zookeeper);
+    const client = await connectRawZooKeeper(servers.zookeeper);
     const baselineParent = `${root}/baseline`;
     try {
       await call<string>((cb) => client.mkdirp(baselineParent, cb));
@@ -118,21 +119,6 @@ export const coldActivation: Benchmark = {
   },
 };
 
-/** A connected node-zookeeper-client client (retries off, as the runtime has them). */
-function connect(connectString: string): Promise<Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 10_000, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.close();
-      reject(new Error(`no ZooKeeper connection to ${connectString} within 10 s`));
-    }, 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}
 
 /** Promisifies one node-zookeeper-client call. */
 function call<T>(start: (cb: (error: Error | null | unknown, result: T) => void) => void): Promise<T> {
