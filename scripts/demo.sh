@@ -9,4 +9,5 @@ bash scripts/install-system-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+npm run --silent build:dashboard
 exec node --import tsx scripts/demo.ts "$@"

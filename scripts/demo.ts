@@ -146,7 +146,8 @@ const adminUrl = await new Promise<string>((resolve, reject) => {
   adminApi!.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
   adminApi!.once('exit', (code) => reject(new Error(`the admin API exited with ${code} (is port ${process.env.HIGHLANDER_API_PORT ?? 8080} free? set HIGHLANDER_API_PORT)`)));
 });
-log(color(1, `admin API ${adminUrl}  operator token ${operatorToken}  viewer token ${viewerToken}`));
+log(color(1, `dashboard ${adminUrl}/?token=${operatorToken}`));
+log(`admin API ${adminUrl}  operator token ${operatorToken}  viewer token ${viewerToken}`);
 log(`  try: curl -s -H 'Authorization: Bearer ${viewerToken}' ${adminUrl}/api/summary`);
 log(`       curl -s -X POST -H 'Authorization: Bearer ${operatorToken}' -H 'content-type: application/json' -d '{"to":"node-b"}' ${adminUrl}/api/objects/list/list-1/migrate`);
 

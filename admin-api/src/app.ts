@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
@@ -50,6 +53,11 @@ export interface AdminAppOptions {
   stream?: StreamOptions;
   /** Collect prom-client's process metrics too. @default true */
   processMetrics?: boolean;
+  /**
+   * The built dashboard (`vite build` output) to serve at `/`; `null` serves none.
+   * @default dashboard/dist of this repository, when it exists
+   */
+  dashboardDir?: string | null;
 }
 
 export interface AdminApp {
@@ -170,6 +178,9 @@ export function createApp(options: AdminAppOptions): AdminApp {
     chain.push(route.audit ? act(route as RouteSpec & { audit: NonNullable<RouteSpec['audit']> }) : read(route));
     app[route.method](route.path, ...chain);
   }
+  const dashboardDir = options.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : options.dashboardDir;
+  if (dashboardDir && existsSync(join(dashboardDir, 'index.html'))) app.use(dashboard(dashboardDir));
+  else logger.info({ dashboardDir }, 'no built dashboard to serve (run `npm run build:dashboard`)');
   app.use(notFoundHandler);
   app.use(errorMiddleware({ logger }));
 
@@ -179,9 +190,39 @@ export function createApp(options: AdminAppOptions): AdminApp {
     openapi,
     routes,
     attachStream: (server) =>
-      new StreamServer(server, { ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger }),
+      new StreamServer(server, { ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger, readOnly }),
   };
 }
+
+const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
+
+/**
+ * The dashboard: its files (hashed assets cached for a year), and `index.html` for every other GET
+ * outside the API so deep links (`/objects/todo/a`) load the app, which routes on the client.
+ */
+function dashboard(dir: string): RequestHandler {
+  const files = express.static(dir, {
+    index: false,
+    setHeaders: (res, path) => {
+      if (path.includes(`${sep}assets${sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    },
+  });
+  const index = join(dir, 'index.html');
+  const pages = new Map([['/a', join(dir, 'audience.html')]]);
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.path.startsWith('/api/') || req.path === '/api' || req.path === '/metrics') return next();
+    files(req, res, () => {
+      res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
+      const page = [...pages].find(([prefix]) => req.path === prefix || req.path.startsWith(`${prefix}/`));
+      const file = page && existsSync(page[1]) ? page[1] : index;
+      res.sendFile(file, (err) => (err ? next(err) : undefined));
+    });
+  };
+}
+
+/** What the dashboard may load and connect to: itself, its ws stream, inline styles Svelte sets. */
+const DASHBOARD_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
 /** Parses params, query and body with the route's schemas; one ZodError naming every wrong field (`query.limit`). */
 function validate(route: RouteSpec, req: Request, body: unknown): RouteInput {

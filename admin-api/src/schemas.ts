@@ -229,7 +229,7 @@ export const ErrorBodySchema = z.object({
 export const StreamScope = z.enum(['summary', 'events', 'object']);
 
 export const SubscribeMessage = z.discriminatedUnion('subscribe', [
-  z.strictObject({ subscribe: z.literal('summary') }),
+  z.strictObject({ subscribe: z.literal('summary'), objects: z.boolean().optional() }),
   z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
   z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
 ]);

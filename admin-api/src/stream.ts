@@ -19,14 +19,17 @@ import { SubscribeMessage, UnsubscribeMessage } from './schemas.js';
  * own nor in `allowedOrigins`, 400 a `bearer.` subprotocol without `highlander.v1`, 503 too many clients.
  *
  * Client → server (JSON text, at most 4 KiB, at most `maxMessagesPerSecond`):
- *   { "subscribe": "summary" }                       cluster summary, nodes, and every node/object change
+ *   { "subscribe": "summary", "objects"?: true }     cluster summary, nodes, and every node/object change;
+ *                                                    with `objects`, the snapshot lists every active object too
  *   { "subscribe": "events", "since"?: <cursor> }     the event feed (after `since`; without it, the newest)
  *   { "subscribe": "object", "type": t, "id": i }     one object: detail, live lock queue, its events (one at a time)
  *   { "unsubscribe": "summary" | "events" | "object" }
  *
  * Server → client (JSON text):
- *   { kind: 'hello', protocol: 'highlander.v1', who: { name, role }, flushIntervalMs }
- *   { kind: 'snapshot', scope: 'summary', summary, nodes: NodeView[] }
+ *   { kind: 'hello', protocol: 'highlander.v1', who: { name, role }, readOnly, flushIntervalMs }
+ *   { kind: 'snapshot', scope: 'summary', summary, nodes: NodeView[], objects?: ObjectRow[] }
+ *       ObjectRow = [type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength]
+ *       (an ObjectView as a tuple: a third of the bytes for the tens of thousands a cluster map needs)
  *   { kind: 'delta', scope: 'summary', summary, nodes: { name, node: NodeView | null }[], objects: { type, id, object: ObjectView | null }[] }
  *   { kind: 'snapshot', scope: 'events', events: ModelEvent[], cursor, gap }   gap: events after `since` were left out
  *                                                                               (fetch them with GET /api/events?since=)
@@ -71,6 +74,8 @@ export interface StreamServerOptions extends StreamOptions {
   checkOrigin: (req: IncomingMessage) => boolean;
   metrics: AdminMetrics;
   logger: Logger;
+  /** The API refuses every action (told to clients in `hello`, for a read-only banner). @default false */
+  readOnly?: boolean;
   /** @default '/api/stream' */
   path?: string;
 }
@@ -91,6 +96,9 @@ interface StreamContext {
   /** The client closed itself for being slow. */
   dropped(client: StreamClient, reason: 'buffered' | 'pending'): void;
 }
+
+/** An ObjectView as a tuple, in the order of its fields (see the header). */
+export type ObjectRow = [type: string, id: string, owner: string, epoch: string, activeSince: number, lastCallAt: number | null, callsPerSecond: number, queueLength: number];
 
 /** The largest client message; subscriptions are tiny. */
 const MAX_CLIENT_MESSAGE_BYTES = 4096;
@@ -215,7 +223,7 @@ export class StreamServer {
     ws.on('close', () => this.#disconnected(client));
     ws.on('error', (err) => this.#deps.logger.debug({ err, who: principal.name }, 'stream: client socket error'));
     this.#pingTimer ??= setInterval(() => this.#ping(), this.#options.pingIntervalMs).unref();
-    client.send({ kind: 'hello', protocol: STREAM_PROTOCOL, who: principal, flushIntervalMs: this.#options.flushIntervalMs });
+    client.send({ kind: 'hello', protocol: STREAM_PROTOCOL, who: principal, readOnly: this.#deps.readOnly ?? false, flushIntervalMs: this.#options.flushIntervalMs });
   }
 
   #disconnected(client: StreamClient): void {
@@ -332,6 +340,8 @@ class StreamClient {
   #dropped = false;
   #messageWindowStart = 0;
   #messagesInWindow = 0;
+  /** Bytes of an objects snapshot still allowed over `maxBufferedBytes` until the buffer first drains below it. */
+  #snapshotAllowance = 0;
 
   constructor(
     private readonly hub: StreamContext,
@@ -349,7 +359,11 @@ class StreamClient {
   }
 
   send(message: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    this.sendText(JSON.stringify(message));
+  }
+
+  sendText(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
   }
 
   close(code: number, reason: string): void {
@@ -429,7 +443,16 @@ class StreamClient {
         this.#pendingObjects.clear();
         this.#summaryDirty = false;
         this.hub.updateModelSubscription();
-        this.send({ kind: 'snapshot', scope: 'summary', summary: model.summary(), nodes: model.nodes() });
+        if (!message.objects) {
+          this.send({ kind: 'snapshot', scope: 'summary', summary: model.summary(), nodes: model.nodes() });
+          return;
+        }
+        const all = model.objects({ limit: Number.MAX_SAFE_INTEGER }).items;
+        const objects: ObjectRow[] = all.map((o) => [o.type, o.id, o.owner, o.epoch, o.activeSince, o.lastCallAt, o.callsPerSecond, o.queueLength]);
+        const text = JSON.stringify({ kind: 'snapshot', scope: 'summary', summary: model.summary(), nodes: model.nodes(), objects });
+        // A map of every object may be bigger than the slow-client limit by itself: allow it that once.
+        this.#snapshotAllowance = Buffer.byteLength(text);
+        this.sendText(text);
         return;
       }
       case 'events': {
@@ -599,7 +622,12 @@ class StreamClient {
 
   /** Drops the client when its socket has more than the limit unsent. */
   #tooSlow(): boolean {
-    if (this.ws.bufferedAmount <= this.hub.options.maxBufferedBytes) return false;
+    const buffered = this.ws.bufferedAmount;
+    if (buffered <= this.hub.options.maxBufferedBytes) {
+      this.#snapshotAllowance = 0;
+      return false;
+    }
+    if (buffered <= this.hub.options.maxBufferedBytes + this.#snapshotAllowance) return false;
     this.#drop('buffered', `over ${this.hub.options.maxBufferedBytes} bytes unsent`);
     return true;
   }

@@ -113,6 +113,25 @@ describe('stream: snapshot, then coalesced deltas', () => {
     expect((await c.next(isDelta('summary'))).objects).toEqual([{ type: 'todo', id: 'hot', object: null }]);
   });
 
+  it('summary with objects: the snapshot lists every active object as a row, then deltas as usual', async () => {
+    server = await startAdmin();
+    const { model } = server.cluster;
+    model.setObject(objectView('todo', 'a', 'node-a', { callsPerSecond: 2, queueLength: 1 }));
+    model.setObject(objectView('user', 'b', 'node-b'));
+    const c = await client();
+    c.send({ subscribe: 'summary', objects: true });
+    const snapshot = await c.next(isSnapshot('summary'));
+    const a = model.object('todo', 'a')!;
+    expect(snapshot.objects).toEqual([
+      [a.type, a.id, a.owner, a.epoch, a.activeSince, a.lastCallAt, 2, 1],
+      expect.arrayContaining(['user', 'b', 'node-b']),
+    ]);
+    model.removeObject('todo', 'a');
+    expect((await c.next(isDelta('summary'))).objects).toEqual([{ type: 'todo', id: 'a', object: null }]);
+    c.send({ subscribe: 'summary', objects: 'yes' });
+    expect((await c.closed).code).toBe(1008);
+  });
+
   it('events: a snapshot after `since`, then batched deltas in order, nothing twice', async () => {
     server = await startAdmin();
     const { model } = server.cluster;

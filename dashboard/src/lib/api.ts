@@ -1,0 +1,60 @@
+import { session } from './session.svelte.ts';
+
+/** What the admin API answered instead of a result: `{ error: { code, message, … } }`, or no answer at all. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+/** One REST call to the admin API with the session's token; throws ApiError with the server's message. */
+export async function api<T>(method: 'GET' | 'POST', path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const url = new URL(path, location.origin);
+  for (const [key, value] of Object.entries(options.query ?? {})) {
+    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
+  }
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    throw new ApiError(0, 'UNREACHABLE', 'The admin API did not answer: check that it is running and reachable from this browser.');
+  }
+  const text = await response.text();
+  let body: unknown = undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: described below
+  }
+  if (response.ok) return body as T;
+  const error = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  if (response.status === 401) session.signOut();
+  throw new ApiError(
+    response.status,
+    error?.code ?? `HTTP_${response.status}`,
+    error?.message ?? `The admin API answered ${response.status} ${response.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`,
+    (error ?? {}) as Record<string, unknown>,
+  );
+}
+
+/** `type/id` as a path: each part encoded. */
+export function objectPath(type: string, id: string): string {
+  return `${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+}
