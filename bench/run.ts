@@ -19,13 +19,14 @@ import { adminSnapshot } from './admin-snapshot.js';
 import { adminStream } from './admin-stream.js';
 import type { Benchmark, BenchContext, BenchServers, BenchSettings, Sample } from './benchmark.js';
 import { coldActivation } from './cold-activation.js';
+import { dashboardFirstRender, dashboardFps } from './dashboard.js';
 import { forward } from './forward.js';
 import { hotObject } from './hot-object.js';
 import { localQuery } from './local-query.js';
 import { memory } from './memory.js';
 import { formatNumber, formatRatio, formatSeconds, median } from './stats.js';
 
-const BENCHMARKS: readonly Benchmark[] = [localQuery, forward, coldActivation, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream];
+const BENCHMARKS: readonly Benchmark[] = [localQuery, forward, coldActivation, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, dashboardFirstRender, dashboardFps];
 const BUCKET = 'highlander-bench';
 const DEFAULT_MEMORY_OBJECTS = 50_000;
 const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N]`;
@@ -36,20 +37,27 @@ interface Outcome {
   error?: unknown;
 }
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '5' },
-    only: { type: 'string' },
-    'duration-ms': { type: 'string', default: '3000' },
-    'warmup-ms': { type: 'string', default: '1000' },
-    // 100k activations take about 8 minutes on the 2-core reference box (radosgw-bound, see
-    // bench/memory.ts): the default keeps the whole run under 10 minutes.
-    'memory-objects': { type: 'string', default: String(DEFAULT_MEMORY_OBJECTS) },
-    // Read by bench/admin-settings.ts (the admin benchmarks' simulated cluster size); declared here so it is accepted and listed.
-    'admin-objects': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      runs: { type: 'string', default: '5' },
+      only: { type: 'string' },
+      'duration-ms': { type: 'string', default: '3000' },
+      'warmup-ms': { type: 'string', default: '1000' },
+      // 100k activations take about 8 minutes on the 2-core reference box (radosgw-bound, see
+      // bench/memory.ts): the default keeps the whole run under 10 minutes.
+      'memory-objects': { type: 'string', default: String(DEFAULT_MEMORY_OBJECTS) },
+      // Read by bench/admin-settings.ts (the admin benchmarks' simulated cluster size); declared here so it is accepted and listed.
+      'admin-objects': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
 if (values.help === true) {
   console.log(USAGE);
   process.exit(0);

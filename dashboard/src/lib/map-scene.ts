@@ -25,6 +25,9 @@ export interface MapEntry {
   move: { node: string; slot: number; at: number } | null;
 }
 
+/** A change to the settled picture: clear a cell, or draw an entry in its cell. */
+export type CellPaint = { clear: { node: string; slot: number } } | { draw: MapEntry };
+
 export interface Ghost {
   type: string;
   node: string;
@@ -40,8 +43,13 @@ export class MapScene {
   readonly #slots = new Map<string, SlotAllocator>();
   /** Per node: slot → entry, for hit-testing. */
   readonly #bySlot = new Map<string, Array<MapEntry | undefined>>();
-  /** Bumped whenever the settled picture changes (what a cached layer must redraw). */
+  /**
+   * Bumped when the settled picture must be redrawn whole (a snapshot); smaller changes are queued
+   * in `paints` for a cached layer to apply cell by cell.
+   */
   settledRevision = 0;
+  /** Cell changes since the cached layer last took them (`takePaints`). */
+  #paints: CellPaint[] = [];
   #loaded = false;
 
   /** Applies the store's changes at time `now`. The first snapshot appears without animation. */
@@ -52,17 +60,28 @@ export class MapScene {
       else if (change.kind === 'removed') this.#remove(change.before, animate ? now : -Infinity);
       else this.#update(change.object, animate ? now : 0);
     }
-    if (reset) this.#loaded = true;
-    if (changes.length > 0) this.settledRevision++;
+    if (reset) {
+      this.#loaded = true;
+      this.settledRevision++;
+      this.#paints = [];
+    }
   }
 
-  /** Ends the animations that are over at `now`; returns whether the settled picture changed. */
+  /** The queued cell changes, oldest first; the caller applies them to its cached layer. */
+  takePaints(): CellPaint[] {
+    const paints = this.#paints;
+    this.#paints = [];
+    return paints;
+  }
+
+  /** Ends the animations that are over at `now` (their cells join the settled picture); returns whether any did. */
   settle(now: number): boolean {
     let changed = false;
     for (const entry of this.animating) {
       if (now - entry.bornAt >= APPEAR_MS && (!entry.move || now - entry.move.at >= MOVE_MS)) {
         entry.move = null;
         this.animating.delete(entry);
+        this.#paints.push({ draw: entry });
         changed = true;
       }
     }
@@ -75,7 +94,6 @@ export class MapScene {
       if (keep.length !== this.ghosts.length) changed = true;
       this.ghosts = keep;
     }
-    if (changed) this.settledRevision++;
     return changed;
   }
 
@@ -112,6 +130,7 @@ export class MapScene {
     this.entries.set(key, entry);
     this.#bySlot.get(object.owner)![slot] = entry;
     if (now > 0) this.animating.add(entry);
+    else this.#paints.push({ draw: entry });
   }
 
   #remove(object: ObjectView, now: number): void {
@@ -119,7 +138,7 @@ export class MapScene {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    this.animating.delete(entry);
+    if (!this.animating.delete(entry)) this.#paints.push({ clear: { node: entry.node, slot: entry.slot } });
     const row = this.#bySlot.get(entry.node);
     if (row && row[entry.slot] === entry) row[entry.slot] = undefined;
     // The slot stays taken while the ghost fades, so nothing lands on top of it.
@@ -131,8 +150,16 @@ export class MapScene {
     const key = `${object.type}/${object.id}`;
     const entry = this.entries.get(key);
     if (!entry) return this.#add(object, now);
-    entry.queued = object.queueLength > 0;
-    if (entry.node === object.owner) return;
+    const queued = object.queueLength > 0;
+    if (entry.node === object.owner) {
+      if (entry.queued !== queued) {
+        entry.queued = queued;
+        if (!this.animating.has(entry)) this.#paints.push({ draw: entry });
+      }
+      return;
+    }
+    entry.queued = queued;
+    if (!this.animating.has(entry)) this.#paints.push({ clear: { node: entry.node, slot: entry.slot } });
     // Migrated (or re-activated elsewhere): travel from the old place to a slot on the new owner.
     const from = { node: entry.node, slot: entry.slot, at: now };
     const row = this.#bySlot.get(entry.node);
@@ -144,6 +171,8 @@ export class MapScene {
     if (now > 0) {
       entry.move = from;
       this.animating.add(entry);
+    } else {
+      this.#paints.push({ draw: entry });
     }
   }
 
