@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { parseRoute, routePath, type Route } from '../../dashboard/src/lib/routes.ts';
+
+describe('routes', () => {
+  it('parses every view from its path', () => {
+    expect(parseRoute('/')).toEqual({ view: 'map' });
+    expect(parseRoute('/objects')).toEqual({ view: 'objects' });
+    expect(parseRoute('/objects/todo/a%2Fb')).toEqual({ view: 'object', type: 'todo', id: 'a/b' });
+    expect(parseRoute('/nodes/node-a')).toEqual({ view: 'node', name: 'node-a' });
+    expect(parseRoute('/storage/todo')).toEqual({ view: 'storage', type: 'todo' });
+    expect(parseRoute('/storage/todo/x')).toEqual({ view: 'stored', type: 'todo', id: 'x' });
+    expect(parseRoute('/events/')).toEqual({ view: 'events' });
+    expect(parseRoute('/objects/todo')).toEqual({ view: 'not-found', path: '/objects/todo' });
+    expect(parseRoute('/nope')).toEqual({ view: 'not-found', path: '/nope' });
+    expect(parseRoute('/objects/todo/%E0%A4%A')).toEqual({ view: 'object', type: 'todo', id: '%E0%A4%A' });
+  });
+
+  it('round-trips paths, encoding ids', () => {
+    const routes: Route[] = [
+      { view: 'map' }, { view: 'objects' }, { view: 'object', type: 'todo', id: 'a b/c?d' }, { view: 'nodes' },
+      { view: 'node', name: 'node-a' }, { view: 'storage' }, { view: 'storage', type: 'todo' }, { view: 'stored', type: 'todo', id: 'x#1' },
+      { view: 'events' }, { view: 'metrics' }, { view: 'audit' },
+    ];
+    for (const route of routes) expect(parseRoute(routePath(route))).toEqual(route);
+    expect(routePath({ view: 'object', type: 'todo', id: 'a b/c' })).toBe('/objects/todo/a%20b%2Fc');
+  });
+});
