@@ -10,6 +10,9 @@ describe('routes', () => {
     expect(parseRoute('/storage/todo')).toEqual({ view: 'storage', type: 'todo' });
     expect(parseRoute('/storage/todo/x')).toEqual({ view: 'stored', type: 'todo', id: 'x' });
     expect(parseRoute('/events/')).toEqual({ view: 'events' });
+    // `/metrics` belongs to the admin API (Prometheus); the metrics view lives at /charts.
+    expect(parseRoute('/charts')).toEqual({ view: 'metrics' });
+    expect(routePath({ view: 'metrics' })).toBe('/charts');
     expect(parseRoute('/objects/todo')).toEqual({ view: 'not-found', path: '/objects/todo' });
     expect(parseRoute('/nope')).toEqual({ view: 'not-found', path: '/nope' });
     expect(parseRoute('/objects/todo/%E0%A4%A')).toEqual({ view: 'object', type: 'todo', id: '%E0%A4%A' });

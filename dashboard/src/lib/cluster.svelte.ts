@@ -1,11 +1,7 @@
 import { stream } from './stream.svelte.ts';
-import type { ClusterSummary, NodeView, ObjectRow, ObjectView } from './types.ts';
+import type { ClusterSummary, NodeView, ObjectChange, ObjectRow, ObjectView } from './types.ts';
 
-/** One change to the set of active objects, as the map animates it. */
-export type ObjectChange =
-  | { kind: 'added'; object: ObjectView }
-  | { kind: 'updated'; before: ObjectView; object: ObjectView }
-  | { kind: 'removed'; before: ObjectView };
+export type { ObjectChange };
 
 type ChangeListener = (changes: ObjectChange[], reset: boolean) => void;
 

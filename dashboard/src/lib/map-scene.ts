@@ -3,9 +3,8 @@
  * animations in flight (appearing on activation, fading on deactivation, travelling on migration).
  * Fed by the cluster store's changes; read by ClusterMap.canvas.svelte every frame. Pure; unit-tested.
  */
-import type { ObjectChange } from './cluster.svelte.ts';
 import { SlotAllocator } from './map-layout.ts';
-import type { ObjectView } from './types.ts';
+import type { ObjectChange, ObjectView } from './types.ts';
 
 export const APPEAR_MS = 450;
 export const FADE_MS = 700;

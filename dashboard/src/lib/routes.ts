@@ -34,8 +34,11 @@ export function parseRoute(pathname: string): Route {
         if (second === undefined) return { view: 'storage' };
         if (third === undefined) return { view: 'storage', type: second };
         return { view: 'stored', type: second, id: third };
+      case 'charts':
+        // The metrics view: `/metrics` is the admin API's Prometheus endpoint.
+        if (second === undefined) return { view: 'metrics' };
+        break;
       case 'events':
-      case 'metrics':
       case 'audit':
       case 'audience':
         if (second === undefined) return { view: first };
@@ -53,6 +56,7 @@ export function routePath(route: Route): string {
     case 'node': return `/nodes/${e(route.name)}`;
     case 'storage': return route.type ? `/storage/${e(route.type)}` : '/storage';
     case 'stored': return `/storage/${e(route.type)}/${e(route.id)}`;
+    case 'metrics': return '/charts';
     case 'not-found': return route.path;
     default: return `/${route.view}`;
   }

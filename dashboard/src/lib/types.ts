@@ -116,3 +116,9 @@ export interface AuditRecord {
 export interface EvictResult { owner: string; forced: boolean; durationMs: number }
 export interface MigrateResult { from: string; to: string; durationMs: number }
 export interface DrainResult { node: string; deactivated: number; durationMs: number }
+
+/** One change to the set of active objects, as the cluster store tells its listeners (the map animates them). */
+export type ObjectChange =
+  | { kind: 'added'; object: ObjectView }
+  | { kind: 'updated'; before: ObjectView; object: ObjectView }
+  | { kind: 'removed'; before: ObjectView };

@@ -1,0 +1,87 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
+import { freePorts } from '../../scripts/servers/free-port.js';
+import { s3Config, zookeeperConnect } from '../harness/servers.js';
+import { TEST_OBJECTS } from '../harness/test-objects.js';
+
+const MAIN = fileURLToPath(new URL('../../admin-api/src/main.ts', import.meta.url));
+export const OPERATOR = 'operator-token-dashboard-e2e';
+export const VIEWER = 'viewer-token-dashboard-e2e';
+const NODE_TOKEN = 'node-admin-token-dashboard-e2e';
+
+/**
+ * What the dashboard tests run against: three node processes on the harness's ZooKeeper and
+ * radosgw, and the admin API process (serving the built dashboard) on a port of its own, which
+ * it keeps across a restart so an open page can reconnect to it.
+ */
+export class DashboardStack {
+  #api: ChildProcess | undefined;
+
+  private constructor(
+    readonly cluster: Cluster,
+    readonly config: ClusterConfig,
+    readonly port: number,
+    private readonly auditDir: string,
+  ) {}
+
+  static async start(options: { sessionTimeoutMs: number }): Promise<DashboardStack> {
+    const config: ClusterConfig = {
+      zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('dashboard'), sessionTimeoutMs: options.sessionTimeoutMs,
+      objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+    };
+    const [port] = await freePorts(1);
+    const auditDir = await mkdtemp(join(tmpdir(), 'highlander-dashboard-audit-'));
+    const cluster = await Cluster.start(config, 3);
+    const stack = new DashboardStack(cluster, config, port!, auditDir);
+    await stack.startApi();
+    return stack;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async startApi(): Promise<void> {
+    const s3 = this.config.s3;
+    const child = fork(MAIN, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        HIGHLANDER_ZK: this.config.zookeeper, HIGHLANDER_ZK_ROOT: this.config.root,
+        HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${this.config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
+        HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN,
+        HIGHLANDER_API_TOKENS: `operator:olga:${OPERATOR},viewer:victor:${VIEWER}`,
+        HIGHLANDER_API_PORT: String(this.port),
+        HIGHLANDER_AUDIT_LOG: join(this.auditDir, 'audit.jsonl'),
+        HIGHLANDER_LOG_LEVEL: 'warn',
+      },
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (m: { ready?: unknown }) => m.ready && resolve());
+      child.once('exit', (code) => reject(new Error(`the admin API exited with ${code} before it was ready`)));
+    });
+    this.#api = child;
+  }
+
+  async stopApi(): Promise<void> {
+    const child = this.#api;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async stop(): Promise<void> {
+    await this.stopApi();
+    await this.cluster.stop();
+    await rm(this.auditDir, { recursive: true, force: true });
+  }
+}
