@@ -35,8 +35,13 @@ export type { AcquireOptions, AcquireResult, Coordinator, LockHandle, LockQueueE
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
 export { ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
-export { S3StateStore, s3StoreOptionsFromEnv } from './s3/s3-state-store.js';
+export { S3StateStore } from './s3/s3-state-store.js';
+export { s3StoreOptionsFromEnv } from './config.js';
 export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
 export type { Placement, PlacementContext, PlacementName } from './placement.js';
 export { MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH } from './names.js';
+export { EmbeddedCoordinator, EmbeddedRegistry } from './embedded/embedded-coordinator.js';
+export type { EmbeddedLockEntry, EmbeddedRegistryOptions, LockQueueSnapshot, RegistryChange } from './embedded/embedded-coordinator.js';
+export { FileStateStore } from './embedded/file-state-store.js';
+export type { FileStateStoreOptions } from './embedded/file-state-store.js';

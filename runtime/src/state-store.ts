@@ -35,6 +35,7 @@ export interface StoredObjectSummary {
   type: string;
   id: string;
   key: string;
+  /** Bytes stored: the state's JSON and what the store keeps with it (S3: an envelope naming epoch and version). */
   size: number;
   etag: string;
   lastModified: Date | undefined;

@@ -31,26 +31,6 @@ export interface S3StateStoreOptions {
   maxSockets?: number;
 }
 
-/**
- * The store's options from `HIGHLANDER_S3_BUCKET`, `HIGHLANDER_S3_PREFIX`, `HIGHLANDER_S3_ENDPOINT`,
- * `HIGHLANDER_S3_REGION`, `HIGHLANDER_S3_ACCESS_KEY_ID` and `HIGHLANDER_S3_SECRET_ACCESS_KEY`; without
- * explicit keys the AWS SDK's credential chain applies (AWS_* variables, profiles, roles). For
- * entry points, which read their environment once.
- */
-export function s3StoreOptionsFromEnv(env: NodeJS.ProcessEnv): S3StateStoreOptions {
-  const bucket = env.HIGHLANDER_S3_BUCKET;
-  if (!bucket) throw new TypeError('environment variable HIGHLANDER_S3_BUCKET is required');
-  return {
-    bucket,
-    prefix: env.HIGHLANDER_S3_PREFIX ?? 'objects/',
-    ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
-    ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
-    ...(env.HIGHLANDER_S3_ACCESS_KEY_ID && env.HIGHLANDER_S3_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID, secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY } }
-      : {}),
-  };
-}
-
 const META_EPOCH = 'highlander-epoch';
 const META_VERSION = 'highlander-version';
 
@@ -115,6 +95,7 @@ export class S3StateStore implements StateStore {
     } catch (err) {
       throw new StoreUnavailable('read', key, err);
     }
+    body = unwrap(body);
     try {
       JSON.parse(body);
     } catch (err) {
@@ -140,7 +121,7 @@ export class S3StateStore implements StateStore {
       const response = await this.#writer.send(new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        Body: request.body,
+        Body: wrap(request),
         ContentType: 'application/json',
         Metadata: { [META_EPOCH]: request.epoch, [META_VERSION]: String(request.version) },
         ...condition,
@@ -201,6 +182,27 @@ function mayHaveReachedStore(err: unknown, status: number | undefined): boolean 
 
 function statusOf(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/**
+ * The stored document: the state inside an envelope naming the writer's epoch and the version.
+ * S3's ETag is the MD5 of the bytes, so without it a claim that rewrites an unchanged state would
+ * keep the tag, and an older owner's If-Match on that tag would still succeed: the envelope makes
+ * every write's bytes, and so its tag, unique. The state's own text is kept byte for byte.
+ */
+function wrap(request: WriteRequest): string {
+  return `${ENVELOPE_START}${JSON.stringify(request.epoch)},"version":${request.version}},"state":${request.body}}`;
+}
+
+const ENVELOPE_START = '{"highlander":{"epoch":';
+const ENVELOPE_HEAD = /^\{"highlander":\{"epoch":"\d+","version":\d+\},"state":/;
+
+/** The state's text from a stored document (documents written before the envelope are the state itself). */
+function unwrap(stored: string): string {
+  if (!stored.startsWith(ENVELOPE_START)) return stored;
+  const head = ENVELOPE_HEAD.exec(stored);
+  if (!head || !stored.endsWith('}')) return stored;
+  return stored.slice(head[0].length, -1);
 }
 
 function unquote(etag: string): string {
