@@ -18,17 +18,25 @@ import { ObjectRejected, type LifecycleEvent } from '../runtime/src/index.js';
 import { startRadosgw } from './servers/radosgw.js';
 import { startZooKeeper } from './servers/zookeeper.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    nodes: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '40' },
-    'idle-timeout-ms': { type: 'string', default: '8000' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+const USAGE = 'usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <calls per second>] [--idle-timeout-ms <ms>]';
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      nodes: { type: 'string', default: '3' },
+      rate: { type: 'string', default: '40' },
+      'idle-timeout-ms': { type: 'string', default: '8000' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  console.error(`demo: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values: args } = parsed;
 if (args.help) {
-  console.log('usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <calls per second>] [--idle-timeout-ms <ms>]');
+  console.log(USAGE);
   process.exit(0);
 }
 const durationS = args.duration === undefined ? Infinity : Number(args.duration);

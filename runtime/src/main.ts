@@ -1,6 +1,8 @@
 /**
- * Runs one Highlander node as a process, configured from the environment (read here and nowhere
- * else). SIGTERM or SIGINT drains the node, then exits.
+ * Runs one Highlander node as a process, configured by flags and environment variables read here
+ * and nowhere else, as declared in the option table (runtime/src/config.ts; a flag wins over its
+ * variable, the variable over the default; `--help` lists them). A bad or missing option exits 2
+ * with a message naming the flag and the variable. SIGTERM or SIGINT drains the node, then exits.
  *
  * When started with an IPC channel (child_process.fork), it also takes commands from the parent
  * (`call`, `get`, `put`, `activations`, `members`, `stop`, `session`) and sends it every lifecycle
@@ -8,61 +10,49 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import {
-  HighlanderError, HighlanderNode, S3StateStore, ZooKeeperCoordinator, s3StoreOptionsFromEnv, type AnyObjectType, type PlacementName,
-} from './index.js';
+import { NODE_OPTIONS, coordinatorOptions, parseNodeConfig, s3StoreOptions, type NodeConfig } from './config.js';
+import { HighlanderError, HighlanderNode, S3StateStore, ZooKeeperCoordinator, type AnyObjectType } from './index.js';
+import { OptionsError, PRECEDENCE, renderHelp } from './option-table.js';
 
-const env = process.env;
+const NODE_USAGE = 'usage: node --import tsx runtime/src/main.ts [options]   (or: highlander node [options])';
 
-function required(name: string): string {
-  const value = env[name];
-  if (!value) {
-    console.error(`highlander node: environment variable ${name} is required`);
-    process.exit(2);
-  }
-  return value;
-}
-
-function optionalNumber(name: string): number | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) {
-    console.error(`highlander node: ${name} must be a number (got '${value}')`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const objectsModule = resolve(env.HIGHLANDER_OBJECTS ?? new URL('../../examples/todo/objects.ts', import.meta.url).pathname);
-const { objects } = (await import(pathToFileURL(objectsModule).href)) as { objects: AnyObjectType[] };
-const printEvents = env.HIGHLANDER_PRINT_EVENTS === '1';
-
-const coordinator = new ZooKeeperCoordinator({
-  connect: required('HIGHLANDER_ZK'),
-  root: env.HIGHLANDER_ZK_ROOT ?? '/highlander',
-  sessionTimeoutMs: optionalNumber('HIGHLANDER_ZK_SESSION_TIMEOUT_MS') ?? 10_000,
-});
-let store: S3StateStore;
+let config: NodeConfig;
 try {
-  store = new S3StateStore(s3StoreOptionsFromEnv(env));
+  const parsed = parseNodeConfig(process.argv.slice(2), process.env);
+  if (parsed.help) {
+    process.stdout.write(renderHelp(NODE_OPTIONS, { usage: NODE_USAGE, footer: PRECEDENCE }));
+    process.exit(0);
+  }
+  config = parsed.values;
 } catch (err) {
-  console.error(`highlander node: ${(err as Error).message}`);
+  if (!(err instanceof OptionsError)) throw err;
+  for (const problem of err.problems) console.error(`highlander node: ${problem}`);
+  console.error('highlander node: see --help for every option');
   process.exit(2);
 }
+
+const objectsModule = resolve(config.objects ?? new URL('../../examples/todo/objects.ts', import.meta.url).pathname);
+const { objects } = (await import(pathToFileURL(objectsModule).href)) as { objects: AnyObjectType[] };
+const printEvents = config.printEvents;
+
+const coordinator = new ZooKeeperCoordinator(coordinatorOptions(config));
+const store = new S3StateStore(s3StoreOptions(config));
 const node = HighlanderNode.create({
-  name: required('HIGHLANDER_NODE_NAME'),
+  name: config.name,
   coordinator,
   store,
   objects,
-  placement: (env.HIGHLANDER_PLACEMENT ?? 'local') as PlacementName,
-  host: env.HIGHLANDER_HOST ?? '127.0.0.1',
-  port: optionalNumber('HIGHLANDER_PORT') ?? 0,
-  ...(env.HIGHLANDER_ADVERTISE_HOST ? { advertiseHost: env.HIGHLANDER_ADVERTISE_HOST } : {}),
-  ...(optionalNumber('HIGHLANDER_CALL_TIMEOUT_MS') !== undefined ? { callTimeoutMs: optionalNumber('HIGHLANDER_CALL_TIMEOUT_MS')! } : {}),
-  ...(optionalNumber('HIGHLANDER_IDLE_TIMEOUT_MS') !== undefined ? { idleTimeoutMs: optionalNumber('HIGHLANDER_IDLE_TIMEOUT_MS')! } : {}),
-  ...(optionalNumber('HIGHLANDER_MAX_STATE_BYTES') !== undefined ? { maxStateBytes: optionalNumber('HIGHLANDER_MAX_STATE_BYTES')! } : {}),
-  ...(env.HIGHLANDER_ADMIN_TOKEN ? { adminToken: env.HIGHLANDER_ADMIN_TOKEN } : {}),
+  placement: config.placement,
+  host: config.host,
+  port: config.port,
+  ...(config.advertiseHost !== undefined ? { advertiseHost: config.advertiseHost } : {}),
+  callTimeoutMs: config.callTimeoutMs,
+  idleTimeoutMs: config.idleTimeoutMs,
+  maxStateBytes: config.maxStateBytes,
+  maxInFlightPerPeer: config.maxInFlightPerPeer,
+  statsIntervalMs: config.statsIntervalMs,
+  loadReportIntervalMs: config.loadReportIntervalMs,
+  ...(config.adminToken !== undefined ? { adminToken: config.adminToken } : {}),
 });
 
 const types = new Map(objects.map((t) => [t.type, t]));
@@ -90,7 +80,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 try {
   await node.start();
 } catch (err) {
-  console.error(`highlander node ${env.HIGHLANDER_NODE_NAME}: could not start: ${(err as Error).message}`);
+  console.error(`highlander node ${config.name}: could not start: ${(err as Error).message}`);
   process.send?.({ startError: err instanceof HighlanderError ? err.serialize() : { code: 'START_FAILED', message: String(err) } });
   process.exit(1);
 }

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../../runtime/src/config.js';
+import {
+  checkedBy, defineOptions, host, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
+} from '../../runtime/src/option-table.js';
+import { ROLES, TokenAuthenticator, originChecker, type Role, type TokenConfig } from './auth.js';
+
+/**
+ * The configuration of the admin API process (admin-api/src/main.ts, `highlander admin`) as one
+ * option table: every option's flag, environment variable, default and meaning. The ZooKeeper and
+ * S3 options are the nodes' own (runtime/src/config.ts). docs/configuration.md is generated from it.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `role:name:token` entries, comma-separated; checked by the authenticator itself (token characters, duplicates). */
+function parseTokens(value: string): TokenConfig[] {
+  const tokens = value.split(',').filter(Boolean).map((entry, i) => {
+    const [role, name, token, ...rest] = entry.split(':');
+    if (!role || !name || !token || rest.length > 0) {
+      throw new TypeError(`entry ${i + 1} is not role:name:token (e.g. operator:ada:s3cr3t-token)`);
+    }
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new TypeError(`entry ${i + 1} has role '${role}': the roles are ${ROLES.join(' and ')}`);
+    }
+    return { role: role as Role, name, token };
+  });
+  if (tokens.length === 0) throw new TypeError('must list at least one role:name:token entry');
+  try {
+    new TokenAuthenticator(tokens); // checks the token characters and duplicates, never echoing a token
+  } catch (err) {
+    throw new TypeError((err as Error).message.replace(/^tokens\[(\d+)\]\.?/, (_, i: string) => `entry ${Number(i) + 1}'s `));
+  }
+  return tokens;
+}
+
+function parseOrigins(value: string): string[] {
+  const origins = value.split(',').map((o) => o.trim()).filter(Boolean);
+  originChecker(origins); // throws on anything that is not scheme://host[:port]
+  return origins;
+}
+
+export const ADMIN_OPTIONS = defineOptions({
+  ...ZOOKEEPER_OPTIONS,
+  ...S3_OPTIONS,
+  tokens: {
+    flag: 'tokens', env: 'HIGHLANDER_API_TOKENS', group: 'Access', placeholder: '<role:name:token,…>', required: true, secret: true,
+    description:
+      'Who may call the API: role:name:token entries, comma-separated. Role viewer may read (every GET, the stream); role operator may ' +
+      'also evict, migrate and drain. The name is recorded in the audit log. Tokens use A-Z a-z 0-9 - . _ ~. Prefer the variable: flags show in process listings.',
+    schema: checkedBy(parseTokens),
+  },
+  nodeAdminToken: {
+    flag: 'admin-token', env: 'HIGHLANDER_ADMIN_TOKEN', group: 'Access', placeholder: '<token>', secret: true,
+    defaultText: 'none (actions fail with NODE_ADMIN_UNAUTHORIZED)',
+    description: 'The nodes\' admin token (their --admin-token), for actions and objects\' in-memory state.',
+    schema: bearerToken,
+  },
+  readOnly: {
+    flag: 'read-only', env: 'HIGHLANDER_API_READ_ONLY', group: 'Access', switch: true,
+    description: 'Refuse every action (403 READ_ONLY), whoever asks.',
+    schema: z.boolean(),
+  },
+  allowedOrigins: {
+    flag: 'allowed-origins', env: 'HIGHLANDER_API_ALLOWED_ORIGINS', group: 'Access', placeholder: '<origin,…>',
+    defaultText: 'none (only the API\'s own origin)',
+    description: 'Extra browser origins (scheme://host[:port]) allowed to open the ws stream, comma-separated.',
+    schema: checkedBy(parseOrigins),
+  },
+  host: {
+    flag: 'host', env: 'HIGHLANDER_API_HOST', group: 'Network', placeholder: '<host>', default: '127.0.0.1',
+    description: 'Interface to listen on (0.0.0.0 for every interface).',
+    schema: host(),
+  },
+  port: {
+    flag: 'port', env: 'HIGHLANDER_API_PORT', group: 'Network', placeholder: '<port>', default: '8080',
+    description: 'Port to listen on; 0 picks a free one (printed at start).',
+    schema: port(),
+  },
+  requestTimeoutMs: {
+    flag: 'request-timeout-ms', env: 'HIGHLANDER_API_REQUEST_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '30000',
+    description: 'Close a connection whose request has not fully arrived within this long (slow or stuck clients).',
+    schema: milliseconds(1),
+  },
+  actionTimeoutMs: {
+    flag: 'action-timeout-ms', env: 'HIGHLANDER_API_ACTION_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '30000',
+    description: 'How long an evict, migrate or drain waits for the node carrying it out (then 503 NODE_UNREACHABLE).',
+    schema: milliseconds(1),
+  },
+  evictGraceMs: {
+    flag: 'evict-grace-ms', env: 'HIGHLANDER_API_EVICT_GRACE_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '3000',
+    description: 'A forced eviction first asks the owner; if it does not answer within this long, its lock znode is deleted.',
+    schema: milliseconds(1),
+  },
+  reconcileIntervalMs: {
+    flag: 'reconcile-interval-ms', env: 'HIGHLANDER_API_RECONCILE_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '60000',
+    description: 'Full reconciliation with ZooKeeper and S3 this often while the API is in use (also at start, after reconnects and gaps).',
+    schema: milliseconds(100),
+  },
+  maxBodyBytes: {
+    flag: 'max-body-bytes', env: 'HIGHLANDER_API_MAX_BODY_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: '16384',
+    description: 'Largest request body; bigger is refused with 413 PAYLOAD_TOO_LARGE.',
+    schema: integer(1),
+  },
+  auditLog: {
+    flag: 'audit-log', env: 'HIGHLANDER_AUDIT_LOG', group: 'Output', placeholder: '<file>', default: 'data/audit.jsonl',
+    description: 'The audit log (JSON lines, appended and fsynced before each action is answered); relative to the working directory.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  logLevel: {
+    flag: 'log-level', env: 'HIGHLANDER_LOG_LEVEL', group: 'Output', placeholder: '<level>', default: 'info',
+    description: `Level of the JSON log on stdout (pino): ${LOG_LEVELS.join(', ')}.`,
+    schema: oneOf(LOG_LEVELS),
+  },
+});
+
+export type AdminConfig = OptionValues<typeof ADMIN_OPTIONS>;
+
+/** The admin API's configuration from its flags and environment (flag over variable over default); throws `OptionsError`. */
+export function parseAdminConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedOptions<typeof ADMIN_OPTIONS> {
+  const parsed = parseOptions(ADMIN_OPTIONS, argv, env);
+  if (!parsed.help) checkS3Credentials(parsed.values);
+  return parsed;
+}

@@ -1,0 +1,332 @@
+import { z } from 'zod';
+import type { LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page } from '../admin-api/src/contracts.js';
+import { validateNodeName, validateObjectId, validateTypeName } from '../runtime/src/names.js';
+import {
+  OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
+  type OptionTable, type OptionValues,
+} from '../runtime/src/option-table.js';
+import { AdminApiClient, type ApiAnswer } from './admin-api-client.js';
+import { CliError, EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { formatDuration, formatJson, formatTable } from './table.js';
+
+/**
+ * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
+ * `show`, `evict`, `migrate`, `drain`. Each declares its options as a table (runtime/src/option-table.ts)
+ * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
+ */
+
+/** Options every client command takes: where the admin API is, which token, how long to wait, how to print. */
+export const CLIENT_OPTIONS = defineOptions({
+  api: {
+    flag: 'api', env: 'HIGHLANDER_API_URL', group: 'Admin API', placeholder: '<url>', default: 'http://127.0.0.1:8080',
+    description: 'Base URL of the admin API (what `highlander admin` prints when it starts).',
+    schema: httpUrl('http://127.0.0.1:8080'),
+  },
+  token: {
+    flag: 'token', env: 'HIGHLANDER_API_TOKEN', group: 'Admin API', placeholder: '<token>', secret: true,
+    defaultText: 'none (every request is refused: 401)',
+    description: 'One of the admin API\'s tokens: a viewer token reads, an operator token also evicts, migrates and drains. Prefer the variable: flags show in process listings.',
+    schema: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'must use only A-Z a-z 0-9 - . _ ~ (like every admin API token)'),
+  },
+  timeoutMs: {
+    flag: 'timeout-ms', env: 'HIGHLANDER_API_TIMEOUT_MS', group: 'Admin API', placeholder: '<ms>', default: '60000',
+    description: 'Give up on the admin API after this long (exit 3). Migrations and drains answer once done.',
+    schema: milliseconds(1),
+  },
+  json: {
+    flag: 'json', group: 'Output', switch: true,
+    description: 'Print the admin API\'s JSON answer verbatim instead of a table (its error body too, on stdout).',
+    schema: z.boolean(),
+  },
+});
+
+type ClientValues = OptionValues<typeof CLIENT_OPTIONS>;
+
+interface Context<T extends OptionTable> {
+  values: ClientValues & OptionValues<T>;
+  positionals: string[];
+  api: AdminApiClient;
+  /** Writes the answer: verbatim with `--json`, else `human(body)`. */
+  print<B>(answer: ApiAnswer<B>, human: (body: B) => string): void;
+}
+
+export interface ClientCommand {
+  name: string;
+  /** `<type>/<id> [--force]` */
+  synopsis: string;
+  /** One line for `highlander --help`. */
+  brief: string;
+  summary: string;
+  run(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number>;
+}
+
+function clientCommand<const T extends OptionTable>(spec: {
+  name: string;
+  synopsis: string;
+  brief: string;
+  summary: string;
+  options: T;
+  /** Names of the positional arguments, e.g. `['<type>/<id>']`. */
+  positionals: readonly string[];
+  run(context: Context<T>): Promise<void>;
+}): ClientCommand {
+  const table = { ...CLIENT_OPTIONS, ...spec.options };
+  return {
+    name: spec.name,
+    brief: spec.brief,
+    synopsis: spec.synopsis,
+    summary: spec.summary,
+    async run(argv, env) {
+      let values: ClientValues & OptionValues<T>;
+      let positionals: string[];
+      try {
+        const parsed = parseOptions(table, argv, env, { positionals: spec.positionals.length > 0 });
+        if (parsed.help) {
+          process.stdout.write(renderHelp([spec.options, CLIENT_OPTIONS], {
+            usage: `usage: highlander ${spec.name}${spec.synopsis ? ` ${spec.synopsis}` : ''} [options]`,
+            summary: spec.summary,
+            footer: `${PRECEDENCE}\n\n${EXIT_CODES_HELP}`,
+          }));
+          return EXIT.OK;
+        }
+        if (parsed.positionals.length !== spec.positionals.length) {
+          const expected = spec.positionals.length === 0 ? 'no arguments' : spec.positionals.join(' ');
+          throw new OptionsError([`highlander ${spec.name} takes ${expected} (got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => `'${p}'`).join(' ')})`]);
+        }
+        values = parsed.values as ClientValues & OptionValues<T>;
+        positionals = parsed.positionals;
+      } catch (err) {
+        if (err instanceof OptionsError) return usageError(spec.name, err.problems);
+        throw err;
+      }
+      const api = new AdminApiClient({ url: values.api, token: values.token, timeoutMs: values.timeoutMs });
+      const print = <B>(answer: ApiAnswer<B>, human: (body: B) => string) => {
+        process.stdout.write(values.json ? `${answer.text.trimEnd()}\n` : `${human(answer.body)}\n`);
+      };
+      try {
+        await spec.run({ values, positionals, api, print });
+        return EXIT.OK;
+      } catch (err) {
+        if (err instanceof OptionsError) return usageError(spec.name, err.problems);
+        if (!(err instanceof CliError)) throw err;
+        if (values.json && err.body !== undefined) process.stdout.write(`${err.body.trimEnd()}\n`);
+        process.stderr.write(`highlander ${spec.name}: ${err.message}\n`);
+        return err.exitCode;
+      }
+    },
+  };
+}
+
+export function usageError(command: string, problems: readonly string[]): number {
+  for (const problem of problems) process.stderr.write(`highlander ${command}: ${problem}\n`);
+  process.stderr.write(`highlander ${command}: see highlander ${command} --help\n`);
+  return EXIT.USAGE;
+}
+
+/** `<type>/<id>`, checked with the runtime's own name rules. */
+function objectArgument(value: string): { type: string; id: string } {
+  const slash = value.indexOf('/');
+  if (slash < 0) throw new OptionsError([`'${value}' is not <type>/<id>, e.g. todo/a1b2`]);
+  const type = value.slice(0, slash);
+  const id = value.slice(slash + 1);
+  const problems: string[] = [];
+  for (const check of [() => validateTypeName(type), () => validateObjectId(id)]) {
+    try {
+      check();
+    } catch (err) {
+      problems.push(`'${value}': ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new OptionsError(problems);
+  return { type, id };
+}
+
+function nodeArgument(value: string): string {
+  try {
+    return validateNodeName(value);
+  } catch (err) {
+    throw new OptionsError([`'${value}': ${(err as Error).message}`]);
+  }
+}
+
+const enc = encodeURIComponent;
+const path = (o: { type: string; id: string }) => `/api/objects/${enc(o.type)}/${enc(o.id)}`;
+const ago = (time: number | null | undefined) => (time ? `${formatDuration(Math.max(0, Date.now() - time))} ago` : '—');
+const rate = (n: number) => (n === 0 ? '0' : n.toFixed(n < 10 ? 1 : 0));
+
+// ---- the commands ----
+
+const lsNodes = clientCommand({
+  name: 'ls nodes',
+  brief: 'the live nodes',
+  synopsis: '',
+  summary: 'Lists the live nodes: address, pid, uptime, status (up, draining, unreachable), activations, calls per second.',
+  options: defineOptions({}),
+  positionals: [],
+  async run({ api, print }) {
+    print(await api.get<{ items: NodeView[] }>('/api/nodes'), ({ items }) => {
+      if (items.length === 0) return 'no nodes';
+      return formatTable(
+        ['NAME', 'STATUS', 'ADDRESS', 'PID', 'UPTIME', 'ACTIVATIONS', 'CALLS/S'],
+        items.map((n) => [n.name, n.status, n.address, n.pid, formatDuration(n.uptimeMs), n.activations, rate(n.callsPerSecond)]),
+        { right: [3, 5, 6] },
+      );
+    });
+  },
+});
+
+const LS_OBJECTS_OPTIONS = defineOptions({
+  type: {
+    flag: 'type', group: 'Filter', placeholder: '<type>', description: 'Only objects of this type.', schema: checkedBy(validateTypeName),
+  },
+  node: {
+    flag: 'node', group: 'Filter', placeholder: '<node>', description: 'Only objects owned by this node.', schema: checkedBy(validateNodeName),
+  },
+  prefix: {
+    flag: 'prefix', group: 'Filter', placeholder: '<id-prefix>', description: 'Only ids starting with this.',
+    schema: z.string().regex(/^[A-Za-z0-9._:@-]*$/, 'an id prefix has only the characters of object ids: A-Z a-z 0-9 . _ : @ -'),
+  },
+  sort: {
+    flag: 'sort', group: 'Order and pages', placeholder: '<key>', default: 'id', description: 'Sort by id, type, owner, activeSince or callsPerSecond.',
+    schema: oneOf(['id', 'type', 'owner', 'activeSince', 'callsPerSecond']),
+  },
+  order: {
+    flag: 'order', group: 'Order and pages', placeholder: '<asc|desc>', default: 'asc', description: 'Sort order.', schema: oneOf(['asc', 'desc']),
+  },
+  limit: {
+    flag: 'limit', group: 'Order and pages', placeholder: '<n>', default: '100', description: 'Objects per page, 1 to 1000.', schema: integer(1, 1000),
+  },
+  cursor: {
+    flag: 'cursor', group: 'Order and pages', placeholder: '<cursor>', description: 'The next page: the cursor printed under the previous one.',
+    schema: z.string().min(1),
+  },
+});
+
+const lsObjects = clientCommand({
+  name: 'ls objects',
+  brief: 'the active objects (filter, sort, pages)',
+  synopsis: '',
+  summary: 'Lists the active objects (one page at a time): type, id, owner, epoch, age, last call, calls per second, mailbox length.',
+  options: LS_OBJECTS_OPTIONS,
+  positionals: [],
+  async run({ values, api, print }) {
+    const query = new URLSearchParams({ sort: values.sort, order: values.order, limit: String(values.limit) });
+    if (values.type) query.set('type', values.type);
+    if (values.node) query.set('node', values.node);
+    if (values.prefix) query.set('idPrefix', values.prefix);
+    if (values.cursor) query.set('cursor', values.cursor);
+    print(await api.get<Page<ObjectView>>(`/api/objects?${query}`), (page) => {
+      const lines: string[] = [];
+      if (page.items.length > 0) {
+        lines.push(formatTable(
+          ['TYPE', 'ID', 'OWNER', 'EPOCH', 'ACTIVE FOR', 'LAST CALL', 'CALLS/S', 'QUEUE'],
+          page.items.map((o) => [o.type, o.id, o.owner, o.epoch, formatDuration(Date.now() - o.activeSince), ago(o.lastCallAt), rate(o.callsPerSecond), o.queueLength]),
+          { right: [6, 7] },
+        ));
+      }
+      const what = page.total === 1 ? 'object' : 'objects';
+      lines.push(page.items.length === page.total ? `${page.total} ${what}` : `${page.items.length} of ${page.total} ${what}`);
+      if (page.cursor) lines.push(`next page: --cursor ${page.cursor}`);
+      return lines.join('\n');
+    });
+  },
+});
+
+const show = clientCommand({
+  name: 'show',
+  brief: 'one object: owner, lock queue, in-memory and persisted state',
+  synopsis: '<type>/<id>',
+  summary: 'Shows one object: its owner, epoch and activity, its lock queue, its in-memory state (from its owner) and its persisted state (from S3).',
+  options: defineOptions({}),
+  positionals: ['<type>/<id>'],
+  async run({ positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    print(await api.get<ObjectDetail>(path(object)), (detail) => describeObject(object, detail));
+  },
+});
+
+function describeObject(target: { type: string; id: string }, detail: ObjectDetail): string {
+  const indent = ' '.repeat(12);
+  const row = (label: string, text: string) => `${label.padEnd(12)}${text}`;
+  const lines = [`${target.type}/${target.id}`];
+  const o = detail.object;
+  lines.push(row('owner', o
+    ? `${o.owner}, epoch ${o.epoch}, active for ${formatDuration(Date.now() - o.activeSince)}, last call ${ago(o.lastCallAt)}, ${rate(o.callsPerSecond)} calls/s, mailbox ${o.queueLength}`
+    : 'not active'));
+  lines.push(row('lock queue', detail.queue.length === 0 ? 'empty' : detail.queue.map((q, i) => describeQueueEntry(q, i)).join(`\n${indent}`)));
+  lines.push(row('in memory', detail.memory
+    ? `version ${detail.memory.version}, mailbox ${detail.memory.queueLength}: ${formatJson(detail.memory.state, indent)}`
+    : o ? 'unknown (the owner did not answer)' : 'nothing'));
+  const p = detail.persisted;
+  lines.push(row('persisted', p
+    ? `version ${p.version}, epoch ${p.epoch}, ${p.size} B, modified ${p.lastModified ? new Date(p.lastModified).toISOString() : '—'}, ETag ${p.etag}, key ${p.key}:\n${indent}${formatJson(p.state, indent)}`
+    : 'nothing stored'));
+  return lines.join('\n');
+}
+
+function describeQueueEntry(entry: LockQueueEntryView, index: number): string {
+  return `${index + 1}. ${entry.node} (sequence ${entry.sequence})${index === 0 ? ' owner' : `, waiting${entry.waitingSince ? ` for ${formatDuration(Date.now() - entry.waitingSince)}` : ''}`}`;
+}
+
+const evict = clientCommand({
+  name: 'evict',
+  brief: 'deactivate an object (operator)',
+  synopsis: '<type>/<id> [--force]',
+  summary:
+    'Deactivates an object: its owner drains its mailbox, flushes its state and releases its lock (answers once released). ' +
+    'The next call activates it again wherever placement says. Needs an operator token; audited.',
+  options: defineOptions({
+    force: {
+      flag: 'force', group: 'Action', switch: true,
+      description: 'If the owner does not answer (within the admin API\'s --evict-grace-ms), delete its lock znode. Safe: fencing stops its writes.',
+      schema: z.boolean(),
+    },
+  }),
+  positionals: ['<type>/<id>'],
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const answer = await api.post<{ owner: string; forced: boolean; durationMs: number }>(`${path(object)}/evict`, { force: values.force });
+    print(answer, (r) => r.forced
+      ? `evicted ${object.type}/${object.id} by force: ${r.owner} did not answer, its lock znode was deleted (${formatDuration(r.durationMs)})`
+      : `evicted ${object.type}/${object.id} from ${r.owner} in ${formatDuration(r.durationMs)}`);
+  },
+});
+
+const migrate = clientCommand({
+  name: 'migrate',
+  brief: 'move an object to another node (operator)',
+  synopsis: '<type>/<id> --to <node>',
+  summary:
+    'Moves an object to another live node: the target queues for its lock, the owner drains, flushes and releases, the target takes over; ' +
+    'calls meanwhile wait and follow. Answers once it is active on the target. Needs an operator token; audited.',
+  options: defineOptions({
+    to: {
+      flag: 'to', group: 'Action', placeholder: '<node>', required: true,
+      description: 'The node to move it to: live, not draining, not its owner (see highlander ls nodes).', schema: checkedBy(validateNodeName),
+    },
+  }),
+  positionals: ['<type>/<id>'],
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const answer = await api.post<{ from: string; to: string; durationMs: number }>(`${path(object)}/migrate`, { to: values.to });
+    print(answer, (r) => `migrated ${object.type}/${object.id} from ${r.from} to ${r.to} in ${formatDuration(r.durationMs)}`);
+  },
+});
+
+const drain = clientCommand({
+  name: 'drain',
+  brief: 'deactivate everything on a node; it takes no new activations (operator)',
+  synopsis: '<node>',
+  summary:
+    'Drains a node: it takes no new activations and deactivates everything it holds (their next calls activate them elsewhere). ' +
+    'Answers once done. The node keeps running: stop it afterwards. Needs an operator token; audited.',
+  options: defineOptions({}),
+  positionals: ['<node>'],
+  async run({ positionals, api, print }) {
+    const node = nodeArgument(positionals[0]!);
+    const answer = await api.post<{ node: string; deactivated: number; durationMs: number }>(`/api/nodes/${enc(node)}/drain`, {});
+    print(answer, (r) => `drained ${r.node}: ${r.deactivated} activation${r.deactivated === 1 ? '' : 's'} deactivated in ${formatDuration(r.durationMs)}; it takes no new activations`);
+  },
+});
+
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, evict, migrate, drain];

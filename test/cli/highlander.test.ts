@@ -1,0 +1,226 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { ownersInZooKeeper } from '../harness/lock-tree.js';
+import { s3Config, zookeeperConnect } from '../harness/servers.js';
+import { TEST_OBJECTS } from '../harness/test-objects.js';
+import { timing } from '../harness/timing.js';
+
+/**
+ * The `highlander` CLI (bin/highlander, as a user runs it) end to end: `highlander admin` started
+ * with flags over real ZooKeeper, radosgw and three node processes, then the client commands
+ * against it — their output, their `--json`, and their exit codes (0 ok, 1 refused by the API,
+ * 2 usage, 3 unreachable, 4 auth).
+ */
+
+const BIN = fileURLToPath(new URL('../../bin/highlander', import.meta.url));
+const NODE_TOKEN = 'node-admin-token-cli';
+const OPERATOR = 'operator-token-cli';
+const VIEWER = 'viewer-token-cli';
+
+/** The environment without the developer's HIGHLANDER_* settings. */
+const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_')));
+
+let zk: ZkSession;
+let cluster: Cluster;
+let config: ClusterConfig;
+let auditDir: string;
+let admin: ChildProcess;
+let apiUrl: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/highlander with the admin API's URL and the operator token in the environment, unless overridden. */
+function highlander(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(BIN, args, { env: { ...BASE_ENV, HIGHLANDER_API_URL: apiUrl, HIGHLANDER_API_TOKEN: OPERATOR, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The admin API's view of one object, straight over HTTP (for waiting, not for what is tested). */
+async function detail(type: string, id: string): Promise<{ object: { owner: string } | null } | null> {
+  const response = await fetch(`${apiUrl}/api/objects/${type}/${id}`, { headers: { authorization: `Bearer ${VIEWER}` } });
+  return response.ok ? ((await response.json()) as { object: { owner: string } | null }) : null;
+}
+
+async function waitFor(what: string, test: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timing.eventMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeAll(async () => {
+  zk = await ZkSession.open({ connect: zookeeperConnect() });
+  auditDir = await mkdtemp(join(tmpdir(), 'highlander-cli-audit-'));
+  config = {
+    zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('cli'), sessionTimeoutMs: timing.sessionTimeoutMs,
+    objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+  };
+  cluster = await Cluster.start(config, 3);
+  // The admin API through the CLI: the cluster by flags, the secrets by environment variables.
+  const s3 = config.s3;
+  admin = spawn(BIN, [
+    'admin', '--zk', config.zookeeper, '--zk-root', config.root, '--zk-session-timeout-ms', String(timing.sessionTimeoutMs),
+    '--s3-bucket', s3.bucket, '--s3-prefix', `${config.root.slice(1)}/objects/`, '--s3-endpoint', s3.endpoint, '--s3-region', s3.region,
+    '--port', '0', '--audit-log', join(auditDir, 'audit.jsonl'), '--log-level', 'warn',
+  ], {
+    env: {
+      ...BASE_ENV,
+      HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN, HIGHLANDER_API_TOKENS: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`,
+      // Overridden by --port 0: a flag wins over its variable.
+      HIGHLANDER_API_PORT: '1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  apiUrl = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: admin.stdout! }).on('line', (line) => {
+      const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+      if (url) resolve(url);
+    });
+    admin.once('exit', (code) => reject(new Error(`highlander admin exited with ${code} before it listened`)));
+  });
+});
+
+afterAll(async () => {
+  if (admin && admin.exitCode === null) {
+    const exited = new Promise((resolve) => admin.once('exit', resolve));
+    admin.kill('SIGTERM'); // the CLI relays it to the admin API, which closes and exits
+    const timer = setTimeout(() => admin.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await cluster?.stop();
+  zk?.close();
+  if (auditDir) await rm(auditDir, { recursive: true, force: true });
+});
+
+describe('highlander CLI on a live cluster', () => {
+  it('lists the nodes, as a table and as the API\'s JSON', async () => {
+    const json = await highlander(['ls', 'nodes', '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).items.map((n: { name: string }) => n.name)).toEqual(['node-a', 'node-b', 'node-c']);
+
+    const table = await highlander(['ls', 'nodes'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(table.code).toBe(0);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^NAME\s+STATUS\s+ADDRESS\s+PID\s+UPTIME\s+ACTIVATIONS\s+CALLS\/S$/);
+    expect(rows.map((r) => r.split(/\s+/).slice(0, 2))).toEqual([['node-a', 'up'], ['node-b', 'up'], ['node-c', 'up']]);
+  });
+
+  it('shows an object after a call, migrates it, refuses a viewer\'s eviction, and evicts it', async () => {
+    const [a] = cluster.nodes as [NodeProcess];
+    await a.call('counter', 'cli-1', 'add', 5);
+    await waitFor('the admin API to see counter/cli-1', async () => (await detail('counter', 'cli-1'))?.object?.owner === 'node-a');
+
+    const shown = await highlander(['show', 'counter/cli-1'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^owner\s+node-a, epoch \d+/m);
+    expect(shown.stdout).toMatch(/^in memory\s+version \d+, mailbox 0: \{"value":5\}$/m);
+    expect(shown.stdout).toMatch(/^persisted\s+version \d+/m);
+
+    const listed = await highlander(['ls', 'objects', '--type', 'counter', '--prefix', 'cli-', '--json']);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout).items).toEqual([expect.objectContaining({ type: 'counter', id: 'cli-1', owner: 'node-a' })]);
+
+    const migrated = await highlander(['migrate', 'counter/cli-1', '--to', 'node-b']);
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toMatch(/^migrated counter\/cli-1 from node-a to node-b in /);
+    expect((await ownersInZooKeeper(zk, config.root)).get('counter/cli-1')).toBe('node-b');
+
+    const refused = await highlander(['evict', 'counter/cli-1'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('403 FORBIDDEN');
+    expect((await ownersInZooKeeper(zk, config.root)).get('counter/cli-1')).toBe('node-b');
+
+    const evicted = await highlander(['evict', 'counter/cli-1', '--json']);
+    expect(evicted.code).toBe(0);
+    expect(JSON.parse(evicted.stdout)).toMatchObject({ owner: 'node-b', forced: false });
+    expect((await ownersInZooKeeper(zk, config.root)).has('counter/cli-1')).toBe(false);
+    await waitFor('the admin API to see counter/cli-1 deactivated', async () => (await detail('counter', 'cli-1'))?.object === null);
+
+    const after = await highlander(['show', 'counter/cli-1']);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(/^owner\s+not active$/m);
+    expect(after.stdout).toContain('{"value":5}'); // the persisted state
+  });
+
+  it('exits 1 with the API\'s code and message when the API refuses', async () => {
+    const missing = await highlander(['show', 'counter/never-seen']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('404 OBJECT_NOT_FOUND: counter/never-seen is neither active nor stored');
+    const json = await highlander(['evict', 'counter/never-seen', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).error.code).toBe('NOT_ACTIVE_HERE');
+  });
+
+  it('exits 4 without a token or with an unknown one, naming the problem', async () => {
+    const none = await highlander(['ls', 'nodes'], { HIGHLANDER_API_TOKEN: '' });
+    expect(none.code).toBe(4);
+    expect(none.stderr).toContain('401 UNAUTHENTICATED');
+    expect(none.stderr).toContain('no token was given');
+    const unknown = await highlander(['ls', 'nodes', '--token', 'not-a-token']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('is not one of the admin API\'s HIGHLANDER_API_TOKENS');
+  });
+
+  it('exits 3 when the admin API cannot be reached, naming the URL', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const run = await highlander(['ls', 'nodes', '--api', url]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`cannot reach the admin API at ${url} (ECONNREFUSED)`);
+    expect(run.stderr).toContain('--api / HIGHLANDER_API_URL');
+  });
+
+  it('exits 2 on usage errors, before contacting anything', async () => {
+    const unknown = await highlander(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    const badFlag = await highlander(['ls', 'objects', '--limit', '5000', '--colour']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("unknown option '--colour'");
+    const badValue = await highlander(['migrate', 'counter/cli-1', '--to', 'no such node']);
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain("--to 'no such node'");
+    const badNode = await highlander(['node', '--name', 'n1', '--zk', 'localhost', '--s3-bucket', 'highlander']);
+    expect(badNode.code).toBe(2);
+    expect(badNode.stderr).toContain("--zk 'localhost' (or HIGHLANDER_ZK): must be host:port pairs");
+  });
+
+  it('drains a node', async () => {
+    const [, , c] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
+    await c.call('counter', 'cli-drained', 'add', 1);
+    const drained = await highlander(['drain', 'node-c']);
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toMatch(/^drained node-c: 1 activation deactivated in /);
+    expect((await ownersInZooKeeper(zk, config.root)).has('counter/cli-drained')).toBe(false);
+  });
+});
