@@ -67,6 +67,12 @@ export const ADMIN_OPTIONS = defineOptions({
     description: 'Extra browser origins (scheme://host[:port]) allowed to open the ws stream, comma-separated.',
     schema: checkedBy(parseOrigins),
   },
+  trustProxy: {
+    flag: 'trust-proxy', env: 'HIGHLANDER_API_TRUST_PROXY', group: 'Network', placeholder: '<hops|addresses>',
+    defaultText: 'none (the client address is the socket\'s peer)',
+    description: 'Behind a reverse proxy: how many proxy hops (a number) or which proxy addresses/subnets (comma-separated, e.g. loopback or 10.0.0.0/8) to believe X-Forwarded-For from, for the client address in the audit log.',
+    schema: z.string().min(1).transform((value) => (/^\d+$/.test(value) ? Number(value) : value.split(',').map((part) => part.trim()).filter(Boolean))),
+  },
   host: {
     flag: 'host', env: 'HIGHLANDER_API_HOST', group: 'Network', placeholder: '<host>', default: '127.0.0.1',
     description: 'Interface to listen on (0.0.0.0 for every interface).',

@@ -60,6 +60,7 @@ const admin = createApp({
   readOnly: config.readOnly,
   allowedOrigins: config.allowedOrigins ?? [],
   maxBodyBytes: config.maxBodyBytes,
+  ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
   logger: pino({ name: 'highlander-admin-api', level: config.logLevel }),
 });
 const server = createServer({ requestTimeout: config.requestTimeoutMs }, admin.app);
