@@ -1,18 +1,31 @@
 import { performance } from 'node:perf_hooks';
 import { MigrationRefused, NodeUnreachable, NotActiveHere } from '../../runtime/src/index.js';
 import type { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
-import { Exception, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
+import type { ClusterSource } from './cluster-source.js';
 import type { ClusterActions, ClusterModel, ObjectDetail, Storage } from './contracts.js';
 import type { NodeAdminClient } from './node-admin-client.js';
+import { ZooKeeperSource } from './zookeeper-source.js';
 
-export interface LiveClusterActionsOptions {
+/** Where forced evictions remove the owner's lock-queue entry: a ZooKeeper session, or any source. */
+export type LiveClusterActionsOptions = LiveClusterActionsCommonOptions & (
+  | {
+    /** For forced evictions (deleting an owner's lock znode); the caller closes it. */
+    zookeeper: ZkSession;
+    source?: never;
+  }
+  | {
+    /** For forced evictions (removing the owner's lock-queue entry); the caller closes it. */
+    source: ClusterSource;
+    zookeeper?: never;
+  }
+);
+
+export interface LiveClusterActionsCommonOptions {
   model: ClusterModel;
   storage: Storage;
   nodes: NodeAdminClient;
-  /** For forced evictions (deleting an owner's lock znode). */
-  zookeeper: ZkSession;
   /**
-   * How long a graceful eviction waits for the owner before a forced one deletes its lock znode.
+   * How long a graceful eviction waits for the owner before a forced one removes its lock-queue entry.
    * @default 3000
    */
   gracefulTimeoutMs?: number;
@@ -27,8 +40,12 @@ export interface LiveClusterActionsOptions {
 export class LiveClusterActions implements ClusterActions {
   readonly #gracefulTimeoutMs: number;
   readonly #actionTimeoutMs: number;
+  readonly #source: ClusterSource;
 
   constructor(private readonly options: LiveClusterActionsOptions) {
+    if (options.source && options.zookeeper) throw new TypeError('LiveClusterActions: give either zookeeper or source, not both');
+    if (!options.source && !options.zookeeper) throw new TypeError('LiveClusterActions: zookeeper or source is required (for forced evictions)');
+    this.#source = options.source ?? new ZooKeeperSource(options.zookeeper!);
     this.#gracefulTimeoutMs = options.gracefulTimeoutMs ?? 3000;
     this.#actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
   }
@@ -57,14 +74,10 @@ export class LiveClusterActions implements ClusterActions {
     } catch (err) {
       if (!options.force || !(err instanceof NodeUnreachable)) throw err;
     }
-    // The owner does not answer: delete its lock znode. Safe because writes are fenced: the next
-    // owner claims the stored object, and the old owner's writes fail from then on.
-    try {
-      await this.options.zookeeper.remove(head.path);
-    } catch (err) {
-      // Gone already: the owner released it or its session expired meanwhile; the object is free either way.
-      if (!isZkCode(err, Exception.NO_NODE)) throw err;
-    }
+    // The owner does not answer: remove its lock-queue entry (its lock znode). Safe because writes are
+    // fenced: the next owner claims the stored object, and the old owner's writes fail from then on.
+    // false (gone already: released, or its session expired meanwhile) frees the object just the same.
+    await this.#source.forceRemoveLock({ type, id, path: head.path });
     return { owner: head.node, forced: true, durationMs: round(performance.now() - started) };
   }
 

@@ -1,29 +1,39 @@
 import { performance } from 'node:perf_hooks';
 import type { LifecycleEvent, MemberInfo } from '../../runtime/src/index.js';
-import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
-import { Exception, ZkSession, czxidOf, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
+import { boundedAll } from './bounded-all.js';
+import type { ClusterSource, SourceLockEntry } from './cluster-source.js';
 import type {
   ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from './contracts.js';
 import { NodeEventStream } from './node-event-stream.js';
+import { ZooKeeperSource } from './zookeeper-source.js';
 
-export interface LiveClusterModelOptions {
+/** The model over ZooKeeper, on a session of its own (closed by `stop()`). */
+export interface LiveClusterModelOptions extends LiveClusterModelCommonOptions {
   /** ZooKeeper connect string of the cluster. */
   connect: string;
-  /** The state store, listed with every full reconciliation for the persisted objects' counts. @default none */
-  storage?: Storage;
   /** @default '/highlander' */
   root?: string;
   /** @default 10000 */
   sessionTimeoutMs?: number;
+}
+
+/** The model over any coordination source; the caller closes the source after `stop()`. */
+export interface LiveClusterModelSourceOptions extends LiveClusterModelCommonOptions {
+  source: ClusterSource;
+}
+
+export interface LiveClusterModelCommonOptions {
+  /** The state store, listed with every full reconciliation for the persisted objects' counts. @default none */
+  storage?: Storage;
   /**
-   * Full reconciliation with ZooKeeper this often (also at start, after a ZooKeeper reconnect and
+   * Full reconciliation with the source this often (also at start, after the source reconnects and
    * after a gap in any node's event stream).
    * @default 60000
    */
   reconcileIntervalMs?: number;
   /**
-   * ZooKeeper requests in flight during a reconciliation scan.
+   * Requests in flight to the source (ZooKeeper) during a reconciliation scan.
    * @default 256
    */
   reconcileConcurrency?: number;
@@ -48,18 +58,26 @@ interface MemberRecord {
 }
 
 /**
- * The admin API's live model of the cluster. Nodes come from one children watch on
- * `<root>/nodes` (and one data watch per node); objects from every node's lifecycle event
- * stream, checked against a bounded-concurrency scan of the lock tree at start, after any
- * reconnect or gap, and periodically. It holds no ZooKeeper watch per object, except on lock
+ * The admin API's live model of the cluster. Nodes come from the source's membership (on
+ * ZooKeeper: one children watch on `<root>/nodes` and one data watch per node); objects from every
+ * node's lifecycle event stream, checked against a scan of the source's lock queues at start,
+ * after any reconnect or gap, and periodically. It holds no watch per object, except on lock
  * queues someone is looking at (`watchLockQueue`).
+ *
+ * ```ts
+ * const model = await LiveClusterModel.start({ connect: '127.0.0.1:2181', root: '/highlander', storage });
+ * const embedded = await LiveClusterModel.start({ source: new EmbeddedSource(registry), storage });
+ * ```
  */
 export class LiveClusterModel implements ClusterModel {
-  readonly root: string;
-  readonly #options: Required<Omit<LiveClusterModelOptions, 'root' | 'storage'>>;
+  /** Where members and lock queues come from. */
+  readonly source: ClusterSource;
+  readonly #ownsSource: boolean;
+  readonly #options: Required<Omit<LiveClusterModelCommonOptions, 'storage'>>;
   readonly #storage: Storage | undefined;
   #persisted: ClusterSummary['persisted'] = null;
-  #session!: ZkSession;
+  #unwatchMembers: (() => void) | undefined;
+  #unsubscribeReconnect: (() => void) | undefined;
   #members = new Map<string, MemberRecord>();
   #objects = new Map<string, ObjectRecord>();
   /**
@@ -70,13 +88,12 @@ export class LiveClusterModel implements ClusterModel {
   #events: ModelEvent[] = [];
   #cursor = 0;
   #listeners = new Set<(delta: ModelDelta) => void>();
-  #queueWatches = new Map<string, { listeners: Set<(queue: LockQueueEntryView[]) => void>; armed: boolean }>();
+  /** One source watch per watched lock queue, whoever many listen to it. */
+  #queueWatches = new Map<string, { listeners: Set<(queue: LockQueueEntryView[]) => void>; stop: () => void }>();
   #reconciling: Promise<void> | undefined;
   #reconcileAgain = false;
   #lastReconcile: { at: number; durationMs: number } | null = null;
   #timer: NodeJS.Timeout | undefined;
-  #childrenWatched = false;
-  #dataWatched = new Set<string>();
   /** Wall-clock ms of the last query: the periodic scan runs only while the API is in use. */
   #lastQueryAt = 0;
   /** Wall-clock ms at which the current (or last) scan started. */
@@ -84,57 +101,76 @@ export class LiveClusterModel implements ClusterModel {
   #listingPersisted = false;
   #stopped = false;
 
-  private constructor(options: LiveClusterModelOptions) {
-    this.root = options.root ?? '/highlander';
+  private constructor(source: ClusterSource, ownsSource: boolean, options: LiveClusterModelCommonOptions) {
+    this.source = source;
+    this.#ownsSource = ownsSource;
     this.#storage = options.storage;
     this.#options = {
-      connect: options.connect,
-      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
       reconcileConcurrency: options.reconcileConcurrency ?? 256,
       maxEvents: options.maxEvents ?? 10_000,
     };
   }
 
-  static async start(options: LiveClusterModelOptions): Promise<LiveClusterModel> {
-    const model = new LiveClusterModel(options);
-    model.#session = await ZkSession.open({ connect: model.#options.connect, sessionTimeoutMs: model.#options.sessionTimeoutMs });
-    const session = model.#session;
-    session.on('connected', () => model.reconcile().catch(() => {}));
-    session.on('renewed', () => {
-      // A new session holds no watches: arm them again, and look at everything afresh.
-      model.#childrenWatched = false;
-      model.#dataWatched.clear();
-      for (const watch of model.#queueWatches.values()) watch.armed = false;
-      model.#refreshMembers().catch(() => {});
-    });
-    await session.mkdirp(`${model.root}/nodes`);
-    await model.#refreshMembers();
-    await model.reconcile();
-    // Periodic scans only while the API is in use (a stream subscriber, or a query in the last interval);
-    // scans after reconnects and gaps happen regardless.
-    model.#timer = setInterval(() => {
-      if (model.#listeners.size > 0 || Date.now() - model.#lastQueryAt < model.#options.reconcileIntervalMs) {
-        model.reconcile().catch(() => {});
-        model.#listPersisted().catch(() => {});
-      }
-    }, model.#options.reconcileIntervalMs);
-    model.#listPersisted().catch(() => {
-      // S3 unreachable at start: the summary says persisted null until a listing succeeds.
-    });
-    model.#timer.unref();
+  /**
+   * Starts following the cluster: over ZooKeeper with `connect` (a session of its own), or over
+   * `source`. Resolves once the members are known and the first reconciliation is done.
+   */
+  static async start(options: LiveClusterModelOptions | LiveClusterModelSourceOptions): Promise<LiveClusterModel> {
+    if ('source' in options && 'connect' in options) throw new TypeError('LiveClusterModel: give either connect (ZooKeeper) or source, not both');
+    const model = 'source' in options
+      ? new LiveClusterModel(options.source, false, options)
+      : new LiveClusterModel(await ZooKeeperSource.open({
+        connect: options.connect,
+        root: options.root ?? '/highlander',
+        sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      }), true, options);
+    try {
+      await model.#start();
+    } catch (err) {
+      await model.stop();
+      throw err;
+    }
     return model;
   }
 
+  /** The ZooKeeper root of the cluster, when the model follows one. */
+  get root(): string | undefined {
+    return this.source instanceof ZooKeeperSource ? this.source.root : undefined;
+  }
+
+  async #start(): Promise<void> {
+    this.#unsubscribeReconnect = this.source.onReconnect(() => this.reconcile().catch(() => {}));
+    this.#unwatchMembers = await this.source.watchMembers((members) => this.#applyMembers(members));
+    await this.reconcile();
+    // Periodic scans only while the API is in use (a stream subscriber, or a query in the last interval);
+    // scans after reconnects and gaps happen regardless.
+    this.#timer = setInterval(() => {
+      if (this.#listeners.size > 0 || Date.now() - this.#lastQueryAt < this.#options.reconcileIntervalMs) {
+        this.reconcile().catch(() => {});
+        this.#listPersisted().catch(() => {});
+      }
+    }, this.#options.reconcileIntervalMs);
+    this.#listPersisted().catch(() => {
+      // S3 unreachable at start: the summary says persisted null until a listing succeeds.
+    });
+    this.#timer.unref();
+  }
+
+  /** Stops following the cluster: closes the event streams, drops every watch, and closes the source if the model opened it. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#unwatchMembers?.();
+    this.#unsubscribeReconnect?.();
+    for (const watch of this.#queueWatches.values()) watch.stop();
+    this.#queueWatches.clear();
     for (const member of this.#members.values()) member.stream.close();
-    this.#session.close();
+    if (this.#ownsSource) await this.source.close();
   }
 
   ready(): boolean {
-    return !this.#stopped && this.#session.connected && this.#lastReconcile !== null;
+    return !this.#stopped && this.source.connected && this.#lastReconcile !== null;
   }
 
   /** For tests: drops one node's event stream connection (it reconnects and resumes or reconciles). */
@@ -224,30 +260,33 @@ export class LiveClusterModel implements ClusterModel {
   }
 
   async lockQueue(type: string, id: string): Promise<LockQueueEntryView[]> {
-    const parent = `${this.root}/objects/${type}/${id}`;
-    let children: string[];
-    try {
-      children = await this.#session.getChildren(parent);
-    } catch (err) {
-      if (isZkCode(err, Exception.NO_NODE)) return [];
-      throw err;
-    }
-    return this.#queueEntries(parent, children);
+    return (await this.source.lockQueue(type, id)).map(entryView);
   }
 
   watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void {
+    if (this.#stopped) return () => {};
     const key = `${type}/${id}`;
     let watch = this.#queueWatches.get(key);
     if (!watch) {
-      watch = { listeners: new Set(), armed: false };
-      this.#queueWatches.set(key, watch);
+      const listeners = new Set<(queue: LockQueueEntryView[]) => void>();
+      const created = { listeners, stop: () => {} };
+      watch = created;
+      this.#queueWatches.set(key, created);
+      created.stop = this.source.watchLockQueue(type, id, (entries) => {
+        const queue = entries.map(entryView);
+        for (const l of listeners) l(queue);
+        this.#delta(() => ({ kind: 'lockQueue', type, id, queue }));
+      });
     }
-    watch.listeners.add(listener);
-    this.#armQueueWatch(type, id);
+    const shared = watch;
+    shared.listeners.add(listener);
     return () => {
-      watch.listeners.delete(listener);
-      // The ZooKeeper watch is one-shot: when it fires with nobody listening, it is not re-armed.
-      if (watch.listeners.size === 0) this.#queueWatches.delete(key);
+      shared.listeners.delete(listener);
+      // Nobody left: the source stops watching (on ZooKeeper, the one-shot watch is not re-armed).
+      if (shared.listeners.size === 0 && this.#queueWatches.get(key) === shared) {
+        this.#queueWatches.delete(key);
+        shared.stop();
+      }
     };
   }
 
@@ -266,10 +305,10 @@ export class LiveClusterModel implements ClusterModel {
   // ---- reconciliation ----
 
   /**
-   * Compares the model with ZooKeeper's lock tree: every object with a lock queue has its lowest
-   * znode's node as owner. Objects whose events were missed are added (epoch from the lock znode's
-   * czxid, active since its ctime) or removed. Concurrent calls share one scan (plus one more if
-   * asked for during it).
+   * Compares the model with the source's lock queues (on ZooKeeper, the lock tree): every object
+   * with a lock queue has its first entry's node as owner. Objects whose events were missed are
+   * added (epoch and active-since from the owner's entry: a lock znode's czxid and ctime) or
+   * removed. Concurrent calls share one scan (plus one more if asked for during it).
    */
   reconcile(missedBefore?: number): Promise<void> {
     if (this.#reconciling) {
@@ -294,57 +333,34 @@ export class LiveClusterModel implements ClusterModel {
     const startedWall = Date.now();
     this.#scanStartedAt = startedWall;
     const started = performance.now();
-    const session = this.#session;
-    const objectsRoot = `${this.root}/objects`;
-    const found = new Map<string, { type: string; id: string; owner: string; lowest: string; epoch?: string; since?: number }>();
-    const types = await session.getChildren(objectsRoot).catch((err) => {
-      if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
-      throw err;
-    });
-    const parents: Array<{ type: string; id: string }> = [];
-    await boundedAll(types, this.#options.reconcileConcurrency, async (type) => {
-      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch(() => [] as string[]);
-      for (const id of ids) parents.push({ type, id });
-    });
-    await boundedAll(parents, this.#options.reconcileConcurrency, async ({ type, id }) => {
-      const listed = await session.getChildrenAndStat(`${objectsRoot}/${type}/${id}`).catch(() => null);
-      if (!listed) return;
-      const head = sortQueue(listed.children)[0];
-      if (!head) return;
-      const entry: { type: string; id: string; owner: string; lowest: string; epoch?: string; since?: number } = { type, id, owner: head.node, lowest: `${objectsRoot}/${type}/${id}/${head.name}` };
-      // The runtime creates a lock parent only together with its first lock, in one multi: while that
-      // lock is the parent's only child ever (cversion 1), they share czxid and ctime — no extra read.
-      if (listed.stat.cversion === 1 && listed.children.length === 1) {
-        entry.epoch = czxidOf(listed.stat);
-        entry.since = Number(Buffer.from(listed.stat.ctime).readBigInt64BE(0));
-      }
-      found.set(`${type}/${id}`, entry);
-    });
-    // Objects the events did not tell us about: read their owner's epoch and start from the lock znode.
+    const concurrency = this.#options.reconcileConcurrency;
+    const found = new Map<string, { type: string; id: string; head: SourceLockEntry }>();
+    for (const q of await this.source.scanLockQueues({ concurrency })) found.set(`${q.type}/${q.id}`, { type: q.type, id: q.id, head: q.entries[0] });
+    // Objects the events did not tell us about: read their owner's epoch and start from its lock entry.
     const missing = [...found.entries()].filter(([key, f]) => {
       const known = this.#objects.get(key);
-      if (known && known.owner === f.owner) return false;
+      if (known && known.owner === f.head.node) return false;
       const removed = this.#removed.get(key);
       return removed === undefined || removed.at < startedWall;
     });
-    await boundedAll(missing, this.#options.reconcileConcurrency, async ([key, f]) => {
-      let epoch = f.epoch;
-      let since = f.since;
-      if (epoch === undefined || since === undefined) {
-        const stat = await session.exists(f.lowest).catch(() => null);
-        if (!stat) return;
-        epoch = czxidOf(stat);
-        since = Number(Buffer.from(stat.ctime).readBigInt64BE(0));
+    await boundedAll(missing, concurrency, async ([key, f]) => {
+      let epoch = f.head.epoch;
+      let since = f.head.waitingSince;
+      if (epoch === null || since === null) {
+        const read = await this.source.readLockEntry(f.type, f.id, f.head.path);
+        if (!read) return;
+        epoch = read.epoch;
+        since = read.waitingSince;
       }
       const record: ObjectRecord = {
-        type: f.type, id: f.id, owner: f.owner, epoch, activeSince: since,
+        type: f.type, id: f.id, owner: f.head.node, epoch, activeSince: since,
         lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
       };
       this.#objects.set(key, record);
       this.#delta(() => ({ kind: 'object', type: f.type, id: f.id, object: this.#view(record) }));
     });
     for (const [key, o] of this.#objects) {
-      // Gone from ZooKeeper, unless activated after the scan began (its lock may postdate our listing).
+      // Gone from the source, unless activated after the scan began (its lock may postdate our listing).
       if (!found.has(key) && o.activeSince < startedWall) {
         this.#objects.delete(key);
         this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: null }));
@@ -380,40 +396,11 @@ export class LiveClusterModel implements ClusterModel {
 
   // ---- members and their event streams ----
 
-  async #refreshMembers(): Promise<void> {
+  /** Folds the source's member list into the model: new members get an event stream, gone ones take their objects with them. */
+  #applyMembers(infos: MemberInfo[]): void {
     if (this.#stopped) return;
-    const session = this.#session;
-    const watch = !this.#childrenWatched;
-    this.#childrenWatched = true;
-    let names: string[];
-    try {
-      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
-        this.#childrenWatched = false;
-        this.#refreshMembers().catch(() => {});
-      } : undefined);
-    } catch {
-      this.#childrenWatched = false;
-      setTimeout(() => this.#refreshMembers().catch(() => {}), 500).unref();
-      return;
-    }
-    const infos = await Promise.all(names.map(async (name) => {
-      // One data watch per member at a time (a watch is one-shot: re-armed when it fires).
-      const watchData = !this.#dataWatched.has(name);
-      if (watchData) this.#dataWatched.add(name);
-      try {
-        const { data } = await session.getData(`${this.root}/nodes/${name}`, watchData ? () => {
-          this.#dataWatched.delete(name);
-          this.#refreshMembers().catch(() => {});
-        } : undefined);
-        return JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo;
-      } catch {
-        if (watchData) this.#dataWatched.delete(name);
-        return null; // left between the listing and the read
-      }
-    }));
     const seen = new Set<string>();
     for (const info of infos) {
-      if (!info?.name) continue;
       seen.add(info.name);
       const known = this.#members.get(info.name);
       if (known && known.info.address === info.address && known.info.startedAt === info.startedAt) {
@@ -547,49 +534,13 @@ export class LiveClusterModel implements ClusterModel {
 
   // ---- lock queue watches ----
 
-  #armQueueWatch(type: string, id: string): void {
-    const key = `${type}/${id}`;
-    const watch = this.#queueWatches.get(key);
-    if (!watch || watch.armed || this.#stopped) return;
-    watch.armed = true;
-    const parent = `${this.root}/objects/${type}/${id}`;
-    const fire = () => {
-      watch.armed = false;
-      if (this.#queueWatches.get(key) === watch) this.#armQueueWatch(type, id);
-    };
-    this.#session.getChildren(parent, fire).then(
-      (children) => this.#queueEntries(parent, children),
-      async (err) => {
-        if (!isZkCode(err, Exception.NO_NODE)) throw err;
-        // No queue now: watch for the parent to appear instead.
-        await this.#session.exists(parent, fire);
-        return [];
-      },
-    ).then((queue) => {
-      for (const listener of watch.listeners) listener(queue);
-      this.#delta(() => ({ kind: 'lockQueue', type, id, queue }));
-    }, () => {
-      watch.armed = false;
-      setTimeout(() => this.#armQueueWatch(type, id), 500).unref();
-    });
-  }
-
-  /** A lock event for a watched queue: the watch fires too, this only makes it prompt if ZooKeeper is slower. */
+  /** A lock event for a watched queue: the source's watch reports it too, this only makes it prompt if the source is slower. */
   #notifyQueue(type: string, id: string): void {
     const watch = this.#queueWatches.get(`${type}/${id}`);
     if (!watch) return;
     void this.lockQueue(type, id).then((queue) => {
       for (const listener of watch.listeners) listener(queue);
     }, () => {});
-  }
-
-  async #queueEntries(parent: string, children: string[]): Promise<LockQueueEntryView[]> {
-    const sorted = sortQueue(children);
-    return Promise.all(sorted.map(async (e) => {
-      const path = `${parent}/${e.name}`;
-      const stat = await this.#session.exists(path).catch(() => null);
-      return { node: e.node, sequence: e.sequence, path, waitingSince: stat ? Number(Buffer.from(stat.ctime).readBigInt64BE(0)) : null };
-    }));
   }
 
   // ---- helpers ----
@@ -611,13 +562,8 @@ export class LiveClusterModel implements ClusterModel {
 /** How long a removed object's tombstone is kept after a scan (older replayed events are ignored meanwhile). */
 const TOMBSTONE_MS = 10 * 60_000;
 
-/** Runs `task` over `items` with at most `concurrency` in flight. */
-async function boundedAll<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+function entryView(e: SourceLockEntry): LockQueueEntryView {
+  return { node: e.node, sequence: e.sequence, path: e.path, waitingSince: e.waitingSince };
 }
 
 function encodeCursor(o: ObjectView): string {

@@ -2,8 +2,9 @@ import type { LifecycleEvent } from '../../runtime/src/index.js';
 
 /**
  * What the HTTP and ws layer of the admin API needs from the rest of it. `ClusterModel` (the live
- * model fed by ZooKeeper watches, node event streams and reconciliation), `ClusterActions` (evict,
- * migrate, drain through the nodes) and `Storage` (S3 browsing) implement these.
+ * model fed by the coordination source — ZooKeeper watches, or an in-process registry — node event
+ * streams and reconciliation), `ClusterActions` (evict, migrate, drain through the nodes) and
+ * `Storage` (S3 or data-folder browsing) implement these.
  */
 
 export interface NodeView {
@@ -47,7 +48,7 @@ export interface ClusterSummary {
   callsPerSecond: number;
   /** The newest event cursor. */
   eventCursor: number;
-  /** When the model last reconciled with ZooKeeper (wall-clock ms), and how long it took. */
+  /** When the model last reconciled with the coordination source (wall-clock ms), and how long it took. */
   lastReconcile: { at: number; durationMs: number } | null;
   /** Persisted objects per the last full S3 listing (null before the first one, or without a store). */
   persisted: { objects: number; byType: Record<string, number>; listedAt: number; durationMs: number } | null;
@@ -91,7 +92,7 @@ export interface ClusterModel {
   node(name: string): NodeView | undefined;
   objects(query: ObjectQuery): Page<ObjectView>;
   object(type: string, id: string): ObjectView | undefined;
-  /** Reads the object's lock queue from ZooKeeper now. */
+  /** Reads the object's lock queue from the coordination source (ZooKeeper) now. */
   lockQueue(type: string, id: string): Promise<LockQueueEntryView[]>;
   /** Watches one lock queue while someone looks at it; returns the stop function. Never one watch per object otherwise. */
   watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void;
@@ -99,7 +100,7 @@ export interface ClusterModel {
   events(since: number, limit: number): { events: ModelEvent[]; cursor: number };
   /** Subscribes to model changes; returns the unsubscribe function. */
   subscribe(listener: (delta: ModelDelta) => void): () => void;
-  /** Ready: connected to ZooKeeper and reconciled at least once. */
+  /** Ready: connected to the coordination source (ZooKeeper) and reconciled at least once. */
   ready(): boolean;
 }
 

@@ -1,9 +1,12 @@
-import type { S3StateStore } from '../../runtime/src/index.js';
+import type { StateStore } from '../../runtime/src/index.js';
 import type { PersistedObject, Storage, StoredSummary } from './contracts.js';
 
-/** Browsing persisted state in the cluster's S3 bucket, through the runtime's state store. */
+/**
+ * Browsing persisted state through the runtime's state store: the cluster's S3 bucket
+ * (`S3StateStore`), or the data folder of an embedded cluster (`FileStateStore`).
+ */
 export class S3Storage implements Storage {
-  constructor(private readonly store: S3StateStore) {}
+  constructor(private readonly store: StateStore) {}
 
   async list(query: { type?: string; prefix?: string; cursor?: string; limit: number }): Promise<{ items: StoredSummary[]; cursor?: string }> {
     const page = await this.store.list({

@@ -69,6 +69,8 @@ export class PeerServer {
   async close(): Promise<void> {
     for (const ws of this.#sockets) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    // Idle keep-alive and abandoned admin requests would hold close() open until they time out.
+    this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 

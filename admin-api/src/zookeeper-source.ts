@@ -1,0 +1,258 @@
+import type { Stat } from 'node-zookeeper-client';
+import type { MemberInfo } from '../../runtime/src/index.js';
+import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
+import { Exception, ZkSession, czxidOf, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
+import { boundedAll } from './bounded-all.js';
+import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
+
+export interface ZooKeeperSourceOptions {
+  /** ZooKeeper connect string of the cluster. */
+  connect: string;
+  /** @default '/highlander' */
+  root?: string;
+  /** @default 10000 */
+  sessionTimeoutMs?: number;
+}
+
+/**
+ * The cluster as ZooKeeper has it, on one session: members from one children watch on
+ * `<root>/nodes` plus one data watch per member; lock queues from a bounded-concurrency scan of
+ * `<root>/objects/<type>/<id>/lock-…` (one request per object); one getChildren watch per lock
+ * queue someone watches, re-armed only while watched; forced evictions delete the owner's lock znode.
+ */
+export class ZooKeeperSource implements ClusterSource {
+  readonly root: string;
+  readonly session: ZkSession;
+  readonly description: string;
+  readonly #ownsSession: boolean;
+  #memberListeners = new Set<(members: MemberInfo[]) => void>();
+  #reconnectListeners = new Set<() => void>();
+  #childrenWatched = false;
+  #dataWatched = new Set<string>();
+  #queueWatches = new Set<QueueWatch>();
+  #closed = false;
+
+  /** Over a session opened by the caller (who closes it). */
+  constructor(session: ZkSession, options: { root?: string; description?: string; ownsSession?: boolean } = {}) {
+    this.session = session;
+    this.root = options.root ?? '/highlander';
+    this.description = options.description ?? `zookeeper ${this.root}`;
+    this.#ownsSession = options.ownsSession ?? false;
+    session.on('connected', () => {
+      for (const listener of [...this.#reconnectListeners]) listener();
+    });
+    session.on('renewed', () => {
+      // A new session holds no watches: arm them again, and look at everything afresh.
+      this.#childrenWatched = false;
+      this.#dataWatched.clear();
+      this.#refreshMembers().catch(() => {});
+      for (const watch of this.#queueWatches) {
+        watch.armed = false;
+        this.#armQueueWatch(watch);
+      }
+    });
+  }
+
+  /** Opens its own session (closed with the source) and makes sure `<root>/nodes` exists. */
+  static async open(options: ZooKeeperSourceOptions): Promise<ZooKeeperSource> {
+    const root = options.root ?? '/highlander';
+    const session = await ZkSession.open({ connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
+    const source = new ZooKeeperSource(session, { root, description: `zookeeper ${options.connect}${root}`, ownsSession: true });
+    try {
+      await session.mkdirp(`${root}/nodes`);
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+    return source;
+  }
+
+  get connected(): boolean {
+    return !this.#closed && this.session.connected;
+  }
+
+  async watchMembers(listener: (members: MemberInfo[]) => void): Promise<() => void> {
+    this.#memberListeners.add(listener);
+    await this.#refreshMembers();
+    // The watches stay armed until they fire; with nobody listening then, they are not re-armed.
+    return () => this.#memberListeners.delete(listener);
+  }
+
+  onReconnect(listener: () => void): () => void {
+    this.#reconnectListeners.add(listener);
+    return () => this.#reconnectListeners.delete(listener);
+  }
+
+  async scanLockQueues(options: { concurrency: number }): Promise<LockQueueScan[]> {
+    const session = this.session;
+    const objectsRoot = `${this.root}/objects`;
+    const types = await session.getChildren(objectsRoot).catch((err) => {
+      if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
+      throw err;
+    });
+    const parents: Array<{ type: string; id: string }> = [];
+    await boundedAll(types, options.concurrency, async (type) => {
+      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch(() => [] as string[]);
+      for (const id of ids) parents.push({ type, id });
+    });
+    const found: LockQueueScan[] = [];
+    await boundedAll(parents, options.concurrency, async ({ type, id }) => {
+      const parent = `${objectsRoot}/${type}/${id}`;
+      // Gone since the listing (its last lock released): no queue.
+      const listed = await session.getChildrenAndStat(parent).catch(() => null);
+      if (!listed) return;
+      const entries = sortQueue(listed.children).map((e): SourceLockEntry => ({
+        node: e.node, sequence: e.sequence, path: `${parent}/${e.name}`, epoch: null, waitingSince: null,
+      }));
+      const [head, ...rest] = entries;
+      if (!head) return;
+      // The runtime creates a lock parent only together with its first lock, in one multi: while that
+      // lock is the parent's only child ever (cversion 1), they share czxid and ctime — no extra read.
+      if (listed.stat.cversion === 1 && listed.children.length === 1) {
+        head.epoch = czxidOf(listed.stat);
+        head.waitingSince = ctimeOf(listed.stat);
+      }
+      found.push({ type, id, entries: [head, ...rest] });
+    });
+    return found;
+  }
+
+  async readLockEntry(_type: string, _id: string, path: string): Promise<{ epoch: string; waitingSince: number } | null> {
+    // Any failure reads as gone: the next scan looks again.
+    const stat = await this.session.exists(path).catch(() => null);
+    return stat ? { epoch: czxidOf(stat), waitingSince: ctimeOf(stat) } : null;
+  }
+
+  async lockQueue(type: string, id: string): Promise<SourceLockEntry[]> {
+    const parent = this.#parentOf(type, id);
+    let children: string[];
+    try {
+      children = await this.session.getChildren(parent);
+    } catch (err) {
+      if (isZkCode(err, Exception.NO_NODE)) return [];
+      throw err;
+    }
+    return this.#queueEntries(parent, children);
+  }
+
+  watchLockQueue(type: string, id: string, listener: (queue: SourceLockEntry[]) => void): () => void {
+    const watch: QueueWatch = { type, id, listener, armed: false, stopped: false };
+    this.#queueWatches.add(watch);
+    this.#armQueueWatch(watch);
+    return () => {
+      // The ZooKeeper watch is one-shot: when it fires after this, it is not re-armed.
+      watch.stopped = true;
+      this.#queueWatches.delete(watch);
+    };
+  }
+
+  async forceRemoveLock(entry: { type: string; id: string; path: string }): Promise<boolean> {
+    try {
+      await this.session.remove(entry.path);
+      return true;
+    } catch (err) {
+      // Gone already: the owner released it or its session expired meanwhile; the object is free either way.
+      if (isZkCode(err, Exception.NO_NODE)) return false;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#memberListeners.clear();
+    this.#reconnectListeners.clear();
+    for (const watch of this.#queueWatches) watch.stopped = true;
+    this.#queueWatches.clear();
+    if (this.#ownsSession) this.session.close();
+  }
+
+  // ---- members ----
+
+  async #refreshMembers(): Promise<void> {
+    if (this.#closed || this.#memberListeners.size === 0) return;
+    const session = this.session;
+    const watch = !this.#childrenWatched;
+    this.#childrenWatched = true;
+    let names: string[];
+    try {
+      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
+        this.#childrenWatched = false;
+        this.#refreshMembers().catch(() => {});
+      } : undefined);
+    } catch {
+      this.#childrenWatched = false;
+      setTimeout(() => this.#refreshMembers().catch(() => {}), 500).unref();
+      return;
+    }
+    const infos = await Promise.all(names.map(async (name) => {
+      // One data watch per member at a time (a watch is one-shot: re-armed when it fires).
+      const watchData = !this.#dataWatched.has(name);
+      if (watchData) this.#dataWatched.add(name);
+      try {
+        const { data } = await session.getData(`${this.root}/nodes/${name}`, watchData ? () => {
+          this.#dataWatched.delete(name);
+          this.#refreshMembers().catch(() => {});
+        } : undefined);
+        return JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo;
+      } catch {
+        if (watchData) this.#dataWatched.delete(name);
+        return null; // left between the listing and the read
+      }
+    }));
+    if (this.#closed) return;
+    const members = infos.filter((info): info is MemberInfo => Boolean(info?.name));
+    for (const listener of [...this.#memberListeners]) listener(members);
+  }
+
+  // ---- lock queues ----
+
+  #parentOf(type: string, id: string): string {
+    return `${this.root}/objects/${type}/${id}`;
+  }
+
+  #armQueueWatch(watch: QueueWatch): void {
+    if (watch.armed || watch.stopped || this.#closed) return;
+    watch.armed = true;
+    const parent = this.#parentOf(watch.type, watch.id);
+    const fire = () => {
+      watch.armed = false;
+      this.#armQueueWatch(watch);
+    };
+    this.session.getChildren(parent, fire).then(
+      (children) => this.#queueEntries(parent, children),
+      async (err) => {
+        if (!isZkCode(err, Exception.NO_NODE)) throw err;
+        // No queue now: watch for the parent to appear instead.
+        await this.session.exists(parent, fire);
+        return [];
+      },
+    ).then((queue) => {
+      if (!watch.stopped) watch.listener(queue);
+    }, () => {
+      watch.armed = false;
+      setTimeout(() => this.#armQueueWatch(watch), 500).unref();
+    });
+  }
+
+  async #queueEntries(parent: string, children: string[]): Promise<SourceLockEntry[]> {
+    const sorted = sortQueue(children);
+    return Promise.all(sorted.map(async (e) => {
+      const path = `${parent}/${e.name}`;
+      // Released between the listing and this read: shown without its times.
+      const stat = await this.session.exists(path).catch(() => null);
+      return { node: e.node, sequence: e.sequence, path, epoch: stat ? czxidOf(stat) : null, waitingSince: stat ? ctimeOf(stat) : null };
+    }));
+  }
+}
+
+interface QueueWatch {
+  type: string;
+  id: string;
+  listener: (queue: SourceLockEntry[]) => void;
+  armed: boolean;
+  stopped: boolean;
+}
+
+function ctimeOf(stat: Stat): number {
+  return Number(Buffer.from(stat.ctime).readBigInt64BE(0));
+}
