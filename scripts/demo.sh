@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, then starts ZooKeeper, radosgw and three Highlander nodes on
-# loopback with the seed's shared-todo-list workload, printing lifecycle events live. Ctrl-C stops it.
-# Options go to scripts/demo.ts: --duration <s>, --nodes <n>, --rate <steps/s>, --idle-timeout-ms <ms>.
+# The demo on embedded defaults (needs only Node): three Highlander nodes, the embedded coordinator
+# and a file state store (in .highlander-data/demo) in one process, the admin API with the
+# dashboard, and the seed's shared-todo-list workload. Prints the dashboard URL; Ctrl-C stops it.
+# Options go to scripts/demo.ts: --duration <s>, --nodes <n>, --rate <steps/s>, --idle-timeout-ms <ms>,
+# --data <dir>. With HIGHLANDER_ZK and HIGHLANDER_S3_BUCKET (see docs/configuration.md) it runs on your
+# ZooKeeper and S3 instead; scripts/demo-local-servers.sh starts a local ZooKeeper and radosgw for it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-system-deps.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -1,24 +1,35 @@
 /**
- * The demo: a real standalone ZooKeeper and radosgw on loopback, three Highlander node processes,
- * and the seed's shared-todo-list workload calling them, with every lifecycle event printed live.
+ * The demo: three Highlander nodes, the admin API with the dashboard, and the seed's
+ * shared-todo-list workload calling them, with every lifecycle event printed live.
  *
- *   node --import tsx scripts/demo.ts [--duration <s>] [--nodes <n>] [--rate <calls/s>] [--idle-timeout-ms <ms>]
+ * Backends, by what is given:
+ *   (nothing)            embedded: the nodes, the embedded coordinator and a file state store in this
+ *                        one process, state kept in --data (no ZooKeeper or S3 needed);
+ *   --local-servers      a standalone ZooKeeper and radosgw started on loopback (Debian packages
+ *                        zookeeper, radosgw; scripts/demo-local-servers.sh installs them), node processes;
+ *   HIGHLANDER_ZK + HIGHLANDER_S3_BUCKET (and the other HIGHLANDER_S3_* / AWS variables, see
+ *                        docs/configuration.md): your ZooKeeper and S3, node processes.
  *
- * Stop with Ctrl-C: the nodes drain (flush and release their locks) and the servers are removed.
+ *   node --import tsx scripts/demo.ts [--duration <s>] [--nodes <n>] [--rate <steps/s>] [--idle-timeout-ms <ms>]
+ *                                     [--data <dir>] [--local-servers]
+ *
+ * Stop with Ctrl-C: the nodes drain (flush and release their locks), then everything stops.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { NodeProcess } from './cluster.js';
-import { ObjectRejected, type LifecycleEvent } from '../runtime/src/index.js';
+import { NodeProcess, type ClusterConfig } from './cluster.js';
+import { startEmbeddedCluster } from './embedded-cluster.js';
+import { ObjectRejected, type AnyObjectType, type HighlanderNode, type LifecycleEvent } from '../runtime/src/index.js';
+import { objects as todoObjects } from '../examples/todo/objects.js';
 import { startRadosgw } from './servers/radosgw.js';
 import { startZooKeeper } from './servers/zookeeper.js';
 
-const USAGE = 'usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <calls per second>] [--idle-timeout-ms <ms>]';
+const USAGE = 'usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <steps per second>] [--idle-timeout-ms <ms>] [--data <dir>] [--local-servers]';
 let parsed;
 try {
   parsed = parseArgs({
@@ -27,6 +38,8 @@ try {
       nodes: { type: 'string', default: '3' },
       rate: { type: 'string', default: '40' },
       'idle-timeout-ms': { type: 'string', default: '8000' },
+      data: { type: 'string', default: '.highlander-data/demo' },
+      'local-servers': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -55,29 +68,134 @@ const NODE_COLORS = [36, 35, 33, 32, 34];
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 log(color(1, 'Highlander demo: there can be only one'));
-log('starting ZooKeeper and radosgw on loopback…');
-const [zookeeper, radosgw] = await Promise.all([startZooKeeper(), startRadosgw()]);
-const bucket = 'highlander-demo';
-await radosgw.createBucket(bucket);
-log(`ZooKeeper ${zookeeper.connectString}   S3 ${radosgw.endpoint} bucket ${bucket}`);
 
-const config = {
-  zookeeper: zookeeper.connectString,
-  s3: { endpoint: radosgw.endpoint, region: radosgw.region, accessKeyId: radosgw.accessKeyId, secretAccessKey: radosgw.secretAccessKey, bucket },
-  root: '/highlander',
-  sessionTimeoutMs: 6000,
-  idleTimeoutMs,
-  callTimeoutMs: 15_000,
-  placement: 'round-robin',
-  objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)),
-  adminToken: randomBytes(16).toString('hex'),
-};
+/** One node of the demo, wherever it runs. */
+interface DemoNode {
+  readonly name: string;
+  readonly running: boolean;
+  call(type: string, id: string, name: string, arg?: unknown): Promise<unknown>;
+  put(type: string, id: string, state: unknown): Promise<void>;
+  activations(): Promise<number>;
+}
+
+interface DemoCluster {
+  nodes: DemoNode[];
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
 const operatorToken = `operator-${randomBytes(12).toString('hex')}`;
 const viewerToken = `viewer-${randomBytes(12).toString('hex')}`;
-const auditDir = await mkdtemp(join(tmpdir(), 'highlander-demo-audit-'));
-let adminApi: ChildProcess | undefined;
-const nodes = Array.from({ length: nodeCount }, (_, i) => new NodeProcess(`node-${String.fromCharCode(97 + i)}`, config));
-const nodeColor = new Map(nodes.map((n, i) => [n.name, NODE_COLORS[i % NODE_COLORS.length]!]));
+const tokens = [{ role: 'operator' as const, name: 'demo-operator', token: operatorToken }, { role: 'viewer' as const, name: 'demo-viewer', token: viewerToken }];
+const apiPort = Number(process.env.HIGHLANDER_API_PORT ?? 8080);
+const nodeNames = Array.from({ length: nodeCount }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+const nodeColor = new Map(nodeNames.map((n, i) => [n, NODE_COLORS[i % NODE_COLORS.length]!]));
+const external = process.env.HIGHLANDER_ZK && process.env.HIGHLANDER_S3_BUCKET;
+
+/** Embedded: every node in this process on the embedded coordinator, state in files under --data. */
+async function startEmbedded(): Promise<DemoCluster> {
+  const dataDir = resolve(args.data!);
+  log(`embedded backends: coordinator in this process, state in ${dataDir} (kept across runs)`);
+  const cluster = await startEmbeddedCluster({
+    nodes: nodeCount, dataDir: join(dataDir, 'objects'), objects: todoObjects, placement: 'round-robin', idleTimeoutMs, callTimeoutMs: 15_000,
+    api: { port: apiPort, tokens, auditLogPath: join(dataDir, 'audit.jsonl') },
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}${/EADDRINUSE/.test(err.message) ? ` (is port ${apiPort} free? set HIGHLANDER_API_PORT)` : ''}`);
+  });
+  const types = new Map<string, AnyObjectType>(todoObjects.map((t) => [t.type, t]));
+  const typeOf = (name: string) => types.get(name) ?? fail(`unknown type ${name}`);
+  const wrap = (node: HighlanderNode): DemoNode => {
+    node.events.subscribe(printEvent);
+    return {
+      name: node.name,
+      get running() {
+        return node.status === 'running';
+      },
+      call: (type, id, name, arg) => node.invoke(typeOf(type), id, { op: 'call', name, arg }, 15_000),
+      put: async (type, id, state) => void (await node.invoke(typeOf(type), id, { op: 'put', state }, 15_000)),
+      activations: async () => node.activationCount,
+    };
+  };
+  return { nodes: cluster.nodes.map(wrap), adminUrl: cluster.api!.url, stop: () => cluster.stop() };
+}
+
+/** Node processes and the admin API process on ZooKeeper and S3: started here (--local-servers) or yours (HIGHLANDER_*). */
+async function startProcesses(): Promise<DemoCluster> {
+  let stopServers = async () => {};
+  let config: ClusterConfig;
+  const common = {
+    root: process.env.HIGHLANDER_ZK_ROOT ?? '/highlander', sessionTimeoutMs: 6000, idleTimeoutMs, callTimeoutMs: 15_000, placement: 'round-robin',
+    objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)), adminToken: randomBytes(16).toString('hex'),
+  };
+  if (args['local-servers']) {
+    log('starting ZooKeeper and radosgw on loopback…');
+    const [zookeeper, radosgw] = await Promise.all([startZooKeeper(), startRadosgw()]);
+    const bucket = 'highlander-demo';
+    await radosgw.createBucket(bucket);
+    log(`ZooKeeper ${zookeeper.connectString}   S3 ${radosgw.endpoint} bucket ${bucket}`);
+    config = {
+      ...common, zookeeper: zookeeper.connectString,
+      s3: { endpoint: radosgw.endpoint, region: radosgw.region, accessKeyId: radosgw.accessKeyId, secretAccessKey: radosgw.secretAccessKey, bucket },
+    };
+    stopServers = async () => void (await Promise.all([zookeeper.stop(), radosgw.stop()]));
+  } else {
+    const env = process.env;
+    config = {
+      ...common, zookeeper: env.HIGHLANDER_ZK!,
+      s3: { endpoint: env.HIGHLANDER_S3_ENDPOINT ?? '', region: env.HIGHLANDER_S3_REGION ?? '', accessKeyId: env.HIGHLANDER_S3_ACCESS_KEY_ID ?? '', secretAccessKey: env.HIGHLANDER_S3_SECRET_ACCESS_KEY ?? '', bucket: env.HIGHLANDER_S3_BUCKET! },
+    };
+    log(`your backends: ZooKeeper ${config.zookeeper}${config.root}, S3 bucket ${config.s3.bucket}${config.s3.endpoint ? ` at ${config.s3.endpoint}` : ''}`);
+  }
+  const auditDir = await mkdtemp(join(tmpdir(), 'highlander-demo-audit-'));
+  const nodes = nodeNames.map((name) => new NodeProcess(name, config));
+  await Promise.all(nodes.map((n) => n.start()));
+  for (const node of nodes) {
+    for (const event of node.events) printEvent(event);
+    let printed = node.events.length;
+    setInterval(() => {
+      for (; printed < node.events.length; printed++) printEvent(node.events[printed]!);
+    }, 100).unref();
+  }
+  const adminApi: ChildProcess = fork(fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
+      HIGHLANDER_S3_BUCKET: config.s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: config.s3.endpoint,
+      HIGHLANDER_S3_REGION: config.s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: config.s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
+      HIGHLANDER_ADMIN_TOKEN: config.adminToken,
+      HIGHLANDER_API_TOKENS: tokens.map((t) => `${t.role}:${t.name}:${t.token}`).join(','),
+      HIGHLANDER_API_PORT: String(apiPort),
+      HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
+    },
+  });
+  const adminUrl = await new Promise<string>((resolveUrl, reject) => {
+    adminApi.on('message', (m: { ready?: { url: string } }) => m.ready && resolveUrl(m.ready.url));
+    adminApi.once('exit', (code) => reject(new Error(`the admin API exited with ${code} (is port ${apiPort} free? set HIGHLANDER_API_PORT)`)));
+  });
+  return {
+    nodes: nodes.map((n) => ({
+      name: n.name,
+      get running() {
+        return n.running;
+      },
+      call: (type, id, name, arg) => n.call(type, id, name, arg),
+      put: (type, id, state) => n.put(type, id, state),
+      activations: async () => (await n.activations().catch(() => [])).length,
+    })),
+    adminUrl,
+    async stop() {
+      adminApi.kill('SIGTERM');
+      await Promise.all(nodes.map((n) => n.stop().catch(() => n.kill('SIGKILL'))));
+      await Promise.all([stopServers(), rm(auditDir, { recursive: true, force: true })]);
+    },
+  };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
@@ -88,9 +206,7 @@ async function shutdown(code: number): Promise<never> {
   log('\nstopping: the workload finishes its steps, then the nodes drain (flush, release locks)…');
   const inFlightDeadline = Date.now() + 20_000;
   while (inFlight > 0 && Date.now() < inFlightDeadline) await new Promise((r) => setTimeout(r, 50));
-  adminApi?.kill('SIGTERM');
-  await Promise.all(nodes.map((n) => n.stop().catch(() => n.kill('SIGKILL'))));
-  await Promise.all([zookeeper.stop(), radosgw.stop(), rm(auditDir, { recursive: true, force: true })]);
+  await cluster?.stop();
   log(`done: ${counts.ok} calls acknowledged, ${counts.refused} refused by List.insertTodo (not allowed), ${counts.failed} failed`);
   process.exit(code);
 }
@@ -125,38 +241,18 @@ function printEvent(event: LifecycleEvent): void {
   log(`${color(90, time)} ${color(nodeColor.get(event.node) ?? 37, event.node.padEnd(7))} ${color(event.kind.startsWith('object.fenced') || event.kind.endsWith('failed') || event.kind === 'node.session-lost' ? 31 : 37, event.kind.padEnd(19))} ${describe(event)}`);
 }
 
-await Promise.all(nodes.map((n) => n.start()));
-for (const node of nodes) {
-  for (const event of node.events) printEvent(event);
-  const seen = node.events.length;
-  let printed = seen;
-  setInterval(() => {
-    for (; printed < node.events.length; printed++) printEvent(node.events[printed]!);
-  }, 100).unref();
+let cluster: DemoCluster | undefined;
+try {
+  cluster = args['local-servers'] || external ? await startProcesses() : await startEmbedded();
+} catch (err) {
+  console.error(`demo: ${(err as Error).message}`);
+  process.exit(1);
 }
-
-// ---- the admin API, on the same cluster ----
-adminApi = fork(fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url)), [], {
-  execArgv: ['--import', 'tsx'],
-  stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  env: {
-    ...process.env,
-    HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
-    HIGHLANDER_S3_BUCKET: bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: radosgw.endpoint,
-    HIGHLANDER_S3_REGION: radosgw.region, HIGHLANDER_S3_ACCESS_KEY_ID: radosgw.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: radosgw.secretAccessKey,
-    HIGHLANDER_ADMIN_TOKEN: config.adminToken,
-    HIGHLANDER_API_TOKENS: `operator:demo-operator:${operatorToken},viewer:demo-viewer:${viewerToken}`,
-    HIGHLANDER_API_PORT: process.env.HIGHLANDER_API_PORT ?? '8080',
-    HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
-  },
-});
-const adminUrl = await new Promise<string>((resolve, reject) => {
-  adminApi!.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
-  adminApi!.once('exit', (code) => reject(new Error(`the admin API exited with ${code} (is port ${process.env.HIGHLANDER_API_PORT ?? 8080} free? set HIGHLANDER_API_PORT)`)));
-});
+const { nodes, adminUrl } = cluster;
 log(color(1, `dashboard ${adminUrl}/?token=${operatorToken}`));
 log(`admin API ${adminUrl}  operator token ${operatorToken}  viewer token ${viewerToken}`);
 log(`  try: curl -s -H 'Authorization: Bearer ${viewerToken}' ${adminUrl}/api/summary`);
+log(`       bin/highlander ls objects --api ${adminUrl} --token ${viewerToken}`);
 log(`       curl -s -X POST -H 'Authorization: Bearer ${operatorToken}' -H 'content-type: application/json' -d '{"to":"node-b"}' ${adminUrl}/api/objects/list/list-1/migrate`);
 
 // ---- the seed's workload: users share lists and add todos; an outsider keeps getting refused ----
@@ -205,7 +301,7 @@ const workload = setInterval(() => {
 }, 1000 / rate);
 
 const summary = setInterval(() => {
-  void Promise.all(nodes.filter((n) => n.running).map(async (n) => `${n.name}: ${(await n.activations().catch(() => [])).length} active`)).then((parts) => {
+  void Promise.all(nodes.filter((n) => n.running).map(async (n) => `${n.name}: ${await n.activations().catch(() => 0)} active`)).then((parts) => {
     log(color(1, `— ${counts.ok} workload steps ok, ${counts.refused} refused (not allowed), ${counts.failed} failed | ${parts.join(', ')}`));
   });
 }, 5000);
