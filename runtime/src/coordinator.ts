@@ -1,3 +1,5 @@
+import type { RequestObserver } from './request-observer.js';
+
 /**
  * The coordinator contract: cluster membership and one lock queue per object. The ZooKeeper
  * implementation is `ZooKeeperCoordinator`; the embedded one implements the same contract.
@@ -89,4 +91,9 @@ export interface Coordinator {
   holdsLease(): boolean;
   /** Leaves the cluster: every lock and the membership znode go with the session. */
   stop(): Promise<void>;
+  /**
+   * Optional: tells `observer` about every request to the coordination service (a node's metrics
+   * report them as `highlander_zookeeper_*`). Returns the function that stops it.
+   */
+  observeRequests?(observer: RequestObserver): () => void;
 }

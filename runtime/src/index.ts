@@ -2,6 +2,7 @@
  * Highlander: there can be only one live instance of each object id in the whole cluster.
  *
  * ```ts
+ * import { pino } from 'pino';
  * import { defineObject, HighlanderNode, ZooKeeperCoordinator, S3StateStore } from './runtime/src/index.js';
  *
  * const Counter = defineObject({
@@ -16,9 +17,11 @@
  *   coordinator: new ZooKeeperCoordinator({ connect: '127.0.0.1:2181' }),
  *   store: new S3StateStore({ bucket: 'highlander', endpoint: 'http://127.0.0.1:7480' }),
  *   objects: [Counter],
+ *   logger: pino(), // optional: lifecycle logs (default: none)
  * });
  * await node.start();
  * const next = await node.ref(Counter, 'visits').call('increment', 1); // durable when it resolves
+ * console.log(await node.metrics?.text()); // Prometheus text, also at GET http://<node>/metrics
  * await node.stop();
  * ```
  */
@@ -30,8 +33,11 @@ export type {
 export { HighlanderNode } from './node.js';
 export type { HighlanderNodeOptions, NodeStatus } from './node.js';
 export * from './errors.js';
-export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from './events.js';
-export type { AcquireOptions, AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';
+export type { DeactivationReason, EventLog, LifecycleEvent, LifecycleEventBody, LifecycleEventKind } from './events.js';
+export { NodeMetrics } from './metrics.js';
+export type { NodeMetricsOptions } from './metrics.js';
+export type { RequestObserver, RequestSample } from './request-observer.js';
+export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
 export { ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';

@@ -15,7 +15,10 @@ import { PeerClient } from './transport/peer-client.js';
 import type { PeerAdopt, PeerCall, PeerReplyBody } from './transport/peer-protocol.js';
 import { adminHttpHandler } from './node-admin.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PeerServer } from './transport/peer-server.js';
+import type { Logger } from 'pino';
+import { NodeMetrics, serveMetrics } from './metrics.js';
+import { logLifecycleEvents, silentLogger } from './node-log.js';
+import { PeerServer, upgradeRequired } from './transport/peer-server.js';
 
 export interface HighlanderNodeOptions {
   /** This node's name, unique in the cluster: `[A-Za-z0-9_-]{1,64}`. */
@@ -78,15 +81,29 @@ export interface HighlanderNodeOptions {
   loadReportIntervalMs?: number;
   /**
    * Bearer token for the node's admin endpoints (`/admin/…` on its ws port: inspect, evict,
-   * migrate, drain). Without one, those endpoints are off.
+   * migrate, drain). Without one, those endpoints are off. It also guards `GET /metrics`.
    */
   adminToken?: string;
+  /**
+   * This node's Prometheus metrics (see `NodeMetrics`), served at `GET /metrics` on its ws port
+   * (behind `adminToken` when one is set) and readable as `node.metrics`; `false` turns them off.
+   * Give each node its own.
+   * @default new NodeMetrics()
+   */
+  metrics?: NodeMetrics | false;
+  /**
+   * A pino logger for the node's lifecycle (node up/down, membership, session lost and rejoined,
+   * fenced objects, failed writes, drain progress, admin actions; details at debug) and for
+   * failures of background tasks. Lines carry `node: <name>`.
+   * @default none: the node logs nothing (background failures become process warnings)
+   */
+  logger?: Logger;
 }
 
 /** 'created' → 'starting' → 'running' → 'stopping' → 'stopped'. */
 export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost' | 'adminToken'>> & { advertiseHost: string; placement: Placement; adminToken: string | undefined };
+type CompiledOptions = Required<Omit<HighlanderNodeOptions, 'placement' | 'advertiseHost' | 'adminToken' | 'metrics' | 'logger'>> & { advertiseHost: string; placement: Placement; adminToken: string | undefined };
 
 const MAX_ROUTING_ATTEMPTS = 64;
 /** The pause detector ticks this often; a tick this much late means the process was paused. */
@@ -103,6 +120,10 @@ export class HighlanderNode implements RefFactory {
   readonly name: string;
   readonly events: EventLog;
   readonly options: CompiledOptions;
+  /** This node's Prometheus metrics (undefined with `metrics: false`). */
+  readonly metrics: NodeMetrics | undefined;
+  /** The node's logger (silent when none was given), bound to `node: <name>`. */
+  readonly logger: Logger;
   #status: NodeStatus = 'created';
   #types = new Map<string, AnyObjectType>();
   #activations = new Map<string, Activation>();
@@ -126,6 +147,9 @@ export class HighlanderNode implements RefFactory {
   /** Set while the locks are re-checked after this process was paused: nothing is served meanwhile. */
   #verifyingLocks: Promise<void> | undefined;
   #adminHttp: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  /** Whether a logger was given (otherwise background failures become process warnings). */
+  #logging: boolean;
+  #unbindMetrics: (() => void) | undefined;
 
   private constructor(options: HighlanderNodeOptions) {
     this.name = validateNodeName(options.name);
@@ -135,6 +159,11 @@ export class HighlanderNode implements RefFactory {
       this.#types.set(type.type, type);
     }
     this.events = new EventLog(this.name);
+    this.#logging = options.logger !== undefined;
+    this.logger = (options.logger ?? silentLogger()).child({ node: this.name });
+    if (this.#logging) logLifecycleEvents(this.events, this.logger);
+    this.metrics = options.metrics === false ? undefined : (options.metrics ?? new NodeMetrics());
+    this.#unbindMetrics = this.metrics?.bind(this);
     if (this.options.adminToken) this.#adminHttp = adminHttpHandler(this, this.options.adminToken);
     const maxPayloadBytes = maxPayloadFor(this.options.maxStateBytes);
     this.#peers = new PeerClient({ maxPayloadBytes, maxInFlight: this.options.maxInFlightPerPeer });
@@ -189,11 +218,12 @@ export class HighlanderNode implements RefFactory {
       port: this.options.port,
       maxPayloadBytes: maxPayloadFor(this.options.maxStateBytes),
       onRequest: (request) => this.#track(request.t === 'adopt' ? this.#serveAdopt(request) : this.#serveForwarded(request)),
-      ...(this.#adminHttp ? { onHttp: this.#adminHttp } : {}),
+      ...this.#httpHandler(),
       events: this.events,
     });
     coordinator.on('members', (members) => this.#onMembers(members));
     coordinator.on('sessionLost', () => this.#onSessionLost());
+    coordinator.on('rejoined', () => this.logger.info({ event: 'node.rejoined' }, 'rejoined the cluster with a new session'));
     coordinator.on('error', (err) => this.#reportBackgroundError('coordinator', err));
     try {
       await coordinator.start({
@@ -202,6 +232,7 @@ export class HighlanderNode implements RefFactory {
     } catch (err) {
       await this.#server.close();
       this.#status = 'stopped';
+      this.#unbindMetrics?.();
       throw err;
     }
     this.#onMembers(coordinator.members());
@@ -223,6 +254,7 @@ export class HighlanderNode implements RefFactory {
     if (this.#status === 'stopped' || this.#status === 'stopping') return;
     if (this.#status === 'created') {
       this.#status = 'stopped';
+      this.#unbindMetrics?.();
       return;
     }
     this.#status = 'stopping';
@@ -230,7 +262,7 @@ export class HighlanderNode implements RefFactory {
     if (options.drain ?? true) {
       // Forwarded calls accepted before the stop finish first (they may still be activating an
       // object); then every activation drains. New calls are refused with NodeStopping meanwhile.
-      await Promise.race([Promise.allSettled([...this.#serving]), sleep(this.options.callTimeoutMs)]);
+      await raceTimeout(this.options.callTimeoutMs, Promise.allSettled([...this.#serving]));
       await Promise.allSettled([...this.#activations.values()].map((a) => a.deactivate('shutdown')));
     } else {
       for (const a of this.#activations.values()) a.drop('shutdown', new NodeStopping(this.name));
@@ -241,6 +273,7 @@ export class HighlanderNode implements RefFactory {
     await this.#server?.close();
     this.#activations.clear();
     this.#status = 'stopped';
+    this.#unbindMetrics?.();
   }
 
   /** A typed handle on one object; the object may live on any node. */
@@ -249,6 +282,11 @@ export class HighlanderNode implements RefFactory {
     const registered = this.#types.get(type.type);
     if (!registered) throw new UnknownObjectType(type.type, this.name);
     return new ObjectRef<T>(this, registered as T, id);
+  }
+
+  /** The registered object type of that name, if any (for callers that have only the name, like the admin endpoints). */
+  objectType(name: string): AnyObjectType | undefined {
+    return this.#types.get(name);
   }
 
   get draining(): boolean {
@@ -347,7 +385,19 @@ export class HighlanderNode implements RefFactory {
    * with backoff within the call's timeout, re-resolving the owner each time; if time runs out, the
    * last such error is thrown. Everything else is thrown at once.
    */
-  async invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+  invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+    const metrics = this.metrics;
+    if (metrics === undefined) return this.#invoke(definition, id, operation, timeoutMs);
+    const started = performance.now();
+    const outcome = this.#invoke(definition, id, operation, timeoutMs);
+    outcome.then(
+      () => metrics.recordCall(definition.type, performance.now() - started, undefined),
+      (err: unknown) => metrics.recordCall(definition.type, performance.now() - started, err),
+    );
+    return outcome;
+  }
+
+  async #invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
     if (this.#status !== 'running') throw new NodeStopping(this.name);
     const started = performance.now();
     const deadline = started + timeoutMs;
@@ -394,7 +444,7 @@ export class HighlanderNode implements RefFactory {
           }
         }
         // Deactivating: wait for it to finish, then route again (it may be placed anywhere).
-        await Promise.race([activation.closed, sleep(remaining)]);
+        await raceTimeout(remaining, activation.closed);
         continue;
       }
 
@@ -411,6 +461,7 @@ export class HighlanderNode implements RefFactory {
         continue;
       }
       let reply: PeerReplyBody;
+      this.metrics?.recordForwarded(definition.type, 'out');
       try {
         reply = await this.#peers.request(owner, member.address, {
           t: 'call', type: definition.type, id, op: operation.op,
@@ -534,6 +585,7 @@ export class HighlanderNode implements RefFactory {
   async #serveForwarded(call: PeerCall): Promise<PeerReplyBody> {
     const definition = this.#types.get(call.type);
     if (!definition) return { t: 'err', error: new UnknownObjectType(call.type, this.name).serialize() };
+    this.metrics?.recordForwarded(definition.type, 'in');
     validateObjectId(call.id);
     if (this.#status !== 'running') return { t: 'err', error: new NodeStopping(this.name).serialize() };
     const operation: Operation = call.op === 'get' ? { op: 'get' }
@@ -553,7 +605,7 @@ export class HighlanderNode implements RefFactory {
             throw err;
           }
         }
-        await Promise.race([activation.closed, sleep(Math.max(0, deadline - performance.now()))]);
+        await raceTimeout(deadline - performance.now(), activation.closed);
         continue;
       }
       const owner = await this.options.coordinator.owner(call.type, call.id);
@@ -583,13 +635,13 @@ export class HighlanderNode implements RefFactory {
       this.#startActivation(definition, request.id, key, deadline, { onQueued: () => queued() });
       const activation = this.#activations.get(key)!;
       // Queued behind the owner, or (if the owner released meanwhile) already holding the lock.
-      await Promise.race([isQueued, activation.loaded, activation.closed, sleep(request.timeoutMs)]);
+      await raceTimeout(request.timeoutMs, isQueued, activation.loaded, activation.closed);
       if (activation.status === 'deactivated') return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the target could not join the lock queue').serialize() };
       return { t: 'ok', value: { queued: true } };
     }
     const activation = this.#activations.get(key);
     if (!activation) return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, 'the target is not taking it over').serialize() };
-    await Promise.race([activation.loaded, activation.closed, sleep(request.timeoutMs)]);
+    await raceTimeout(request.timeoutMs, activation.loaded, activation.closed);
     if (activation.status !== 'active') return { t: 'err', error: new MigrationRefused(request.type, request.id, this.name, `the target's activation is ${activation.status}`).serialize() };
     return { t: 'ok', value: { active: true, epoch: activation.epoch } };
   }
@@ -719,8 +771,26 @@ export class HighlanderNode implements RefFactory {
   }
 
   #reportBackgroundError(what: string, err: unknown): void {
-    // Surfaced as an event; the runtime keeps going.
-    process.emitWarning(`highlander node ${this.name}: ${what} failed: ${causeMessage(err)}`);
+    // Logged (or a process warning without a logger); the runtime keeps going.
+    if (this.#logging) this.logger.warn({ err, task: what }, `${what} failed: ${causeMessage(err)}`);
+    else process.emitWarning(`highlander node ${this.name}: ${what} failed: ${causeMessage(err)}`);
+  }
+
+  /**
+   * Plain HTTP on the ws port: `GET /metrics` when metrics are on (behind the admin token when set),
+   * the admin endpoints when an admin token is set, else 426.
+   */
+  #httpHandler(): { onHttp?: (req: IncomingMessage, res: ServerResponse) => void } {
+    const admin = this.#adminHttp;
+    const metrics = this.metrics ? serveMetrics(this.metrics, this.options.adminToken) : undefined;
+    if (!metrics) return admin ? { onHttp: admin } : {};
+    return {
+      onHttp: (req, res) => {
+        if (metrics(req, res)) return;
+        if (admin) admin(req, res);
+        else upgradeRequired(res);
+      },
+    };
   }
 
   #transition(from: NodeStatus, to: NodeStatus): void {
@@ -838,6 +908,19 @@ function compileOptions(options: HighlanderNodeOptions): CompiledOptions {
 /** A frame may carry a whole state plus framing; twice the state limit leaves room for batching. */
 function maxPayloadFor(maxStateBytes: number): number {
   return 2 * maxStateBytes + 1024 * 1024;
+}
+
+/**
+ * Waits for the first of `promises` or `ms`, whichever comes first, and clears its timer: a timer
+ * left behind would keep a library user's process alive for up to a call timeout after `stop()`.
+ */
+async function raceTimeout(ms: number, ...promises: Promise<unknown>[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([...promises, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,3 +1,5 @@
+import type { RequestObserver } from './request-observer.js';
+
 /**
  * The state store contract: one JSON document per object, written only conditionally.
  * The S3 implementation is `S3StateStore`; the embedded one implements the same contract.
@@ -57,4 +59,9 @@ export interface StateStore {
   /** Where an object is stored, for messages and events (an S3 key). */
   keyOf(type: string, id: string): string;
   close(): Promise<void>;
+  /**
+   * Optional: tells `observer` about every request to the storage service (a node's metrics report
+   * them as `highlander_s3_*`). Returns the function that stops it.
+   */
+  observeRequests?(observer: RequestObserver): () => void;
 }

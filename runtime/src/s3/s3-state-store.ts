@@ -1,7 +1,9 @@
 import { Agent } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Agent as HttpsAgent } from 'node:https';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { StoreUnavailable, StoredStateCorrupt } from '../errors.js';
+import { RequestObservers, type RequestObserver } from '../request-observer.js';
 import type { ListPage, StateStore, StoredObject, WriteRequest, WriteResult } from '../state-store.js';
 
 export interface S3StateStoreOptions {
@@ -48,6 +50,7 @@ export class S3StateStore implements StateStore {
    * attempt landed would fail its own condition. The runtime resolves failed writes by reading back.
    */
   readonly #writer: S3Client;
+  readonly #observers = new RequestObservers();
 
   constructor(options: S3StateStoreOptions) {
     // The pinned SDK supports Node 20; its notice about releases after January 2027 is not actionable here.
@@ -80,21 +83,34 @@ export class S3StateStore implements StateStore {
     return `${this.prefix}${type}/${id}.json`;
   }
 
+  /**
+   * Tells `observer` about every S3 request (the node's metrics use it): `get`, `put` or `list`, its
+   * duration, and how it failed (`conflict` for a failed condition). Returns the function that stops it.
+   */
+  observeRequests(observer: RequestObserver): () => void {
+    return this.#observers.add(observer);
+  }
+
   async read(type: string, id: string): Promise<StoredObject | null> {
     const key = this.keyOf(type, id);
+    const started = performance.now();
     let response;
     try {
       response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
-      if (statusOf(err) === 404) return null;
+      const missing = statusOf(err) === 404;
+      this.#observe('get', started, missing ? undefined : err);
+      if (missing) return null;
       throw new StoreUnavailable('read', key, err);
     }
     let body: string;
     try {
       body = (await response.Body?.transformToString('utf8')) ?? '';
     } catch (err) {
+      this.#observe('get', started, err);
       throw new StoreUnavailable('read', key, err);
     }
+    this.#observe('get', started);
     body = unwrap(body);
     try {
       JSON.parse(body);
@@ -117,6 +133,7 @@ export class S3StateStore implements StateStore {
       // Sent unquoted: radosgw refuses the quoted form, AWS accepts both.
       ? { IfMatch: request.condition.ifMatch }
       : { IfNoneMatch: '*' };
+    const started = performance.now();
     try {
       const response = await this.#writer.send(new PutObjectCommand({
         Bucket: this.bucket,
@@ -126,8 +143,10 @@ export class S3StateStore implements StateStore {
         Metadata: { [META_EPOCH]: request.epoch, [META_VERSION]: String(request.version) },
         ...condition,
       }));
+      this.#observe('put', started);
       return { ok: true, etag: unquote(response.ETag ?? '') };
     } catch (err) {
+      this.#observe('put', started, err);
       const status = statusOf(err);
       // 412: the condition failed. 409: AWS's answer to a concurrent conditional write on the same key.
       if (status === 412 || status === 409) return { ok: false, conflict: true };
@@ -138,6 +157,7 @@ export class S3StateStore implements StateStore {
   async list(options: { type?: string; prefix?: string; cursor?: string; limit?: number }): Promise<ListPage> {
     const typePart = options.type ? `${options.type}/${options.prefix ?? ''}` : '';
     const prefix = `${this.prefix}${typePart}`;
+    const started = performance.now();
     try {
       const response = await this.client.send(new ListObjectsV2Command({
         Bucket: this.bucket,
@@ -145,6 +165,7 @@ export class S3StateStore implements StateStore {
         MaxKeys: Math.min(Math.max(options.limit ?? 100, 1), 1000),
         ...(options.cursor ? { ContinuationToken: options.cursor } : {}),
       }));
+      this.#observe('list', started);
       const objects = (response.Contents ?? []).flatMap((item) => {
         const rest = item.Key?.slice(this.prefix.length) ?? '';
         const slash = rest.indexOf('/');
@@ -160,6 +181,7 @@ export class S3StateStore implements StateStore {
       });
       return response.IsTruncated && response.NextContinuationToken ? { objects, cursor: response.NextContinuationToken } : { objects };
     } catch (err) {
+      this.#observe('list', started, err);
       throw new StoreUnavailable('list', prefix, err);
     }
   }
@@ -168,6 +190,21 @@ export class S3StateStore implements StateStore {
     this.client.destroy();
     this.#writer.destroy();
   }
+
+  #observe(operation: 'get' | 'put' | 'list', started: number, err?: unknown): void {
+    if (!this.#observers.active) return;
+    this.#observers.notify({ operation, durationMs: performance.now() - started, ...(err === undefined ? {} : { error: requestErrorKind(err) }) });
+  }
+}
+
+/** How an S3 request failed, in the few words of `RequestSample.error`. */
+function requestErrorKind(err: unknown): string {
+  const status = statusOf(err);
+  if (status === 412 || status === 409) return 'conflict';
+  if (status !== undefined) return status >= 500 ? 'server' : 'client';
+  const { name, code } = (err ?? {}) as { name?: string; code?: string };
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT' || name === 'AbortError') return 'timeout';
+  return 'network';
 }
 
 /** Errors that prove the request never reached S3: nothing was applied. */

@@ -24,6 +24,11 @@ export interface PeerServerOptions {
   maxSubscriberBufferBytes?: number;
 }
 
+/** The answer to a plain HTTP request the node does not serve: 426, use ws. */
+export function upgradeRequired(res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
+}
+
 /**
  * The node's ws endpoint: `/peer` takes forwarded calls from other nodes, `/events?since=<seq>`
  * streams lifecycle events (first `{t:'events', events, gap}` with what was missed, then
@@ -37,7 +42,7 @@ export class PeerServer {
   private constructor(private readonly options: PeerServerOptions) {
     this.#http = createServer((req, res) => {
       if (options.onHttp) options.onHttp(req, res);
-      else res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
+      else upgradeRequired(res);
     });
     this.#wss = new WebSocketServer({ server: this.#http, maxPayload: options.maxPayloadBytes });
     this.#wss.on('connection', (ws, req) => {

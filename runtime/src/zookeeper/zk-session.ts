@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import zookeeper from 'node-zookeeper-client';
 import type { Client, Event, Stat } from 'node-zookeeper-client';
 import { CoordinatorUnavailable } from '../errors.js';
+import type { RequestObserver } from '../request-observer.js';
 
 /**
  * A ZooKeeper session with what node-zookeeper-client leaves out (notes/zookeeper.md):
@@ -26,6 +27,8 @@ export interface ZkSessionOptions {
    * @default 5000
    */
   requestTimeoutMs?: number;
+  /** Told about every request: operation, duration, and ZooKeeper's error code (or `TIMEOUT`) when it failed. */
+  observe?: RequestObserver;
 }
 
 export const { CreateMode, Exception, ACL } = zookeeper;
@@ -53,6 +56,7 @@ export class ZkSession extends EventEmitter {
   readonly connect: string;
   readonly sessionTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly #observe: RequestObserver | undefined;
   #client: Client;
   #closed = false;
   #connected = false;
@@ -64,6 +68,14 @@ export class ZkSession extends EventEmitter {
     this.connect = options.connect;
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    const observe = options.observe;
+    this.#observe = observe && ((sample) => {
+      try {
+        observe(sample);
+      } catch {
+        // An observer (metrics) must not change the outcome of a request.
+      }
+    });
     this.#client = this.#newClient();
   }
 
@@ -212,10 +224,12 @@ export class ZkSession extends EventEmitter {
     const contact = () => {
       if (sentAt > this.#lastContactMs) this.#lastContactMs = sentAt;
     };
+    const observe = this.#observe;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
+        observe?.({ operation, durationMs: performance.now() - sentAt, error: 'TIMEOUT' });
         reject(new ZkError('TIMEOUT', `${operation} ${path}: no answer from ZooKeeper within ${this.requestTimeoutMs} ms`, path));
       }, this.requestTimeoutMs);
       start((error, result) => {
@@ -224,11 +238,13 @@ export class ZkSession extends EventEmitter {
         clearTimeout(timer);
         if (error) {
           const code = typeof (error as { getCode?: () => number }).getCode === 'function' ? (error as { getCode(): number }).getCode() : Exception.SYSTEM_ERROR;
+          observe?.({ operation, durationMs: performance.now() - sentAt, error: zkCodeName(code) });
           // Any answer from a server, even an error, proves the session was alive just now.
           if (code !== Exception.CONNECTION_LOSS && code !== Exception.SESSION_EXPIRED) contact();
           reject(new ZkError(code, `${operation} ${path}: ${(error as Error).message ?? String(error)}`, path));
           return;
         }
+        observe?.({ operation, durationMs: performance.now() - sentAt });
         contact();
         // exists() reports a missing node as an undefined stat; the types say Stat.
         resolve((result ?? null) as T);
@@ -278,6 +294,16 @@ export class ZkSession extends EventEmitter {
       // A failed heartbeat only means lastContactMs does not advance; the client reconnects by itself.
     });
   }
+}
+
+/** ZooKeeper's error codes by number (`-101` → `NO_NODE`), from the client library's own table. */
+const CODE_NAMES = new Map<number, string>(
+  Object.entries(Exception).flatMap(([name, value]) => (typeof value === 'number' ? [[value, name] as [number, string]] : [])),
+);
+
+/** The name of a ZooKeeper error code (`NO_NODE`), or `CODE_<n>` for one the client library does not know. */
+export function zkCodeName(code: number): string {
+  return CODE_NAMES.get(code) ?? `CODE_${code}`;
 }
 
 /** The czxid of a znode as a decimal string: the owner's epoch. */

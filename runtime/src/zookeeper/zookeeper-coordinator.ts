@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { CoordinatorUnavailable, NodeNameTaken } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockQueueEntry, MemberInfo } from '../coordinator.js';
+import { RequestObservers, type RequestObserver } from '../request-observer.js';
 import { LockQueue } from './lock-queue.js';
 import { CreateMode, Exception, ZkSession, isZkCode } from './zk-session.js';
 
@@ -56,6 +57,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   #refreshAgain = false;
   #childrenWatched = false;
   #dataWatched = new Set<string>();
+  #observers = new RequestObservers();
 
   constructor(options: ZooKeeperCoordinatorOptions) {
     super();
@@ -82,12 +84,21 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     return this.#session;
   }
 
+  /**
+   * Tells `observer` about every ZooKeeper request (the node's metrics use it): operation, duration,
+   * error code. Returns the function that stops it.
+   */
+  observeRequests(observer: RequestObserver): () => void {
+    return this.#observers.add(observer);
+  }
+
   async start(self: MemberInfo): Promise<void> {
     this.#self = { ...self };
     const session = await ZkSession.open({
       connect: this.options.connect,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      observe: (sample) => this.#observers.notify(sample),
     });
     this.#session = session;
     this.#locks = new LockQueue(session, `${this.root}/objects`, self.name);
