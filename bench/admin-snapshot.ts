@@ -39,7 +39,7 @@ export const adminSnapshot: Benchmark = {
     const fixture = await startFixture(context, 'admin-snapshot', { populate: true, admin: true });
     const admin = fixture.admin!;
     const views: ObjectView[] = (await fixture.cluster.objects()).map((o) => ({
-      type: o.type, id: o.id, owner: o.owner, epoch: o.epoch, activeSince: o.activeSince, lastCallAt: null, callsPerSecond: 0, queueLength: 0,
+      type: o.type, id: o.id, owner: o.owner, epoch: o.epoch, activeSince: o.activeSince, lastCallAt: null, callsPerSecond: 0, queueLength: 0, waiting: 0,
     }));
     const allJsonMs = time(() => JSON.stringify(views)).ms;
     return {

@@ -44,9 +44,11 @@ export interface LiveClusterModelCommonOptions {
   maxEvents?: number;
 }
 
-interface ObjectRecord extends ObjectView {
+interface ObjectRecord extends Omit<ObjectView, 'waiting'> {
   /** Stats interval of the last rate, to let rates decay when an object goes quiet. */
   rateIntervalMs: number;
+  /** Nodes waiting in the object's lock queue (from `lock.queued` events, scans and watched queues). */
+  waiters: Set<string>;
 }
 
 interface MemberRecord {
@@ -274,6 +276,7 @@ export class LiveClusterModel implements ClusterModel {
       this.#queueWatches.set(key, created);
       created.stop = this.source.watchLockQueue(type, id, (entries) => {
         const queue = entries.map(entryView);
+        this.#setWaiters(type, id, entries.slice(1).map((e) => e.node), entries[0]?.node);
         for (const l of listeners) l(queue);
         this.#delta(() => ({ kind: 'lockQueue', type, id, queue }));
       });
@@ -335,7 +338,11 @@ export class LiveClusterModel implements ClusterModel {
     const started = performance.now();
     const concurrency = this.#options.reconcileConcurrency;
     const found = new Map<string, { type: string; id: string; head: SourceLockEntry }>();
-    for (const q of await this.source.scanLockQueues({ concurrency })) found.set(`${q.type}/${q.id}`, { type: q.type, id: q.id, head: q.entries[0] });
+    const waiting = new Map<string, string[]>();
+    for (const q of await this.source.scanLockQueues({ concurrency })) {
+      found.set(`${q.type}/${q.id}`, { type: q.type, id: q.id, head: q.entries[0] });
+      waiting.set(`${q.type}/${q.id}`, q.entries.slice(1).map((e) => e.node));
+    }
     // Objects the events did not tell us about: read their owner's epoch and start from its lock entry.
     const missing = [...found.entries()].filter(([key, f]) => {
       const known = this.#objects.get(key);
@@ -354,11 +361,15 @@ export class LiveClusterModel implements ClusterModel {
       }
       const record: ObjectRecord = {
         type: f.type, id: f.id, owner: f.head.node, epoch, activeSince: since,
-        lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
+        lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000, waiters: new Set(),
       };
       this.#objects.set(key, record);
       this.#delta(() => ({ kind: 'object', type: f.type, id: f.id, object: this.#view(record) }));
     });
+    for (const [key, nodes] of waiting) {
+      const f = found.get(key)!;
+      this.#setWaiters(f.type, f.id, nodes, f.head.node);
+    }
     for (const [key, o] of this.#objects) {
       // Gone from the source, unless activated after the scan began (its lock may postdate our listing).
       if (!found.has(key) && o.activeSince < startedWall) {
@@ -463,7 +474,7 @@ export class LiveClusterModel implements ClusterModel {
         if (!known && removed && removed.epoch >= epoch) break;
         const record: ObjectRecord = {
           type: event.type, id: event.id, owner: event.node, epoch: event.epoch, activeSince: event.time,
-          lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000,
+          lastCallAt: null, callsPerSecond: 0, queueLength: 0, rateIntervalMs: 1000, waiters: new Set(),
         };
         this.#objects.set(key, record);
         this.#removed.delete(key);
@@ -496,6 +507,19 @@ export class LiveClusterModel implements ClusterModel {
           o.rateIntervalMs = event.intervalMs;
           this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) }));
         }
+        break;
+      }
+      case 'lock.queued': {
+        const o = this.#objects.get(`${event.type}/${event.id}`);
+        if (o && o.owner !== event.node && !o.waiters.has(event.node)) {
+          o.waiters.add(event.node);
+          this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) }));
+        }
+        break;
+      }
+      case 'lock.acquired': {
+        const o = this.#objects.get(`${event.type}/${event.id}`);
+        if (o?.waiters.delete(event.node)) this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) }));
         break;
       }
       default:
@@ -545,12 +569,22 @@ export class LiveClusterModel implements ClusterModel {
 
   // ---- helpers ----
 
+  /** What ZooKeeper (a scan or a watched queue) says waits behind the owner. */
+  #setWaiters(type: string, id: string, nodes: string[], owner: string | undefined): void {
+    const o = this.#objects.get(`${type}/${id}`);
+    if (!o || o.owner !== owner) return;
+    const same = nodes.length === o.waiters.size && nodes.every((n) => o.waiters.has(n));
+    if (same) return;
+    o.waiters = new Set(nodes);
+    this.#delta(() => ({ kind: 'object', type: o.type, id: o.id, object: this.#view(o) }));
+  }
+
   #view(o: ObjectRecord): ObjectView {
     // A rate is for the interval it was measured in; an object quiet since then is at 0.
     const fresh = o.lastCallAt !== null && Date.now() - o.lastCallAt < 2 * o.rateIntervalMs + 500;
     return {
       type: o.type, id: o.id, owner: o.owner, epoch: o.epoch, activeSince: o.activeSince, lastCallAt: o.lastCallAt,
-      callsPerSecond: fresh ? round(o.callsPerSecond) : 0, queueLength: fresh ? o.queueLength : 0,
+      callsPerSecond: fresh ? round(o.callsPerSecond) : 0, queueLength: fresh ? o.queueLength : 0, waiting: o.waiters.size,
     };
   }
 

@@ -30,7 +30,10 @@ export interface ObjectView {
   /** Wall-clock ms of the last stats interval in which it had calls, or null. */
   lastCallAt: number | null;
   callsPerSecond: number;
+  /** Calls waiting in the owner's mailbox (from its last stats interval). */
   queueLength: number;
+  /** Nodes waiting in the object's lock queue behind the owner (a migration target, a node activating it). */
+  waiting: number;
 }
 
 export interface LockQueueEntryView {

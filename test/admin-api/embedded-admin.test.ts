@@ -237,6 +237,21 @@ describe('admin API over an embedded cluster', () => {
     expect(JSON.stringify(audit.body)).toContain('drain');
   });
 
+  it('shows how many nodes wait in an object\'s lock queue (a migration target behind a busy owner)', async () => {
+    const [a] = cluster.nodes as [HighlanderNode, HighlanderNode, HighlanderNode];
+    await a.ref(Counter, 'w1').call('add', 1);
+    await until(async () => (await api('GET', '/api/objects/counter/w1')).body.object?.owner, (owner) => owner === 'node-a');
+    // The owner is busy for a while: the migration's target queues behind it until the hand-off.
+    const busy = a.ref(Counter, 'w1').call('slowIncrement', 1500);
+    const migrating = api('POST', '/api/objects/counter/w1/migrate', { token: OPERATOR, body: { to: 'node-b' } });
+    const waiting = await until(async () => (await api('GET', '/api/objects?limit=1000')).body.items.find((o: { id: string }) => o.id === 'w1'), (o) => o?.waiting === 1);
+    expect(waiting).toMatchObject({ owner: 'node-a', waiting: 1 });
+    expect((await migrating).status).toBe(200);
+    await busy;
+    const after = await until(async () => (await api('GET', '/api/objects?limit=1000')).body.items.find((o: { id: string }) => o.id === 'w1'), (o) => o?.owner === 'node-b');
+    expect(after).toMatchObject({ owner: 'node-b', waiting: 0 });
+  });
+
   it('forces an eviction when the owner does not answer in time; the old owner is fenced', async () => {
     const [a, b] = cluster.nodes as [HighlanderNode, HighlanderNode, HighlanderNode];
     expect(await a.ref(Gate, 'g1').call('bump', null)).toBe(1);

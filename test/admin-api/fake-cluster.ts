@@ -20,7 +20,7 @@ export function nodeView(name: string, overrides: Partial<NodeView> = {}): NodeV
 
 export function objectView(type: string, id: string, owner: string, overrides: Partial<ObjectView> = {}): ObjectView {
   return {
-    type, id, owner, epoch: '0x100', activeSince: 1_700_000_000_000, lastCallAt: null, callsPerSecond: 0, queueLength: 1, ...overrides,
+    type, id, owner, epoch: '0x100', activeSince: 1_700_000_000_000, lastCallAt: null, callsPerSecond: 0, queueLength: 1, waiting: 0, ...overrides,
   };
 }
 

@@ -123,7 +123,7 @@ describe('stream: snapshot, then coalesced deltas', () => {
     const snapshot = await c.next(isSnapshot('summary'));
     const a = model.object('todo', 'a')!;
     expect(snapshot.objects).toEqual([
-      [a.type, a.id, a.owner, a.epoch, a.activeSince, a.lastCallAt, 2, 1],
+      [a.type, a.id, a.owner, a.epoch, a.activeSince, a.lastCallAt, 2, 1, 0],
       expect.arrayContaining(['user', 'b', 'node-b']),
     ]);
     model.removeObject('todo', 'a');

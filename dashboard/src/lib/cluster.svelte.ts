@@ -102,8 +102,8 @@ class Cluster {
   }
 }
 
-function fromRow([type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength]: ObjectRow): ObjectView {
-  return { type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength };
+function fromRow([type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength, waiting]: ObjectRow): ObjectView {
+  return { type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength, waiting };
 }
 
 function sortNodes(nodes: NodeView[]): NodeView[] {

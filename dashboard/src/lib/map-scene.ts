@@ -125,7 +125,7 @@ export class MapScene {
   #add(object: ObjectView, now: number): void {
     const key = `${object.type}/${object.id}`;
     const slot = this.#takeSlot(object.owner);
-    const entry: MapEntry = { key, type: object.type, id: object.id, node: object.owner, slot, queued: object.queueLength > 0, bornAt: now, move: null };
+    const entry: MapEntry = { key, type: object.type, id: object.id, node: object.owner, slot, queued: object.waiting > 0, bornAt: now, move: null };
     this.entries.set(key, entry);
     this.#bySlot.get(object.owner)![slot] = entry;
     if (now > 0) this.animating.add(entry);
@@ -149,7 +149,7 @@ export class MapScene {
     const key = `${object.type}/${object.id}`;
     const entry = this.entries.get(key);
     if (!entry) return this.#add(object, now);
-    const queued = object.queueLength > 0;
+    const queued = object.waiting > 0;
     if (entry.node === object.owner) {
       if (entry.queued !== queued) {
         entry.queued = queued;
