@@ -24,6 +24,8 @@ export interface AdminProcessOptions {
   root: string;
   /** Extra node flags for the admin API process (e.g. `--cpu-prof`). @default [] */
   execArgv?: string[];
+  /** More environment (e.g. `HIGHLANDER_ADMIN_TOKEN`, the nodes' admin token, for talks). @default {} */
+  env?: Record<string, string>;
 }
 
 export interface ProcessMemory {
@@ -84,6 +86,7 @@ export class AdminProcess {
       HIGHLANDER_API_HOST: '127.0.0.1',
       HIGHLANDER_API_PORT: '0',
       HIGHLANDER_AUDIT_LOG: join(dir, 'audit.jsonl'),
+      ...options.env,
     });
     const started = performance.now();
     const child = fork(MAIN, [], {

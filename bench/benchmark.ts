@@ -8,6 +8,8 @@ export interface BenchServers {
   /** ZooKeeper connect string, `127.0.0.1:<port>`. */
   zookeeper: string;
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; bucket: string };
+  /** The servers' processes (the ZooKeeper JVM, the Ceph daemons), for benchmarks that report CPU and memory. */
+  processes?: Array<{ name: string; pid: number }>;
 }
 
 export interface BenchSettings {

@@ -25,11 +25,13 @@ import { hotObject } from './hot-object.js';
 import { localQuery } from './local-query.js';
 import { memory } from './memory.js';
 import { formatNumber, formatRatio, formatSeconds, median } from './stats.js';
+import { audience } from './audience.js';
+import { processesWithArgument } from './proc-stats.js';
 
-const BENCHMARKS: readonly Benchmark[] = [localQuery, forward, coldActivation, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, dashboardFirstRender, dashboardFps];
+const BENCHMARKS: readonly Benchmark[] = [localQuery, forward, coldActivation, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, dashboardFirstRender, dashboardFps, audience];
 const BUCKET = 'highlander-bench';
 const DEFAULT_MEMORY_OBJECTS = 50_000;
-const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N]`;
+const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N] [--audience-participants N] [--audience-seconds N] [--audience-steps N,N,…] [--audience-step-seconds N]`;
 
 interface Outcome {
   benchmark: Benchmark;
@@ -50,6 +52,11 @@ try {
       'memory-objects': { type: 'string', default: String(DEFAULT_MEMORY_OBJECTS) },
       // Read by bench/admin-settings.ts (the admin benchmarks' simulated cluster size); declared here so it is accepted and listed.
       'admin-objects': { type: 'string' },
+      // Read by bench/audience.ts (participants, window, degradation steps); declared here so they are accepted and listed.
+      'audience-participants': { type: 'string' },
+      'audience-seconds': { type: 'string' },
+      'audience-steps': { type: 'string' },
+      'audience-step-seconds': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -130,6 +137,10 @@ await rgw.createBucket(BUCKET);
 const servers: BenchServers = {
   zookeeper: zk.connectString,
   s3: { endpoint: rgw.endpoint, region: rgw.region, accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey, bucket: BUCKET },
+  processes: [
+    ...zk.servers.map((s) => ({ name: `zookeeper-${s.id}`, pid: s.pid })),
+    ...(await processesWithArgument(rgw.dir)).map((p) => ({ name: p.pid === rgw.gatewayPid ? 'radosgw' : p.name, pid: p.pid })),
+  ],
 };
 log(`Servers up in ${formatSeconds(performance.now() - startedMs)}: ZooKeeper ${servers.zookeeper}, radosgw ${servers.s3.endpoint}\n`);
 

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { deserializeError, type LifecycleEvent, type SerializedError } from '../runtime/src/index.js';
 
@@ -23,10 +24,14 @@ export interface ClusterConfig {
   objectsModule: string;
   /** Turns on the nodes' admin endpoints with this bearer token. */
   adminToken?: string;
+  /** More environment for every node (e.g. `HIGHLANDER_AUDIENCE_PORT: '0'` for an audience gateway each). */
+  nodeEnv?: Record<string, string>;
 }
 
 export interface NodeProcessOptions {
   env?: Record<string, string>;
+  /** Keep the node's stdout (its JSON log lines) in `stdout` instead of passing it through. */
+  captureStdout?: boolean;
 }
 
 export class NodeProcess {
@@ -37,6 +42,10 @@ export class NodeProcess {
   #eventWaiters: Array<{ test: (e: LifecycleEvent) => boolean; resolve: (e: LifecycleEvent) => void }> = [];
   #exited: Promise<number | null> = Promise.resolve(null);
   address = '';
+  /** The node's stdout lines, with `captureStdout`. */
+  readonly stdout: string[] = [];
+  /** The node's audience gateway (`http://host:port`), when it runs one. */
+  audienceUrl: string | undefined;
 
   constructor(readonly name: string, private readonly config: ClusterConfig, private readonly options: NodeProcessOptions = {}) {}
 
@@ -67,12 +76,16 @@ export class NodeProcess {
       HIGHLANDER_PLACEMENT: config.placement ?? 'local',
       HIGHLANDER_CALL_TIMEOUT_MS: String(config.callTimeoutMs ?? 15_000),
       HIGHLANDER_IDLE_TIMEOUT_MS: String(config.idleTimeoutMs ?? 60_000),
+      // Warnings and errors only: the tests and the demo watch the nodes through their events.
+      HIGHLANDER_LOG_LEVEL: process.env.HIGHLANDER_LOG_LEVEL ?? 'warn',
       ...(config.maxStateBytes ? { HIGHLANDER_MAX_STATE_BYTES: String(config.maxStateBytes) } : {}),
       ...(config.adminToken ? { HIGHLANDER_ADMIN_TOKEN: config.adminToken } : {}),
+      ...config.nodeEnv,
       ...this.options.env,
     };
-    const child = fork(MAIN, [], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(MAIN, [], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', this.options.captureStdout ? 'pipe' : 'inherit', 'inherit', 'ipc'] });
     this.#child = child;
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => this.stdout.push(line));
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     child.on('message', (message: Record<string, unknown>) => this.#onMessage(message));
     child.once('exit', () => {
@@ -83,6 +96,7 @@ export class NodeProcess {
       const onMessage = (message: Record<string, unknown>) => {
         if (message.ready) {
           this.address = (message.ready as { address: string }).address;
+          this.audienceUrl = (message.ready as { audience?: string }).audience;
           child.off('message', onMessage);
           resolve();
         } else if (message.startError) {

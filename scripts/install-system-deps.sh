@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test harness, benchmarks and demo need, if they are missing:
 # ZooKeeper (a real server for the coordinator) and Ceph radosgw with a mon and an osd (a real S3
-# server with atomic conditional writes). With --browser, also Chromium for the dashboard tests.
+# server with atomic conditional writes). With --browser, also Chromium for the dashboard tests and a
+# colour emoji font (the audience page and the presenter view show emoji).
 # Idempotent: prints nothing and touches nothing when every package is already installed.
 #
 # Usage: scripts/install-system-deps.sh [--browser]
@@ -10,7 +11,7 @@ set -euo pipefail
 packages=(zookeeper radosgw ceph-mon ceph-osd ceph-common)
 for arg in "$@"; do
   case "$arg" in
-    --browser) packages+=(chromium) ;;
+    --browser) packages+=(chromium fonts-noto-color-emoji) ;;
     -h | --help)
       sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
       exit 0

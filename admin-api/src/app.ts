@@ -14,6 +14,8 @@ import { AdminMetrics } from './metrics.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
 import { apiRoutes, type RouteInput, type RouteSpec } from './routes.js';
 import { StreamServer, compileStreamOptions, type StreamOptions } from './stream.js';
+import { TalkFeeds } from './talk-feed.js';
+import type { TalkService } from './talks.js';
 
 /**
  * The admin API's HTTP layer: REST under `/api` (see routes.ts, documented at `/api/openapi.json`),
@@ -53,6 +55,8 @@ export interface AdminAppOptions {
   stream?: StreamOptions;
   /** Collect prom-client's process metrics too. @default true */
   processMetrics?: boolean;
+  /** Audience feedback sessions (routes under /api/talks, the stream's `talk` scope). @default none (503 TALKS_UNAVAILABLE) */
+  talks?: TalkService;
   /**
    * The built dashboard (`vite build` output) to serve at `/`; `null` serves none.
    * @default dashboard/dist of this repository, when it exists
@@ -89,6 +93,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
 
   let openapi: OpenApiDocument | undefined;
   const routes = apiRoutes({ ...options, metrics, openapi: () => openapi });
+  const talkFeeds = options.talks ? new TalkFeeds({ talks: options.talks, logger }) : undefined;
   openapi = buildOpenApiDocument(routes);
 
   const jsonParser = express.json({ limit: maxBodyBytes });
@@ -133,7 +138,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
       time,
       who: principal,
       action: route.audit.action,
-      target: truncateStrings(route.audit.target(req.params as Record<string, string>)),
+      target: truncateStrings(route.audit.target(req.params as Record<string, string>, failure === undefined ? result : undefined)),
       params,
       result: failure === undefined ? 'ok' : 'error',
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
@@ -190,7 +195,10 @@ export function createApp(options: AdminAppOptions): AdminApp {
     openapi,
     routes,
     attachStream: (server) =>
-      new StreamServer(server, { ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger, readOnly }),
+      new StreamServer(server, {
+        ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger, readOnly,
+        ...(talkFeeds ? { talkFeeds } : {}),
+      }),
   };
 }
 

@@ -20,9 +20,9 @@ import type { Principal } from './auth.js';
  * Every record is kept in memory for listing (a few hundred bytes each); one process writes a file.
  */
 
-export type AuditAction = 'evict' | 'migrate' | 'drain';
+export type AuditAction = 'evict' | 'migrate' | 'drain' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset';
 
-export type AuditTarget = { type: string; id: string } | { node: string };
+export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
 
 export interface AuditRecord {
   /** Increasing across restarts; the listing cursor. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../../runtime/src/config.js';
+import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../../runtime/src/config.js';
 import {
   checkedBy, defineOptions, host, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
 } from '../../runtime/src/option-table.js';
+import { httpUrl } from '../../runtime/src/option-table.js';
 import { ROLES, TokenAuthenticator, originChecker, type Role, type TokenConfig } from './auth.js';
 
 /**
@@ -11,7 +12,7 @@ import { ROLES, TokenAuthenticator, originChecker, type Role, type TokenConfig }
  * S3 options are the nodes' own (runtime/src/config.ts). docs/configuration.md is generated from it.
  */
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export { LOG_LEVELS };
 
 /** `role:name:token` entries, comma-separated; checked by the authenticator itself (token characters, duplicates). */
 function parseTokens(value: string): TokenConfig[] {
@@ -66,6 +67,13 @@ export const ADMIN_OPTIONS = defineOptions({
     defaultText: 'none (only the API\'s own origin)',
     description: 'Extra browser origins (scheme://host[:port]) allowed to open the ws stream, comma-separated.',
     schema: checkedBy(parseOrigins),
+  },
+  // Audience feedback (admin-api/src/talks.ts): where the audience joins.
+  audienceUrl: {
+    flag: 'audience-url', env: 'HIGHLANDER_AUDIENCE_URL', group: 'Audience', placeholder: '<url>',
+    defaultText: 'the audience gateway URL a live node reports',
+    description: 'Public URL of the nodes\' audience gateways (e.g. a load balancer in front of their --audience-port); a talk\'s join link is <url>/a/<code>.',
+    schema: httpUrl('https://live.example.com'),
   },
   trustProxy: {
     flag: 'trust-proxy', env: 'HIGHLANDER_API_TRUST_PROXY', group: 'Network', placeholder: '<hops|addresses>',

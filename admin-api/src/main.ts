@@ -25,6 +25,7 @@ import { LiveClusterModel } from './cluster-model.js';
 import { ADMIN_OPTIONS, parseAdminConfig, type AdminConfig } from './config.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
+import { LiveTalkService } from './talks.js';
 
 const USAGE = 'usage: node --import tsx admin-api/src/main.ts [options]   (or: highlander admin [options])';
 
@@ -62,6 +63,10 @@ const admin = createApp({
   maxBodyBytes: config.maxBodyBytes,
   ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
   logger: pino({ name: 'highlander-admin-api', level: config.logLevel }),
+  // Audience feedback sessions, driven through the nodes (talks.ts).
+  talks: new LiveTalkService({
+    model, storage, nodes: new NodeAdminClient(config.nodeAdminToken ?? ''), ...(config.audienceUrl ? { audienceUrl: config.audienceUrl } : {}),
+  }),
 });
 const server = createServer({ requestTimeout: config.requestTimeoutMs }, admin.app);
 const stream = admin.attachStream(server);

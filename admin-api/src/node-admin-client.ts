@@ -29,9 +29,9 @@ export class NodeAdminClient {
       throw new HighlanderError('NODE_BAD_RESPONSE', `node '${node}' answered ${response.status} with a body that is not JSON`);
     }
     if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string } }).error;
+      const error = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
       if (response.status === 401) throw new HighlanderError('NODE_ADMIN_UNAUTHORIZED', `node '${node}' refused the admin token: give the admin API the nodes' HIGHLANDER_ADMIN_TOKEN`);
-      throw deserializeError({ code: error?.code ?? 'NODE_ERROR', message: error?.message ?? `node '${node}' answered ${response.status}` });
+      throw deserializeError({ code: error?.code ?? 'NODE_ERROR', message: error?.message ?? `node '${node}' answered ${response.status}`, ...(error?.details ? { details: error.details } : {}) });
     }
     return json as T;
   }

@@ -8,8 +8,10 @@ import {
   AuditPageSchema, AuditQuery, ClusterSummarySchema, DrainBody, DrainResultSchema, EventsPageSchema, EventsQuery, EvictBody,
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
   ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
-  StorageQuery,
+  StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
+  TalksQuery,
 } from './schemas.js';
+import { timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
 
 /**
  * Every HTTP route of the admin API, declared once: its schemas (validated by app.ts, documented by
@@ -43,8 +45,8 @@ export interface RouteSpec {
   success?: { status: number; description: string; contentType?: string };
   /** Codes this route answers with, besides the ones every route of its access level has. */
   errors: ErrorCode[];
-  /** Actions: what the audit log records. */
-  audit?: { action: AuditAction; target: (params: Record<string, string>) => AuditTarget };
+  /** Actions: what the audit log records (`result`: the action's answer, when it succeeded). */
+  audit?: { action: AuditAction; target: (params: Record<string, string>, result?: unknown) => AuditTarget };
   handle(input: RouteInput, context: { req: Request; res: Response }): unknown;
 }
 
@@ -70,6 +72,8 @@ export interface RouteDeps {
   metrics: AdminMetrics;
   /** The OpenAPI document (built from these routes). */
   openapi: () => unknown;
+  /** Audience feedback sessions; without it, the talk routes answer 503 TALKS_UNAVAILABLE. */
+  talks?: TalkService;
 }
 
 const SERVICE_ERRORS: ErrorCode[] = ['COORDINATOR_UNAVAILABLE', 'NODE_UNREACHABLE', 'CALL_TIMEOUT'];
@@ -219,7 +223,69 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         return actions.drain(params.name);
       },
     }),
+    ...talkRoutes(deps.talks),
   ];
+}
+
+/**
+ * The presenter's side of audience feedback (talks.ts): talks are objects of type `talk` driven
+ * through the nodes; creating, opening, closing and resetting are audited actions.
+ */
+function talkRoutes(service: TalkService | undefined): RouteSpec[] {
+  const talks = (): TalkService => service ?? unavailable();
+  const TALK_ERRORS: ErrorCode[] = ['TALK_NOT_FOUND', 'TALKS_UNAVAILABLE', ...SERVICE_ERRORS];
+  const action = (name: TalkAction, summary: string) => route({
+    method: 'post', path: `/api/talks/:code/${name}`, operationId: `${name}Talk`, tag: 'talks', access: 'operator', summary,
+    params: TalkParams, body: TalkActionBody, response: TalkViewSchema, errors: TALK_ERRORS,
+    audit: { action: `talk.${name}`, target: (p) => ({ talk: p.code ?? '' }) },
+    handle: ({ params }) => talks().act(params.code, name),
+  });
+  return [
+    route({
+      method: 'get', path: '/api/talks', operationId: 'listTalks', tag: 'talks', access: 'viewer',
+      summary: 'Stored talks (audience feedback sessions), newest first, a page of the store at a time',
+      query: TalksQuery, response: TalksPageSchema, errors: ['INVALID_CURSOR', 'STORE_UNAVAILABLE', 'TALKS_UNAVAILABLE'],
+      handle: ({ query }) => talks().list(query),
+    }),
+    route({
+      method: 'post', path: '/api/talks', operationId: 'createTalk', tag: 'talks', access: 'operator',
+      summary: 'Create a talk with a fresh room code, open at once; answers its join URL',
+      body: CreateTalkBody, response: TalkViewSchema, errors: ['TALKS_UNAVAILABLE', ...SERVICE_ERRORS],
+      audit: { action: 'talk.create', target: (_p, result) => ({ talk: (result as TalkView | undefined)?.talk.code ?? '(none)' }) },
+      handle: ({ body }) => talks().create(body.title),
+    }),
+    route({
+      method: 'get', path: '/api/talks/:code', operationId: 'getTalk', tag: 'talks', access: 'viewer',
+      summary: 'One talk: average, histogram, participants, reactions, timeline, and its join URL',
+      params: TalkParams, response: TalkSnapshotViewSchema, errors: TALK_ERRORS,
+      handle: async ({ params }) => {
+        const [talk, joinUrl] = await Promise.all([talks().snapshot(params.code), talks().joinUrl(params.code)]);
+        return { talk, joinUrl };
+      },
+    }),
+    route({
+      method: 'get', path: '/api/talks/:code/export', operationId: 'exportTalk', tag: 'talks', access: 'viewer',
+      summary: 'Download a talk: JSON (positions, reactions, timeline, cluster events) or CSV (the timeline)',
+      params: TalkParams, query: TalkExportQuery, errors: TALK_ERRORS,
+      success: { status: 200, description: 'The export as an attachment: application/json, or text/csv with format=csv', contentType: 'application/json' },
+      handle: async ({ params, query }, { res }) => {
+        const exported = await talks().export(params.code);
+        const name = `talk-${params.code}-${new Date(exported.exportedAt).toISOString().replaceAll(':', '-').slice(0, 19)}`;
+        if (query.format === 'csv') {
+          res.type('text/csv; charset=utf-8').attachment(`${name}.csv`).send(timelineCsv(exported));
+        } else {
+          res.type('application/json').attachment(`${name}.json`).send(JSON.stringify(exported, null, 2));
+        }
+      },
+    }),
+    action('open', 'Open a talk: the audience\'s feedback counts again'),
+    action('close', 'Close a talk: feedback is refused (`closed`) until it is opened again'),
+    action('reset', 'Reset a talk: forget positions, reactions and the timeline; a new round starts'),
+  ];
+}
+
+function unavailable(): never {
+  throw new HttpError(503, 'TALKS_UNAVAILABLE', 'this admin API runs without a talk service');
 }
 
 function nodeNotFound(name: string): never {

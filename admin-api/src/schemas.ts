@@ -3,10 +3,14 @@ import { HighlanderError } from '../../runtime/src/errors.js';
 import {
   MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, validateNodeName, validateObjectId, validateTypeName,
 } from '../../runtime/src/names.js';
+import { MAX_TITLE_LENGTH } from '../../audience/src/objects.js';
+import { CODE_PATTERN } from '../../audience/src/protocol.js';
 import type { AuditRecord } from './audit-log.js';
+import type { TalkAggregates, TalkSnapshot } from '../../audience/src/objects.js';
 import type {
   ClusterSummary, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
 } from './contracts.js';
+import type { TalkSummary } from './talks.js';
 
 /**
  * The zod schemas of the admin API: what it accepts (validated at the edge, so bad input gets a 400
@@ -115,6 +119,7 @@ export const ObjectViewSchema = z.object({
   lastCallAt: z.number().nullable(),
   callsPerSecond: z.number(),
   queueLength: z.number().int(),
+  waiting: z.number().int(),
 }).meta({ id: 'ObjectView' });
 
 export const LockQueueEntrySchema = z.object({
@@ -196,8 +201,8 @@ export const AuditRecordSchema = z.object({
   id: z.number().int(),
   time: z.number(),
   who: PrincipalSchema,
-  action: z.enum(['evict', 'migrate', 'drain']),
-  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() })]),
+  action: z.enum(['evict', 'migrate', 'drain', 'talk.create', 'talk.open', 'talk.close', 'talk.reset']),
+  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),
   error: z.object({ status: z.number().int(), code: z.string(), message: z.string() }).optional(),
@@ -224,14 +229,71 @@ export const ErrorBodySchema = z.object({
   }),
 }).meta({ id: 'Error' });
 
+// ---- talks: audience feedback sessions (talks.ts, audience/src/objects.ts) ----
+
+export const TalkCode = z.string().regex(CODE_PATTERN, 'a talk code is 4-8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789 (uppercase)')
+  .meta({ description: 'A talk\'s room code.', pattern: CODE_PATTERN.source });
+export const TalkParams = z.strictObject({ code: TalkCode });
+export const TalksQuery = z.strictObject({ cursor: Cursor.optional(), limit: Limit });
+export const CreateTalkBody = z.strictObject({
+  title: z.string().trim().min(1).max(MAX_TITLE_LENGTH).meta({ description: 'Shown to the audience and the presenter.' }),
+});
+export const TalkActionBody = z.strictObject({});
+export const TalkExportQuery = z.strictObject({
+  format: z.enum(['json', 'csv']).default('json').meta({ description: '`json`: everything (positions, reactions, timeline, cluster events); `csv`: the timeline.' }),
+});
+
+const TalkStatusSchema = z.enum(['open', 'closed']);
+const ReactionSchema = z.object({ seq: z.number().int(), emoji: z.string(), at: z.number() }).meta({ id: 'Reaction' });
+const TimelinePointSchema = z.object({
+  t: z.number(), average: z.number().nullable(), participants: z.number().int(), connected: z.number().int(), reactions: z.number().int(),
+}).meta({ id: 'TimelinePoint' });
+
+export const TalkAggregatesSchema = z.object({
+  code: z.string(),
+  title: z.string(),
+  status: TalkStatusSchema,
+  createdAt: z.number(),
+  openedAt: z.number().nullable(),
+  closedAt: z.number().nullable(),
+  round: z.number().int().meta({ description: 'Increases on every reset.' }),
+  participants: z.number().int().meta({ description: 'Devices with a slider position.' }),
+  connected: z.number().int().meta({ description: 'Devices connected to a gateway now.' }),
+  gateways: z.array(z.object({ name: z.string(), connected: z.number().int(), at: z.number(), fresh: z.boolean() })),
+  average: z.number().nullable(),
+  histogram: z.array(z.number().int()).meta({ description: '11 buckets: bucket i counts positions p with round(p / 10) = i.' }),
+  totals: z.record(z.string(), z.number().int()),
+  reactionSeq: z.number().int(),
+  reactionsPerMinute: z.number().int(),
+  at: z.number(),
+}).meta({ id: 'TalkAggregates' });
+
+export const TalkSnapshotSchema = TalkAggregatesSchema.extend({
+  reactions: z.array(ReactionSchema),
+  reactionsGap: z.boolean(),
+  timeline: z.array(TimelinePointSchema),
+}).meta({ id: 'TalkSnapshot' });
+
+export const TalkViewSchema = z.object({
+  talk: TalkAggregatesSchema,
+  joinUrl: z.string().nullable().meta({ description: 'The audience page of this talk (null when no gateway URL is known).' }),
+});
+export const TalkSnapshotViewSchema = z.object({ talk: TalkSnapshotSchema, joinUrl: z.string().nullable() });
+
+export const TalkSummarySchema = z.object({
+  code: z.string(), title: z.string(), status: TalkStatusSchema, createdAt: z.number(), participants: z.number().int(), owner: z.string().nullable(),
+}).meta({ id: 'TalkSummary' });
+export const TalksPageSchema = z.object({ items: z.array(TalkSummarySchema), cursor: z.string().optional() });
+
 // ---- ws client messages (see stream.ts) ----
 
-export const StreamScope = z.enum(['summary', 'events', 'object']);
+export const StreamScope = z.enum(['summary', 'events', 'object', 'talk']);
 
 export const SubscribeMessage = z.discriminatedUnion('subscribe', [
   z.strictObject({ subscribe: z.literal('summary'), objects: z.boolean().optional() }),
   z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
   z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
+  z.strictObject({ subscribe: z.literal('talk'), code: z.string().regex(CODE_PATTERN, 'a talk code is 4-8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789') }),
 ]);
 export const UnsubscribeMessage = z.strictObject({ unsubscribe: StreamScope });
 
@@ -251,5 +313,8 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof ObjectDetailSchema>, ObjectDetail>,
   Exactly<z.infer<typeof StoredSummarySchema>, StoredSummary>,
   Exactly<z.infer<typeof AuditRecordSchema>, AuditRecord>,
-] = [true, true, true, true, true, true, true, true, true];
+  Exactly<z.infer<typeof TalkAggregatesSchema>, TalkAggregates>,
+  Exactly<z.infer<typeof TalkSnapshotSchema>, TalkSnapshot>,
+  Exactly<z.infer<typeof TalkSummarySchema>, TalkSummary>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

@@ -8,6 +8,7 @@ import { STREAM_PROTOCOL, selectProtocol, unauthenticated, type Principal, type 
 import type { ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectView } from './contracts.js';
 import { describeError } from './http-error.js';
 import type { AdminMetrics } from './metrics.js';
+import type { TalkFeeds } from './talk-feed.js';
 import { SubscribeMessage, UnsubscribeMessage } from './schemas.js';
 
 /**
@@ -23,12 +24,13 @@ import { SubscribeMessage, UnsubscribeMessage } from './schemas.js';
  *                                                    with `objects`, the snapshot lists every active object too
  *   { "subscribe": "events", "since"?: <cursor> }     the event feed (after `since`; without it, the newest)
  *   { "subscribe": "object", "type": t, "id": i }     one object: detail, live lock queue, its events (one at a time)
- *   { "unsubscribe": "summary" | "events" | "object" }
+ *   { "subscribe": "talk", "code": c }                one talk's audience feedback (one at a time; see talk-feed.ts)
+ *   { "unsubscribe": "summary" | "events" | "object" | "talk" }
  *
  * Server → client (JSON text):
  *   { kind: 'hello', protocol: 'highlander.v1', who: { name, role }, readOnly, flushIntervalMs }
  *   { kind: 'snapshot', scope: 'summary', summary, nodes: NodeView[], objects?: ObjectRow[] }
- *       ObjectRow = [type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength]
+ *       ObjectRow = [type, id, owner, epoch, activeSince, lastCallAt, callsPerSecond, queueLength, waiting]
  *       (an ObjectView as a tuple: a third of the bytes for the tens of thousands a cluster map needs)
  *   { kind: 'delta', scope: 'summary', summary, nodes: { name, node: NodeView | null }[], objects: { type, id, object: ObjectView | null }[] }
  *   { kind: 'snapshot', scope: 'events', events: ModelEvent[], cursor, gap }   gap: events after `since` were left out
@@ -37,6 +39,9 @@ import { SubscribeMessage, UnsubscribeMessage } from './schemas.js';
  *   { kind: 'snapshot', scope: 'object', type, id, detail: ObjectDetail }
  *   { kind: 'delta', scope: 'object', type, id, object?: ObjectView | null, queue?: LockQueueEntryView[], events?: ModelEvent[] }
  *   { kind: 'error', scope: 'object', type, id, error: { code, message } }     the snapshot failed; not subscribed
+ *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }       then, every ~150 ms while something changed:
+ *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
+ *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND); not subscribed
  *   { kind: 'unsubscribed', scope }
  *
  * Deltas are coalesced per client (the latest view per node and object, the lock queue's latest,
@@ -78,6 +83,8 @@ export interface StreamServerOptions extends StreamOptions {
   readOnly?: boolean;
   /** @default '/api/stream' */
   path?: string;
+  /** The `talk` scope's shared pollers; without them, a talk subscription is answered TALKS_UNAVAILABLE. */
+  talkFeeds?: TalkFeeds;
 }
 
 type CompiledStreamOptions = Required<StreamOptions>;
@@ -95,10 +102,11 @@ interface StreamContext {
   scheduleFlush(): void;
   /** The client closed itself for being slow. */
   dropped(client: StreamClient, reason: 'buffered' | 'pending'): void;
+  talkFeeds: TalkFeeds | undefined;
 }
 
 /** An ObjectView as a tuple, in the order of its fields (see the header). */
-export type ObjectRow = [type: string, id: string, owner: string, epoch: string, activeSince: number, lastCallAt: number | null, callsPerSecond: number, queueLength: number];
+export type ObjectRow = [type: string, id: string, owner: string, epoch: string, activeSince: number, lastCallAt: number | null, callsPerSecond: number, queueLength: number, waiting: number];
 
 /** The largest client message; subscriptions are tiny. */
 const MAX_CLIENT_MESSAGE_BYTES = 4096;
@@ -157,6 +165,7 @@ export class StreamServer {
       watchQueue: (client, type, id) => this.#watchQueue(client, type, id),
       scheduleFlush: () => this.#scheduleFlush(),
       dropped: (client, reason) => this.#dropped(client, reason),
+      talkFeeds: options.talkFeeds,
     };
     server.on('upgrade', this.#onUpgrade);
   }
@@ -397,6 +406,7 @@ class StreamClient {
     this.#summary = false;
     this.#events = null;
     this.#unsubscribeObject();
+    this.#unsubscribeTalk();
     this.#clearPending();
     this.hub.updateModelSubscription();
   }
@@ -448,7 +458,7 @@ class StreamClient {
           return;
         }
         const all = model.objects({ limit: Number.MAX_SAFE_INTEGER }).items;
-        const objects: ObjectRow[] = all.map((o) => [o.type, o.id, o.owner, o.epoch, o.activeSince, o.lastCallAt, o.callsPerSecond, o.queueLength]);
+        const objects: ObjectRow[] = all.map((o) => [o.type, o.id, o.owner, o.epoch, o.activeSince, o.lastCallAt, o.callsPerSecond, o.queueLength, o.waiting]);
         const text = JSON.stringify({ kind: 'snapshot', scope: 'summary', summary: model.summary(), nodes: model.nodes(), objects });
         // A map of every object may be bigger than the slow-client limit by itself: allow it that once.
         this.#snapshotAllowance = Buffer.byteLength(text);
@@ -465,6 +475,9 @@ class StreamClient {
         this.send({ kind: 'snapshot', scope: 'events', ...snapshot });
         return;
       }
+      case 'talk':
+        this.#subscribeTalk(message.code);
+        return;
       case 'object': {
         this.#unsubscribeObject();
         const { type, id } = message;
@@ -494,7 +507,7 @@ class StreamClient {
     }
   }
 
-  #unsubscribe(scope: 'summary' | 'events' | 'object'): void {
+  #unsubscribe(scope: 'summary' | 'events' | 'object' | 'talk'): void {
     if (scope === 'summary') {
       this.#summary = false;
       this.#pendingNodes.clear();
@@ -503,6 +516,8 @@ class StreamClient {
     } else if (scope === 'events') {
       this.#events = null;
       this.#pendingEvents = [];
+    } else if (scope === 'talk') {
+      this.#unsubscribeTalk();
     } else {
       this.#unsubscribeObject();
     }
@@ -517,6 +532,32 @@ class StreamClient {
     this.#pendingObjectView = null;
     this.#pendingQueue = null;
     this.#pendingObjectEvents = [];
+  }
+
+  // ---- the talk scope (audience feedback): polled by talk-feed.ts, sent as it comes ----
+
+  #talk: { code: string; stop: () => void } | null = null;
+
+  #subscribeTalk(code: string): void {
+    this.#unsubscribeTalk();
+    const feeds = this.hub.talkFeeds;
+    if (!feeds) {
+      this.send({ kind: 'error', scope: 'talk', code, error: { code: 'TALKS_UNAVAILABLE', message: 'this admin API has no talk service' } });
+      return;
+    }
+    const subscription = { code, stop: () => {} };
+    this.#talk = subscription;
+    subscription.stop = feeds.subscribe(code, (message) => {
+      if (this.#talk !== subscription || this.#dropped || this.#tooSlow()) return;
+      if (message.kind === 'error') this.#talk = null;
+      this.send(message);
+    });
+  }
+
+  #unsubscribeTalk(): void {
+    const talk = this.#talk;
+    this.#talk = null;
+    talk?.stop();
   }
 
   // ---- coalescing ----

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIENCE_OPTIONS } from '../../audience/src/gateway-options.js';
 import { validateNodeName } from './names.js';
 import {
   OptionsError, checkedBy, defineOptions, host, httpUrl, integer, milliseconds, oneOf, optionName, parseOptions, port,
@@ -24,6 +25,9 @@ export const PLACEMENTS = ['local', 'round-robin', 'random', 'least-loaded', 'ha
 // Every placement name is listed (a compile error when one is added to placement.ts but not here).
 const placementsComplete: PlacementName extends (typeof PLACEMENTS)[number] ? true : false = true;
 void placementsComplete;
+
+/** pino's levels, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A bearer token sent in an HTTP header (RFC 6750 characters). */
 export const bearerToken = z.string().regex(/^[A-Za-z0-9._~+/=-]+$/, 'must use only A-Z a-z 0-9 . _ ~ + / = -');
@@ -170,6 +174,13 @@ export const NODE_OPTIONS = defineOptions({
     description: 'Print every lifecycle event as a JSON line on stdout.',
     schema: z.boolean(),
   },
+  logLevel: {
+    flag: 'log-level', env: 'HIGHLANDER_LOG_LEVEL', group: 'Output', placeholder: '<level>', default: 'info',
+    description: `Level of the node's JSON log on stdout (pino): ${LOG_LEVELS.join(', ')}. info: start and stop, membership, drain progress, admin actions; warn: session lost, fenced objects; error: failed writes; debug: every lifecycle step.`,
+    schema: oneOf(LOG_LEVELS),
+  },
+  // The audience gateway's options (audience/src/gateway-options.ts): it runs when --audience-port is set.
+  ...AUDIENCE_OPTIONS,
 });
 
 export type ZooKeeperConfig = OptionValues<typeof ZOOKEEPER_OPTIONS>;

@@ -10,9 +10,12 @@
  */
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { pino } from 'pino';
 import { NODE_OPTIONS, coordinatorOptions, parseNodeConfig, s3StoreOptions, type NodeConfig } from './config.js';
-import { HighlanderError, HighlanderNode, S3StateStore, ZooKeeperCoordinator, type AnyObjectType } from './index.js';
+import { HighlanderError, HighlanderNode, NodeMetrics, S3StateStore, ZooKeeperCoordinator, type AnyObjectType } from './index.js';
 import { OptionsError, PRECEDENCE, renderHelp } from './option-table.js';
+import { registerAdminExtension } from './node-admin.js';
+import { AudienceGateway, audienceObjects, gatewayOptionsFromConfig } from '../../audience/src/index.js';
 
 const NODE_USAGE = 'usage: node --import tsx runtime/src/main.ts [options]   (or: highlander node [options])';
 
@@ -32,9 +35,14 @@ try {
 }
 
 const objectsModule = resolve(config.objects ?? new URL('../../examples/todo/objects.ts', import.meta.url).pathname);
-const { objects } = (await import(pathToFileURL(objectsModule).href)) as { objects: AnyObjectType[] };
+const { objects: appObjects } = (await import(pathToFileURL(objectsModule).href)) as { objects: AnyObjectType[] };
+// The audience gateway (audience/src/gateway.ts) runs with --audience-port; the talk and attendee types come with it.
+const audienceOptions = gatewayOptionsFromConfig(config);
+const objects = audienceOptions ? [...appObjects, ...audienceObjects.filter((t) => !appObjects.some((o) => o.type === t.type))] : appObjects;
 const printEvents = config.printEvents;
 
+// JSON lines on stdout (beside the events of --print-events, which have no `level`).
+const logger = pino({ name: 'highlander-node', level: config.logLevel });
 const coordinator = new ZooKeeperCoordinator(coordinatorOptions(config));
 const store = new S3StateStore(s3StoreOptions(config));
 const node = HighlanderNode.create({
@@ -53,6 +61,8 @@ const node = HighlanderNode.create({
   statsIntervalMs: config.statsIntervalMs,
   loadReportIntervalMs: config.loadReportIntervalMs,
   ...(config.adminToken !== undefined ? { adminToken: config.adminToken } : {}),
+  logger,
+  metrics: new NodeMetrics({ processMetrics: true }),
 });
 
 const types = new Map(objects.map((t) => [t.type, t]));
@@ -61,16 +71,26 @@ node.events.subscribe((event) => {
   process.send?.({ event });
 });
 
+let audience: AudienceGateway | undefined;
 let stopping: Promise<void> | undefined;
 async function shutdown(drain: boolean): Promise<void> {
-  stopping ??= node.stop({ drain });
+  // The gateway first: it hands the feedback it accepted to the talks while the node still runs.
+  stopping ??= (audience?.close() ?? Promise.resolve()).then(() => node.stop({ drain }));
   await stopping;
   await store.close();
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    shutdown(true).then(() => process.exit(0), (err) => {
+    const started = performance.now();
+    node.logger.info({ signal, activations: node.activationCount }, `${signal}: draining ${node.activationCount} activations, then exiting`);
+    const progress = setInterval(() => node.logger.info({ remaining: node.activationCount }, `draining: ${node.activationCount} activations left`), 1000).unref();
+    shutdown(true).then(() => {
+      clearInterval(progress);
+      node.logger.info({ durationMs: Math.round(performance.now() - started) }, 'stopped: every activation flushed and released');
+      process.exit(0);
+    }, (err) => {
+      node.logger.error({ err }, 'stop failed');
       console.error(`highlander node: stop failed: ${(err as Error).message}`);
       process.exit(1);
     });
@@ -80,12 +100,25 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 try {
   await node.start();
 } catch (err) {
+  node.logger.fatal({ err }, 'could not start');
   console.error(`highlander node ${config.name}: could not start: ${(err as Error).message}`);
   process.send?.({ startError: err instanceof HighlanderError ? err.serialize() : { code: 'START_FAILED', message: String(err) } });
   process.exit(1);
 }
-process.send?.({ ready: { name: node.name, address: node.address, pid: process.pid } });
-if (!process.send) console.log(`highlander node ${node.name} up at ${node.address} (pid ${process.pid})`);
+if (audienceOptions) {
+  try {
+    audience = await AudienceGateway.start(node, audienceOptions);
+  } catch (err) {
+    node.logger.fatal({ err }, 'the audience gateway could not start');
+    await node.stop({ drain: true });
+    process.exit(1);
+  }
+  const gateway = audience;
+  node.metrics?.include(gateway.metrics.registry); // served with the node's at GET /metrics on its port, never on the audience port
+  registerAdminExtension(node, { name: 'audience', info: () => ({ url: gateway.url, connections: gateway.connectionCount }) });
+}
+process.send?.({ ready: { name: node.name, address: node.address, pid: process.pid, ...(audience ? { audience: audience.url } : {}) } });
+if (!process.send) console.log(`highlander node ${node.name} up at ${node.address} (pid ${process.pid})${audience ? `, audience gateway at ${audience.url}` : ''}`);
 
 interface Command {
   rid: number;

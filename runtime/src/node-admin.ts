@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { HighlanderError } from './errors.js';
+import { HighlanderError, UnknownObjectType } from './errors.js';
 import { validateObjectId, validateTypeName } from './names.js';
 import type { HighlanderNode } from './node.js';
 
@@ -13,13 +13,44 @@ import type { HighlanderNode } from './node.js';
  *   POST /admin/objects/:type/:id/evict        flush and release; answers once the lock is released
  *   POST /admin/objects/:type/:id/migrate      body { "to": "<node>" }; answers once active on the target
  *   POST /admin/drain                          deactivate everything, take no new activations
+ *   POST /admin/call                           body { type, id, op, arg?, timeoutMs? }: runs handler or query `op`
+ *                                              through the node's normal routing (wherever the object lives);
+ *                                              answers { value }; a declared error is 409 OBJECT_REJECTED with
+ *                                              `details` { type, id, error, data }
+ *   GET  /admin/services                       { node, services: { <name>: info } } of the services added
+ *
+ * Services running in the node's process (the audience gateway) describe themselves with
+ * {@link registerAdminExtension} (their metrics go to `node.metrics.include`): served here, behind the
+ * admin token, never on the services' own public ports.
  */
+
+export interface AdminExtension {
+  /** Key under `services` in `GET /admin/services`. */
+  name: string;
+  /** What `GET /admin/services` shows for it (e.g. its public URL). */
+  info?: () => unknown;
+}
+
+const extensions = new WeakMap<HighlanderNode, AdminExtension[]>();
+
+/** Adds a service's description to the node's admin endpoints; returns the removal function. */
+export function registerAdminExtension(node: HighlanderNode, extension: AdminExtension): () => void {
+  const list = extensions.get(node) ?? [];
+  if (list.some((e) => e.name === extension.name)) throw new TypeError(`admin extension '${extension.name}' is registered twice`);
+  list.push(extension);
+  extensions.set(node, list);
+  return () => {
+    const index = list.indexOf(extension);
+    if (index >= 0) list.splice(index, 1);
+  };
+}
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 const STATUS: Record<string, number> = {
   INVALID_OBJECT_ID: 400, INVALID_TYPE_NAME: 400, INVALID_ARGUMENT: 400, NOT_ACTIVE_HERE: 404, UNKNOWN_OBJECT_TYPE: 404,
   MIGRATION_REFUSED: 409, NODE_STOPPING: 503, COORDINATOR_UNAVAILABLE: 503, STORE_UNAVAILABLE: 503, CALL_TIMEOUT: 504,
+  UNKNOWN_HANDLER: 404, OBJECT_REJECTED: 409, STATE_TOO_LARGE: 413, INDETERMINATE: 503, OWNERSHIP_LOST: 503, NODE_UNREACHABLE: 503,
 };
 
 class AdminError extends Error {
@@ -31,11 +62,15 @@ class AdminError extends Error {
 export function adminHttpHandler(node: HighlanderNode, token: string): (req: IncomingMessage, res: ServerResponse) => void {
   const expected = Buffer.from(`Bearer ${token}`);
   return (req, res) => {
+    logAction(node, req, res);
     handle(node, expected, req).then(
       ({ status, body }) => send(res, status, body),
       (err: unknown) => {
         if (err instanceof AdminError) return send(res, err.status, { error: { code: err.code, message: err.message } });
-        if (err instanceof HighlanderError) return send(res, STATUS[err.code] ?? 500, { error: { code: err.code, message: err.message } });
+        if (err instanceof HighlanderError) {
+          const details = err.details();
+          return send(res, STATUS[err.code] ?? 500, { error: { code: err.code, message: err.message, ...(Object.keys(details).length > 0 ? { details } : {}) } });
+        }
         send(res, 500, { error: { code: 'INTERNAL', message: 'internal error on the node; see its log' } });
         process.emitWarning(`admin endpoint ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
       },
@@ -58,6 +93,13 @@ async function handle(node: HighlanderNode, expected: Buffer, req: IncomingMessa
   if (method === 'POST' && parts.length === 2 && parts[1] === 'drain') {
     return { status: 200, body: await node.drain() };
   }
+  if (method === 'POST' && parts.length === 2 && parts[1] === 'call') {
+    return { status: 200, body: { value: await call(node, await readJson(req)) } };
+  }
+  if (method === 'GET' && parts.length === 2 && parts[1] === 'services') {
+    const services = Object.fromEntries((extensions.get(node) ?? []).map((e) => [e.name, e.info?.() ?? {}]));
+    return { status: 200, body: { node: node.name, services } };
+  }
   if (parts.length >= 4 && parts[1] === 'objects') {
     const type = validateTypeName(parts[2]);
     const id = validateObjectId(parts[3]);
@@ -79,6 +121,21 @@ async function handle(node: HighlanderNode, expected: Buffer, req: IncomingMessa
   throw new AdminError(404, 'NOT_FOUND', `no admin endpoint ${method} ${url.pathname}`);
 }
 
+/** `POST /admin/call`: a handler or query by name, routed like any call from this node. */
+async function call(node: HighlanderNode, body: unknown): Promise<unknown> {
+  const { type, id, op, arg, timeoutMs } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof op !== 'string' || op.length === 0) throw new AdminError(400, 'INVALID_ARGUMENT', 'body must be {"type": t, "id": i, "op": "<handler or query>", "arg"?: …, "timeoutMs"?: n}');
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new AdminError(400, 'INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds');
+  const definition = node.objectType(validateTypeName(type));
+  if (!definition) throw new UnknownObjectType(type as string, node.name);
+  const ref = node.ref(definition, validateObjectId(id));
+  const fn = definition.handlers[op] ?? definition.queries[op];
+  // A handler declared without an argument takes the options first (see ObjectRef.call).
+  const takesArg = typeof fn === 'function' && fn.length >= 2;
+  const options = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
+  return (ref.call as (name: string, ...args: unknown[]) => Promise<unknown>)(op, ...(takesArg ? [arg, options] : [options]));
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -96,4 +153,16 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Logs an action (evict, migrate, drain) once answered: info when done, warn when refused or failed. */
+function logAction(node: HighlanderNode, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0]!;
+  if (req.method !== 'POST' || !/^\/admin\/(drain|objects\/[^/]+\/[^/]+\/(evict|migrate))$/.test(path)) return;
+  const started = performance.now();
+  res.once('finish', () => {
+    const fields = { event: 'admin.action', method: req.method, path, status: res.statusCode, durationMs: Math.round(performance.now() - started) };
+    if (res.statusCode < 400) node.logger.info(fields, `admin action ${path} done`);
+    else node.logger.warn(fields, `admin action ${path} answered ${res.statusCode}`);
+  });
 }

@@ -28,10 +28,11 @@ export class DashboardStack {
     private readonly auditDir: string,
   ) {}
 
-  static async start(options: { sessionTimeoutMs: number }): Promise<DashboardStack> {
+  /** `nodeEnv`: more environment for every node, e.g. `HIGHLANDER_AUDIENCE_PORT: '0'` for an audience gateway each. */
+  static async start(options: { sessionTimeoutMs: number; nodeEnv?: Record<string, string> }): Promise<DashboardStack> {
     const config: ClusterConfig = {
       zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('dashboard'), sessionTimeoutMs: options.sessionTimeoutMs,
-      objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+      objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}),
     };
     const [port] = await freePorts(1);
     const auditDir = await mkdtemp(join(tmpdir(), 'highlander-dashboard-audit-'));

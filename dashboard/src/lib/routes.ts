@@ -14,6 +14,7 @@ export type Route =
   | { view: 'metrics' }
   | { view: 'audit' }
   | { view: 'audience' }
+  | { view: 'talk'; code: string }
   | { view: 'not-found'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -40,8 +41,11 @@ export function parseRoute(pathname: string): Route {
         break;
       case 'events':
       case 'audit':
-      case 'audience':
         if (second === undefined) return { view: first };
+        break;
+      case 'audience':
+        if (second === undefined) return { view: 'audience' };
+        if (third === undefined) return { view: 'talk', code: second };
         break;
     }
   }
@@ -57,6 +61,7 @@ export function routePath(route: Route): string {
     case 'storage': return route.type ? `/storage/${e(route.type)}` : '/storage';
     case 'stored': return `/storage/${e(route.type)}/${e(route.id)}`;
     case 'metrics': return '/charts';
+    case 'talk': return `/audience/${e(route.code)}`;
     case 'not-found': return route.path;
     default: return `/${route.view}`;
   }

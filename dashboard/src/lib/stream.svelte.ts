@@ -3,7 +3,7 @@ import type { Role } from './types.ts';
 
 export type StreamStatus = 'idle' | 'connecting' | 'live' | 'reconnecting';
 
-type Scope = 'summary' | 'events' | 'object';
+type Scope = 'summary' | 'events' | 'object' | 'talk';
 type Message = { kind: string; scope?: Scope; [field: string]: unknown };
 type Handler = (message: Message) => void;
 

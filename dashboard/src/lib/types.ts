@@ -24,10 +24,13 @@ export interface ObjectView {
   activeSince: number;
   lastCallAt: number | null;
   callsPerSecond: number;
+  /** Calls waiting in the owner's mailbox. */
   queueLength: number;
+  /** Nodes waiting in the object's lock queue behind the owner. */
+  waiting: number;
 }
 
-export type ObjectRow = [type: string, id: string, owner: string, epoch: string, activeSince: number, lastCallAt: number | null, callsPerSecond: number, queueLength: number];
+export type ObjectRow = [type: string, id: string, owner: string, epoch: string, activeSince: number, lastCallAt: number | null, callsPerSecond: number, queueLength: number, waiting: number];
 
 export interface LockQueueEntryView {
   node: string;
@@ -122,3 +125,75 @@ export type ObjectChange =
   | { kind: 'added'; object: ObjectView }
   | { kind: 'updated'; before: ObjectView; object: ObjectView }
   | { kind: 'removed'; before: ObjectView };
+
+// ---- audience (talks): admin-api's /api/talks routes and the stream's `talk` scope ----
+
+export type TalkStatus = 'open' | 'closed';
+
+/** One talk in `GET /api/talks` (as last stored). */
+export interface TalkListItem {
+  code: string;
+  title: string;
+  status: TalkStatus;
+  createdAt: number;
+  /** Devices with a position. */
+  participants: number;
+  /** The node holding it now, or null when it is not active. */
+  owner: string | null;
+}
+
+export interface TalkReaction {
+  /** Increasing over the talk's life, resets included. */
+  seq: number;
+  emoji: string;
+  /** Wall-clock ms at which a gateway accepted it. */
+  at: number;
+}
+
+export interface TalkTimelinePoint {
+  /** Wall-clock ms. */
+  t: number;
+  /** Average position then, or null with no positions. */
+  average: number | null;
+  /** Devices with a position. */
+  participants: number;
+  /** Devices connected. */
+  connected?: number;
+  /** Reactions since the previous point. */
+  reactions: number;
+}
+
+/**
+ * A talk's aggregates (audience/src/objects.ts `TalkAggregates`), with the recent reactions and the
+ * timeline in a snapshot (`GET /api/talks/:code`, the stream's talk snapshot).
+ */
+export interface TalkView {
+  code: string;
+  title: string;
+  status: TalkStatus;
+  createdAt?: number;
+  openedAt?: number | null;
+  closedAt?: number | null;
+  /** Increases on every reset. */
+  round?: number;
+  /** Devices with a position. */
+  participants: number;
+  /** Devices connected now. */
+  connected: number;
+  /** 0..100, or null with no positions. */
+  average: number | null;
+  /** 11 buckets: bucket i counts positions that round to i × 10. */
+  histogram: number[];
+  /** Reactions per emoji since the last reset. */
+  totals: Record<string, number>;
+  reactionsPerMinute: number;
+  /** The seq of the newest reaction (0: none yet). */
+  reactionSeq?: number;
+  /** Per gateway (node): devices connected, and whether its report is recent. */
+  gateways?: Array<{ name: string; connected: number; at: number; fresh: boolean }>;
+  /** The newest reactions (a snapshot), oldest first. */
+  reactions?: TalkReaction[];
+  timeline?: TalkTimelinePoint[];
+  /** Wall-clock ms of this view. */
+  at?: number;
+}

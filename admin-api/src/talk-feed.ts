@@ -1,0 +1,177 @@
+import type { Logger } from 'pino';
+import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '../../audience/src/objects.js';
+import { describeError } from './http-error.js';
+import type { TalkService } from './talks.js';
+
+/**
+ * The presenter's live feed of one talk, for the ws stream's `talk` scope (stream.ts): while at least
+ * one client subscribes to a talk, its snapshot query is polled every `intervalMs` (150 ms) through a
+ * live node, asking only for the reactions and timeline points after the last ones seen; the clients
+ * get a snapshot, then a delta whenever something changed. One poll loop per talk, shared by its
+ * subscribers; none when nobody subscribes.
+ *
+ *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }     on subscribing, and again after a reset
+ *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
+ *       reactions: the new ones since the previous message (oldest first); timeline: new points;
+ *       reactionsGap: some reactions were skipped (more than 500 between two polls) — `talk.totals` stays exact
+ *   { kind: 'error', scope: 'talk', code, error: { code, message } }  no such talk (TALK_NOT_FOUND); not subscribed
+ */
+
+export type TalkFeedMessage =
+  | { kind: 'snapshot'; scope: 'talk'; code: string; talk: TalkSnapshot }
+  | { kind: 'delta'; scope: 'talk'; code: string; talk: TalkAggregates; reactions: Reaction[]; timeline?: TimelinePoint[]; reactionsGap?: true }
+  | { kind: 'error'; scope: 'talk'; code: string; error: { code: string; message: string } };
+
+export interface TalkFeedsOptions {
+  talks: TalkService;
+  logger: Logger;
+  /** @default 150 */
+  intervalMs?: number;
+  /** Each poll gives up after this long (the talk's owner may be failing over). @default 5000 */
+  pollTimeoutMs?: number;
+}
+
+/** Reactions kept in the snapshot a late subscriber gets. */
+const SNAPSHOT_REACTIONS = 500;
+const MAX_BACKOFF_MS = 2000;
+
+export class TalkFeeds {
+  readonly #feeds = new Map<string, TalkFeed>();
+  readonly #options: Required<TalkFeedsOptions>;
+
+  constructor(options: TalkFeedsOptions) {
+    this.#options = { intervalMs: 150, pollTimeoutMs: 5000, ...options };
+  }
+
+  /** Talks being polled now. */
+  get activeFeeds(): number {
+    return this.#feeds.size;
+  }
+
+  /** Delivers the talk's messages to `listener` until the returned function is called (or an error message). */
+  subscribe(code: string, listener: (message: TalkFeedMessage) => void): () => void {
+    let feed = this.#feeds.get(code);
+    if (!feed) {
+      feed = new TalkFeed(code, this.#options, () => this.#feeds.delete(code));
+      this.#feeds.set(code, feed);
+    }
+    return feed.add(listener);
+  }
+}
+
+class TalkFeed {
+  readonly #listeners = new Set<(message: TalkFeedMessage) => void>();
+  /** Listeners that still need a snapshot. */
+  readonly #fresh = new Set<(message: TalkFeedMessage) => void>();
+  #latest: TalkSnapshot | undefined;
+  #running = false;
+  #stopped = false;
+  #failures = 0;
+
+  constructor(
+    readonly code: string,
+    private readonly options: Required<TalkFeedsOptions>,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  add(listener: (message: TalkFeedMessage) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#latest) listener({ kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest });
+    else this.#fresh.add(listener);
+    if (!this.#running) void this.#run();
+    return () => {
+      this.#listeners.delete(listener);
+      this.#fresh.delete(listener);
+      if (this.#listeners.size === 0) this.#stop();
+    };
+  }
+
+  #stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.onEmpty();
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (!this.#stopped && this.#listeners.size > 0) {
+        const started = Date.now();
+        try {
+          await this.#poll();
+          this.#failures = 0;
+        } catch (err) {
+          const described = describeError(err);
+          if (described.code === 'TALK_NOT_FOUND') {
+            const message: TalkFeedMessage = { kind: 'error', scope: 'talk', code: this.code, error: { code: described.code, message: described.message } };
+            for (const listener of [...this.#listeners]) listener(message);
+            this.#listeners.clear();
+            this.#stop();
+            return;
+          }
+          // The owner failing over, a node restarting: keep polling; the presenter sees the next change.
+          if (this.#failures++ % 20 === 0) this.options.logger.warn({ err, code: this.code }, 'talk feed: poll failed, retrying');
+        }
+        const backoff = this.#failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, this.options.intervalMs * 2 ** this.#failures);
+        const wait = Math.max(this.options.intervalMs, backoff) - (Date.now() - started);
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #poll(): Promise<void> {
+    const { talks, pollTimeoutMs } = this.options;
+    const latest = this.#latest;
+    if (!latest) {
+      this.#snapshot(await talks.snapshot(this.code, {}, pollTimeoutMs));
+      return;
+    }
+    const since = { reaction: latest.reactionSeq, ...(latest.timeline.length > 0 ? { timeline: latest.timeline.at(-1)!.t } : {}) };
+    const next = await talks.snapshot(this.code, since, pollTimeoutMs);
+    if (this.#stopped) return;
+    if (next.round !== latest.round) {
+      // Reset: everything the clients hold is stale. Start over with a full snapshot.
+      this.#latest = undefined;
+      for (const listener of this.#listeners) this.#fresh.add(listener);
+      this.#snapshot(await talks.snapshot(this.code, {}, pollTimeoutMs));
+      return;
+    }
+    const { reactions, reactionsGap, timeline, ...aggregates } = next;
+    const { reactions: _r, reactionsGap: _g, timeline: _t, ...previous } = latest;
+    this.#latest = {
+      ...aggregates,
+      reactions: [...latest.reactions, ...reactions].slice(-SNAPSHOT_REACTIONS),
+      reactionsGap: false,
+      timeline: [...latest.timeline, ...timeline],
+    };
+    const changed = reactions.length > 0 || timeline.length > 0 || !sameExceptTime(aggregates, previous);
+    // Listeners that subscribed during this poll get the merged snapshot, which already has this delta.
+    const justSnapshotted = new Set(this.#fresh);
+    this.#sendFresh();
+    if (!changed) return;
+    const delta: TalkFeedMessage = {
+      kind: 'delta', scope: 'talk', code: this.code, talk: aggregates, reactions,
+      ...(timeline.length > 0 ? { timeline } : {}), ...(reactionsGap ? { reactionsGap: true as const } : {}),
+    };
+    for (const listener of this.#listeners) if (!justSnapshotted.has(listener)) listener(delta);
+  }
+
+  #snapshot(snapshot: TalkSnapshot): void {
+    if (this.#stopped) return;
+    this.#latest = snapshot;
+    this.#sendFresh();
+  }
+
+  #sendFresh(): void {
+    if (!this.#latest || this.#fresh.size === 0) return;
+    const message: TalkFeedMessage = { kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest };
+    for (const listener of this.#fresh) listener(message);
+    this.#fresh.clear();
+  }
+}
+
+function sameExceptTime(a: TalkAggregates, b: TalkAggregates): boolean {
+  return JSON.stringify({ ...a, at: 0 }) === JSON.stringify({ ...b, at: 0 });
+}

@@ -1,0 +1,31 @@
+/**
+ * Audience feedback for a live talk: emoji reactions and a "how do you feel" slider, kept in
+ * Highlander objects. A `talk` object per session (the aggregate, the truth), an `attendee` object
+ * per participant (a lazy mirror, for the cluster map), and a gateway per node that the audience
+ * connects to over ws and that batches their feedback into the talks.
+ *
+ * ```ts
+ * import { AudienceGateway, audienceObjects, Talk } from './audience/src/index.js';
+ *
+ * const node = HighlanderNode.create({ name: 'node-a', coordinator, store, objects: [...myObjects, ...audienceObjects] });
+ * await node.start();
+ * const gateway = await AudienceGateway.start(node, { port: 8081 });
+ * await node.ref(Talk, 'ABCDE').call('create', { title: 'There can be only one' });
+ * // the audience opens `${gateway.url}/a/ABCDE`; the presenter reads:
+ * const view = await node.ref(Talk, 'ABCDE').call('snapshot', { sinceReaction: 0 });
+ * await gateway.close(); // before node.stop()
+ * ```
+ */
+export { AudienceGateway } from './gateway.js';
+export { AUDIENCE_OPTIONS, compileGatewayOptions, gatewayOptionsFromConfig } from './gateway-options.js';
+export type { AudienceConfig, AudienceGatewayOptions } from './gateway-options.js';
+export { AudienceMetrics } from './gateway-metrics.js';
+export { Attendee, MAX_PARTICIPANTS, Talk, audienceObjects, positionStats } from './objects.js';
+export type {
+  ApplyResult, AttendeeState, Reaction, TalkAggregates, TalkBatch, TalkExport, TalkLookup, TalkSnapshot, TalkState, TimelinePoint,
+} from './objects.js';
+export {
+  CODE_ALPHABET, CODE_PATTERN, CURATED_EMOJI, DEVICE_PATTERN, REJECTION_REASONS, attendeeId, isCuratedEmoji, isDeviceId, newTalkCode,
+  normalizeCode, parseClientMessage,
+} from './protocol.js';
+export type { ClientMessage, RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from './protocol.js';

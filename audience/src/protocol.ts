@@ -1,0 +1,149 @@
+import { randomInt } from 'node:crypto';
+
+/**
+ * The audience protocol's vocabulary, shared by the gateway (audience/src/gateway.ts), the talk
+ * object (objects.ts) and the admin API: room codes, device ids, the curated emoji, the messages
+ * both ways, and the validation of what a client sends. The protocol itself is documented in the
+ * header of gateway.ts.
+ */
+
+/** Room code letters: uppercase, without the look-alikes I L O 0 1. */
+export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** A room code: 4 to 8 letters of {@link CODE_ALPHABET}. */
+export const CODE_PATTERN = /^[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{4,8}$/;
+/** Length of the codes the admin API hands out (31^5 ≈ 28.6 million codes). */
+export const NEW_CODE_LENGTH = 5;
+/** An anonymous per-device id, made by the audience page and kept in its local storage. */
+export const DEVICE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+/** A client's reference for one message, echoed in its `ack` or `rejected`. */
+export const MAX_REF_LENGTH = 32;
+
+/** The only emoji a talk accepts, in palette order. */
+export const CURATED_EMOJI: readonly string[] = Object.freeze(['👏', '❤️', '😂', '🎉', '🤯', '🔥', '👍', '🤔', '😮', '🙌']);
+const CURATED = new Set(CURATED_EMOJI);
+
+export function isCuratedEmoji(emoji: unknown): emoji is string {
+  return typeof emoji === 'string' && CURATED.has(emoji);
+}
+
+/** Why the gateway refused something; every one is counted in `highlander_audience_rejections_total{reason}`. */
+export const REJECTION_REASONS = ['rate-limited', 'not-curated', 'closed', 'too-large', 'malformed', 'talk-not-found', 'room-full', 'too-many-connections'] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export type TalkStatus = 'open' | 'closed';
+
+/** A room code as typed by a person (any case, surrounding blanks), or null when it cannot be one. */
+export function normalizeCode(raw: unknown): string | null {
+  if (typeof raw !== 'string') return null;
+  const code = raw.trim().toUpperCase();
+  return CODE_PATTERN.test(code) ? code : null;
+}
+
+export function isDeviceId(raw: unknown): raw is string {
+  return typeof raw === 'string' && DEVICE_PATTERN.test(raw);
+}
+
+/** A fresh random room code. */
+export function newTalkCode(length = NEW_CODE_LENGTH): string {
+  let code = '';
+  for (let i = 0; i < length; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+/** The id of one participant's `attendee` object. */
+export function attendeeId(code: string, device: string): string {
+  return `${code}.${device}`;
+}
+
+// ---- messages ----
+
+export interface WelcomeMessage {
+  kind: 'welcome';
+  code: string;
+  title: string;
+  status: TalkStatus;
+  emoji: readonly string[];
+  /** This device's position as the talk has it (or as this gateway is about to write it), or null. */
+  position: number | null;
+  participants: number;
+  /** Increases on every reset of the talk; a client clears its slider when it changes. */
+  round: number;
+  limits: { emojiBurst: number; emojiPerSecond: number; maxMessageBytes: number; maxMessagesPerSecond: number };
+}
+
+export interface RoomMessage {
+  kind: 'room';
+  participants: number;
+  status: TalkStatus;
+  round: number;
+}
+
+export interface AckMessage {
+  kind: 'ack';
+  ref: string;
+}
+
+export interface RejectedMessage {
+  kind: 'rejected';
+  ref?: string;
+  reason: RejectionReason;
+  message: string;
+  retryAfterMs?: number;
+}
+
+export type ServerMessage = WelcomeMessage | RoomMessage | AckMessage | RejectedMessage;
+
+export type ClientMessage =
+  | { kind: 'position'; value: number; ref?: string }
+  | { kind: 'emoji'; emoji: string; ref?: string };
+
+export type ParsedClientMessage =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; reason: 'malformed' | 'not-curated'; message: string; ref?: string };
+
+/**
+ * Validates one client message (JSON text). A position is a number from 0 to 100, kept as a whole
+ * number; an emoji must be one of {@link CURATED_EMOJI}; `ref`, when given, a string of at most 32
+ * characters. The failure says what was wrong and what to send instead.
+ */
+export function parseClientMessage(text: string): ParsedClientMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'malformed', message: 'not JSON: send {"kind":"position","value":0..100,"ref":"…"} or {"kind":"emoji","emoji":"👏","ref":"…"}' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'malformed', message: 'expected a JSON object with a "kind" of "position" or "emoji"' };
+  }
+  const message = value as Record<string, unknown>;
+  const rawRef = message.ref;
+  if (rawRef !== undefined && (typeof rawRef !== 'string' || rawRef.length === 0 || rawRef.length > MAX_REF_LENGTH)) {
+    return { ok: false, reason: 'malformed', message: `"ref" must be a string of 1 to ${MAX_REF_LENGTH} characters` };
+  }
+  const ref = rawRef as string | undefined;
+  const withRef = ref === undefined ? {} : { ref };
+  switch (message.kind) {
+    case 'position': {
+      const v = message.value;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100) {
+        return { ok: false, reason: 'malformed', message: '"value" of a position must be a number from 0 (not great) to 100 (love it)', ...withRef };
+      }
+      if (Object.keys(message).some((k) => k !== 'kind' && k !== 'value' && k !== 'ref')) {
+        return { ok: false, reason: 'malformed', message: 'a position has only "kind", "value" and "ref"', ...withRef };
+      }
+      return { ok: true, message: { kind: 'position', value: Math.round(v), ...withRef } };
+    }
+    case 'emoji': {
+      if (Object.keys(message).some((k) => k !== 'kind' && k !== 'emoji' && k !== 'ref')) {
+        return { ok: false, reason: 'malformed', message: 'an emoji message has only "kind", "emoji" and "ref"', ...withRef };
+      }
+      if (!isCuratedEmoji(message.emoji)) {
+        return { ok: false, reason: 'not-curated', message: `only these emoji are accepted: ${CURATED_EMOJI.join(' ')}`, ...withRef };
+      }
+      return { ok: true, message: { kind: 'emoji', emoji: message.emoji, ...withRef } };
+    }
+    default:
+      return { ok: false, reason: 'malformed', message: '"kind" must be "position" or "emoji"', ...withRef };
+  }
+}

@@ -1,0 +1,84 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { extname, join, resolve, sep } from 'node:path';
+
+/**
+ * The two kinds of files the audience gateway serves from the built dashboard: the audience page
+ * (`audience.html`, Vite's second entry) and the hashed `assets/` it loads. Nothing else of the
+ * dashboard directory is reachable.
+ */
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** What the audience page may load and connect to: itself and its own ws. */
+const PAGE_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
+
+export class StaticFiles {
+  readonly #page: string;
+  readonly #assets: string;
+
+  constructor(dashboardDir: string) {
+    this.#page = join(dashboardDir, 'audience.html');
+    this.#assets = resolve(dashboardDir, 'assets');
+  }
+
+  /** The audience page, or a plain 503 saying how to build it. */
+  async page(res: ServerResponse, head: boolean): Promise<void> {
+    const info = await stat(this.#page).catch(() => null);
+    if (!info?.isFile()) {
+      text(res, 503, 'The audience page is not built on this server: run `npm run build:dashboard` (it writes dashboard/dist/audience.html).\n');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES['.html']!, 'content-length': info.size, 'cache-control': 'no-cache',
+      'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+    });
+    if (head) res.end();
+    else createReadStream(this.#page).pipe(res);
+  }
+
+  /** One file under assets/ (`name` is the part after `/assets/`); 404 for anything else. */
+  async asset(name: string, res: ServerResponse, head: boolean): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      text(res, 400, 'bad asset path\n');
+      return;
+    }
+    const path = resolve(this.#assets, decoded);
+    // Nothing outside assets/ (no `..`, no absolute paths), and only plain files.
+    const info = path.startsWith(this.#assets + sep) ? await stat(path).catch(() => null) : null;
+    if (!info?.isFile()) {
+      text(res, 404, 'no such asset\n');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', 'content-length': info.size,
+      // Vite's asset names carry a content hash.
+      'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff',
+    });
+    if (head) res.end();
+    else createReadStream(path).pipe(res);
+  }
+}
+
+export function text(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }).end(body);
+}
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers }).end(JSON.stringify(body));
+}

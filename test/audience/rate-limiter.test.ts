@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { MessageWindow, TokenBuckets } from '../../audience/src/rate-limiter.js';
+
+/** The gateway's limits: token buckets (emoji per device and per address) and the per-connection message window. */
+
+describe('token buckets', () => {
+  it('allow a burst, then one token per 1/perSecond, with the wait until the next one', () => {
+    const buckets = new TokenBuckets({ burst: 5, perSecond: 1 });
+    for (let i = 0; i < 5; i++) expect(buckets.take('device', 0)).toEqual({ ok: true });
+    expect(buckets.take('device', 0)).toEqual({ ok: false, retryAfterMs: 1000 });
+    expect(buckets.take('device', 400)).toEqual({ ok: false, retryAfterMs: 600 });
+    expect(buckets.take('device', 1000)).toEqual({ ok: true });
+    expect(buckets.take('device', 1000).ok).toBe(false);
+    // Keys are independent.
+    expect(buckets.take('other', 1000)).toEqual({ ok: true });
+    // A long pause refills up to the burst, not beyond.
+    for (let i = 0; i < 5; i++) expect(buckets.take('device', 60_000).ok).toBe(true);
+    expect(buckets.take('device', 60_000).ok).toBe(false);
+  });
+
+  it('check does not spend; spend does; sweep forgets only full buckets', () => {
+    const buckets = new TokenBuckets({ burst: 2, perSecond: 2 });
+    expect(buckets.check('a', 0)).toEqual({ ok: true });
+    expect(buckets.size).toBe(0);
+    buckets.spend('a', 0);
+    buckets.spend('b', 0);
+    buckets.spend('b', 0);
+    buckets.sweep(400); // a: 1 + 0.8 < 2, b: 0 + 0.8
+    expect(buckets.size).toBe(2);
+    buckets.sweep(600); // a: 1 + 1.2 ≥ 2 → forgotten
+    expect(buckets.size).toBe(1);
+    buckets.sweep(1000);
+    expect(buckets.size).toBe(0);
+  });
+
+  it('refuses nonsensical settings', () => {
+    expect(() => new TokenBuckets({ burst: 0, perSecond: 1 })).toThrow(TypeError);
+    expect(() => new TokenBuckets({ burst: 1, perSecond: 0 })).toThrow(TypeError);
+  });
+});
+
+describe('message window', () => {
+  it('counts messages per second and says how far over the limit a connection is', () => {
+    const window = new MessageWindow(3);
+    expect([1, 2, 3].map(() => window.count(100).ok)).toEqual([true, true, true]);
+    expect(window.count(300)).toEqual({ ok: false, over: 1, retryAfterMs: 800 });
+    expect(window.count(900).over).toBe(2);
+    expect(window.count(1100)).toMatchObject({ ok: true, over: 0 });
+  });
+});
