@@ -11,7 +11,7 @@
  *                        docs/configuration.md): your ZooKeeper and S3, node processes.
  *
  *   node --import tsx scripts/demo.ts [--duration <s>] [--nodes <n>] [--rate <steps/s>] [--idle-timeout-ms <ms>]
- *                                     [--data <dir>] [--local-servers]
+ *                                     [--data <dir>] [--audience-port <port>] [--local-servers]
  *
  * Stop with Ctrl-C: the nodes drain (flush and release their locks), then everything stops.
  */
@@ -29,7 +29,7 @@ import { objects as todoObjects } from '../examples/todo/objects.js';
 import { startRadosgw } from './servers/radosgw.js';
 import { startZooKeeper } from './servers/zookeeper.js';
 
-const USAGE = 'usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <steps per second>] [--idle-timeout-ms <ms>] [--data <dir>] [--local-servers]';
+const USAGE = 'usage: scripts/demo.ts [--duration <seconds>] [--nodes <n>] [--rate <steps per second>] [--idle-timeout-ms <ms>] [--data <dir>] [--audience-port <port>] [--local-servers]';
 let parsed;
 try {
   parsed = parseArgs({
@@ -39,6 +39,7 @@ try {
       rate: { type: 'string', default: '40' },
       'idle-timeout-ms': { type: 'string', default: '8000' },
       data: { type: 'string', default: '.highlander-data/demo' },
+      'audience-port': { type: 'string', default: process.env.HIGHLANDER_AUDIENCE_PORT ?? '8081' },
       'local-servers': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -91,6 +92,11 @@ const apiPort = Number(process.env.HIGHLANDER_API_PORT ?? 8080);
 const nodeNames = Array.from({ length: nodeCount }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
 const nodeColor = new Map(nodeNames.map((n, i) => [n, NODE_COLORS[i % NODE_COLORS.length]!]));
 const external = process.env.HIGHLANDER_ZK && process.env.HIGHLANDER_S3_BUCKET;
+const audiencePort = Number(args['audience-port']);
+if (!Number.isInteger(audiencePort) || audiencePort < 0 || audiencePort > 65535) {
+  console.error(`demo: --audience-port must be 0..65535 (got '${args['audience-port']}')`);
+  process.exit(2);
+}
 
 /** Embedded: every node in this process on the embedded coordinator, state in files under --data. */
 async function startEmbedded(): Promise<DemoCluster> {
@@ -99,6 +105,7 @@ async function startEmbedded(): Promise<DemoCluster> {
   const cluster = await startEmbeddedCluster({
     nodes: nodeCount, dataDir: join(dataDir, 'objects'), objects: todoObjects, placement: 'round-robin', idleTimeoutMs, callTimeoutMs: 15_000,
     api: { port: apiPort, tokens, auditLogPath: join(dataDir, 'audit.jsonl') },
+    audience: { port: audiencePort },
   }).catch((err: Error) => {
     throw new Error(`${err.message}${/EADDRINUSE/.test(err.message) ? ` (is port ${apiPort} free? set HIGHLANDER_API_PORT)` : ''}`);
   });
@@ -147,7 +154,8 @@ async function startProcesses(): Promise<DemoCluster> {
     log(`your backends: ZooKeeper ${config.zookeeper}${config.root}, S3 bucket ${config.s3.bucket}${config.s3.endpoint ? ` at ${config.s3.endpoint}` : ''}`);
   }
   const auditDir = await mkdtemp(join(tmpdir(), 'highlander-demo-audit-'));
-  const nodes = nodeNames.map((name) => new NodeProcess(name, config));
+  // Every node runs an audience gateway: node-a on --audience-port, the others on free ports.
+  const nodes = nodeNames.map((name, i) => new NodeProcess(name, { ...config, nodeEnv: { HIGHLANDER_AUDIENCE_PORT: String(i === 0 ? audiencePort : 0) } }));
   await Promise.all(nodes.map((n) => n.start()));
   for (const node of nodes) {
     for (const event of node.events) printEvent(event);
@@ -191,6 +199,22 @@ async function startProcesses(): Promise<DemoCluster> {
       await Promise.all([stopServers(), rm(auditDir, { recursive: true, force: true })]);
     },
   };
+}
+
+/** Opens an audience session for the room and prints its join link and the presenter's view. */
+async function openAudienceSession(): Promise<void> {
+  try {
+    const response = await fetch(`${cluster!.adminUrl}/api/talks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'There can be only one' }),
+    });
+    const body = (await response.json()) as { talk?: { code: string }; joinUrl?: string | null; error?: { message: string } };
+    if (!response.ok || !body.talk) throw new Error(body.error?.message ?? `HTTP ${response.status}`);
+    log(color(1, `audience: join at ${body.joinUrl ?? `(no gateway URL) code ${body.talk.code}`}   presenter: ${cluster!.adminUrl}/audience/${body.talk.code}`));
+  } catch (err) {
+    log(color(31, `audience: could not open a session: ${(err as Error).message}`));
+  }
 }
 
 function fail(message: string): never {
@@ -250,6 +274,7 @@ try {
 }
 const { nodes, adminUrl } = cluster;
 log(color(1, `dashboard ${adminUrl}/?token=${operatorToken}`));
+await openAudienceSession();
 log(`admin API ${adminUrl}  operator token ${operatorToken}  viewer token ${viewerToken}`);
 log(`  try: curl -s -H 'Authorization: Bearer ${viewerToken}' ${adminUrl}/api/summary`);
 log(`       bin/highlander ls objects --api ${adminUrl} --token ${viewerToken}`);

@@ -3,7 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { AudienceGateway, audienceObjects } from '../audience/src/index.js';
 import { createApp } from '../admin-api/src/app.js';
+import { LiveTalkService } from '../admin-api/src/talks.js';
+import { registerAdminExtension } from '../runtime/src/node-admin.js';
 import { AuditLog } from '../admin-api/src/audit-log.js';
 import type { TokenConfig } from '../admin-api/src/auth.js';
 import { LiveClusterActions } from '../admin-api/src/cluster-actions.js';
@@ -50,6 +53,11 @@ export interface EmbeddedClusterOptions {
   callTimeoutMs?: number;
   /** Run the admin API over the cluster. @default none */
   api?: EmbeddedAdminApiOptions;
+  /**
+   * Audience feedback: an audience gateway on every node (the first on `port`, the others on free
+   * ports), the talk and attendee types registered, and the admin API's talk routes. @default none
+   */
+  audience?: { port: number; host?: string };
 }
 
 export interface EmbeddedAdminApiOptions {
@@ -88,6 +96,8 @@ export interface EmbeddedCluster {
     url: string;
     model: LiveClusterModel;
   };
+  /** With `audience`: each node's gateway, in node order. */
+  gateways: AudienceGateway[];
   /** Closes the admin API, drains and stops every node, and closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -119,7 +129,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       name: nodeName(i),
       coordinator: registry.coordinator(),
       store,
-      objects: options.objects,
+      objects: options.audience ? [...options.objects, ...audienceObjects.filter((t) => !options.objects.some((o) => o.type === t.type))] : options.objects,
       host: '127.0.0.1',
       port: 0,
       adminToken,
@@ -135,12 +145,25 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     });
     await Promise.all(nodes.map((n) => n.start()));
 
+    const gateways: AudienceGateway[] = [];
+    if (options.audience) {
+      const { port, host } = options.audience;
+      for (const [i, node] of nodes.entries()) {
+        const gateway = await AudienceGateway.start(node, { port: i === 0 ? port : 0, ...(host ? { host } : {}) });
+        // Closed before the nodes stop: it hands what it accepted to the talks first.
+        cleanups.push(() => gateway.close());
+        node.metrics?.include(gateway.metrics.registry);
+        registerAdminExtension(node, { name: 'audience', info: () => ({ url: gateway.url, connections: gateway.connectionCount }) });
+        gateways.push(gateway);
+      }
+    }
+
     let api: EmbeddedCluster['api'];
-    if (options.api && source) api = await startApi(options.api, { source, store, adminToken, cleanups });
+    if (options.api && source) api = await startApi(options.api, { source, store, adminToken, cleanups, talks: options.audience !== undefined });
 
     let stopping: Promise<void> | undefined;
     return {
-      registry, store, nodes, adminToken,
+      registry, store, nodes, adminToken, gateways,
       ...(api ? { api } : {}),
       stop: () => (stopping ??= cleanUp()),
     };
@@ -154,7 +177,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
 async function startApi(
   options: EmbeddedAdminApiOptions,
-  deps: { source: EmbeddedSource; store: FileStateStore; adminToken: string; cleanups: Array<() => Promise<void>> },
+  deps: { source: EmbeddedSource; store: FileStateStore; adminToken: string; cleanups: Array<() => Promise<void>>; talks: boolean },
 ): Promise<NonNullable<EmbeddedCluster['api']>> {
   const { source, cleanups } = deps;
   const storage = new S3Storage(deps.store);
@@ -176,6 +199,7 @@ async function startApi(
     allowedOrigins: options.allowedOrigins ?? [],
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
+    ...(deps.talks ? { talks: new LiveTalkService({ model, storage, nodes: new NodeAdminClient(deps.adminToken) }) } : {}),
   });
   const server: Server = createServer(admin.app);
   let stream: StreamServer | undefined;
