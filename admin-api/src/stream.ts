@@ -1,4 +1,5 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { closeReason, refuseUpgrade } from '../../runtime/src/transport/ws-http.js';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -110,8 +111,6 @@ export type ObjectRow = [type: string, id: string, owner: string, epoch: string,
 
 /** The largest client message; subscriptions are tiny. */
 const MAX_CLIENT_MESSAGE_BYTES = 4096;
-/** The close frame's reason is at most 123 bytes. */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 export function compileStreamOptions(options: StreamOptions = {}): CompiledStreamOptions {
   const compiled = {
@@ -199,26 +198,26 @@ export class StreamServer {
     const pathname = new URL(req.url ?? '/', 'http://admin-api').pathname;
     if (pathname !== this.#path) {
       // Another upgrade handler on this server may own that path.
-      if (this.#server.listenerCount('upgrade') === 1) refuse(socket, 404, 'NOT_FOUND', `no ws endpoint at ${pathname}; the stream is at ${this.#path}`);
+      if (this.#server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'NOT_FOUND', `no ws endpoint at ${pathname}; the stream is at ${this.#path}`);
       return;
     }
     if (!this.#deps.checkOrigin(req)) {
-      refuse(socket, 403, 'ORIGIN_NOT_ALLOWED', `origin ${req.headers.origin} may not open the stream; add it to allowedOrigins`);
+      refuseUpgrade(socket, 403, 'ORIGIN_NOT_ALLOWED', `origin ${req.headers.origin} may not open the stream; add it to allowedOrigins`);
       return;
     }
     const auth = this.#deps.authenticator.fromUpgrade(req);
     if ('problem' in auth) {
       const { message, wwwAuthenticate } = unauthenticated(auth.problem);
-      refuse(socket, 401, 'UNAUTHENTICATED', `${message} (or the subprotocol bearer.<token>)`, { 'WWW-Authenticate': wwwAuthenticate });
+      refuseUpgrade(socket, 401, 'UNAUTHENTICATED', `${message} (or the subprotocol bearer.<token>)`, { 'WWW-Authenticate': wwwAuthenticate });
       return;
     }
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined && !offered.split(',').some((p) => p.trim() === STREAM_PROTOCOL)) {
-      refuse(socket, 400, 'BAD_REQUEST', `offer the subprotocol ${STREAM_PROTOCOL} next to bearer.<token>`);
+      refuseUpgrade(socket, 400, 'BAD_REQUEST', `offer the subprotocol ${STREAM_PROTOCOL} next to bearer.<token>`);
       return;
     }
     if (this.#clients.size >= this.#options.maxClients) {
-      refuse(socket, 503, 'TOO_MANY_CLIENTS', `the stream has ${this.#options.maxClients} clients already; try again later`);
+      refuseUpgrade(socket, 503, 'TOO_MANY_CLIENTS', `the stream has ${this.#options.maxClients} clients already; try again later`);
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, auth.principal, req));
@@ -712,18 +711,6 @@ function eventsSnapshot(model: ClusterModel, since: number | undefined, max: num
   return { events: newest, cursor, gap };
 }
 
-function refuse(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ error: { code, message } });
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Connection: close',
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
-
 function rawText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   if (Buffer.isBuffer(data)) return data.toString('utf8');
@@ -737,10 +724,3 @@ function firstIssue(error: z.ZodError): string {
   return `${path}${issue.message}`;
 }
 
-/** A close reason fits in 123 bytes of UTF-8. */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES - 1);
-  while (Buffer.byteLength(`${cut}…`) > MAX_CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}

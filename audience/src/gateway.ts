@@ -1,4 +1,5 @@
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { closeReason, refuseUpgrade } from '../../runtime/src/transport/ws-http.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -78,7 +79,6 @@ const PING_INTERVAL_MS = 30_000;
 const NOT_FOUND_CACHE_MS = 5000;
 /** Idle token buckets are forgotten this often. */
 const SWEEP_INTERVAL_MS = 10_000;
-const CLOSE_REASON_BYTES = 123;
 
 export class AudienceGateway {
   readonly metrics = new AudienceMetrics();
@@ -229,23 +229,23 @@ export class AudienceGateway {
       // A client gone during the handshake: nothing to tell it.
     });
     const url = new URL(req.url ?? '/', 'http://audience');
-    if (url.pathname !== '/audience/ws') return refuse(socket, 404, 'not-found', `no ws endpoint at ${url.pathname}: the audience ws is /audience/ws?code=<code>&device=<deviceId>`);
-    if (this.#closing) return refuse(socket, 503, 'going-away', 'this server is shutting down: connect again (another node serves the same talk)');
+    if (url.pathname !== '/audience/ws') return refuseUpgrade(socket, 404, 'not-found', `no ws endpoint at ${url.pathname}: the audience ws is /audience/ws?code=<code>&device=<deviceId>`);
+    if (this.#closing) return refuseUpgrade(socket, 503, 'going-away', 'this server is shutting down: connect again (another node serves the same talk)');
     const code = normalizeCode(url.searchParams.get('code'));
     const device = url.searchParams.get('device');
     if (code === null || !isDeviceId(device)) {
       this.metrics.rejections.inc({ reason: 'malformed' });
       const what = code === null ? 'code must be a room code (4-8 letters and digits, e.g. ABCDE)' : 'device must be 16-64 characters of A-Z a-z 0-9 _ -';
-      return refuse(socket, 400, 'malformed', `bad connection request: ${what}`);
+      return refuseUpgrade(socket, 400, 'malformed', `bad connection request: ${what}`);
     }
     const address = this.#addressOf(req);
     if ((this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress) {
       this.metrics.rejections.inc({ reason: 'too-many-connections' });
-      return refuse(socket, 429, 'too-many-connections', `at most ${this.#options.maxConnectionsPerAddress} connections from one address: close another tab or device first`, { 'Retry-After': '5' });
+      return refuseUpgrade(socket, 429, 'too-many-connections', `at most ${this.#options.maxConnectionsPerAddress} connections from one address: close another tab or device first`, { 'Retry-After': '5' });
     }
     if (this.#connections.size >= this.#options.maxConnections) {
       this.metrics.rejections.inc({ reason: 'too-many-connections' });
-      return refuse(socket, 503, 'too-many-connections', 'this server has as many audience connections as it takes: try again shortly', { 'Retry-After': '5' });
+      return refuseUpgrade(socket, 503, 'too-many-connections', 'this server has as many audience connections as it takes: try again shortly', { 'Retry-After': '5' });
     }
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, code, device, address));
@@ -442,18 +442,6 @@ class AudienceConnection implements RoomMember {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify({ error: { code, message } });
-  const lines = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Connection: close',
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
-  ];
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
-
 function byteLength(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
   return data instanceof ArrayBuffer ? data.byteLength : data.length;
@@ -479,12 +467,6 @@ function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
-function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= CLOSE_REASON_BYTES) return reason;
-  let cut = reason.slice(0, CLOSE_REASON_BYTES - 1);
-  while (Buffer.byteLength(`${cut}…`) > CLOSE_REASON_BYTES) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

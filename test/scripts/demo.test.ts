@@ -33,8 +33,8 @@ describe('the demo on embedded defaults', () => {
         checks.push((async () => {
           const summary = await fetch(`${dashboard[1]}/api/summary`, { headers: { authorization: `Bearer ${dashboard[2]}` } });
           expect(summary.status).toBe(200);
-          expect((await summary.json()).nodes).toBe(3);
-          const page = await fetch(audience[1]);
+          expect(((await summary.json()) as { nodes: number }).nodes).toBe(3);
+          const page = await fetch(audience[1]!);
           expect(page.status).toBe(200);
           expect(await page.text()).toContain('<html');
         })());
