@@ -223,6 +223,49 @@ export class Cluster {
   }
 }
 
+const ADMIN_API_MAIN = fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url));
+
+export interface AdminApiProcessOptions {
+  /** The API's tokens, `role:name:token` entries as HIGHLANDER_API_TOKENS takes them. */
+  tokens: string;
+  /** The audit log file. */
+  auditLog: string;
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+  /** More environment (HIGHLANDER_LOG_LEVEL, …). */
+  env?: Record<string, string>;
+  /** @default ['ignore', 'inherit', 'inherit', 'ipc'] */
+  stdio?: Array<'ignore' | 'inherit' | 'ipc'>;
+}
+
+/**
+ * The admin API (admin-api/src/main.ts) as its own process over the cluster of `config` (the nodes'
+ * admin token, the same ZooKeeper root and S3 prefix), ready when this resolves.
+ */
+export async function startAdminApiProcess(config: ClusterConfig, options: AdminApiProcessOptions): Promise<{ child: ChildProcess; url: string }> {
+  const s3 = config.s3;
+  const child = fork(ADMIN_API_MAIN, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
+      HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
+      HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...(config.adminToken ? { HIGHLANDER_ADMIN_TOKEN: config.adminToken } : {}),
+      HIGHLANDER_API_TOKENS: options.tokens,
+      HIGHLANDER_API_PORT: String(options.port ?? 0),
+      HIGHLANDER_AUDIT_LOG: options.auditLog,
+      ...options.env,
+    },
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
+    child.once('exit', (code) => reject(new Error(`the admin API exited with ${code} before it was ready${options.port ? ` (is port ${options.port} free?)` : ''}`)));
+  });
+  return { child, url };
+}
+
 let rootCounter = 0;
 /** A ZooKeeper root (and S3 prefix) no other test uses. */
 export function uniqueRoot(label: string): string {

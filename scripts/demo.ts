@@ -15,14 +15,13 @@
  *
  * Stop with Ctrl-C: the nodes drain (flush and release their locks), then everything stops.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { NodeProcess, type ClusterConfig } from './cluster.js';
+import { NodeProcess, startAdminApiProcess, type ClusterConfig } from './cluster.js';
 import { startEmbeddedCluster } from './embedded-cluster.js';
 import { ObjectRejected, type AnyObjectType, type HighlanderNode, type LifecycleEvent } from '../runtime/src/index.js';
 import { objects as todoObjects } from '../examples/todo/objects.js';
@@ -164,23 +163,9 @@ async function startProcesses(): Promise<DemoCluster> {
       for (; printed < node.events.length; printed++) printEvent(node.events[printed]!);
     }, 100).unref();
   }
-  const adminApi: ChildProcess = fork(fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+  const { child: adminApi, url: adminUrl } = await startAdminApiProcess(config, {
+    tokens: tokens.map((t) => `${t.role}:${t.name}:${t.token}`).join(','), auditLog: join(auditDir, 'audit.jsonl'), port: apiPort,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    env: {
-      ...process.env,
-      HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
-      HIGHLANDER_S3_BUCKET: config.s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: config.s3.endpoint,
-      HIGHLANDER_S3_REGION: config.s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: config.s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: config.s3.secretAccessKey,
-      HIGHLANDER_ADMIN_TOKEN: config.adminToken,
-      HIGHLANDER_API_TOKENS: tokens.map((t) => `${t.role}:${t.name}:${t.token}`).join(','),
-      HIGHLANDER_API_PORT: String(apiPort),
-      HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
-    },
-  });
-  const adminUrl = await new Promise<string>((resolveUrl, reject) => {
-    adminApi.on('message', (m: { ready?: { url: string } }) => m.ready && resolveUrl(m.ready.url));
-    adminApi.once('exit', (code) => reject(new Error(`the admin API exited with ${code} (is port ${apiPort} free? set HIGHLANDER_API_PORT)`)));
   });
   return {
     nodes: nodes.map((n) => ({

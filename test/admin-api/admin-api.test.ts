@@ -1,11 +1,10 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
@@ -19,7 +18,6 @@ import { ownersInZooKeeper } from '../harness/lock-tree.js';
  * drain), access control, precise errors, the stream, and a restart of the admin API mid-run.
  */
 
-const MAIN = fileURLToPath(new URL('../../admin-api/src/main.ts', import.meta.url));
 const NODE_TOKEN = 'node-admin-token';
 const OPERATOR = 'operator-token-e2e';
 const VIEWER = 'viewer-token-e2e';
@@ -30,27 +28,8 @@ let config: ClusterConfig;
 let auditDir: string;
 let api: { child: ChildProcess; url: string };
 
-async function startApi(): Promise<{ child: ChildProcess; url: string }> {
-  const s3 = config.s3;
-  const child = fork(MAIN, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: {
-      ...process.env,
-      HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
-      HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
-      HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN,
-      HIGHLANDER_API_TOKENS: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`,
-      HIGHLANDER_API_PORT: '0',
-      HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
-    },
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
-    child.once('exit', (code) => reject(new Error(`admin-api exited with ${code} before it was ready`)));
-  });
-  return { child, url };
+function startApi(): Promise<{ child: ChildProcess; url: string }> {
+  return startAdminApiProcess(config, { tokens: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`, auditLog: join(auditDir, 'audit.jsonl') });
 }
 
 async function stopApi(): Promise<void> {

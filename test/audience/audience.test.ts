@@ -1,15 +1,14 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { TalkSnapshot, TalkState } from '../../audience/src/objects.js';
 import { CURATED_EMOJI } from '../../audience/src/protocol.js';
 import { S3StateStore } from '../../runtime/src/index.js';
 import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
-import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
@@ -23,7 +22,6 @@ import { Participant, freshAddress, freshDevice } from './participant.js';
  * talk, read through another node and from S3 — also after the talk's owner is killed with -9.
  */
 
-const API_MAIN = fileURLToPath(new URL('../../admin-api/src/main.ts', import.meta.url));
 const NODE_TOKEN = 'node-admin-token-audience';
 const OPERATOR = 'operator-token-audience';
 const VIEWER = 'viewer-token-audience';
@@ -37,28 +35,10 @@ let auditDir: string;
 let api: { child: ChildProcess; url: string };
 const participants: Participant[] = [];
 
-async function startApi(): Promise<{ child: ChildProcess; url: string }> {
-  const s3 = config.s3;
-  const child = fork(API_MAIN, [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: {
-      ...process.env,
-      HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
-      HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
-      HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN,
-      HIGHLANDER_API_TOKENS: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`,
-      HIGHLANDER_API_PORT: '0',
-      HIGHLANDER_AUDIT_LOG: join(auditDir, 'audit.jsonl'),
-      HIGHLANDER_LOG_LEVEL: 'warn',
-    },
+function startApi(): Promise<{ child: ChildProcess; url: string }> {
+  return startAdminApiProcess(config, {
+    tokens: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`, auditLog: join(auditDir, 'audit.jsonl'), env: { HIGHLANDER_LOG_LEVEL: 'warn' },
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.on('message', (m: { ready?: { url: string } }) => m.ready && resolve(m.ready.url));
-    child.once('exit', (code) => reject(new Error(`admin-api exited with ${code} before it was ready`)));
-  });
-  return { child, url };
 }
 
 async function http(method: 'GET' | 'POST', path: string, options: { token?: string | null; body?: unknown } = {}): Promise<{ status: number; body: any; headers: Headers; text: string }> {

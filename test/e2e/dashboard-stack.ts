@@ -1,14 +1,12 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
+import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { freePorts } from '../../scripts/servers/free-port.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 
-const MAIN = fileURLToPath(new URL('../../admin-api/src/main.ts', import.meta.url));
 export const OPERATOR = 'operator-token-dashboard-e2e';
 export const VIEWER = 'viewer-token-dashboard-e2e';
 const NODE_TOKEN = 'node-admin-token-dashboard-e2e';
@@ -47,25 +45,9 @@ export class DashboardStack {
   }
 
   async startApi(): Promise<void> {
-    const s3 = this.config.s3;
-    const child = fork(MAIN, [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: {
-        ...process.env,
-        HIGHLANDER_ZK: this.config.zookeeper, HIGHLANDER_ZK_ROOT: this.config.root,
-        HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${this.config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
-        HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN,
-        HIGHLANDER_API_TOKENS: `operator:olga:${OPERATOR},viewer:victor:${VIEWER}`,
-        HIGHLANDER_API_PORT: String(this.port),
-        HIGHLANDER_AUDIT_LOG: join(this.auditDir, 'audit.jsonl'),
-        HIGHLANDER_LOG_LEVEL: 'warn',
-      },
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.on('message', (m: { ready?: unknown }) => m.ready && resolve());
-      child.once('exit', (code) => reject(new Error(`the admin API exited with ${code} before it was ready`)));
+    const { child } = await startAdminApiProcess(this.config, {
+      tokens: `operator:olga:${OPERATOR},viewer:victor:${VIEWER}`, auditLog: join(this.auditDir, 'audit.jsonl'), port: this.port,
+      env: { HIGHLANDER_LOG_LEVEL: 'warn' },
     });
     this.#api = child;
   }
