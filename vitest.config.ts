@@ -1,6 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+/** Tests run the packages' TypeScript sources: the `@highlander/source` export condition points there (see each package.json). */
+const conditions = ['@highlander/source', 'node', 'development|production'];
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts'],
     // One ZooKeeper and one radosgw for the whole run, shared by every test file.

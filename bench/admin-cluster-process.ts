@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Exception, ZkSession, isZkCode } from '../runtime/src/zookeeper/zk-session.js';
+import { Exception, ZkSession, isZkCode } from '@highlander/runtime/zookeeper';
 import { FakeNode, type FakeObject, type HeldObject } from './admin-fake-node.js';
 
 export interface FakeClusterConfig {

@@ -59,7 +59,7 @@ export class FakeCluster {
   static async start(options: FakeClusterOptions): Promise<FakeCluster> {
     const config: FakeClusterConfig = { zookeeper: options.zookeeper, root: options.root, nodes: FAKE_NODES, types: FAKE_TYPES };
     const child = fork(PROCESS, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--conditions=@highlander/source', '--import', 'tsx'],
       env: { ...process.env, BENCH_ADMIN_CLUSTER_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

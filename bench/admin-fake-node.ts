@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { MemberInfo } from '../runtime/src/index.js';
-import { EventLog } from '../runtime/src/events.js';
-import { NodeStopping } from '../runtime/src/errors.js';
+import type { MemberInfo } from '@highlander/runtime';
+import { EventLog } from '@highlander/runtime';
+import { NodeStopping } from '@highlander/runtime';
 import { PeerServer } from '../runtime/src/transport/peer-server.js';
-import { CreateMode, Exception, ZkSession, czxidOf, isZkCode } from '../runtime/src/zookeeper/zk-session.js';
+import { CreateMode, Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
 
 /**
  * One Highlander node simulated at the protocol level, for the admin API benchmarks.

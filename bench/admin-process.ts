@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { ClusterSummary } from '../admin-api/src/contracts.js';
+import type { ClusterSummary } from '@highlander/admin-api';
 import { prefixOf } from './bench-node.js';
 import type { BenchServers } from './benchmark.js';
 import { trackChild } from './child-processes.js';
 import { formatNumber, formatSeconds } from './stats.js';
 
-const MAIN = fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../scripts/cluster-admin.ts', import.meta.url));
 /** The admin API reconciles before it listens: with 100k objects that is part of its start. */
 const READY_TIMEOUT_MS = 120_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -90,7 +90,7 @@ export class AdminProcess {
     });
     const started = performance.now();
     const child = fork(MAIN, [], {
-      execArgv: [...(options.execArgv ?? []), '--import', 'tsx'],
+      execArgv: [...(options.execArgv ?? []), '--conditions=@highlander/source', '--import', 'tsx'],
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -1,7 +1,7 @@
 import { connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'node-zookeeper-client';
-import { LiveClusterModel } from '../admin-api/src/cluster-model.js';
+import { LiveClusterModel } from '@highlander/admin-api';
 import { fourLetterWord } from '../scripts/servers/four-letter-word.js';
 import { startFixture } from './admin-fixture.js';
 import { adminObjects } from './admin-settings.js';

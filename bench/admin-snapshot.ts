@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ObjectView, Page } from '../admin-api/src/contracts.js';
+import type { ObjectView, Page } from '@highlander/admin-api';
 import { startFixture } from './admin-fixture.js';
 import { adminObjects } from './admin-settings.js';
 import { AdminStreamClient } from './admin-stream-client.js';

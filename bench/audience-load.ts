@@ -10,7 +10,7 @@
  * outcome is the echo). Exits when its parent goes away.
  */
 import WebSocket from 'ws';
-import { CURATED_EMOJI } from '../audience/src/protocol.js';
+import { CURATED_EMOJI } from '@highlander/audience';
 import { percentiles, type Percentiles } from './latency.js';
 
 export interface ConnectRequest {

@@ -255,7 +255,7 @@ class LoadGenerator {
   }
 
   static async start(): Promise<LoadGenerator> {
-    const child = fork(LOAD, [], { execArgv: ['--import', 'tsx', '--max-old-space-size=2048'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(LOAD, [], { execArgv: ['--conditions=@highlander/source', '--import', 'tsx', '--max-old-space-size=2048'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const untrack = trackChild(child);
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
@@ -304,7 +304,7 @@ class EchoServer {
   private constructor(private readonly child: ChildProcess, private readonly untrack: () => void, readonly url: string) {}
 
   static async start(): Promise<EchoServer> {
-    const child = fork(ECHO_SERVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(ECHO_SERVER, [], { execArgv: ['--conditions=@highlander/source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const untrack = trackChild(child);
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (message: { port: number }) => resolve(message.port));

@@ -1,4 +1,4 @@
-import { HighlanderNode, S3StateStore, ZooKeeperCoordinator } from '../runtime/src/index.js';
+import { HighlanderNode, S3StateStore, ZooKeeperCoordinator } from '@highlander/runtime';
 import { objects } from './bench-objects.js';
 import type { BenchServers } from './benchmark.js';
 

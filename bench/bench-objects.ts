@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineObject } from '../runtime/src/index.js';
+import { defineObject } from '@highlander/runtime';
 
 /** The object types every benchmark node registers (in process, and in node processes via HIGHLANDER_OBJECTS). */
 

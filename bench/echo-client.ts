@@ -29,7 +29,7 @@ export class EchoClient {
 
   /** Starts the echo server process and connects to it; every round trip sends `payload`. */
   static async start(payload: string): Promise<EchoClient> {
-    const child = fork(ECHO_SERVER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(ECHO_SERVER, [], { execArgv: ['--conditions=@highlander/source', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const untrack = trackChild(child);
     try {
       const port = await new Promise<number>((resolve, reject) => {

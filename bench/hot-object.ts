@@ -1,4 +1,4 @@
-import type { LifecycleEvent } from '../runtime/src/index.js';
+import type { LifecycleEvent } from '@highlander/runtime';
 import { Counter } from './bench-objects.js';
 import { BenchNode, storeFor } from './bench-node.js';
 import type { Benchmark } from './benchmark.js';

@@ -65,7 +65,7 @@ export const memory: Benchmark = {
 
 function runProbe(config: MemoryProbeConfig, log: (message: string) => void): Promise<MemoryProbeResult> {
   const child = fork(PROBE, [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: ['--expose-gc', '--conditions=@highlander/source', '--import', 'tsx'],
     env: { ...process.env, BENCH_MEMORY_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

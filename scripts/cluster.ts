@@ -1,14 +1,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { deserializeError, type LifecycleEvent, type SerializedError } from '../runtime/src/index.js';
+import { deserializeError, type LifecycleEvent, type SerializedError } from '@highlander/runtime';
 
 /**
- * Runtime nodes as separate OS processes (runtime/src/main.ts, forked with an IPC channel),
- * driven by commands and watched through the lifecycle events they send back.
+ * Runtime nodes as separate OS processes (scripts/cluster-node.ts: `highlander node` with an IPC
+ * channel), driven by commands and watched through the lifecycle events they send back.
  */
 
-const MAIN = fileURLToPath(new URL('../runtime/src/main.ts', import.meta.url));
+const NODE_MAIN = fileURLToPath(new URL('./cluster-node.ts', import.meta.url));
+/** Child processes run the packages' TypeScript sources, as the tests do. */
+export const SOURCE_EXEC_ARGV = ['--conditions=@highlander/source', '--import', 'tsx'];
 
 export interface ClusterConfig {
   zookeeper: string;
@@ -83,7 +85,7 @@ export class NodeProcess {
       ...config.nodeEnv,
       ...this.options.env,
     };
-    const child = fork(MAIN, [], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', this.options.captureStdout ? 'pipe' : 'inherit', 'inherit', 'ipc'] });
+    const child = fork(NODE_MAIN, [], { env, execArgv: SOURCE_EXEC_ARGV, stdio: ['ignore', this.options.captureStdout ? 'pipe' : 'inherit', 'inherit', 'ipc'] });
     this.#child = child;
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => this.stdout.push(line));
     this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -223,7 +225,7 @@ export class Cluster {
   }
 }
 
-const ADMIN_API_MAIN = fileURLToPath(new URL('../admin-api/src/main.ts', import.meta.url));
+const ADMIN_API_MAIN = fileURLToPath(new URL('./cluster-admin.ts', import.meta.url));
 
 export interface AdminApiProcessOptions {
   /** The API's tokens, `role:name:token` entries as HIGHLANDER_API_TOKENS takes them. */
@@ -239,13 +241,13 @@ export interface AdminApiProcessOptions {
 }
 
 /**
- * The admin API (admin-api/src/main.ts) as its own process over the cluster of `config` (the nodes'
+ * The admin API (scripts/cluster-admin.ts: `highlander admin` with an IPC channel) as its own process over the cluster of `config` (the nodes'
  * admin token, the same ZooKeeper root and S3 prefix), ready when this resolves.
  */
 export async function startAdminApiProcess(config: ClusterConfig, options: AdminApiProcessOptions): Promise<{ child: ChildProcess; url: string }> {
   const s3 = config.s3;
   const child = fork(ADMIN_API_MAIN, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: SOURCE_EXEC_ARGV,
     stdio: options.stdio ?? ['ignore', 'inherit', 'inherit', 'ipc'],
     env: {
       ...process.env,

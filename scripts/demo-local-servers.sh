@@ -10,4 +10,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run --silent build:dashboard
-exec node --import tsx scripts/demo.ts --local-servers "$@"
+exec node --conditions=@highlander/source --import tsx scripts/demo.ts --local-servers "$@"

@@ -12,4 +12,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run --silent build:dashboard
-exec node --import tsx scripts/demo.ts "$@"
+exec node --conditions=@highlander/source --import tsx scripts/demo.ts "$@"

@@ -22,9 +22,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { NodeProcess, startAdminApiProcess, type ClusterConfig } from './cluster.js';
-import { startEmbeddedCluster } from './embedded-cluster.js';
-import { ObjectRejected, type AnyObjectType, type HighlanderNode, type LifecycleEvent } from '../runtime/src/index.js';
-import { objects as todoObjects } from '../examples/todo/objects.js';
+import { startEmbeddedCluster } from '@highlander/cli';
+import { ObjectRejected, type AnyObjectType, type HighlanderNode, type LifecycleEvent } from '@highlander/runtime';
+import { objects as todoObjects } from '@highlander/example-todo';
 import { startRadosgw } from './servers/radosgw.js';
 import { startZooKeeper } from './servers/zookeeper.js';
 
@@ -117,8 +117,8 @@ async function startEmbedded(): Promise<DemoCluster> {
       get running() {
         return node.status === 'running';
       },
-      call: (type, id, name, arg) => node.invoke(typeOf(type), id, { op: 'call', name, arg }, 15_000),
-      put: async (type, id, state) => void (await node.invoke(typeOf(type), id, { op: 'put', state }, 15_000)),
+      call: (type, id, name, arg) => node.ref(typeOf(type), id).invoke(name, arg, { timeoutMs: 15_000 }),
+      put: (type, id, state) => node.ref(typeOf(type), id).put(state, { timeoutMs: 15_000 }),
       activations: async () => node.activationCount,
     };
   };

@@ -12,7 +12,7 @@ fi
 echo "== type-check"
 npx tsc -p .
 npx svelte-check --workspace dashboard --tsconfig tsconfig.json --fail-on-warnings --output machine
-echo "== dashboard build"
-npm run --silent build:dashboard
+echo "== build (packages with tsc, the dashboard with vite)"
+npm run --silent build
 echo "== tests"
 npx vitest run "$@"

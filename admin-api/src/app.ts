@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
 import { z } from 'zod';
+import { ADMIN_API_DEFAULTS } from './defaults.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
 import { TokenAuthenticator, authenticate, checkActionAllowed, originChecker, principalOf, type TokenConfig } from './auth.js';
 import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
@@ -58,8 +58,8 @@ export interface AdminAppOptions {
   /** Audience feedback sessions (routes under /api/talks, the stream's `talk` scope). @default none (503 TALKS_UNAVAILABLE) */
   talks?: TalkService;
   /**
-   * The built dashboard (`vite build` output) to serve at `/`; `null` serves none.
-   * @default dashboard/dist of this repository, when it exists
+   * The built dashboard (`vite build` output, e.g. `dashboardDir` of @highlander/dashboard) to serve at `/`.
+   * @default none
    */
   dashboardDir?: string | null;
 }
@@ -81,7 +81,7 @@ const MAX_AUDITED_STRING = 256;
 const MAX_AUDITED_PARAMS_BYTES = 1024;
 
 export function createApp(options: AdminAppOptions): AdminApp {
-  const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? ADMIN_API_DEFAULTS.maxBodyBytes;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new TypeError(`maxBodyBytes: must be a positive integer (got ${maxBodyBytes})`);
   const readOnly = options.readOnly ?? false;
   const authenticator = new TokenAuthenticator(options.tokens);
@@ -183,9 +183,9 @@ export function createApp(options: AdminAppOptions): AdminApp {
     chain.push(route.audit ? act(route as RouteSpec & { audit: NonNullable<RouteSpec['audit']> }) : read(route));
     app[route.method](route.path, ...chain);
   }
-  const dashboardDir = options.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : options.dashboardDir;
+  const dashboardDir = options.dashboardDir ?? null;
   if (dashboardDir && existsSync(join(dashboardDir, 'index.html'))) app.use(dashboard(dashboardDir));
-  else logger.info({ dashboardDir }, 'no built dashboard to serve (run `npm run build:dashboard`)');
+  else if (dashboardDir) logger.info({ dashboardDir }, 'no built dashboard to serve there (in a checkout, run `npm run build:dashboard`)');
   app.use(notFoundHandler);
   app.use(errorMiddleware({ logger }));
 
@@ -202,7 +202,6 @@ export function createApp(options: AdminAppOptions): AdminApp {
   };
 }
 
-const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist', import.meta.url));
 
 /**
  * The dashboard: its files (hashed assets cached for a year), and `index.html` for every other GET

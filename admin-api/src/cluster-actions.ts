@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { MigrationRefused, NodeUnreachable, NotActiveHere } from '../../runtime/src/index.js';
-import type { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { MigrationRefused, NodeUnreachable, NotActiveHere } from '@highlander/runtime';
+import type { ZkSession } from '@highlander/runtime/zookeeper';
+import { ADMIN_API_DEFAULTS } from './defaults.js';
 import type { ClusterSource } from './cluster-source.js';
 import type { ClusterActions, ClusterModel, ObjectDetail, Storage } from './contracts.js';
 import type { NodeAdminClient } from './node-admin-client.js';
@@ -46,8 +47,8 @@ export class LiveClusterActions implements ClusterActions {
     if (options.source && options.zookeeper) throw new TypeError('LiveClusterActions: give either zookeeper or source, not both');
     if (!options.source && !options.zookeeper) throw new TypeError('LiveClusterActions: zookeeper or source is required (for forced evictions)');
     this.#source = options.source ?? new ZooKeeperSource(options.zookeeper!);
-    this.#gracefulTimeoutMs = options.gracefulTimeoutMs ?? 3000;
-    this.#actionTimeoutMs = options.actionTimeoutMs ?? 30_000;
+    this.#gracefulTimeoutMs = options.gracefulTimeoutMs ?? ADMIN_API_DEFAULTS.evictGraceMs;
+    this.#actionTimeoutMs = options.actionTimeoutMs ?? ADMIN_API_DEFAULTS.actionTimeoutMs;
   }
 
   async detail(type: string, id: string): Promise<ObjectDetail> {

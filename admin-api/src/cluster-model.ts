@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { LifecycleEvent, MemberInfo } from '../../runtime/src/index.js';
+import type { LifecycleEvent, MemberInfo } from '@highlander/runtime';
+import { ADMIN_API_DEFAULTS } from './defaults.js';
 import { boundedAll } from './bounded-all.js';
 import type { ClusterSource, SourceLockEntry } from './cluster-source.js';
 import type {
@@ -108,7 +109,7 @@ export class LiveClusterModel implements ClusterModel {
     this.#ownsSource = ownsSource;
     this.#storage = options.storage;
     this.#options = {
-      reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? ADMIN_API_DEFAULTS.reconcileIntervalMs,
       reconcileConcurrency: options.reconcileConcurrency ?? 256,
       maxEvents: options.maxEvents ?? 10_000,
     };

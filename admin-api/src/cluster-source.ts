@@ -1,4 +1,4 @@
-import type { MemberInfo } from '../../runtime/src/index.js';
+import type { MemberInfo } from '@highlander/runtime';
 
 /**
  * Where the admin API learns the coordination truth of a cluster: its members and its lock

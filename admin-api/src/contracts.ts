@@ -1,4 +1,4 @@
-import type { LifecycleEvent } from '../../runtime/src/index.js';
+import type { LifecycleEvent } from '@highlander/runtime';
 
 /**
  * What the HTTP and ws layer of the admin API needs from the rest of it. `ClusterModel` (the live

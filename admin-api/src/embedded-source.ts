@@ -1,4 +1,4 @@
-import type { EmbeddedLockEntry, EmbeddedRegistry, MemberInfo } from '../../runtime/src/index.js';
+import type { EmbeddedLockEntry, EmbeddedRegistry, MemberInfo } from '@highlander/runtime';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { HighlanderError } from '../../runtime/src/errors.js';
+import { HighlanderError } from '@highlander/runtime';
 
 /**
  * The admin API's one HTTP error class and its one error middleware. Every error body is

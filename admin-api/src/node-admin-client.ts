@@ -1,4 +1,4 @@
-import { HighlanderError, NodeUnreachable, deserializeError } from '../../runtime/src/index.js';
+import { HighlanderError, NodeUnreachable, deserializeError } from '@highlander/runtime';
 
 /**
  * Calls one node's admin endpoints (runtime/src/node-admin.ts) with the nodes' admin token. A

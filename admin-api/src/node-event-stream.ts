@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { LifecycleEvent } from '../../runtime/src/index.js';
+import type { LifecycleEvent } from '@highlander/runtime';
 
 export interface NodeEventStreamOptions {
   node: string;

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { HighlanderError } from '../../runtime/src/errors.js';
+import { HighlanderError } from '@highlander/runtime';
 import {
   MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, validateNodeName, validateObjectId, validateTypeName,
-} from '../../runtime/src/names.js';
-import { MAX_TITLE_LENGTH } from '../../audience/src/objects.js';
-import { CODE_PATTERN } from '../../audience/src/protocol.js';
+} from '@highlander/runtime';
+import { MAX_TITLE_LENGTH } from '@highlander/audience';
+import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
-import type { TalkAggregates, TalkSnapshot } from '../../audience/src/objects.js';
+import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
   ClusterSummary, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
 } from './contracts.js';

@@ -1,4 +1,4 @@
-import type { StateStore } from '../../runtime/src/index.js';
+import type { StateStore } from '@highlander/runtime';
 import type { PersistedObject, Storage, StoredSummary } from './contracts.js';
 
 /**

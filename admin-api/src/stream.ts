@@ -1,10 +1,10 @@
-import { closeReason, refuseUpgrade } from '../../runtime/src/transport/ws-http.js';
+import { closeReason, refuseUpgrade } from '@highlander/kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
-import { objectKey } from '../../runtime/src/names.js';
+import { objectKey } from '@highlander/runtime';
 import { STREAM_PROTOCOL, selectProtocol, unauthenticated, type Principal, type TokenAuthenticator } from './auth.js';
 import type { ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectView } from './contracts.js';
 import { describeError } from './http-error.js';

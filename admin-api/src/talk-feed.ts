@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '../../audience/src/objects.js';
+import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
 import { describeError } from './http-error.js';
 import type { TalkService } from './talks.js';
 

@@ -1,6 +1,6 @@
-import { HighlanderError, NodeStopping, NodeUnreachable, ObjectRejected, UnknownObjectType } from '../../runtime/src/index.js';
-import type { TalkAggregates, TalkExport, TalkSnapshot, TalkState } from '../../audience/src/objects.js';
-import { newTalkCode } from '../../audience/src/protocol.js';
+import { HighlanderError, NodeStopping, NodeUnreachable, ObjectRejected, UnknownObjectType } from '@highlander/runtime';
+import type { TalkAggregates, TalkExport, TalkSnapshot, TalkState } from '@highlander/audience';
+import { newTalkCode } from '@highlander/audience';
 import type { ClusterModel, ModelEvent, Storage } from './contracts.js';
 import { HttpError } from './http-error.js';
 import type { NodeAdminClient } from './node-admin-client.js';

@@ -1,7 +1,7 @@
 import type { Stat } from 'node-zookeeper-client';
-import type { MemberInfo } from '../../runtime/src/index.js';
-import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
-import { Exception, ZkSession, czxidOf, isZkCode } from '../../runtime/src/zookeeper/zk-session.js';
+import type { MemberInfo } from '@highlander/runtime';
+import { sortQueue } from '@highlander/runtime/zookeeper';
+import { Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
 import { boundedAll } from './bounded-all.js';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 

@@ -1,4 +1,4 @@
-import type { HighlanderNode } from '../../runtime/src/index.js';
+import type { HighlanderNode } from '@highlander/runtime';
 import type { AudienceMetrics } from './gateway-metrics.js';
 import { Attendee } from './objects.js';
 import { attendeeId } from './protocol.js';

@@ -1,9 +1,9 @@
-import { closeReason, refuseUpgrade } from '../../runtime/src/transport/ws-http.js';
+import { closeReason, refuseUpgrade } from '@highlander/kit';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { HighlanderNode } from '../../runtime/src/index.js';
+import type { HighlanderNode } from '@highlander/runtime';
 import { AttendeeWriter } from './attendee-writer.js';
 import { AudienceMetrics } from './gateway-metrics.js';
 import { compileGatewayOptions, type AudienceGatewayOptions, type CompiledGatewayOptions } from './gateway-options.js';

@@ -5,7 +5,7 @@
  * connects to over ws and that batches their feedback into the talks.
  *
  * ```ts
- * import { AudienceGateway, audienceObjects, Talk } from './audience/src/index.js';
+ * import { AudienceGateway, audienceObjects, Talk } from '@highlander/audience';
  *
  * const node = HighlanderNode.create({ name: 'node-a', coordinator, store, objects: [...myObjects, ...audienceObjects] });
  * await node.start();
@@ -17,10 +17,10 @@
  * ```
  */
 export { AudienceGateway } from './gateway.js';
-export { AUDIENCE_OPTIONS, compileGatewayOptions, gatewayOptionsFromConfig } from './gateway-options.js';
-export type { AudienceConfig, AudienceGatewayOptions } from './gateway-options.js';
+export { GATEWAY_DEFAULTS, compileGatewayOptions } from './gateway-options.js';
+export type { AudienceGatewayOptions } from './gateway-options.js';
 export { AudienceMetrics } from './gateway-metrics.js';
-export { Attendee, MAX_PARTICIPANTS, Talk, audienceObjects, positionStats } from './objects.js';
+export { Attendee, MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, MAX_PARTICIPANTS, MAX_TITLE_LENGTH, Talk, audienceObjects, positionStats } from './objects.js';
 export type {
   ApplyResult, AttendeeState, Reaction, TalkAggregates, TalkBatch, TalkExport, TalkLookup, TalkSnapshot, TalkState, TimelinePoint,
 } from './objects.js';

@@ -1,4 +1,4 @@
-import { defineObject, type AnyObjectType } from '../../runtime/src/index.js';
+import { defineObject, type AnyObjectType } from '@highlander/runtime';
 import { CURATED_EMOJI, DEVICE_PATTERN, isCuratedEmoji, type TalkStatus } from './protocol.js';
 
 /**

@@ -26,19 +26,24 @@ const CONTENT_TYPES: Record<string, string> = {
 const PAGE_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
 export class StaticFiles {
-  readonly #page: string;
-  readonly #assets: string;
+  readonly #page: string | null;
+  readonly #assets: string | null;
 
-  constructor(dashboardDir: string) {
-    this.#page = join(dashboardDir, 'audience.html');
-    this.#assets = resolve(dashboardDir, 'assets');
+  /** `dashboardDir`: the built dashboard, or null when this gateway serves no page. */
+  constructor(dashboardDir: string | null) {
+    this.#page = dashboardDir === null ? null : join(dashboardDir, 'audience.html');
+    this.#assets = dashboardDir === null ? null : resolve(dashboardDir, 'assets');
   }
 
-  /** The audience page, or a plain 503 saying how to build it. */
+  /** The audience page, or a plain 503 saying how to get it. */
   async page(res: ServerResponse, head: boolean): Promise<void> {
+    if (this.#page === null) {
+      text(res, 503, 'This audience gateway serves no page: start it with dashboardDir (the dashboardDir of @highlander/dashboard), as `highlander node` does.\n');
+      return;
+    }
     const info = await stat(this.#page).catch(() => null);
     if (!info?.isFile()) {
-      text(res, 503, 'The audience page is not built on this server: run `npm run build:dashboard` (it writes dashboard/dist/audience.html).\n');
+      text(res, 503, `The audience page is not built on this server: ${this.#page} is missing (in a checkout, run \`npm run build:dashboard\`).\n`);
       return;
     }
     res.writeHead(200, {
@@ -56,6 +61,10 @@ export class StaticFiles {
       decoded = decodeURIComponent(name);
     } catch {
       text(res, 400, 'bad asset path\n');
+      return;
+    }
+    if (this.#assets === null) {
+      text(res, 404, 'no such asset\n');
       return;
     }
     const path = resolve(this.#assets, decoded);

@@ -1,4 +1,4 @@
-import { HighlanderError, InvalidArgument, ObjectRejected, StateTooLarge, type HighlanderNode } from '../../runtime/src/index.js';
+import { HighlanderError, InvalidArgument, ObjectRejected, StateTooLarge, type HighlanderNode } from '@highlander/runtime';
 import type { AttendeeWriter } from './attendee-writer.js';
 import type { AudienceMetrics } from './gateway-metrics.js';
 import { MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, Talk, type ApplyResult, type TalkBatch, type TalkLookup } from './objects.js';

@@ -1,6 +1,6 @@
 /**
  * The seed talk's shared todo lists as an application that uses Highlander as a library: it
- * imports only the runtime's public entry point (runtime/src/index.ts) and its own object types
+ * imports only the runtime's public entry point (@highlander/runtime) and its own object types
  * (./objects.ts), starts three nodes in this process, runs the scenario and stops.
  *
  *   node --import tsx examples/todo/app.ts
@@ -18,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  EmbeddedRegistry, FileStateStore, HighlanderNode, S3StateStore, ZooKeeperCoordinator, s3StoreOptionsFromEnv,
+  EmbeddedRegistry, FileStateStore, HighlanderNode, S3StateStore, ZooKeeperCoordinator,
   type Coordinator, type PlacementName, type S3StateStoreOptions, type StateStore, type StateOf, type ZooKeeperCoordinatorOptions,
-} from '../../runtime/src/index.js';
+} from '@highlander/runtime';
 import { List, Todo, User, objects, type TodoItem } from './objects.js';
 
 /** Where the cluster keeps its coordination and its state. */
@@ -169,7 +169,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const env = process.env;
   const temporary = env.HIGHLANDER_ZK ? undefined : await mkdtemp(join(tmpdir(), 'highlander-todo-app-'));
   const backends: TodoAppBackends = env.HIGHLANDER_ZK
-    ? { kind: 'zookeeper', zookeeper: { connect: env.HIGHLANDER_ZK, root: env.HIGHLANDER_ZK_ROOT || '/highlander-todo-app' }, s3: s3StoreOptionsFromEnv(env) }
+    ? { kind: 'zookeeper', zookeeper: { connect: env.HIGHLANDER_ZK, root: env.HIGHLANDER_ZK_ROOT || '/highlander-todo-app' }, s3: s3OptionsFromEnv(env) }
     : { kind: 'embedded', dataDir: temporary! };
   const app = await startTodoApp(backends);
   try {
@@ -181,4 +181,17 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     await app.stop();
     if (temporary) await rm(temporary, { recursive: true, force: true });
   }
+}
+
+/** This program's S3 settings, from the variables a node process reads too (HIGHLANDER_S3_*); without keys, the AWS credential chain. */
+function s3OptionsFromEnv(env: NodeJS.ProcessEnv): S3StateStoreOptions {
+  if (!env.HIGHLANDER_S3_BUCKET) throw new TypeError('set HIGHLANDER_S3_BUCKET (and HIGHLANDER_S3_ENDPOINT for an S3-compatible server) with HIGHLANDER_ZK');
+  const { HIGHLANDER_S3_ACCESS_KEY_ID: accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  return {
+    bucket: env.HIGHLANDER_S3_BUCKET,
+    ...(env.HIGHLANDER_S3_PREFIX ? { prefix: env.HIGHLANDER_S3_PREFIX } : {}),
+    ...(env.HIGHLANDER_S3_ENDPOINT ? { endpoint: env.HIGHLANDER_S3_ENDPOINT } : {}),
+    ...(env.HIGHLANDER_S3_REGION ? { region: env.HIGHLANDER_S3_REGION } : {}),
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+  };
 }

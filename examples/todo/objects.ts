@@ -1,4 +1,4 @@
-import { defineObject } from '../../runtime/src/index.js';
+import { defineObject } from '@highlander/runtime';
 
 /**
  * The seed's shared todo lists: users, lists shared between users, and todos.

@@ -123,6 +123,11 @@ export interface Ref<T extends AnyObjectType> {
   put(state: StateOf<T>, options?: CallOptions): Promise<void>;
   /** Runs a handler or a query; resolves with its reply once any state change is durable. */
   call<K extends OperationName<T>>(name: K, ...args: [...OperationArgs<T, K>, options?: CallOptions]): Promise<OperationReply<T, K>>;
+  /**
+   * Runs a handler or a query by name with one argument (`undefined` for a handler that takes none),
+   * untyped: for callers that have only names and JSON, like admin tools.
+   */
+  invoke(name: string, arg: unknown, options?: CallOptions): Promise<unknown>;
 }
 
 /** An omitted `handlers`/`queries`/`errors` is inferred as its constraint (a string-keyed record): make it empty. */

@@ -3,7 +3,7 @@
  *
  * ```ts
  * import { pino } from 'pino';
- * import { defineObject, HighlanderNode, ZooKeeperCoordinator, S3StateStore } from './runtime/src/index.js';
+ * import { defineObject, HighlanderNode, ZooKeeperCoordinator, S3StateStore } from '@highlander/runtime';
  *
  * const Counter = defineObject({
  *   type: 'counter',
@@ -30,23 +30,25 @@ export type {
   AnyObjectType, CallOptions, ErrorSpecs, HandlerContext, ObjectDefinition, ObjectType, OperationArgs, OperationName,
   OperationReply, QueryContext, Ref, StateOf,
 } from './define-object.js';
-export { HighlanderNode } from './node.js';
+export { HighlanderNode, NODE_DEFAULTS } from './node.js';
 export type { HighlanderNodeOptions, NodeStatus } from './node.js';
 export * from './errors.js';
-export type { DeactivationReason, EventLog, LifecycleEvent, LifecycleEventBody, LifecycleEventKind } from './events.js';
+export { EventLog } from './events.js';
+export type { DeactivationReason, LifecycleEvent, LifecycleEventBody, LifecycleEventKind } from './events.js';
 export { NodeMetrics } from './metrics.js';
 export type { NodeMetricsOptions } from './metrics.js';
 export type { RequestObserver, RequestSample } from './request-observer.js';
 export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
-export { ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
+export { ZOOKEEPER_DEFAULTS, ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
-export { S3StateStore } from './s3/s3-state-store.js';
-export { s3StoreOptionsFromEnv } from './config.js';
+export { S3_DEFAULTS, S3StateStore } from './s3/s3-state-store.js';
 export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
 export type { Placement, PlacementContext, PlacementName } from './placement.js';
-export { MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH } from './names.js';
+export { MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, objectKey, validateNodeName, validateObjectId, validateTypeName } from './names.js';
+export { registerAdminExtension } from './node-admin.js';
+export type { AdminExtension } from './node-admin.js';
 export { EmbeddedCoordinator, EmbeddedRegistry } from './embedded/embedded-coordinator.js';
 export type { EmbeddedLockEntry, EmbeddedRegistryOptions, LockQueueSnapshot, RegistryChange } from './embedded/embedded-coordinator.js';
 export { FileStateStore } from './embedded/file-state-store.js';

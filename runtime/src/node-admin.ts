@@ -128,12 +128,8 @@ async function call(node: HighlanderNode, body: unknown): Promise<unknown> {
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new AdminError(400, 'INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds');
   const definition = node.objectType(validateTypeName(type));
   if (!definition) throw new UnknownObjectType(type as string, node.name);
-  const ref = node.ref(definition, validateObjectId(id));
-  const fn = definition.handlers[op] ?? definition.queries[op];
-  // A handler declared without an argument takes the options first (see ObjectRef.call).
-  const takesArg = typeof fn === 'function' && fn.length >= 2;
   const options = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
-  return (ref.call as (name: string, ...args: unknown[]) => Promise<unknown>)(op, ...(takesArg ? [arg, options] : [options]));
+  return node.ref(definition, validateObjectId(id)).invoke(op, arg, options);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

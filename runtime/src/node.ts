@@ -100,6 +100,19 @@ export interface HighlanderNodeOptions {
   logger?: Logger;
 }
 
+/** The defaults of {@link HighlanderNodeOptions} (advertiseHost: the host, or 127.0.0.1 for a wildcard one). */
+export const NODE_DEFAULTS = {
+  placement: 'local',
+  host: '127.0.0.1',
+  port: 0,
+  callTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxStateBytes: 1024 * 1024,
+  maxInFlightPerPeer: 1024,
+  statsIntervalMs: 1000,
+  loadReportIntervalMs: 2000,
+} as const satisfies Partial<HighlanderNodeOptions>;
+
 /** 'created' → 'starting' → 'running' → 'stopping' → 'stopped'. */
 export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -287,6 +300,11 @@ export class HighlanderNode implements RefFactory {
   /** The registered object type of that name, if any (for callers that have only the name, like the admin endpoints). */
   objectType(name: string): AnyObjectType | undefined {
     return this.#types.get(name);
+  }
+
+  /** Every object type registered on this node. */
+  objectTypes(): readonly AnyObjectType[] {
+    return [...this.#types.values()];
   }
 
   get draining(): boolean {
@@ -824,15 +842,21 @@ class ObjectRef<T extends AnyObjectType> implements Ref<T> {
     }
     // A handler declared as (state) or (state, ctx)-less takes no argument: the first extra is options.
     const takesArg = fn.length >= 2;
-    const arg = takesArg ? args[0] : undefined;
-    const options = (takesArg ? args[1] : args[0]) as CallOptions | undefined;
+    return this.invoke(name, takesArg ? args[0] : undefined, (takesArg ? args[1] : args[0]) as CallOptions | undefined) as Promise<OperationReply<T, K>>;
+  }
+
+  invoke(name: string, arg: unknown, options?: CallOptions): Promise<unknown> {
+    const fn = this.definition.handlers[name] ?? this.definition.queries[name];
+    if (typeof fn !== 'function') {
+      return Promise.reject(new UnknownHandler(this.type, name, [...Object.keys(this.definition.handlers), ...Object.keys(this.definition.queries)]));
+    }
     let copied: unknown;
     try {
       copied = copyArgument(arg, this.node.options.maxStateBytes);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.node.invoke(this.definition, this.id, { op: 'call', name, arg: copied }, this.#timeout(options)) as Promise<OperationReply<T, K>>;
+    return this.node.invoke(this.definition, this.id, { op: 'call', name, arg: copied }, this.#timeout(options));
   }
 
   #timeout(options: CallOptions | undefined): number {
@@ -882,10 +906,10 @@ function compileOptions(options: HighlanderNodeOptions): CompiledOptions {
     if (!(Number.isFinite(v) && v > 0)) throw new TypeError(`HighlanderNode: ${name} must be a positive number (got ${value})`);
     return v;
   };
-  const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 0;
+  const host = options.host ?? NODE_DEFAULTS.host;
+  const port = options.port ?? NODE_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`HighlanderNode: port must be 0..65535 (got ${port})`);
-  const placement = typeof options.placement === 'object' ? options.placement : placementByName(options.placement ?? 'local');
+  const placement = typeof options.placement === 'object' ? options.placement : placementByName(options.placement ?? NODE_DEFAULTS.placement);
   return {
     name: options.name,
     coordinator: options.coordinator,
@@ -895,12 +919,12 @@ function compileOptions(options: HighlanderNodeOptions): CompiledOptions {
     host,
     port,
     advertiseHost: options.advertiseHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
-    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 10_000),
-    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 60_000),
-    maxStateBytes: positive('maxStateBytes', options.maxStateBytes, 1024 * 1024),
-    maxInFlightPerPeer: positive('maxInFlightPerPeer', options.maxInFlightPerPeer, 1024),
-    statsIntervalMs: positive('statsIntervalMs', options.statsIntervalMs, 1000),
-    loadReportIntervalMs: positive('loadReportIntervalMs', options.loadReportIntervalMs, 2000),
+    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, NODE_DEFAULTS.callTimeoutMs),
+    idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, NODE_DEFAULTS.idleTimeoutMs),
+    maxStateBytes: positive('maxStateBytes', options.maxStateBytes, NODE_DEFAULTS.maxStateBytes),
+    maxInFlightPerPeer: positive('maxInFlightPerPeer', options.maxInFlightPerPeer, NODE_DEFAULTS.maxInFlightPerPeer),
+    statsIntervalMs: positive('statsIntervalMs', options.statsIntervalMs, NODE_DEFAULTS.statsIntervalMs),
+    loadReportIntervalMs: positive('loadReportIntervalMs', options.loadReportIntervalMs, NODE_DEFAULTS.loadReportIntervalMs),
     adminToken: options.adminToken,
   };
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CallTimeout, CoordinatorUnavailable, HighlanderError, MigrationRefused } from '../../runtime/src/errors.js';
+import { CallTimeout, CoordinatorUnavailable, HighlanderError, MigrationRefused } from '@highlander/runtime';
 import { OPERATOR, VIEWER, call, startAdmin, type AdminServer } from './admin-server.js';
 import { nodeView, objectView } from './fake-cluster.js';
 

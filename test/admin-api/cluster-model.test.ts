@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
-import { LiveClusterModel } from '../../admin-api/src/cluster-model.js';
-import type { ModelDelta } from '../../admin-api/src/contracts.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { LiveClusterModel } from '@highlander/admin-api';
+import type { ModelDelta } from '@highlander/admin-api';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';

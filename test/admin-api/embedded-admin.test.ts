@@ -6,8 +6,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { TokenConfig } from '../../admin-api/src/auth.js';
-import { defineObject, type HighlanderNode, type LifecycleEvent } from '../../runtime/src/index.js';
-import { startEmbeddedCluster, type EmbeddedCluster } from '../../scripts/embedded-cluster.js';
+import { defineObject, type HighlanderNode, type LifecycleEvent } from '@highlander/runtime';
+import { startEmbeddedCluster, type EmbeddedCluster } from '@highlander/cli';
 import { Counter, objects } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
 

@@ -1,9 +1,9 @@
 import type {
   ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectDetail, ObjectQuery,
   ObjectView, Page, PersistedObject, Storage, StoredSummary,
-} from '../../admin-api/src/contracts.js';
-import type { LifecycleEventBody } from '../../runtime/src/events.js';
-import { NotActiveHere } from '../../runtime/src/errors.js';
+} from '@highlander/admin-api';
+import type { LifecycleEventBody } from '@highlander/runtime';
+import { NotActiveHere } from '@highlander/runtime';
 
 /**
  * In-memory implementations of the admin API's own interfaces (contracts.ts), for testing its HTTP

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { LifecycleEventBody } from '../../runtime/src/events.js';
-import { CoordinatorUnavailable } from '../../runtime/src/errors.js';
+import type { LifecycleEventBody } from '@highlander/runtime';
+import { CoordinatorUnavailable } from '@highlander/runtime';
 import { OPERATOR, VIEWER, startAdmin, type AdminServer } from './admin-server.js';
 import { nodeView, objectView } from './fake-cluster.js';
 

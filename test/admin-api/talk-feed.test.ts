@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Reaction, TalkSnapshot } from '../../audience/src/objects.js';
+import type { Reaction, TalkSnapshot } from '@highlander/audience';
 import { HttpError } from '../../admin-api/src/http-error.js';
 import { TalkFeeds, type TalkFeedMessage } from '../../admin-api/src/talk-feed.js';
 import type { TalkService } from '../../admin-api/src/talks.js';

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_PARTICIPANTS, MAX_RECENT_REACTIONS, MAX_TIMELINE_POINTS, Talk, TIMELINE_INTERVAL_MS, type ApplyResult, type TalkBatch,
-  type TalkSnapshot, type TalkState,
-} from '../../audience/src/objects.js';
-import { CURATED_EMOJI } from '../../audience/src/protocol.js';
-import { Replied, makeFailers } from '../../runtime/src/define-object.js';
-import { ObjectRejected } from '../../runtime/src/index.js';
+import { CURATED_EMOJI, MAX_PARTICIPANTS, Talk, type ApplyResult, type TalkBatch, type TalkSnapshot, type TalkState } from '@highlander/audience';
+import { ObjectRejected, Replied } from '@highlander/runtime';
+import { MAX_RECENT_REACTIONS, MAX_TIMELINE_POINTS, TIMELINE_INTERVAL_MS } from '../../audience/src/objects.js';
+// How the runtime builds `ctx.fail` (an internal of the runtime, used here to run handlers without a node).
+import { makeFailers } from '../../runtime/src/define-object.js';
 
 /**
  * The talk object's handlers and queries on their own, as the runtime runs them: each call gets the

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   CODE_ALPHABET, CURATED_EMOJI, attendeeId, isDeviceId, newTalkCode, normalizeCode, parseClientMessage,
-} from '../../audience/src/protocol.js';
-import { validateObjectId } from '../../runtime/src/names.js';
+} from '@highlander/audience';
+import { validateObjectId } from '@highlander/runtime';
 
 /** What an audience client may send, and the names the audience uses (codes, device ids). */
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_OPTIONS, parseAdminConfig } from '../../admin-api/src/config.js';
-import { CLIENT_OPTIONS } from '../../cli/client-commands.js';
-import { NODE_OPTIONS, S3_OPTIONS, ZOOKEEPER_OPTIONS, coordinatorOptions, parseNodeConfig, s3StoreOptions, s3StoreOptionsFromEnv } from '../../runtime/src/config.js';
-import { OptionsError, parseOptions, renderHelp, renderMarkdownTable, type OptionTable } from '../../runtime/src/option-table.js';
+import { ADMIN_OPTIONS, parseAdminConfig } from '@highlander/cli';
+import { CLIENT_OPTIONS } from '@highlander/cli';
+import { NODE_OPTIONS, S3_OPTIONS, ZOOKEEPER_OPTIONS, coordinatorOptions, parseNodeConfig, s3StoreOptions } from '@highlander/cli';
+import { OptionsError, parseOptions, renderHelp, renderMarkdownTable, type OptionTable } from '@highlander/kit';
 
 /**
  * The option tables (runtime/src/config.ts, admin-api/src/config.ts, the CLI's client options) and
@@ -12,7 +12,7 @@ import { OptionsError, parseOptions, renderHelp, renderMarkdownTable, type Optio
  * name the flag and the variable and say what a valid value looks like; secrets are never echoed.
  */
 
-const NODE_ENV = { HIGHLANDER_NODE_NAME: 'node-a', HIGHLANDER_ZK: '127.0.0.1:2181', HIGHLANDER_S3_BUCKET: 'highlander' };
+const NODE_ENV = { HIGHLANDER_NODE_NAME: 'node-a', HIGHLANDER_OBJECTS: './objects.js', HIGHLANDER_ZK: '127.0.0.1:2181', HIGHLANDER_S3_BUCKET: 'highlander' };
 const ADMIN_ENV = { HIGHLANDER_ZK: '127.0.0.1:2181', HIGHLANDER_S3_BUCKET: 'highlander', HIGHLANDER_API_TOKENS: 'operator:ada:op-token,viewer:grace:view-token' };
 
 function node(argv: string[], env: Record<string, string> = {}) {
@@ -78,7 +78,8 @@ describe('option precedence', () => {
       credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
     });
     // Without keys: no credentials, so the AWS SDK's chain applies.
-    expect(s3StoreOptionsFromEnv({ HIGHLANDER_S3_BUCKET: 'highlander' })).not.toHaveProperty('credentials');
+    const parsed = parseOptions(S3_OPTIONS, [], { HIGHLANDER_S3_BUCKET: 'highlander' });
+    expect(parsed.help === false && s3StoreOptions(parsed.values)).not.toHaveProperty('credentials');
   });
 });
 
@@ -86,6 +87,7 @@ describe('option errors', () => {
   it('names the flag and the variable of every missing required option, all at once', () => {
     expect(problems(() => parseNodeConfig([], {}))).toEqual([
       expect.stringMatching(/^--name \/ HIGHLANDER_NODE_NAME is required: /),
+      expect.stringMatching(/^--objects \/ HIGHLANDER_OBJECTS is required: /),
       expect.stringMatching(/^--zk \/ HIGHLANDER_ZK is required: /),
       expect.stringMatching(/^--s3-bucket \/ HIGHLANDER_S3_BUCKET is required: /),
     ]);
@@ -194,7 +196,7 @@ describe('entry points', () => {
   const run = (file: string, args: string[], env: Record<string, string>) =>
     new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
       const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_')));
-      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(`../../${file}`, import.meta.url)), ...args], {
+      const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', fileURLToPath(new URL(`../../${file}`, import.meta.url)), ...args], {
         env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
@@ -204,15 +206,15 @@ describe('entry points', () => {
     });
 
   it('a node exits 2 on a bad option, naming the flag and the variable', async () => {
-    const { code, stderr } = await run('runtime/src/main.ts', ['--idle-timeout-ms=-5'], { ...NODE_ENV, HIGHLANDER_PORT: 'eighty' });
+    const { code, stderr } = await run('cli/src/node-process/main.ts', ['--idle-timeout-ms=-5'], { ...NODE_ENV, HIGHLANDER_PORT: 'eighty' });
     expect(code).toBe(2);
     expect(stderr).toContain("highlander node: --idle-timeout-ms '-5' (or HIGHLANDER_IDLE_TIMEOUT_MS): must be a duration in milliseconds");
     expect(stderr).toContain("highlander node: HIGHLANDER_PORT='eighty' (or --port): must be a whole number from 0 to 65535");
   });
 
   it('the admin API exits 2 on a missing option, naming the flag and the variable', async () => {
-    const { code, stderr } = await run('admin-api/src/main.ts', [], { HIGHLANDER_ZK: '127.0.0.1:2181', HIGHLANDER_S3_BUCKET: 'highlander' });
+    const { code, stderr } = await run('cli/src/admin-process/main.ts', [], { HIGHLANDER_ZK: '127.0.0.1:2181', HIGHLANDER_S3_BUCKET: 'highlander' });
     expect(code).toBe(2);
-    expect(stderr).toContain('highlander admin-api: --tokens / HIGHLANDER_API_TOKENS is required');
+    expect(stderr).toContain('highlander admin: --tokens / HIGHLANDER_API_TOKENS is required');
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startZooKeeper, type ZooKeeperCluster } from '../../scripts/servers/zookeeper.js';
-import { LockQueue } from '../../runtime/src/zookeeper/lock-queue.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { LockQueue } from '@highlander/runtime/zookeeper';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 
 /**
  * Lock creates that time out on our side can still happen on the server: node-zookeeper-client

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
-import { S3StateStore } from '../../runtime/src/index.js';
-import { CallTimeout, InvalidObjectId, ObjectRejected, StateTooLarge, UnknownHandler } from '../../runtime/src/index.js';
+import { ZkSession } from '@highlander/runtime/zookeeper';
+import { S3StateStore } from '@highlander/runtime';
+import { CallTimeout, InvalidObjectId, ObjectRejected, StateTooLarge, UnknownHandler } from '@highlander/runtime';
 import { timing } from '../harness/timing.js';
 
 /**

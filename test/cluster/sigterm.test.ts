@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { NodeProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
-import { S3StateStore } from '../../runtime/src/index.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { S3StateStore } from '@highlander/runtime';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
@@ -106,8 +106,8 @@ it('closes the admin API on SIGTERM and exits 0', async () => {
   await node.start();
   const auditDir = await mkdtemp(join(tmpdir(), 'highlander-sigterm-audit-'));
   try {
-    const child = fork(fileURLToPath(new URL('../../admin-api/src/main.ts', import.meta.url)), [], {
-      execArgv: ['--import', 'tsx'],
+    const child = fork(fileURLToPath(new URL('../../scripts/cluster-admin.ts', import.meta.url)), [], {
+      execArgv: ['--conditions=@highlander/source', '--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: {
         ...process.env,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { startRadosgw, type RadosgwServer } from '../../scripts/servers/radosgw.js';
-import { S3StateStore, StoreUnavailable } from '../../runtime/src/index.js';
+import { S3StateStore, StoreUnavailable } from '@highlander/runtime';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';

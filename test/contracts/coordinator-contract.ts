@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HighlanderError, NodeNameTaken } from '../../runtime/src/index.js';
-import type { AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo } from '../../runtime/src/index.js';
+import { HighlanderError, NodeNameTaken } from '@highlander/runtime';
+import type { AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo } from '@highlander/runtime';
 import { timing } from '../harness/timing.js';
 
 /**

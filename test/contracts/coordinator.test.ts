@@ -1,7 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
 import { uniqueRoot } from '../../scripts/cluster.js';
-import { EmbeddedRegistry, ZooKeeperCoordinator, type Coordinator } from '../../runtime/src/index.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { EmbeddedRegistry, ZooKeeperCoordinator, type Coordinator } from '@highlander/runtime';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
 import { coordinatorContract } from './coordinator-contract.js';

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { EmbeddedRegistry, FileStateStore, HighlanderNode, ObjectRejected } from '../../runtime/src/index.js';
-import type { LifecycleEvent } from '../../runtime/src/index.js';
-import { List } from '../../examples/todo/objects.js';
+import { EmbeddedRegistry, FileStateStore, HighlanderNode, ObjectRejected } from '@highlander/runtime';
+import type { LifecycleEvent } from '@highlander/runtime';
+import { List } from '@highlander/example-todo';
 import { Counter, objects } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
 

@@ -1,4 +1,4 @@
-import { FileStateStore, HighlanderError } from '../../runtime/src/index.js';
+import { FileStateStore, HighlanderError } from '@highlander/runtime';
 
 /**
  * A second process for the FileStateStore tests: opens the data folder given as its argument and

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreUnavailable, StoredStateCorrupt } from '../../runtime/src/index.js';
-import type { StateStore, StoredObjectSummary, WriteRequest, WriteResult } from '../../runtime/src/index.js';
+import { StoreUnavailable, StoredStateCorrupt } from '@highlander/runtime';
+import type { StateStore, StoredObjectSummary, WriteRequest, WriteResult } from '@highlander/runtime';
 
 /**
  * The `StateStore` contract, as the runtime relies on it (runtime/src/activation.ts): conditional

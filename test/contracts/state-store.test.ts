@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FileStateStore, S3StateStore, StoreUnavailable, StoredStateCorrupt } from '../../runtime/src/index.js';
+import { FileStateStore, S3StateStore, StoreUnavailable, StoredStateCorrupt } from '@highlander/runtime';
 import { s3Config } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
 import { stateStoreContract } from './state-store-contract.js';
@@ -182,7 +182,7 @@ describe('FileStateStore', () => {
 /** Starts a process that opens `dir` (test/contracts/hold-data-folder.ts) and returns its first answer. */
 async function holdFromChild(dir: string, children: ChildProcess[]): Promise<{ reply: { opened: boolean; pid?: number; code?: string; message: string }; child: ChildProcess }> {
   const script = fileURLToPath(new URL('./hold-data-folder.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', script, dir], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const reply = await new Promise<string>((resolve, reject) => {
     let out = '';

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
-import { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../harness/servers.js';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileStateStore, S3StateStore, type StateStore } from '../../runtime/src/index.js';
+import { FileStateStore, S3StateStore, type StateStore } from '@highlander/runtime';
 import { uniqueRoot } from '../../scripts/cluster.js';
-import { runSharedTodoLists, startTodoApp, type SharedTodoListsResult, type TodoApp, type TodoAppBackends } from '../../examples/todo/app.js';
+import { runSharedTodoLists, startTodoApp, type SharedTodoListsResult, type TodoApp, type TodoAppBackends } from '@highlander/example-todo/app';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
 
@@ -94,7 +94,7 @@ describe('the todo app, as a library user runs it', () => {
   });
 
   it('runs as a program: prints the summary and exits 0 once the nodes have stopped', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', APP], { env: { ...process.env, HIGHLANDER_ZK: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', APP], { env: { ...process.env, HIGHLANDER_ZK: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -108,7 +108,7 @@ describe('the todo app, as a library user runs it', () => {
     for (const file of ['app.ts', 'objects.ts']) {
       const source = await readFile(fileURLToPath(new URL(`../../examples/todo/${file}`, import.meta.url)), 'utf8');
       const runtimeImports = [...source.matchAll(/from '([^']*runtime[^']*)'/g)].map((m) => m[1]);
-      expect(runtimeImports, file).toEqual(['../../runtime/src/index.js']);
+      expect(runtimeImports, file).toEqual(['@highlander/runtime']);
     }
   });
 });

@@ -1,5 +1,5 @@
-import { sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
-import type { ZkSession } from '../../runtime/src/zookeeper/zk-session.js';
+import { sortQueue } from '@highlander/runtime/zookeeper';
+import type { ZkSession } from '@highlander/runtime/zookeeper';
 
 /** Owners according to ZooKeeper, the truth about them: the lowest lock znode of every object under `root`. */
 export async function ownersInZooKeeper(zk: ZkSession, root: string): Promise<Map<string, string>> {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { defineObject } from '../../runtime/src/index.js';
-import { objects as todoObjects } from '../../examples/todo/objects.js';
+import { defineObject } from '@highlander/runtime';
+import { objects as todoObjects } from '@highlander/example-todo';
 
 /** Object types the tests use, registered on every test node beside the seed's todo app. */
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Activation, type ActivationHost } from '../../runtime/src/activation.js';
-import { defineObject } from '../../runtime/src/define-object.js';
-import { HandlerFailed, OwnershipLost, StoreUnavailable } from '../../runtime/src/errors.js';
-import type { LifecycleEventBody } from '../../runtime/src/events.js';
-import type { LockHandle } from '../../runtime/src/coordinator.js';
-import type { StateStore, StoredObject, WriteRequest, WriteResult } from '../../runtime/src/state-store.js';
+import { defineObject } from '@highlander/runtime';
+import { HandlerFailed, OwnershipLost, StoreUnavailable } from '@highlander/runtime';
+import type { LifecycleEventBody } from '@highlander/runtime';
+import type { LockHandle } from '@highlander/runtime';
+import type { StateStore, StoredObject, WriteRequest, WriteResult } from '@highlander/runtime';
 
 /**
  * The mailbox and group-commit logic of one activation, against an in-memory store whose writes

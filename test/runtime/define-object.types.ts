@@ -1,6 +1,6 @@
 // Compile-time checks of the typed API: `tsc` (part of the test command) fails if any of these regress.
-import { List, Todo, User } from '../../examples/todo/objects.js';
-import type { Ref } from '../../runtime/src/index.js';
+import { List, Todo, User } from '@highlander/example-todo';
+import type { Ref } from '@highlander/runtime';
 declare const list: Ref<typeof List>;
 declare const todo: Ref<typeof Todo>;
 const n: Promise<number> = list.call('insertTodo', { todo: { id: '1', title: 'x', completed: false }, userId: 'u' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CallTimeout, HighlanderError, ObjectRejected, OwnershipLost, StateTooLarge, UnknownHandler, deserializeError,
-} from '../../runtime/src/errors.js';
+} from '@highlander/runtime';
 
 describe('errors across node boundaries', () => {
   it.each([

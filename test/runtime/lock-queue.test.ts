@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLockName, sortQueue } from '../../runtime/src/zookeeper/lock-queue.js';
+import { parseLockName, sortQueue } from '@highlander/runtime/zookeeper';
 
 describe('lock znode names', () => {
   it('parses node, session and sequence, also for node names with dashes', () => {

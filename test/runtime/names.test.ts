@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidNodeName, InvalidObjectId, InvalidTypeName } from '../../runtime/src/errors.js';
-import { validateNodeName, validateObjectId, validateTypeName } from '../../runtime/src/names.js';
-import { defineObject } from '../../runtime/src/define-object.js';
+import { InvalidNodeName, InvalidObjectId, InvalidTypeName } from '@highlander/runtime';
+import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
+import { defineObject } from '@highlander/runtime';
 
 describe('names', () => {
   it('accepts ids made of the allowed characters', () => {

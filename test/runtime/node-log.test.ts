@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
-import { EmbeddedRegistry, FileStateStore, HighlanderNode } from '../../runtime/src/index.js';
+import { EmbeddedRegistry, FileStateStore, HighlanderNode } from '@highlander/runtime';
 import { Counter, objects } from '../harness/test-objects.js';
 
 /**

@@ -3,9 +3,9 @@ import { uniqueRoot } from '../../scripts/cluster.js';
 import {
   EmbeddedRegistry, FileStateStore, HighlanderNode, NodeMetrics, ObjectRejected, S3StateStore, ZooKeeperCoordinator,
   type HighlanderNodeOptions,
-} from '../../runtime/src/index.js';
-import { CreateMode, ZkSession, czxidOf } from '../../runtime/src/zookeeper/zk-session.js';
-import { List } from '../../examples/todo/objects.js';
+} from '@highlander/runtime';
+import { CreateMode, ZkSession, czxidOf } from '@highlander/runtime/zookeeper';
+import { List } from '@highlander/example-todo';
 import { Counter, objects } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameWriter, asPeerCall, parseFrame } from '../../runtime/src/transport/peer-protocol.js';
-import { ProtocolError } from '../../runtime/src/errors.js';
+import { ProtocolError } from '@highlander/runtime';
 
 describe('peer protocol', () => {
   it('batches the messages of one turn into frames no larger than the limit', async () => {

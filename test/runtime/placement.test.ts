@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MemberInfo } from '../../runtime/src/coordinator.js';
-import { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, roundRobinPlacement } from '../../runtime/src/placement.js';
+import type { MemberInfo } from '@highlander/runtime';
+import { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, roundRobinPlacement } from '@highlander/runtime';
 
 const member = (name: string, activations = 0): MemberInfo => ({ name, address: `ws://${name}`, pid: 1, startedAt: 0, activations, draining: false });
 const nodes = [member('a', 5), member('b', 1), member('c', 3)];

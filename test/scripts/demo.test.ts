@@ -16,7 +16,7 @@ describe('the demo on embedded defaults', () => {
   it('runs three nodes, the admin API, an audience session and the workload, then stops cleanly', async () => {
     const data = await mkdtemp(join(tmpdir(), 'highlander-demo-test-'));
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', DEMO, '--duration', '8', '--rate', '20', '--data', data, '--audience-port', '0'], {
+      const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', DEMO, '--duration', '8', '--rate', '20', '--data', data, '--audience-port', '0'], {
         env: { ...process.env, HIGHLANDER_API_PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -33,6 +33,13 @@ export interface S3StateStoreOptions {
   maxSockets?: number;
 }
 
+/** The defaults of {@link S3StateStoreOptions}. */
+export const S3_DEFAULTS = {
+  prefix: 'objects/',
+  requestTimeoutMs: 10_000,
+  maxSockets: 256,
+} as const;
+
 const META_EPOCH = 'highlander-epoch';
 const META_VERSION = 'highlander-version';
 
@@ -57,9 +64,9 @@ export class S3StateStore implements StateStore {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     if (!options.bucket) throw new TypeError('S3StateStore: bucket is required');
     this.bucket = options.bucket;
-    this.prefix = options.prefix ?? 'objects/';
-    const requestTimeout = options.requestTimeoutMs ?? 10_000;
-    const maxSockets = options.maxSockets ?? 256;
+    this.prefix = options.prefix ?? S3_DEFAULTS.prefix;
+    const requestTimeout = options.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs;
+    const maxSockets = options.maxSockets ?? S3_DEFAULTS.maxSockets;
     const config: S3ClientConfig = {
       region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,

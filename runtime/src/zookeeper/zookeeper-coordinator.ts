@@ -38,6 +38,14 @@ export interface ZooKeeperCoordinatorOptions {
   readLeaseFraction?: number;
 }
 
+/** The defaults of {@link ZooKeeperCoordinatorOptions} (nameWaitMs: twice the session timeout). */
+export const ZOOKEEPER_DEFAULTS = {
+  root: '/highlander',
+  sessionTimeoutMs: 10_000,
+  requestTimeoutMs: 5_000,
+  readLeaseFraction: 0.66,
+} as const;
+
 /**
  * Membership and lock queues on ZooKeeper:
  * `<root>/nodes/<name>` (ephemeral, the node's info as JSON) and
@@ -62,16 +70,16 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   constructor(options: ZooKeeperCoordinatorOptions) {
     super();
     if (!options.connect) throw new TypeError('ZooKeeperCoordinator: connect (a host:port list) is required');
-    const root = options.root ?? '/highlander';
+    const root = options.root ?? ZOOKEEPER_DEFAULTS.root;
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(root)) throw new TypeError(`ZooKeeperCoordinator: root must be an absolute znode path like '/highlander' (got '${root}')`);
     this.root = root;
-    const sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? ZOOKEEPER_DEFAULTS.sessionTimeoutMs;
     this.options = {
       connect: options.connect,
       sessionTimeoutMs,
-      requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? ZOOKEEPER_DEFAULTS.requestTimeoutMs,
       nameWaitMs: options.nameWaitMs ?? 2 * sessionTimeoutMs,
-      readLeaseFraction: options.readLeaseFraction ?? 0.66,
+      readLeaseFraction: options.readLeaseFraction ?? ZOOKEEPER_DEFAULTS.readLeaseFraction,
     };
     if (!(this.options.readLeaseFraction > 0 && this.options.readLeaseFraction < 1)) {
       throw new TypeError(`ZooKeeperCoordinator: readLeaseFraction must be between 0 and 1 (got ${this.options.readLeaseFraction})`);

@@ -4,7 +4,7 @@ import type { Cluster, NodeProcess } from '../../../scripts/cluster.js';
 import { fourLetterWord } from '../../../scripts/servers/four-letter-word.js';
 import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
 import type { ZooKeeperCluster, ZooKeeperServer } from '../../../scripts/servers/zookeeper.js';
-import type { LifecycleEvent } from '../../../runtime/src/index.js';
+import type { LifecycleEvent } from '@highlander/runtime';
 import type { LiveActivation } from './checker.js';
 import type { FaultRecord, History, ObjectKind, Op } from './history.js';
 import type { Workload } from './workload.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallTimeout, CoordinatorUnavailable, Indeterminate, NodeStopping, OwnershipLost, StoreUnavailable } from '../../../runtime/src/index.js';
+import { CallTimeout, CoordinatorUnavailable, Indeterminate, NodeStopping, OwnershipLost, StoreUnavailable } from '@highlander/runtime';
 import { classifyError, History } from './history.js';
 
 describe('classifyError', () => {

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from '../../../scripts/cluster.js';
-import type { LifecycleEvent, S3StateStore } from '../../../runtime/src/index.js';
-import { parseLockName } from '../../../runtime/src/zookeeper/lock-queue.js';
-import { Exception, czxidOf, isZkCode, type ZkSession } from '../../../runtime/src/zookeeper/zk-session.js';
+import type { LifecycleEvent, S3StateStore } from '@highlander/runtime';
+import { parseLockName } from '@highlander/runtime/zookeeper';
+import { Exception, czxidOf, isZkCode, type ZkSession } from '@highlander/runtime/zookeeper';
 import type { ActivationRecord, CoordinationState, FinalState, LiveActivation } from './checker.js';
 import type { ObjectKind } from './history.js';
 import type { Workload } from './workload.js';

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OptionsError, PRECEDENCE, renderHelp, type OptionTable, type ParsedOptions } from '../runtime/src/option-table.js';
+import { OptionsError, PRECEDENCE, renderHelp, type OptionTable, type ParsedOptions } from '@highlander/kit';
 import { EXIT } from './exit-codes.js';
 import { usageError } from './client-commands.js';
 
 /**
- * The commands that run something: `demo`, `node`, `admin`, `bench`. Each runs its script as a
- * child process (TypeScript through tsx, as the CLI itself) with the arguments passed on, relays
+ * The commands that run something: `node`, `admin`, and in a checkout of the repository `demo` and
+ * `bench`. Each runs its entry point as a child process (with the same Node flags as the CLI: plain
+ * `node` when installed, the TypeScript sources in a checkout) with the arguments passed on, relays
  * SIGINT, SIGTERM and SIGHUP to it, and exits with its exit code. `node` and `admin` check their
  * options against the option table first, so a bad value exits 2 before anything starts, and
  * `--help` is generated from the table.
@@ -21,14 +23,20 @@ export interface ProcessCommand {
   run(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number>;
 }
 
-const script = (relative: string) => fileURLToPath(new URL(`../${relative}`, import.meta.url));
+/** An entry point of this package, beside this module (`.js` when built, `.ts` in the sources). */
+const entry = (relative: string) => fileURLToPath(new URL(`${relative}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+/** A script of the repository (demo, bench): there only in a checkout, run from its TypeScript sources. */
+const repositoryScript = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
 /**
- * Runs `file` under tsx and resolves with its exit code. The child gets its own process group, so
- * a Ctrl-C reaches it once, relayed from here (a node drains on the first SIGINT and dies on the second).
+ * Runs `file` with this process's Node flags (its loader and conditions) and resolves with its exit
+ * code; a `.ts` file runs under tsx. The child gets its own process group, so a Ctrl-C reaches it
+ * once, relayed from here (a node drains on the first SIGINT and dies on the second).
  */
 export function runScript(file: string, args: readonly string[]): Promise<number> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), file, ...args], {
+  const typescript = file.endsWith('.ts') && !process.execArgv.some((a) => a.includes('tsx'));
+  const flags = [...process.execArgv, ...(typescript ? ['--conditions=@highlander/source', '--import', import.meta.resolve('tsx')] : [])];
+  const child = spawn(process.execPath, [...flags, file, ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
   });
@@ -61,11 +69,16 @@ function passThrough(spec: { name: string; synopsis: string; brief: string; summ
     synopsis: spec.synopsis,
     summary: spec.summary,
     async run(argv) {
+      const file = repositoryScript(spec.file);
+      if (!existsSync(file)) {
+        process.stderr.write(`highlander ${spec.name}: runs in a checkout of the Highlander repository (${spec.file} is not installed with the CLI)\n`);
+        return EXIT.FAILED;
+      }
       if (argv.includes('--help') || argv.includes('-h')) {
         process.stdout.write(`highlander ${spec.name}: ${spec.summary}\nIts options (${spec.file}):\n`);
-        return runScript(script(spec.file), ['--help']);
+        return runScript(file, ['--help']);
       }
-      return runScript(script(spec.file), argv);
+      return runScript(file, argv);
     },
   };
 }
@@ -94,7 +107,7 @@ function configured<T extends OptionTable>(spec: {
         if (err instanceof OptionsError) return usageError(spec.name, err.problems);
         throw err;
       }
-      return runScript(script(spec.file), argv);
+      return runScript(entry(spec.file), argv);
     },
   };
 }
@@ -113,9 +126,9 @@ export const PROCESS_COMMANDS: readonly ProcessCommand[] = [
     name: 'node',
     brief: 'run one node',
     summary: 'Runs one Highlander node; SIGTERM or Ctrl-C drains it (queued calls finish, state is flushed, locks released), then it exits.',
-    file: 'runtime/src/main.ts',
+    file: 'node-process/main',
     table: async () => {
-      const { NODE_OPTIONS, parseNodeConfig } = await import('../runtime/src/config.js');
+      const { NODE_OPTIONS, parseNodeConfig } = await import('./node-process/options.js');
       return { options: NODE_OPTIONS, parse: parseNodeConfig };
     },
   }),
@@ -123,9 +136,9 @@ export const PROCESS_COMMANDS: readonly ProcessCommand[] = [
     name: 'admin',
     brief: 'run the admin API',
     summary: 'Runs the admin API (REST, ws stream, actions, audit log) for one cluster; SIGTERM or Ctrl-C stops it.',
-    file: 'admin-api/src/main.ts',
+    file: 'admin-process/main',
     table: async () => {
-      const { ADMIN_OPTIONS, parseAdminConfig } = await import('../admin-api/src/config.js');
+      const { ADMIN_OPTIONS, parseAdminConfig } = await import('./admin-process/options.js');
       return { options: ADMIN_OPTIONS, parse: parseAdminConfig };
     },
   }),

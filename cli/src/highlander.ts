@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `highlander`: run a cluster (`demo`, `node`, `admin`, `bench`) and operate one through the admin
  * API (`ls nodes`, `ls objects`, `show`, `evict`, `migrate`, `drain`). `highlander --help` and
@@ -9,7 +10,7 @@
 import { CLIENT_COMMANDS, CLIENT_OPTIONS, usageError } from './client-commands.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { PROCESS_COMMANDS } from './process-commands.js';
-import type { OptionSpec } from '../runtime/src/option-table.js';
+import type { OptionSpec } from '@highlander/kit';
 
 interface Command {
   name: string;

@@ -1,23 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { AudienceGateway, audienceObjects } from '../audience/src/index.js';
-import { createApp } from '../admin-api/src/app.js';
-import { LiveTalkService } from '../admin-api/src/talks.js';
-import { registerAdminExtension } from '../runtime/src/node-admin.js';
-import { AuditLog } from '../admin-api/src/audit-log.js';
-import type { TokenConfig } from '../admin-api/src/auth.js';
-import { LiveClusterActions } from '../admin-api/src/cluster-actions.js';
-import { LiveClusterModel } from '../admin-api/src/cluster-model.js';
-import { EmbeddedSource } from '../admin-api/src/embedded-source.js';
-import { NodeAdminClient } from '../admin-api/src/node-admin-client.js';
-import { S3Storage } from '../admin-api/src/storage.js';
-import type { StreamServer } from '../admin-api/src/stream.js';
+import { AdminApi, EmbeddedSource, type LiveClusterModel, type TokenConfig } from '@highlander/admin-api';
+import type { AudienceGateway } from '@highlander/audience';
+import { dashboardDir as builtDashboardDir } from '@highlander/dashboard';
 import {
-  EmbeddedRegistry, FileStateStore, HighlanderNode, type AnyObjectType, type Placement, type PlacementName,
-} from '../runtime/src/index.js';
+  EmbeddedRegistry, FileStateStore, type AnyObjectType, type HighlanderNode, type Placement, type PlacementName,
+} from '@highlander/runtime';
+import { NodeService } from './node-service.js';
 
 /**
  * A whole Highlander cluster in this one process, with no ZooKeeper and no S3: an
@@ -79,7 +68,7 @@ export interface EmbeddedAdminApiOptions {
   reconcileIntervalMs?: number;
   /** Browser origins, besides the API's own, allowed to open the ws stream. @default [] */
   allowedOrigins?: string[];
-  /** The built dashboard to serve at `/`; null serves none. @default dashboard/dist, when built */
+  /** The built dashboard to serve at `/`; null serves none. @default the dashboardDir of @highlander/dashboard */
   dashboardDir?: string | null;
   /** @default pino at level info, on stdout */
   logger?: Logger;
@@ -125,41 +114,55 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     if (source) cleanups.push(() => source.close());
 
     const adminToken = randomBytes(24).toString('base64url');
-    const nodes = Array.from({ length: options.nodes }, (_, i) => HighlanderNode.create({
-      name: nodeName(i),
-      coordinator: registry.coordinator(),
-      store,
-      objects: options.audience ? [...options.objects, ...audienceObjects.filter((t) => !options.objects.some((o) => o.type === t.type))] : options.objects,
-      host: '127.0.0.1',
-      port: 0,
-      adminToken,
-      ...(options.placement !== undefined ? { placement: options.placement } : {}),
-      ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
-      ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
-    }));
-    // Drains: queued calls finish, states are flushed, locks released (a node never started just stops).
+    const services: NodeService[] = [];
+    // Gateways first, then the nodes drain: queued calls finish, states are flushed, locks released.
     cleanups.push(async () => {
-      const results = await Promise.allSettled(nodes.map((n) => n.stop()));
+      const results = await Promise.allSettled(services.map((s) => s.stop()));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       if (failed.length > 0) throw new AggregateError(failed, 'stopping nodes');
     });
-    await Promise.all(nodes.map((n) => n.start()));
-
-    const gateways: AudienceGateway[] = [];
-    if (options.audience) {
-      const { port, host } = options.audience;
-      for (const [i, node] of nodes.entries()) {
-        const gateway = await AudienceGateway.start(node, { port: i === 0 ? port : 0, ...(host ? { host } : {}) });
-        // Closed before the nodes stop: it hands what it accepted to the talks first.
-        cleanups.push(() => gateway.close());
-        node.metrics?.include(gateway.metrics.registry);
-        registerAdminExtension(node, { name: 'audience', info: () => ({ url: gateway.url, connections: gateway.connectionCount }) });
-        gateways.push(gateway);
-      }
-    }
+    await Promise.all(Array.from({ length: options.nodes }, async (_, i) => {
+      services[i] = await NodeService.start({
+        node: {
+          name: nodeName(i),
+          coordinator: registry.coordinator(),
+          store,
+          objects: options.objects,
+          host: '127.0.0.1',
+          port: 0,
+          adminToken,
+          ...(options.placement !== undefined ? { placement: options.placement } : {}),
+          ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+          ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
+        },
+        ...(options.audience
+          ? { audience: { port: i === 0 ? options.audience.port : 0, ...(options.audience.host ? { host: options.audience.host } : {}), dashboardDir: builtDashboardDir } }
+          : {}),
+      });
+    }));
+    const nodes = services.map((s) => s.node);
+    const gateways = services.flatMap((s) => (s.gateway ? [s.gateway] : []));
 
     let api: EmbeddedCluster['api'];
-    if (options.api && source) api = await startApi(options.api, { source, store, adminToken, cleanups, talks: options.audience !== undefined });
+    if (options.api && source) {
+      const started = await AdminApi.start({
+        cluster: { source }, store, nodeAdminToken: adminToken,
+        tokens: options.api.tokens,
+        auditLogPath: options.api.auditLogPath,
+        port: options.api.port,
+        dashboardDir: options.api.dashboardDir === undefined ? builtDashboardDir : options.api.dashboardDir,
+        ...(options.audience ? { talks: {} } : {}),
+        ...(options.api.host !== undefined ? { host: options.api.host } : {}),
+        ...(options.api.readOnly !== undefined ? { readOnly: options.api.readOnly } : {}),
+        ...(options.api.evictGraceMs !== undefined ? { evictGraceMs: options.api.evictGraceMs } : {}),
+        ...(options.api.actionTimeoutMs !== undefined ? { actionTimeoutMs: options.api.actionTimeoutMs } : {}),
+        ...(options.api.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.api.reconcileIntervalMs } : {}),
+        ...(options.api.allowedOrigins !== undefined ? { allowedOrigins: options.api.allowedOrigins } : {}),
+        ...(options.api.logger !== undefined ? { logger: options.api.logger } : {}),
+      });
+      cleanups.push(() => started.close());
+      api = { url: started.url, model: started.model };
+    }
 
     let stopping: Promise<void> | undefined;
     return {
@@ -173,52 +176,6 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     });
     throw err;
   }
-}
-
-async function startApi(
-  options: EmbeddedAdminApiOptions,
-  deps: { source: EmbeddedSource; store: FileStateStore; adminToken: string; cleanups: Array<() => Promise<void>>; talks: boolean },
-): Promise<NonNullable<EmbeddedCluster['api']>> {
-  const { source, cleanups } = deps;
-  const storage = new S3Storage(deps.store);
-  const model = await LiveClusterModel.start({
-    source, storage, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}),
-  });
-  cleanups.push(() => model.stop());
-  const actions = new LiveClusterActions({
-    model, storage, source, nodes: new NodeAdminClient(deps.adminToken),
-    ...(options.evictGraceMs !== undefined ? { gracefulTimeoutMs: options.evictGraceMs } : {}),
-    ...(options.actionTimeoutMs !== undefined ? { actionTimeoutMs: options.actionTimeoutMs } : {}),
-  });
-  const audit = await AuditLog.open({ path: resolve(options.auditLogPath) });
-  cleanups.push(() => audit.close());
-  const admin = createApp({
-    model, actions, storage, audit,
-    tokens: options.tokens,
-    readOnly: options.readOnly ?? false,
-    allowedOrigins: options.allowedOrigins ?? [],
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
-    ...(deps.talks ? { talks: new LiveTalkService({ model, storage, nodes: new NodeAdminClient(deps.adminToken) }) } : {}),
-  });
-  const server: Server = createServer(admin.app);
-  let stream: StreamServer | undefined;
-  cleanups.push(async () => {
-    await stream?.close();
-    server.closeAllConnections();
-    await new Promise<void>((done) => server.close(() => done()));
-  });
-  stream = admin.attachStream(server);
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(options.port, host, () => {
-      server.off('error', fail);
-      done();
-    });
-  });
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
-  return { url, model };
 }
 
 /** node-a … node-z, then node-aa, node-ab, … */

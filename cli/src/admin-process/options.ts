@@ -1,18 +1,15 @@
 import { z } from 'zod';
-import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../../runtime/src/config.js';
 import {
-  checkedBy, defineOptions, host, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
-} from '../../runtime/src/option-table.js';
-import { httpUrl } from '../../runtime/src/option-table.js';
-import { ROLES, TokenAuthenticator, originChecker, type Role, type TokenConfig } from './auth.js';
+  checkedBy, defineOptions, host, httpUrl, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
+} from '@highlander/kit';
+import { ADMIN_API_DEFAULTS, ROLES, TokenAuthenticator, originChecker, type AdminApiOptions, type Role, type TokenConfig } from '@highlander/admin-api';
+import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../backend-options.js';
 
 /**
- * The configuration of the admin API process (admin-api/src/main.ts, `highlander admin`) as one
- * option table: every option's flag, environment variable, default and meaning. The ZooKeeper and
- * S3 options are the nodes' own (runtime/src/config.ts). docs/configuration.md is generated from it.
+ * The configuration of the admin API process (`highlander admin`) as one option table: every
+ * option's flag, environment variable, default and meaning. The ZooKeeper and S3 options are the
+ * nodes' own (backend-options.ts). docs/configuration.md is generated from it.
  */
-
-export { LOG_LEVELS };
 
 /** `role:name:token` entries, comma-separated; checked by the authenticator itself (token characters, duplicates). */
 function parseTokens(value: string): TokenConfig[] {
@@ -82,37 +79,37 @@ export const ADMIN_OPTIONS = defineOptions({
     schema: z.string().min(1).transform((value) => (/^\d+$/.test(value) ? Number(value) : value.split(',').map((part) => part.trim()).filter(Boolean))),
   },
   host: {
-    flag: 'host', env: 'HIGHLANDER_API_HOST', group: 'Network', placeholder: '<host>', default: '127.0.0.1',
+    flag: 'host', env: 'HIGHLANDER_API_HOST', group: 'Network', placeholder: '<host>', default: ADMIN_API_DEFAULTS.host,
     description: 'Interface to listen on (0.0.0.0 for every interface).',
     schema: host(),
   },
   port: {
-    flag: 'port', env: 'HIGHLANDER_API_PORT', group: 'Network', placeholder: '<port>', default: '8080',
+    flag: 'port', env: 'HIGHLANDER_API_PORT', group: 'Network', placeholder: '<port>', default: String(ADMIN_API_DEFAULTS.port),
     description: 'Port to listen on; 0 picks a free one (printed at start).',
     schema: port(),
   },
   requestTimeoutMs: {
-    flag: 'request-timeout-ms', env: 'HIGHLANDER_API_REQUEST_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '30000',
+    flag: 'request-timeout-ms', env: 'HIGHLANDER_API_REQUEST_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(ADMIN_API_DEFAULTS.requestTimeoutMs),
     description: 'Close a connection whose request has not fully arrived within this long (slow or stuck clients).',
     schema: milliseconds(1),
   },
   actionTimeoutMs: {
-    flag: 'action-timeout-ms', env: 'HIGHLANDER_API_ACTION_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '30000',
+    flag: 'action-timeout-ms', env: 'HIGHLANDER_API_ACTION_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(ADMIN_API_DEFAULTS.actionTimeoutMs),
     description: 'How long an evict, migrate or drain waits for the node carrying it out (then 503 NODE_UNREACHABLE).',
     schema: milliseconds(1),
   },
   evictGraceMs: {
-    flag: 'evict-grace-ms', env: 'HIGHLANDER_API_EVICT_GRACE_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '3000',
+    flag: 'evict-grace-ms', env: 'HIGHLANDER_API_EVICT_GRACE_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(ADMIN_API_DEFAULTS.evictGraceMs),
     description: 'A forced eviction first asks the owner; if it does not answer within this long, its lock znode is deleted.',
     schema: milliseconds(1),
   },
   reconcileIntervalMs: {
-    flag: 'reconcile-interval-ms', env: 'HIGHLANDER_API_RECONCILE_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: '60000',
+    flag: 'reconcile-interval-ms', env: 'HIGHLANDER_API_RECONCILE_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(ADMIN_API_DEFAULTS.reconcileIntervalMs),
     description: 'Full reconciliation with ZooKeeper and S3 this often while the API is in use (also at start, after reconnects and gaps).',
     schema: milliseconds(100),
   },
   maxBodyBytes: {
-    flag: 'max-body-bytes', env: 'HIGHLANDER_API_MAX_BODY_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: '16384',
+    flag: 'max-body-bytes', env: 'HIGHLANDER_API_MAX_BODY_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: String(ADMIN_API_DEFAULTS.maxBodyBytes),
     description: 'Largest request body; bigger is refused with 413 PAYLOAD_TOO_LARGE.',
     schema: integer(1),
   },
@@ -135,4 +132,25 @@ export function parseAdminConfig(argv: readonly string[], env: Readonly<Record<s
   const parsed = parseOptions(ADMIN_OPTIONS, argv, env);
   if (!parsed.help) checkS3Credentials(parsed.values);
   return parsed;
+}
+
+/** The admin API's options from its configuration (everything but the store and the logger). */
+export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOptions, 'store'> {
+  return {
+    cluster: { zookeeper: { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs } },
+    tokens: config.tokens,
+    auditLogPath: config.auditLog,
+    host: config.host,
+    port: config.port,
+    readOnly: config.readOnly,
+    allowedOrigins: config.allowedOrigins ?? [],
+    maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    evictGraceMs: config.evictGraceMs,
+    actionTimeoutMs: config.actionTimeoutMs,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    talks: config.audienceUrl !== undefined ? { audienceUrl: config.audienceUrl } : {},
+    ...(config.nodeAdminToken !== undefined ? { nodeAdminToken: config.nodeAdminToken } : {}),
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+  };
 }

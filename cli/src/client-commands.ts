@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page } from '../admin-api/src/contracts.js';
-import { validateNodeName, validateObjectId, validateTypeName } from '../runtime/src/names.js';
+import type { LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page } from '@highlander/admin-api';
+import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
   type OptionTable, type OptionValues,
-} from '../runtime/src/option-table.js';
+} from '@highlander/kit';
 import { AdminApiClient, type ApiAnswer } from './admin-api-client.js';
 import { CliError, EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { formatDuration, formatJson, formatTable } from './table.js';

@@ -1,0 +1,180 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { StateStore } from '@highlander/runtime';
+import { ZkSession } from '@highlander/runtime/zookeeper';
+import { createApp, type AdminApp } from './app.js';
+import { ADMIN_API_DEFAULTS } from './defaults.js';
+import { AuditLog } from './audit-log.js';
+import type { TokenConfig } from './auth.js';
+import { LiveClusterActions } from './cluster-actions.js';
+import { LiveClusterModel } from './cluster-model.js';
+import type { ClusterSource } from './cluster-source.js';
+import { NodeAdminClient } from './node-admin-client.js';
+import { S3Storage } from './storage.js';
+import type { StreamOptions, StreamServer } from './stream.js';
+import { LiveTalkService } from './talks.js';
+
+/**
+ * The whole admin API, assembled and listening: the live model (over ZooKeeper or any
+ * `ClusterSource`), the actions, storage browsing over the state store, the audit log, REST, the
+ * ws stream and, when given, the built dashboard and the audience talks. The admin API process
+ * (`highlander admin`) and an embedded cluster both start it this way.
+ *
+ * ```ts
+ * const api = await AdminApi.start({
+ *   cluster: { zookeeper: { connect: '127.0.0.1:2181', root: '/highlander' } },
+ *   store: new S3StateStore({ bucket: 'highlander' }),
+ *   nodeAdminToken, tokens: [{ role: 'operator', name: 'ada', token }], auditLogPath: 'data/audit.jsonl', port: 8080,
+ * });
+ * console.log(api.url);
+ * await api.close(); // stream, server, audit log, model; the store is the caller's
+ * ```
+ */
+export interface AdminApiOptions {
+  /** Where members and lock queues come from: a ZooKeeper ensemble (sessions of its own) or a source (the caller closes it). */
+  cluster: { zookeeper: { connect: string; root?: string; sessionTimeoutMs?: number } } | { source: ClusterSource };
+  /** The cluster's state store, for browsing persisted state (the caller closes it). */
+  store: StateStore;
+  /** The nodes' admin token, for actions and in-memory state. @default none (actions fail with NODE_ADMIN_UNAUTHORIZED) */
+  nodeAdminToken?: string;
+  /** Who may call the API. */
+  tokens: readonly TokenConfig[];
+  /** The audit log (JSON lines; created with its folder when missing). */
+  auditLogPath: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Refuse every action. @default false */
+  readOnly?: boolean;
+  /** Browser origins, besides the API's own, allowed to open the ws stream. @default [] */
+  allowedOrigins?: readonly string[];
+  /** Largest request body. @default 16384 */
+  maxBodyBytes?: number;
+  /** Express's `trust proxy`, for the client address in the audit log. @default false */
+  trustProxy?: boolean | number | string | string[];
+  /** A connection whose request (headers and body) has not arrived within this long is closed. @default 30000 */
+  requestTimeoutMs?: number;
+  /** How long a graceful eviction waits for the owner before a forced one removes its lock entry. @default 3000 */
+  evictGraceMs?: number;
+  /** Timeout of migrate and drain requests to a node. @default 30000 */
+  actionTimeoutMs?: number;
+  /** Full reconciliation of the model this often. @default 60000 */
+  reconcileIntervalMs?: number;
+  /** Audience talks (routes under /api/talks, the stream's talk scope); `audienceUrl` is the gateways' public URL. @default off */
+  talks?: { audienceUrl?: string };
+  /** The built dashboard to serve at `/`. @default none */
+  dashboardDir?: string | null;
+  /** The ws stream's limits and pace. */
+  stream?: StreamOptions;
+  /** @default pino at level info on stdout */
+  logger?: Logger;
+}
+
+export class AdminApi {
+  readonly #close: () => Promise<void>;
+
+  private constructor(
+    /** `http://host:port`; the ws stream is at `/api/stream`. */
+    readonly url: string,
+    readonly model: LiveClusterModel,
+    readonly app: AdminApp,
+    readonly server: Server,
+    readonly stream: StreamServer,
+    readonly audit: AuditLog,
+    close: () => Promise<void>,
+  ) {
+    this.#close = close;
+  }
+
+  static async start(options: AdminApiOptions): Promise<AdminApi> {
+    const cleanups: Array<() => Promise<void> | void> = [];
+    const cleanUp = async () => {
+      // Last started, first stopped; every step runs even if an earlier one failed.
+      const errors: unknown[] = [];
+      for (const step of cleanups.splice(0).reverse()) {
+        try {
+          await step();
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length > 0) throw new AggregateError(errors, `stopping the admin API: ${errors.length} step(s) failed`);
+    };
+    try {
+      const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
+      const storage = new S3Storage(options.store);
+      const nodes = new NodeAdminClient(options.nodeAdminToken ?? '');
+      const common = { storage, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
+      let forced: { zookeeper: ZkSession } | { source: ClusterSource };
+      let model: LiveClusterModel;
+      if ('source' in options.cluster) {
+        model = await LiveClusterModel.start({ ...common, source: options.cluster.source });
+        cleanups.push(() => model.stop());
+        forced = { source: options.cluster.source };
+      } else {
+        const { connect, root, sessionTimeoutMs } = options.cluster.zookeeper;
+        model = await LiveClusterModel.start({
+          ...common, connect, ...(root !== undefined ? { root } : {}), ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+        });
+        cleanups.push(() => model.stop());
+        const zookeeper = await ZkSession.open({ connect, ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}) });
+        cleanups.push(() => zookeeper.close());
+        forced = { zookeeper };
+      }
+      const actions = new LiveClusterActions({
+        model, storage, nodes, ...forced,
+        ...(options.evictGraceMs !== undefined ? { gracefulTimeoutMs: options.evictGraceMs } : {}),
+        ...(options.actionTimeoutMs !== undefined ? { actionTimeoutMs: options.actionTimeoutMs } : {}),
+      });
+      const audit = await AuditLog.open({ path: resolve(options.auditLogPath) });
+      cleanups.push(() => audit.close());
+      const app = createApp({
+        model, actions, storage, audit, logger,
+        tokens: options.tokens,
+        readOnly: options.readOnly ?? false,
+        allowedOrigins: options.allowedOrigins ?? [],
+        ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+        ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+        ...(options.stream !== undefined ? { stream: options.stream } : {}),
+        ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
+        ...(options.talks
+          ? { talks: new LiveTalkService({ model, storage, nodes, ...(options.talks.audienceUrl ? { audienceUrl: options.talks.audienceUrl } : {}) }) }
+          : {}),
+      });
+      const requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_API_DEFAULTS.requestTimeoutMs;
+      // Headers must arrive within the request timeout too (Node's default headersTimeout is 60 s, above a short requestTimeout).
+      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 60_000) }, app.app);
+      let stream: StreamServer | undefined;
+      cleanups.push(async () => {
+        await stream?.close();
+        server.closeAllConnections();
+        await new Promise<void>((done) => server.close(() => done()));
+      });
+      stream = app.attachStream(server);
+      const host = options.host ?? ADMIN_API_DEFAULTS.host;
+      await new Promise<void>((done, fail) => {
+        server.once('error', fail);
+        server.listen(options.port ?? ADMIN_API_DEFAULTS.port, host, () => {
+          server.off('error', fail);
+          done();
+        });
+      });
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+      let closing: Promise<void> | undefined;
+      return new AdminApi(url, model, app, server, stream, audit, () => (closing ??= cleanUp()));
+    } catch (err) {
+      await cleanUp().catch(() => {
+        // The start failure is what the caller needs to see; a failed cleanup step adds nothing to it.
+      });
+      throw err;
+    }
+  }
+
+  /** Closes the stream (1001 to every client), the server, the audit log and the model. Idempotent. */
+  close(): Promise<void> {
+    return this.#close();
+  }
+}

@@ -1,0 +1,10 @@
+/** The defaults of `AdminApiOptions` (admin-api.ts), in one place (the parts that take them use these too). */
+export const ADMIN_API_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  requestTimeoutMs: 30_000,
+  maxBodyBytes: 16 * 1024,
+  evictGraceMs: 3000,
+  actionTimeoutMs: 30_000,
+  reconcileIntervalMs: 60_000,
+} as const;

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { checkedBy, defineOptions, integer, milliseconds, oneOf, parseOptions, port, host, type OptionValues, type ParsedOptions } from '@highlander/kit';
+import {
+  NODE_DEFAULTS, ZOOKEEPER_DEFAULTS, validateNodeName, type HighlanderNodeOptions, type PlacementName,
+} from '@highlander/runtime';
+import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../backend-options.js';
+import { AUDIENCE_OPTIONS } from './audience-options.js';
+
+/**
+ * The configuration of a node process (`highlander node`) as one option table: every option's
+ * flag, environment variable, default and meaning, the audience gateway's included. The defaults
+ * are the runtime's (`NODE_DEFAULTS`, `ZOOKEEPER_DEFAULTS`, `S3_DEFAULTS`, `GATEWAY_DEFAULTS`).
+ *
+ * ```ts
+ * const parsed = parseNodeConfig(process.argv.slice(2), process.env); // OptionsError: exit 2
+ * if (!parsed.help) HighlanderNode.create({ ...nodeOptionsFromConfig(parsed.values), coordinator, store, objects });
+ * ```
+ */
+
+export const PLACEMENTS = ['local', 'round-robin', 'random', 'least-loaded', 'hash'] as const satisfies readonly PlacementName[];
+// Every placement name is listed (a compile error when one is added to placement.ts but not here).
+const placementsComplete: PlacementName extends (typeof PLACEMENTS)[number] ? true : false = true;
+void placementsComplete;
+
+export const NODE_OPTIONS = defineOptions({
+  name: {
+    flag: 'name', env: 'HIGHLANDER_NODE_NAME', group: 'Node', placeholder: '<name>', required: true,
+    description: 'Unique name of this node in the cluster: A-Z a-z 0-9 _ -, at most 64 characters.',
+    schema: checkedBy(validateNodeName),
+  },
+  objects: {
+    flag: 'objects', env: 'HIGHLANDER_OBJECTS', group: 'Node', placeholder: '<module>', required: true,
+    description: 'The module exporting `objects`, the object types this node hosts (register the same ones on every node): a file path, or a package name resolved from the working directory (e.g. @highlander/example-todo).',
+    schema: z.string().min(1),
+  },
+  placement: {
+    flag: 'placement', env: 'HIGHLANDER_PLACEMENT', group: 'Node', placeholder: '<name>', default: NODE_DEFAULTS.placement,
+    description: `Where new activations go: ${PLACEMENTS.join(', ')} (rendezvous).`,
+    schema: oneOf(PLACEMENTS),
+  },
+  ...ZOOKEEPER_OPTIONS,
+  zkRequestTimeoutMs: {
+    flag: 'zk-request-timeout-ms', env: 'HIGHLANDER_ZK_REQUEST_TIMEOUT_MS', group: 'ZooKeeper', placeholder: '<ms>', default: String(ZOOKEEPER_DEFAULTS.requestTimeoutMs),
+    description: 'Give up on one ZooKeeper request after this long.',
+    schema: milliseconds(1),
+  },
+  ...S3_OPTIONS,
+  host: {
+    flag: 'host', env: 'HIGHLANDER_HOST', group: 'Network', placeholder: '<host>', default: NODE_DEFAULTS.host,
+    description: 'Interface of the node\'s ws endpoint (forwarded calls, lifecycle events, admin endpoints).',
+    schema: host(),
+  },
+  port: {
+    flag: 'port', env: 'HIGHLANDER_PORT', group: 'Network', placeholder: '<port>', default: String(NODE_DEFAULTS.port),
+    description: 'Port of the ws endpoint; 0 picks a free one (the address is published in ZooKeeper).',
+    schema: port(),
+  },
+  advertiseHost: {
+    flag: 'advertise-host', env: 'HIGHLANDER_ADVERTISE_HOST', group: 'Network', placeholder: '<host>', defaultText: 'the --host value',
+    description: 'Host other nodes and the admin API connect to, when it differs from --host (0.0.0.0, NAT, containers).',
+    schema: host(),
+  },
+  maxInFlightPerPeer: {
+    flag: 'max-in-flight-per-peer', env: 'HIGHLANDER_MAX_IN_FLIGHT_PER_PEER', group: 'Network', placeholder: '<n>', default: String(NODE_DEFAULTS.maxInFlightPerPeer),
+    description: 'Forwarded requests in flight to one peer; more wait for a slot.',
+    schema: integer(1),
+  },
+  callTimeoutMs: {
+    flag: 'call-timeout-ms', env: 'HIGHLANDER_CALL_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.callTimeoutMs),
+    description: 'A call fails with CALL_TIMEOUT after this long (unless the caller gives its own timeout).',
+    schema: milliseconds(1),
+  },
+  idleTimeoutMs: {
+    flag: 'idle-timeout-ms', env: 'HIGHLANDER_IDLE_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.idleTimeoutMs),
+    description: 'Deactivate an object after this long without calls (a type may set its own).',
+    schema: milliseconds(1),
+  },
+  maxStateBytes: {
+    flag: 'max-state-bytes', env: 'HIGHLANDER_MAX_STATE_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: String(NODE_DEFAULTS.maxStateBytes),
+    description: 'Largest state (as JSON) and call argument; bigger is refused with STATE_TOO_LARGE, nothing written.',
+    schema: integer(1),
+  },
+  statsIntervalMs: {
+    flag: 'stats-interval-ms', env: 'HIGHLANDER_STATS_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.statsIntervalMs),
+    description: 'Interval of the `stats` lifecycle events (call rates and latencies per type).',
+    schema: milliseconds(1),
+  },
+  loadReportIntervalMs: {
+    flag: 'load-report-interval-ms', env: 'HIGHLANDER_LOAD_REPORT_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.loadReportIntervalMs),
+    description: 'How often the node republishes its activation count in ZooKeeper (for least-loaded placement).',
+    schema: milliseconds(1),
+  },
+  adminToken: {
+    flag: 'admin-token', env: 'HIGHLANDER_ADMIN_TOKEN', group: 'Access', placeholder: '<token>', defaultText: 'none (admin endpoints off)', secret: true,
+    description: 'Bearer token of the node\'s admin endpoints, which the admin API uses for actions and in-memory state; give the admin API the same. Prefer the variable: flags show in process listings.',
+    schema: bearerToken,
+  },
+  printEvents: {
+    flag: 'print-events', env: 'HIGHLANDER_PRINT_EVENTS', group: 'Output', switch: true,
+    description: 'Print every lifecycle event as a JSON line on stdout.',
+    schema: z.boolean(),
+  },
+  logLevel: {
+    flag: 'log-level', env: 'HIGHLANDER_LOG_LEVEL', group: 'Output', placeholder: '<level>', default: 'info',
+    description: `Level of the node's JSON log on stdout (pino): ${LOG_LEVELS.join(', ')}. info: start and stop, membership, drain progress, admin actions; warn: session lost, fenced objects; error: failed writes; debug: every lifecycle step.`,
+    schema: oneOf(LOG_LEVELS),
+  },
+  // The audience gateway's options (audience-options.ts): it runs when --audience-port is set.
+  ...AUDIENCE_OPTIONS,
+});
+
+export type NodeConfig = OptionValues<typeof NODE_OPTIONS>;
+
+/** A node's configuration from its flags and environment (flag over variable over default); throws `OptionsError`. */
+export function parseNodeConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedOptions<typeof NODE_OPTIONS> {
+  const parsed = parseOptions(NODE_OPTIONS, argv, env);
+  if (!parsed.help) checkS3Credentials(parsed.values);
+  return parsed;
+}
+
+/** The node's own options from its configuration (everything but the coordinator, the store, the objects and the logger). */
+export function nodeOptionsFromConfig(config: NodeConfig): Omit<HighlanderNodeOptions, 'coordinator' | 'store' | 'objects'> {
+  return {
+    name: config.name,
+    placement: config.placement,
+    host: config.host,
+    port: config.port,
+    ...(config.advertiseHost !== undefined ? { advertiseHost: config.advertiseHost } : {}),
+    callTimeoutMs: config.callTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    maxStateBytes: config.maxStateBytes,
+    maxInFlightPerPeer: config.maxInFlightPerPeer,
+    statsIntervalMs: config.statsIntervalMs,
+    loadReportIntervalMs: config.loadReportIntervalMs,
+    ...(config.adminToken !== undefined ? { adminToken: config.adminToken } : {}),
+  };
+}
