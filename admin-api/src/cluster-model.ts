@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LifecycleEvent, MemberInfo } from '@highlander/runtime';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
-import { boundedAll } from './bounded-all.js';
+import { forEachBounded } from '@highlander/kit';
 import type { ClusterSource, SourceLockEntry } from './cluster-source.js';
 import type {
   ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page, Storage,
@@ -351,7 +351,7 @@ export class LiveClusterModel implements ClusterModel {
       const removed = this.#removed.get(key);
       return removed === undefined || removed.at < startedWall;
     });
-    await boundedAll(missing, concurrency, async ([key, f]) => {
+    await forEachBounded(missing, concurrency, async ([key, f]) => {
       let epoch = f.head.epoch;
       let since = f.head.waitingSince;
       if (epoch === null || since === null) {

@@ -1,4 +1,4 @@
-import { closeReason, refuseUpgrade } from '@highlander/kit';
+import { MessageWindow, closeReason, refuseUpgrade } from '@highlander/kit';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -346,8 +346,7 @@ class StreamClient {
   #pendingObjectEvents: ModelEvent[] = [];
   #alive = true;
   #dropped = false;
-  #messageWindowStart = 0;
-  #messagesInWindow = 0;
+  #messages: MessageWindow;
   /** Bytes of an objects snapshot still allowed over `maxBufferedBytes` until the buffer first drains below it. */
   #snapshotAllowance = 0;
 
@@ -356,6 +355,7 @@ class StreamClient {
     private readonly ws: WebSocket,
     readonly principal: Principal,
   ) {
+    this.#messages = new MessageWindow(hub.options.maxMessagesPerSecond);
     ws.on('message', (data, isBinary) => this.#message(data, isBinary));
     ws.on('pong', () => {
       this.#alive = true;
@@ -415,12 +415,7 @@ class StreamClient {
   #message(data: RawData, isBinary: boolean): void {
     if (this.#dropped) return;
     if (isBinary) return this.close(1003, 'binary messages are not supported: send JSON text');
-    const now = Date.now();
-    if (now - this.#messageWindowStart >= 1000) {
-      this.#messageWindowStart = now;
-      this.#messagesInWindow = 0;
-    }
-    if (++this.#messagesInWindow > this.hub.options.maxMessagesPerSecond) {
+    if (!this.#messages.count().ok) {
       return this.close(1008, `too many messages: at most ${this.hub.options.maxMessagesPerSecond} per second`);
     }
     let value: unknown;

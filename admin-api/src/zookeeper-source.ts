@@ -2,7 +2,7 @@ import type { Stat } from 'node-zookeeper-client';
 import type { MemberInfo } from '@highlander/runtime';
 import { sortQueue } from '@highlander/runtime/zookeeper';
 import { Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
-import { boundedAll } from './bounded-all.js';
+import { forEachBounded } from '@highlander/kit';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 
 export interface ZooKeeperSourceOptions {
@@ -91,12 +91,12 @@ export class ZooKeeperSource implements ClusterSource {
       throw err;
     });
     const parents: Array<{ type: string; id: string }> = [];
-    await boundedAll(types, options.concurrency, async (type) => {
+    await forEachBounded(types, options.concurrency, async (type) => {
       const ids = await session.getChildren(`${objectsRoot}/${type}`).catch(() => [] as string[]);
       for (const id of ids) parents.push({ type, id });
     });
     const found: LockQueueScan[] = [];
-    await boundedAll(parents, options.concurrency, async ({ type, id }) => {
+    await forEachBounded(parents, options.concurrency, async ({ type, id }) => {
       const parent = `${objectsRoot}/${type}/${id}`;
       // Gone since the listing (its last lock released): no queue.
       const listed = await session.getChildrenAndStat(parent).catch(() => null);

@@ -1,3 +1,4 @@
+import { sleep } from '@highlander/kit';
 import type { HighlanderNode } from '@highlander/runtime';
 import type { AudienceMetrics } from './gateway-metrics.js';
 import { Attendee } from './objects.js';
@@ -80,7 +81,7 @@ export class AttendeeWriter {
     const deadline = performance.now() + deadlineMs;
     while (performance.now() < deadline && (this.#running > 0 || [...this.#entries.values()].some((e) => e.value !== e.written))) {
       this.#pump(true);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     this.#closed = true;
     clearInterval(this.#timer);

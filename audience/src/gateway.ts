@@ -1,4 +1,4 @@
-import { closeReason, refuseUpgrade } from '@highlander/kit';
+import { MessageWindow, closeReason, refuseUpgrade, sleep } from '@highlander/kit';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -7,7 +7,7 @@ import type { HighlanderNode } from '@highlander/runtime';
 import { AttendeeWriter } from './attendee-writer.js';
 import { AudienceMetrics } from './gateway-metrics.js';
 import { compileGatewayOptions, type AudienceGatewayOptions, type CompiledGatewayOptions } from './gateway-options.js';
-import { MessageWindow, TokenBuckets } from './rate-limiter.js';
+import { TokenBuckets } from './rate-limiter.js';
 import { CURATED_EMOJI, isDeviceId, normalizeCode, parseClientMessage, type RejectionReason, type ServerMessage, type WelcomeMessage } from './protocol.js';
 import { StaticFiles, json, text } from './static-files.js';
 import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } from './talk-room.js';
@@ -465,9 +465,4 @@ function refOf(text: string): string | undefined {
 
 function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
-}
-
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

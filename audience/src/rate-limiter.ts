@@ -73,25 +73,3 @@ export class TokenBuckets {
     return Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
   }
 }
-
-/**
- * Messages per connection in a one-second window: `count()` says whether this one is within
- * `perSecond`, and how far over the limit the connection is (a flood is closed, not answered).
- */
-export class MessageWindow {
-  #windowStart = -Infinity;
-  #count = 0;
-
-  constructor(private readonly perSecond: number) {}
-
-  /** Counts one message; `over` is how many messages beyond the limit this window has seen. */
-  count(now = performance.now()): { ok: boolean; over: number; retryAfterMs: number } {
-    if (now - this.#windowStart >= 1000) {
-      this.#windowStart = now;
-      this.#count = 0;
-    }
-    this.#count++;
-    const over = Math.max(0, this.#count - this.perSecond);
-    return { ok: over === 0, over, retryAfterMs: Math.max(1, Math.ceil(this.#windowStart + 1000 - now)) };
-  }
-}

@@ -1,3 +1,4 @@
+import { Backoff } from '@highlander/kit';
 import { HighlanderError, InvalidArgument, ObjectRejected, StateTooLarge, type HighlanderNode } from '@highlander/runtime';
 import type { AttendeeWriter } from './attendee-writer.js';
 import type { AudienceMetrics } from './gateway-metrics.js';
@@ -71,6 +72,8 @@ interface InFlight {
   positionWaiters: Map<string, Waiter[]>;
   reactionWaiters: Array<Waiter | undefined>;
   attempts: number;
+  /** Delays between resends of this batch. */
+  retry: Backoff;
   startedAt: number;
 }
 
@@ -308,7 +311,7 @@ export class TalkRoom {
       reactions: taken.map(({ emoji, at }) => ({ emoji, at })),
       connected: this.#devices.size,
     };
-    this.#inflight = { batch, positionWaiters, reactionWaiters: taken.map((r) => r.waiter), attempts: 0, startedAt: this.#lastBatchStartedAt };
+    this.#inflight = { batch, positionWaiters, reactionWaiters: taken.map((r) => r.waiter), attempts: 0, retry: new Backoff({ initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS }), startedAt: this.#lastBatchStartedAt };
     this.#send(this.#inflight);
   }
 
@@ -378,7 +381,7 @@ export class TalkRoom {
     if (inflight.attempts === 1 || inflight.attempts % 10 === 0) {
       this.context.warn(`talk ${this.code}: batch ${inflight.batch.seq} not applied yet (attempt ${inflight.attempts}), retrying: ${describe(err)}`);
     }
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(10, inflight.attempts - 1));
+    const delay = inflight.retry.next();
     setTimeout(() => {
       if (!this.#closed) this.#send(inflight);
     }, delay);

@@ -20,3 +20,10 @@ export {
 export type { HelpText, OptionSpec, OptionTable, OptionValues, ParsedOptions } from './option-table.js';
 export { closeReason, refuseUpgrade } from './ws-http.js';
 export { parseOrExit } from './parse-or-exit.js';
+export { Backoff } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { forEachBounded } from './pool.js';
+export { MessageWindow } from './message-window.js';
+export { raceTimeout, roundMs, sleep } from './time.js';
+export { LiveSocket } from './live-socket.js';
+export type { LiveSocketOptions } from './live-socket.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageWindow, TokenBuckets } from '../../audience/src/rate-limiter.js';
+import { TokenBuckets } from '../../audience/src/rate-limiter.js';
 
 /** The gateway's limits: token buckets (emoji per device and per address) and the per-connection message window. */
 
@@ -36,15 +36,5 @@ describe('token buckets', () => {
   it('refuses nonsensical settings', () => {
     expect(() => new TokenBuckets({ burst: 0, perSecond: 1 })).toThrow(TypeError);
     expect(() => new TokenBuckets({ burst: 1, perSecond: 0 })).toThrow(TypeError);
-  });
-});
-
-describe('message window', () => {
-  it('counts messages per second and says how far over the limit a connection is', () => {
-    const window = new MessageWindow(3);
-    expect([1, 2, 3].map(() => window.count(100).ok)).toEqual([true, true, true]);
-    expect(window.count(300)).toEqual({ ok: false, over: 1, retryAfterMs: 800 });
-    expect(window.count(900).over).toBe(2);
-    expect(window.count(1100)).toMatchObject({ ok: true, over: 0 });
   });
 });
