@@ -14,5 +14,8 @@ npx tsc -p .
 npx svelte-check --workspace dashboard --tsconfig tsconfig.json --fail-on-warnings --output machine
 echo "== build (packages with tsc, the dashboard with vite)"
 npm run --silent build
+echo "== package walls (dependency-cruiser) and package manifests (publint)"
+npm run --silent check:deps
+npm run --silent check:packages
 echo "== tests"
 npx vitest run "$@"

@@ -21,11 +21,11 @@ export { AUDIENCE_OPTIONS, gatewayOptionsFromConfig } from './node-process/audie
 export type { AudienceConfig } from './node-process/audience-options.js';
 export { NODE_OPTIONS, PLACEMENTS, nodeOptionsFromConfig, parseNodeConfig } from './node-process/options.js';
 export type { NodeConfig } from './node-process/options.js';
-export { drainOnSignals, loadObjects, startNodeProcess } from './node-process/node-process.js';
+export { drainOnSignals, loadObjects, serveNode, startNodeProcess } from './node-process/node-process.js';
 export type { NodeProcess } from './node-process/node-process.js';
 export { ADMIN_OPTIONS, adminApiOptionsFromConfig, parseAdminConfig } from './admin-process/options.js';
 export type { AdminConfig } from './admin-process/options.js';
-export { startAdminProcess } from './admin-process/admin-process.js';
+export { serveAdmin, startAdminProcess } from './admin-process/admin-process.js';
 export type { AdminProcess } from './admin-process/admin-process.js';
 export { NodeService, withAudienceObjects } from './node-service.js';
 export type { NodeServiceOptions } from './node-service.js';

@@ -1,17 +1,16 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { OptionsError, PRECEDENCE, renderHelp, type OptionTable, type ParsedOptions } from '@highlander/kit';
+import { OptionsError, PRECEDENCE, renderHelp, type OptionTable, type OptionValues, type ParsedOptions } from '@highlander/kit';
 import { EXIT } from './exit-codes.js';
 import { usageError } from './client-commands.js';
 
 /**
- * The commands that run something: `node`, `admin`, and in a checkout of the repository `demo` and
- * `bench`. Each runs its entry point as a child process (with the same Node flags as the CLI: plain
- * `node` when installed, the TypeScript sources in a checkout) with the arguments passed on, relays
- * SIGINT, SIGTERM and SIGHUP to it, and exits with its exit code. `node` and `admin` check their
- * options against the option table first, so a bad value exits 2 before anything starts, and
- * `--help` is generated from the table.
+ * The commands that run something: `node` and `admin` run in this process (options checked against
+ * the option table first, so a bad value exits 2 before anything starts, and `--help` is generated
+ * from the table); in a checkout of the repository, `demo` and `bench` run their TypeScript script
+ * as a child process with the arguments passed on, relaying SIGINT, SIGTERM and SIGHUP to it, and
+ * exit with its exit code.
  */
 
 export interface ProcessCommand {
@@ -23,8 +22,6 @@ export interface ProcessCommand {
   run(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number>;
 }
 
-/** An entry point of this package, beside this module (`.js` when built, `.ts` in the sources). */
-const entry = (relative: string) => fileURLToPath(new URL(`${relative}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 /** A script of the repository (demo, bench): there only in a checkout, run from its TypeScript sources. */
 const repositoryScript = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 
@@ -88,8 +85,11 @@ function configured<T extends OptionTable>(spec: {
   name: string;
   brief: string;
   summary: string;
-  file: string;
-  table: () => Promise<{ options: T; parse: (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => ParsedOptions<T> }>;
+  table: () => Promise<{
+    options: T;
+    parse: (argv: readonly string[], env: Readonly<Record<string, string | undefined>>) => ParsedOptions<T>;
+    serve: (values: OptionValues<T>) => Promise<unknown>;
+  }>;
 }): ProcessCommand {
   return {
     name: spec.name,
@@ -97,17 +97,21 @@ function configured<T extends OptionTable>(spec: {
     synopsis: '[options]',
     summary: spec.summary,
     async run(argv, env) {
-      const { options, parse } = await spec.table();
+      const { options, parse, serve } = await spec.table();
+      let parsed: ParsedOptions<T>;
       try {
-        if (parse(argv, env).help) {
-          process.stdout.write(renderHelp(options, { usage: `usage: highlander ${spec.name} [options]`, summary: spec.summary, footer: PRECEDENCE }));
-          return EXIT.OK;
-        }
+        parsed = parse(argv, env);
       } catch (err) {
         if (err instanceof OptionsError) return usageError(spec.name, err.problems);
         throw err;
       }
-      return runScript(entry(spec.file), argv);
+      if (parsed.help) {
+        process.stdout.write(renderHelp(options, { usage: `usage: highlander ${spec.name} [options]`, summary: spec.summary, footer: PRECEDENCE }));
+        return EXIT.OK;
+      }
+      // In this process: signals reach it directly. It runs until a signal stops it.
+      await serve(parsed.values);
+      return EXIT.OK;
     },
   };
 }
@@ -126,20 +130,20 @@ export const PROCESS_COMMANDS: readonly ProcessCommand[] = [
     name: 'node',
     brief: 'run one node',
     summary: 'Runs one Highlander node; SIGTERM or Ctrl-C drains it (queued calls finish, state is flushed, locks released), then it exits.',
-    file: 'node-process/main',
     table: async () => {
       const { NODE_OPTIONS, parseNodeConfig } = await import('./node-process/options.js');
-      return { options: NODE_OPTIONS, parse: parseNodeConfig };
+      const { serveNode } = await import('./node-process/node-process.js');
+      return { options: NODE_OPTIONS, parse: parseNodeConfig, serve: serveNode };
     },
   }),
   configured({
     name: 'admin',
     brief: 'run the admin API',
     summary: 'Runs the admin API (REST, ws stream, actions, audit log) for one cluster; SIGTERM or Ctrl-C stops it.',
-    file: 'admin-process/main',
     table: async () => {
       const { ADMIN_OPTIONS, parseAdminConfig } = await import('./admin-process/options.js');
-      return { options: ADMIN_OPTIONS, parse: parseAdminConfig };
+      const { serveAdmin } = await import('./admin-process/admin-process.js');
+      return { options: ADMIN_OPTIONS, parse: parseAdminConfig, serve: serveAdmin };
     },
   }),
   passThrough({

@@ -32,3 +32,28 @@ export async function startAdminProcess(config: AdminConfig): Promise<AdminProce
   let stopping: Promise<void> | undefined;
   return { api, store, shutdown: () => (stopping ??= api.close().then(() => store.close())) };
 }
+
+/**
+ * What `highlander admin` does once its options are parsed: starts the admin API, closes it on
+ * SIGTERM/SIGINT (then exits 0), and prints a line once it listens. A start failure prints why and exits 1.
+ */
+export async function serveAdmin(config: AdminConfig): Promise<AdminProcess> {
+  let started: AdminProcess;
+  try {
+    started = await startAdminProcess(config);
+  } catch (err) {
+    console.error(`highlander admin: could not start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const { api, shutdown } = started;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown().then(() => process.exit(0), (err: unknown) => {
+        console.error(`highlander admin: stop failed: ${(err as Error).message}`);
+        process.exit(1);
+      });
+    });
+  }
+  console.log(`highlander admin-api listening on ${api.url} (ZooKeeper ${config.zk}${config.zkRoot}, audit log ${api.audit.path})`);
+  return started;
+}

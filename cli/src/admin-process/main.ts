@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `highlander admin`: the admin API as a process, configured by flags and environment variables
  * read here and nowhere else, as declared in the option table (options.ts; a flag wins over its
@@ -9,26 +10,7 @@
  * flag and the variable. SIGTERM or SIGINT closes the stream, the server and the audit log, then exits.
  */
 import { parseOrExit } from '@highlander/kit';
-import { startAdminProcess } from './admin-process.js';
+import { serveAdmin } from './admin-process.js';
 import { ADMIN_OPTIONS, parseAdminConfig } from './options.js';
 
-const config = parseOrExit('highlander admin', ADMIN_OPTIONS, parseAdminConfig, 'usage: highlander admin [options]');
-
-let started;
-try {
-  started = await startAdminProcess(config);
-} catch (err) {
-  console.error(`highlander admin: could not start: ${(err as Error).message}`);
-  process.exit(1);
-}
-const { api, shutdown } = started;
-console.log(`highlander admin-api listening on ${api.url} (ZooKeeper ${config.zk}${config.zkRoot}, audit log ${api.audit.path})`);
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    shutdown().then(() => process.exit(0), (err: unknown) => {
-      console.error(`highlander admin: stop failed: ${(err as Error).message}`);
-      process.exit(1);
-    });
-  });
-}
+await serveAdmin(parseOrExit('highlander admin', ADMIN_OPTIONS, parseAdminConfig, 'usage: highlander admin [options]'));

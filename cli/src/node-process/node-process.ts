@@ -49,6 +49,25 @@ export async function startNodeProcess(config: NodeConfig, options: { logger?: L
 }
 
 /**
+ * What `highlander node` does once its options are parsed: starts the node process's parts, drains
+ * on SIGTERM/SIGINT (then exits), and prints a line once the node is up. Resolves once it is up; a
+ * start failure prints why and exits 1.
+ */
+export async function serveNode(config: NodeConfig): Promise<NodeProcess> {
+  let started: NodeProcess;
+  try {
+    started = await startNodeProcess(config);
+  } catch (err) {
+    console.error(`highlander node ${config.name}: could not start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  drainOnSignals(started);
+  const { node, gateway } = started.service;
+  console.log(`highlander node ${node.name} up at ${node.address} (pid ${process.pid})${gateway ? `, audience gateway at ${gateway.url}` : ''}`);
+  return started;
+}
+
+/**
  * SIGTERM or SIGINT drains the node (queued calls finish, state is flushed, locks are released),
  * logging its progress, then exits 0 (1 if stopping failed).
  */
