@@ -69,6 +69,8 @@ export class LiveTalkService implements TalkService {
   readonly #callTimeoutMs: number;
   #next = 0;
   #learntUrl: { url: string | null; at: number } | undefined;
+  /** Codes of talks known to exist (a talk, once created, is never deleted). */
+  readonly #existing = new Set<string>();
 
   constructor(options: LiveTalkServiceOptions) {
     this.#options = options;
@@ -129,8 +131,13 @@ export class LiveTalkService implements TalkService {
     return base === null ? null : `${base.replace(/\/+$/, '')}/a/${code}`;
   }
 
-  /** Runs `op` on talk `code` through a live node; tries the next node when one does not answer. */
+  /**
+   * Runs `op` on talk `code` through a live node; tries the next node when one does not answer. A
+   * code nobody created is answered TALK_NOT_FOUND from the state store, without activating (and
+   * so writing) anything.
+   */
   async #call<T>(code: string, op: string, arg: unknown, timeoutMs = this.#callTimeoutMs): Promise<T> {
+    if (op !== 'create' && !(await this.#exists(code))) throw new HttpError(404, 'TALK_NOT_FOUND', `no talk with code ${code}`, { code });
     const live = this.#options.model.nodes().filter((n) => n.status !== 'unreachable');
     if (live.length === 0) throw new HttpError(503, 'TALKS_UNAVAILABLE', 'no live node to reach the talks through');
     // The talk's owner first when the model knows it (one hop less), then the others in turn.
@@ -156,6 +163,15 @@ export class LiveTalkService implements TalkService {
       throw new HttpError(503, 'TALKS_UNAVAILABLE', 'no node hosts talks: start the nodes with --audience-port (HIGHLANDER_AUDIENCE_PORT)');
     }
     throw last instanceof HighlanderError ? last : new HttpError(503, 'TALKS_UNAVAILABLE', 'no node answered');
+  }
+
+  async #exists(code: string): Promise<boolean> {
+    if (this.#existing.has(code)) return true;
+    const stored = await this.#options.storage.get('talk', code);
+    const createdAt = (stored?.state as Partial<TalkState> | undefined)?.createdAt;
+    if (createdAt === null || createdAt === undefined) return false;
+    this.#existing.add(code);
+    return true;
   }
 
   async #learnAudienceUrl(): Promise<string | null> {

@@ -45,6 +45,15 @@ export interface AudienceGatewayOptions {
   maxConnectionsPerAddress?: number;
   /** ws connections at most; more are refused with 503 before the upgrade. @default 20000 */
   maxConnections?: number;
+  /**
+   * New devices (device ids this gateway has not seen lately) one remote address may introduce at
+   * once, then `newDevicesPerAddressPerMinute`; more are refused with 429 before the upgrade (the
+   * page tries again). One connection speaks for one device, so this bounds how fast one client can
+   * make up participants; a venue behind one NAT joins at this pace. @default 50
+   */
+  newDevicesPerAddressBurst?: number;
+  /** @default 300 */
+  newDevicesPerAddressPerMinute?: number;
   /** Believe the last address of `X-Forwarded-For` (set by your load balancer) as the client's address. @default false */
   trustProxy?: boolean;
   /** An `attendee` object is written at most this often per device (and when it leaves). @default 10000 */
@@ -75,6 +84,8 @@ export const GATEWAY_DEFAULTS = {
   maxMessageBytes: 512,
   maxConnectionsPerAddress: 50,
   maxConnections: 20_000,
+  newDevicesPerAddressBurst: 50,
+  newDevicesPerAddressPerMinute: 300,
   trustProxy: false,
   attendeeWriteIntervalMs: 10_000,
   attendeeWritesInFlight: 4,
@@ -97,6 +108,8 @@ export function compileGatewayOptions(options: AudienceGatewayOptions): Compiled
     maxMessageBytes: options.maxMessageBytes ?? GATEWAY_DEFAULTS.maxMessageBytes,
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? GATEWAY_DEFAULTS.maxConnectionsPerAddress,
     maxConnections: options.maxConnections ?? GATEWAY_DEFAULTS.maxConnections,
+    newDevicesPerAddressBurst: options.newDevicesPerAddressBurst ?? GATEWAY_DEFAULTS.newDevicesPerAddressBurst,
+    newDevicesPerAddressPerMinute: options.newDevicesPerAddressPerMinute ?? GATEWAY_DEFAULTS.newDevicesPerAddressPerMinute,
     trustProxy: options.trustProxy ?? GATEWAY_DEFAULTS.trustProxy,
     attendeeWriteIntervalMs: options.attendeeWriteIntervalMs ?? GATEWAY_DEFAULTS.attendeeWriteIntervalMs,
     attendeeWritesInFlight: options.attendeeWritesInFlight ?? GATEWAY_DEFAULTS.attendeeWritesInFlight,
@@ -106,7 +119,8 @@ export function compileGatewayOptions(options: AudienceGatewayOptions): Compiled
   if (!Number.isInteger(compiled.port) || compiled.port < 0 || compiled.port > 65535) throw new TypeError(`audience gateway: port must be 0..65535 (got ${compiled.port})`);
   for (const name of [
     'flushIntervalMs', 'heartbeatMs', 'emojiBurst', 'emojiPerSecond', 'addressEmojiBurst', 'addressEmojiPerSecond', 'maxMessagesPerSecond',
-    'maxMessageBytes', 'maxConnectionsPerAddress', 'maxConnections', 'attendeeWriteIntervalMs', 'attendeeWritesInFlight', 'attendeeWritesPerSecond',
+    'maxMessageBytes', 'maxConnectionsPerAddress', 'maxConnections', 'newDevicesPerAddressBurst', 'newDevicesPerAddressPerMinute',
+    'attendeeWriteIntervalMs', 'attendeeWritesInFlight', 'attendeeWritesPerSecond',
   ] as const) {
     const value = compiled[name];
     if (!Number.isFinite(value) || value <= 0) throw new TypeError(`audience gateway: ${name} must be a positive number (got ${value})`);

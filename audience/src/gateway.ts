@@ -1,4 +1,4 @@
-import { MessageWindow, closeReason, refuseUpgrade, sleep } from '@highlander/kit';
+import { MessageWindow, TokenBuckets, closeReason, refuseUpgrade, sleep } from '@highlander/kit';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -7,7 +7,7 @@ import type { HighlanderNode } from '@highlander/runtime';
 import { AttendeeWriter } from './attendee-writer.js';
 import { AudienceMetrics } from './gateway-metrics.js';
 import { compileGatewayOptions, type AudienceGatewayOptions, type CompiledGatewayOptions } from './gateway-options.js';
-import { TokenBuckets } from './rate-limiter.js';
+
 import { CURATED_EMOJI, isDeviceId, normalizeCode, parseClientMessage, type RejectionReason, type ServerMessage, type WelcomeMessage } from './protocol.js';
 import { StaticFiles, json, text } from './static-files.js';
 import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } from './talk-room.js';
@@ -25,10 +25,13 @@ import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } fro
  * and nothing else: no admin endpoint, no metrics (the node serves those on its admin port with its
  * admin token), no proxy to the admin API. `<code>` is a room code (4–8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789,
  * any case); `<deviceId>` is the page's anonymous per-device id (16–64 of A-Z a-z 0-9 _ -), kept in
- * local storage so a device keeps one slider position across reloads.
+ * local storage so a device keeps one slider position across reloads. The device id is a secret of
+ * the device: it never leaves this gateway; the talk knows the device by its pseudonym (protocol.ts).
  *
  * Before the upgrade (HTTP status + JSON `{ error: { code, message } }`): 400 `malformed` bad code or
- * device id; 429 `too-many-connections` more than maxConnectionsPerAddress from one address; 503
+ * device id; 429 `too-many-connections` more than maxConnectionsPerAddress from one address; 429
+ * `too-many-devices` a device this gateway has not seen lately from an address that introduced more
+ * than newDevicesPerAddressBurst (then newDevicesPerAddressPerMinute) new ones; 503
  * `too-many-connections` more than maxConnections on this node; 404 any other path.
  *
  * The protocol (JSON text, one message per frame):
@@ -79,6 +82,8 @@ const PING_INTERVAL_MS = 30_000;
 const NOT_FOUND_CACHE_MS = 5000;
 /** Idle token buckets are forgotten this often. */
 const SWEEP_INTERVAL_MS = 10_000;
+/** Device ids remembered as seen (the oldest forgotten first): a device seen lately reconnects without counting as new. */
+const MAX_KNOWN_DEVICES = 100_000;
 
 export class AudienceGateway {
   readonly metrics = new AudienceMetrics();
@@ -91,6 +96,9 @@ export class AudienceGateway {
   readonly #perAddress = new Map<string, number>();
   readonly #deviceEmoji: TokenBuckets;
   readonly #addressEmoji: TokenBuckets;
+  readonly #addressNewDevices: TokenBuckets;
+  /** Device ids seen lately, oldest first. */
+  readonly #knownDevices = new Set<string>();
   readonly #attendees: AttendeeWriter;
   readonly #roomContext: RoomContext;
   readonly #timers: NodeJS.Timeout[] = [];
@@ -102,6 +110,7 @@ export class AudienceGateway {
     this.#files = new StaticFiles(options.dashboardDir);
     this.#deviceEmoji = new TokenBuckets({ burst: options.emojiBurst, perSecond: options.emojiPerSecond });
     this.#addressEmoji = new TokenBuckets({ burst: options.addressEmojiBurst, perSecond: options.addressEmojiPerSecond });
+    this.#addressNewDevices = new TokenBuckets({ burst: options.newDevicesPerAddressBurst, perSecond: options.newDevicesPerAddressPerMinute / 60 });
     this.#attendees = new AttendeeWriter(node, this.metrics, {
       intervalMs: options.attendeeWriteIntervalMs, inFlight: options.attendeeWritesInFlight, perSecond: options.attendeeWritesPerSecond,
       // Attendee writes yield to the feedback path: they share the store with the talks.
@@ -135,6 +144,7 @@ export class AudienceGateway {
     this.#every(SWEEP_INTERVAL_MS, () => {
       this.#deviceEmoji.sweep();
       this.#addressEmoji.sweep();
+      this.#addressNewDevices.sweep();
     });
   }
 
@@ -247,6 +257,15 @@ export class AudienceGateway {
       this.metrics.rejections.inc({ reason: 'too-many-connections' });
       return refuseUpgrade(socket, 503, 'too-many-connections', 'this server has as many audience connections as it takes: try again shortly', { 'Retry-After': '5' });
     }
+    if (!this.#knownDevices.has(device)) {
+      const introduced = this.#addressNewDevices.take(address);
+      if (!introduced.ok) {
+        this.metrics.rejections.inc({ reason: 'too-many-devices' });
+        const seconds = Math.max(1, Math.ceil(introduced.retryAfterMs / 1000));
+        return refuseUpgrade(socket, 429, 'too-many-devices', `too many new devices from your network just now: try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+      }
+    }
+    this.#rememberDevice(device);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, code, device, address));
   }
@@ -387,6 +406,13 @@ export class AudienceGateway {
       if (last) return normalizeAddress(last);
     }
     return normalizeAddress(req.socket.remoteAddress ?? 'unknown');
+  }
+
+  /** Marks a device id as seen now (most recent last), forgetting the oldest past the cap. */
+  #rememberDevice(device: string): void {
+    this.#knownDevices.delete(device);
+    this.#knownDevices.add(device);
+    if (this.#knownDevices.size > MAX_KNOWN_DEVICES) this.#knownDevices.delete(this.#knownDevices.values().next().value!);
   }
 
   #every(intervalMs: number, task: () => void): void {

@@ -25,7 +25,7 @@ export type {
   ApplyResult, AttendeeState, Reaction, TalkAggregates, TalkBatch, TalkExport, TalkLookup, TalkSnapshot, TalkState, TimelinePoint,
 } from './objects.js';
 export {
-  CODE_ALPHABET, CODE_PATTERN, CURATED_EMOJI, DEVICE_PATTERN, REJECTION_REASONS, attendeeId, isCuratedEmoji, isDeviceId, newTalkCode,
-  normalizeCode, parseClientMessage,
+  CODE_ALPHABET, CODE_PATTERN, CURATED_EMOJI, DEVICE_PATTERN, PSEUDONYM_PATTERN, REJECTION_REASONS, attendeeId, devicePseudonym, isCuratedEmoji, isDeviceId,
+  newTalkCode, newTalkSecret, normalizeCode, parseClientMessage,
 } from './protocol.js';
 export type { ClientMessage, RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from './protocol.js';

@@ -1,10 +1,12 @@
 import { defineObject, type AnyObjectType } from '@highlander/runtime';
-import { CURATED_EMOJI, DEVICE_PATTERN, isCuratedEmoji, type TalkStatus } from './protocol.js';
+import { CURATED_EMOJI, PSEUDONYM_PATTERN, devicePseudonym, isCuratedEmoji, newTalkSecret, type TalkStatus } from './protocol.js';
 
 /**
  * The audience's object types. A `talk` (id: the room code) is the aggregate of one session and
- * the source of truth: every participant's slider position, the reactions, the timeline. An
- * `attendee` (id: `<code>.<deviceId>`) mirrors one participant's position so that the audience
+ * the source of truth: every participant's slider position, the reactions, the timeline. A
+ * participant is known by its pseudonym (protocol.ts: a keyed hash of its device id under the
+ * talk's `secret`), never by its device id. An `attendee` (id: `<code>.<pseudonym>`) mirrors one
+ * participant's position so that the audience
  * shows up on the cluster map; gateways write it lazily (at most every ~10 s per device, and when
  * the device leaves), so it may lag the talk — the talk's `positions` are what counts.
  *
@@ -77,8 +79,13 @@ export interface TalkState {
   closedAt: number | null;
   /** Increases on every reset. */
   round: number;
-  /** deviceId → 0..100: the truth for the average, the histogram and a returning device's position. */
+  /** pseudonym → 0..100: the truth for the average, the histogram and a returning device's position. */
   positions: Record<string, number>;
+  /**
+   * The key of the participants' pseudonyms (protocol.ts `devicePseudonym`), made at creation; null
+   * only in a talk stored before pseudonyms, until `seal` gives it one.
+   */
+  secret: string | null;
   gateways: Record<string, GatewayEntry>;
   reactions: { seq: number; recent: Reaction[]; totals: Record<string, number> };
   timeline: TimelinePoint[];
@@ -91,6 +98,7 @@ export interface TalkBatch {
   gateway: string;
   /** Increasing per gateway; a batch is retried with the same seq until applied. */
   seq: number;
+  /** pseudonym → position. */
   positions: Record<string, number>;
   reactions: Array<{ emoji: string; at: number }>;
   /** Devices connected to this gateway for this talk. */
@@ -107,7 +115,7 @@ export interface ApplyResult {
   round: number;
   /** Devices connected over every gateway. */
   connected: number;
-  /** Devices of the batch refused because the talk is full ({@link MAX_PARTICIPANTS}). */
+  /** Participants (pseudonyms) of the batch refused because the talk is full ({@link MAX_PARTICIPANTS}). */
   refusedDevices: string[];
 }
 
@@ -116,7 +124,7 @@ export interface TalkLookup {
   status: TalkStatus;
   round: number;
   connected: number;
-  /** The positions the talk has of the devices asked about. */
+  /** The positions the talk has of the participants (pseudonyms) asked about. */
   positions: Record<string, number>;
 }
 
@@ -167,7 +175,7 @@ export interface TalkExport extends TalkAggregates {
 function initialTalk(): TalkState {
   return {
     code: '', title: '', status: 'closed', createdAt: null, openedAt: null, closedAt: null, round: 0,
-    positions: {}, gateways: {}, reactions: { seq: 0, recent: [], totals: {} }, timeline: [], pointReactions: 0,
+    positions: {}, secret: null, gateways: {}, reactions: { seq: 0, recent: [], totals: {} }, timeline: [], pointReactions: 0,
   };
 }
 
@@ -186,7 +194,7 @@ export const Talk = defineObject({
       const title = typeof arg?.title === 'string' ? arg.title.trim() : '';
       if (title.length === 0 || title.length > MAX_TITLE_LENGTH) ctx.fail.invalid(`title must be 1 to ${MAX_TITLE_LENGTH} characters`);
       const now = Date.now();
-      const created: TalkState = { ...initialTalk(), code: ctx.id, title, status: 'open', createdAt: now, openedAt: now };
+      const created: TalkState = { ...initialTalk(), code: ctx.id, title, status: 'open', createdAt: now, openedAt: now, secret: newTalkSecret() };
       return ctx.reply(created, aggregates(created, now));
     },
     open(talk, _arg: null, ctx) {
@@ -219,9 +227,22 @@ export const Talk = defineObject({
       talk.round++;
       return ctx.reply(talk, aggregates(talk, Date.now()));
     },
+    /**
+     * The key of the participants' pseudonyms. A talk stored before pseudonyms gets one now, and the
+     * device ids it holds are replaced by their pseudonyms (written once; later calls change nothing).
+     */
+    seal(talk, _arg: null, ctx) {
+      requireTalk(talk, ctx);
+      if (talk.secret) return ctx.reply(talk, { secret: talk.secret });
+      const secret = newTalkSecret();
+      const positions: Record<string, number> = {};
+      for (const [device, value] of Object.entries(talk.positions)) positions[devicePseudonym(secret, device)] = value;
+      return ctx.reply({ ...talk, secret, positions }, { secret });
+    },
     /** One gateway's batch; idempotent per (gateway, seq). */
     apply(talk, batch: TalkBatch, ctx) {
       requireTalk(talk, ctx);
+      if (!talk.secret) ctx.fail.invalid('the talk has no pseudonym key yet: call seal first');
       checkBatch(batch, ctx.fail.invalid);
       const now = Date.now();
       const known = talk.gateways[batch.gateway];
@@ -261,13 +282,13 @@ export const Talk = defineObject({
     },
   },
   queries: {
-    /** What a gateway needs to welcome joining devices: the talk's status and those devices' positions. */
-    lookup(talk, arg: { devices: string[] }, ctx): TalkLookup {
+    /** What a gateway needs to welcome joining devices: the talk's status and those participants' (pseudonyms') positions. */
+    lookup(talk, arg: { participants: string[] }, ctx): TalkLookup {
       requireTalk(talk, ctx);
       const positions: Record<string, number> = {};
-      for (const device of Array.isArray(arg?.devices) ? arg.devices : []) {
-        const value = talk.positions[device];
-        if (value !== undefined) positions[device] = value;
+      for (const participant of Array.isArray(arg?.participants) ? arg.participants : []) {
+        const value = typeof participant === 'string' && Object.hasOwn(talk.positions, participant) ? talk.positions[participant] : undefined;
+        if (value !== undefined) positions[participant] = value;
       }
       return { title: talk.title, status: talk.status, round: talk.round, connected: connectedNow(talk, Date.now()), positions };
     },
@@ -339,10 +360,10 @@ function checkBatch(batch: TalkBatch, invalid: (what: string) => never): void {
   if (typeof batch.positions !== 'object' || batch.positions === null || Array.isArray(batch.positions)) invalid('batch.positions must be an object');
   const devices = Object.keys(batch.positions);
   if (devices.length > MAX_BATCH_POSITIONS) invalid(`a batch carries at most ${MAX_BATCH_POSITIONS} positions`);
-  for (const device of devices) {
-    const value = batch.positions[device];
-    if (!DEVICE_PATTERN.test(device)) invalid(`device id ${JSON.stringify(device.slice(0, 80))} is not 16-64 characters of A-Z a-z 0-9 _ -`);
-    if (!Number.isInteger(value) || value! < 0 || value! > 100) invalid(`the position of ${device} must be a whole number from 0 to 100`);
+  for (const participant of devices) {
+    const value = batch.positions[participant];
+    if (!PSEUDONYM_PATTERN.test(participant)) invalid(`participant ${JSON.stringify(participant.slice(0, 80))} is not a pseudonym (22 characters of A-Z a-z 0-9 _ -)`);
+    if (!Number.isInteger(value) || value! < 0 || value! > 100) invalid(`the position of ${participant} must be a whole number from 0 to 100`);
   }
   if (!Array.isArray(batch.reactions)) invalid('batch.reactions must be an array');
   if (batch.reactions.length > MAX_BATCH_REACTIONS) invalid(`a batch carries at most ${MAX_BATCH_REACTIONS} reactions`);

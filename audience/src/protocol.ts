@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
 
 /**
  * The audience protocol's vocabulary, shared by the gateway (audience/src/gateway.ts), the talk
@@ -27,7 +27,7 @@ export function isCuratedEmoji(emoji: unknown): emoji is string {
 }
 
 /** Why the gateway refused something; every one is counted in `highlander_audience_rejections_total{reason}`. */
-export const REJECTION_REASONS = ['rate-limited', 'not-curated', 'closed', 'too-large', 'malformed', 'talk-not-found', 'room-full', 'too-many-connections'] as const;
+export const REJECTION_REASONS = ['rate-limited', 'not-curated', 'closed', 'too-large', 'malformed', 'talk-not-found', 'room-full', 'too-many-connections', 'too-many-devices'] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 export type TalkStatus = 'open' | 'closed';
@@ -50,9 +50,27 @@ export function newTalkCode(length = NEW_CODE_LENGTH): string {
   return code;
 }
 
-/** The id of one participant's `attendee` object. */
-export function attendeeId(code: string, device: string): string {
-  return `${code}.${device}`;
+/** A participant's pseudonym in a talk: 22 characters of A-Z a-z 0-9 _ - (a 128-bit keyed hash). */
+export const PSEUDONYM_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * A device id is a secret of its device: reconnecting with it is how a phone speaks for itself
+ * again. The talk, its exports, the attendee objects and every API know a participant only by its
+ * pseudonym: an HMAC-SHA-256 of the device id under the talk's own random key (`TalkState.secret`),
+ * which no one can turn back into the device id. Every gateway of the cluster computes the same one.
+ */
+export function devicePseudonym(talkSecret: string, device: string): string {
+  return createHmac('sha256', talkSecret).update(device).digest('base64url').slice(0, 22);
+}
+
+/** A fresh talk key for {@link devicePseudonym}. */
+export function newTalkSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The id of one participant's `attendee` object (`participant`: its pseudonym). */
+export function attendeeId(code: string, participant: string): string {
+  return `${code}.${participant}`;
 }
 
 // ---- messages ----

@@ -2,13 +2,16 @@ import { Backoff } from '@highlander/kit';
 import { HighlanderError, InvalidArgument, ObjectRejected, StateTooLarge, type HighlanderNode } from '@highlander/runtime';
 import type { AttendeeWriter } from './attendee-writer.js';
 import type { AudienceMetrics } from './gateway-metrics.js';
-import { MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, Talk, type ApplyResult, type TalkBatch, type TalkLookup } from './objects.js';
-import type { RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from './protocol.js';
+import { MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, Talk, type ApplyResult, type TalkBatch, type TalkLookup, type TalkState } from './objects.js';
+import { devicePseudonym, type RejectionReason, type ServerMessage, type TalkStatus, type WelcomeMessage } from './protocol.js';
 
 /**
  * One talk as one gateway sees it: the devices connected here, the feedback they sent that is not
  * in the talk yet, and the one `apply` batch in flight.
  *
+ * - Whether the talk exists is read from the state store first: a code nobody created activates
+ *   nothing and writes nothing. Its pseudonym key comes with it (a talk stored before pseudonyms
+ *   gets one with `seal`). From then on every participant is its pseudonym; device ids stay here.
  * - Joining devices are welcomed after a `lookup` of the talk (one call for every device that
  *   joined meanwhile), which also gives each its position as the talk has it.
  * - Positions are coalesced per device (the latest wins) and emoji collected; ONE `apply` call
@@ -23,6 +26,7 @@ import type { RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from 
 
 /** What the room needs from one connection. */
 export interface RoomMember {
+  /** The device id: a secret of the device, kept in this gateway only. */
   readonly device: string;
   send(message: ServerMessage): void;
   /** Called once the talk is known: the member may send feedback from now on. */
@@ -87,8 +91,14 @@ export class TalkRoom {
   notFoundAt: number | undefined;
 
   readonly #members = new Set<RoomMember>();
+  /** Connections per participant (pseudonym) welcomed here. */
   readonly #devices = new Map<string, number>();
+  /** Joining members by device id, until the talk is known. */
   readonly #joining = new Map<string, RoomMember[]>();
+  /** The talk's pseudonym key, once known. */
+  #secret: string | undefined;
+  /** Pseudonyms of the devices connected here (device id → pseudonym). */
+  readonly #pseudonyms = new Map<string, string>();
   #lookupRunning = false;
   #lookupRetryAt = 0;
   readonly #pendingPositions = new Map<string, { value: number; waiters: Waiter[] }>();
@@ -153,13 +163,25 @@ export class TalkRoom {
       return;
     }
     if (!this.#members.delete(member)) return;
-    const count = (this.#devices.get(member.device) ?? 1) - 1;
+    const participant = this.#participant(member);
+    const count = (this.#devices.get(participant) ?? 1) - 1;
     if (count > 0) {
-      this.#devices.set(member.device, count);
+      this.#devices.set(participant, count);
       return;
     }
-    this.#devices.delete(member.device);
-    this.context.attendees.left(this.code, member.device);
+    this.#devices.delete(participant);
+    this.#pseudonyms.delete(member.device);
+    this.context.attendees.left(this.code, participant);
+  }
+
+  /** A welcomed member's pseudonym (the key is known by then). */
+  #participant(member: RoomMember): string {
+    let pseudonym = this.#pseudonyms.get(member.device);
+    if (pseudonym === undefined) {
+      pseudonym = devicePseudonym(this.#secret!, member.device);
+      this.#pseudonyms.set(member.device, pseudonym);
+    }
+    return pseudonym;
   }
 
   // ---- feedback (already validated and rate-limited by the gateway) ----
@@ -167,7 +189,8 @@ export class TalkRoom {
   /** Accepts a position for the next batch; false (and the member is told) when the talk is closed. */
   position(member: RoomMember, value: number, ref: string | undefined): boolean {
     if (!this.#acceptsFeedback(member, ref)) return false;
-    const pending = this.#pendingPositions.get(member.device);
+    const participant = this.#participant(member);
+    const pending = this.#pendingPositions.get(participant);
     const waiter = ref === undefined ? undefined : { member, ref };
     if (pending) {
       pending.value = value;
@@ -176,7 +199,7 @@ export class TalkRoom {
         if (pending.waiters.length > MAX_REFS_PER_DEVICE) pending.waiters.shift();
       }
     } else {
-      this.#pendingPositions.set(member.device, { value, waiters: waiter ? [waiter] : [] });
+      this.#pendingPositions.set(participant, { value, waiters: waiter ? [waiter] : [] });
     }
     this.context.metrics.positions.inc();
     this.#schedule();
@@ -244,16 +267,25 @@ export class TalkRoom {
     if (this.#lookupRunning || this.#joining.size === 0 || this.#closed) return;
     this.#lookupRunning = true;
     const devices = [...this.#joining.keys()].slice(0, MAX_BATCH_POSITIONS);
-    this.context.node.ref(Talk, this.code).call('lookup', { devices }, { timeoutMs: APPLY_TIMEOUT_MS }).then(
+    this.#prepare().then(async (found) => {
+      if (!found) return null;
+      const participants = devices.map((device) => devicePseudonym(this.#secret!, device));
+      return this.context.node.ref(Talk, this.code).call('lookup', { participants }, { timeoutMs: APPLY_TIMEOUT_MS });
+    }).then(
       (lookup) => {
         this.#lookupRunning = false;
+        if (lookup === null) {
+          this.#notFound();
+          return;
+        }
         this.notFoundAt = undefined;
         this.#learn(lookup);
         for (const device of devices) {
           const members = this.#joining.get(device);
           if (!members) continue;
           this.#joining.delete(device);
-          const position = this.#latestPosition(device) ?? lookup.positions[device] ?? null;
+          const participant = devicePseudonym(this.#secret!, device);
+          const position = this.#latestPosition(participant) ?? lookup.positions[participant] ?? null;
           for (const member of members) this.#welcome(member, position);
         }
         if (this.#joining.size > 0) this.#lookup();
@@ -261,35 +293,55 @@ export class TalkRoom {
       (err: unknown) => {
         this.#lookupRunning = false;
         if (Talk.isError(err, 'notFound')) {
-          this.notFoundAt = performance.now();
-          for (const members of this.#joining.values()) {
-            for (const member of members) {
-              this.context.reject(member, 'talk-not-found', `there is no talk with code ${this.code}: check the code on the presenter's screen`);
-              member.close(CLOSE_TALK_NOT_FOUND, `no talk with code ${this.code}`);
-            }
-          }
-          this.#joining.clear();
+          this.#notFound();
           return;
         }
-        // The talk is moving or its owner died: ask again shortly (the joining devices wait).
+        // The talk is moving, its owner died or the store is unreachable: ask again shortly (the joining devices wait).
         this.#lookupRetryAt = performance.now() + RETRY_MIN_MS * 5;
         this.context.warn(`talk ${this.code}: lookup failed, retrying: ${describe(err)}`);
       },
     );
   }
 
+  /**
+   * Whether the talk exists, and its pseudonym key: read from the state store, so that a code
+   * nobody created activates nothing and writes nothing (a talk, once created, is never deleted).
+   */
+  async #prepare(): Promise<boolean> {
+    if (this.#secret !== undefined) return true;
+    const stored = await this.context.node.options.store.read(Talk.type, this.code);
+    if (stored === null) return false;
+    const state = JSON.parse(stored.body) as Partial<TalkState>;
+    if (state.createdAt === null || state.createdAt === undefined) return false;
+    // A talk stored before pseudonyms gets its key now (once, on its owner).
+    this.#secret = state.secret ?? (await this.context.node.ref(Talk, this.code).call('seal', null, { timeoutMs: APPLY_TIMEOUT_MS })).secret;
+    return true;
+  }
+
+  #notFound(): void {
+    this.notFoundAt = performance.now();
+    for (const members of this.#joining.values()) {
+      for (const member of members) {
+        this.context.reject(member, 'talk-not-found', `there is no talk with code ${this.code}: check the code on the presenter's screen`);
+        member.close(CLOSE_TALK_NOT_FOUND, `no talk with code ${this.code}`);
+      }
+    }
+    this.#joining.clear();
+  }
+
   #welcome(member: RoomMember, position: number | null): void {
     this.#members.add(member);
-    this.#devices.set(member.device, (this.#devices.get(member.device) ?? 0) + 1);
+    const participant = this.#participant(member);
+    this.#devices.set(participant, (this.#devices.get(participant) ?? 0) + 1);
     member.welcome({
       kind: 'welcome', code: this.code, title: this.title, status: this.status ?? 'open', emoji: this.context.emoji, position,
       participants: Math.max(this.connected, 1), round: this.round, limits: this.context.welcomeLimits,
     });
   }
 
-  /** The position this gateway is about to write for `device`, if any. */
-  #latestPosition(device: string): number | undefined {
-    return this.#pendingPositions.get(device)?.value ?? this.#inflight?.batch.positions[device];
+  /** The position this gateway is about to write for `participant`, if any. */
+  #latestPosition(participant: string): number | undefined {
+    return this.#pendingPositions.get(participant)?.value ?? this.#inflight?.batch.positions[participant];
   }
 
   #startBatch(): void {

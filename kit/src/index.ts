@@ -27,3 +27,5 @@ export { MessageWindow } from './message-window.js';
 export { raceTimeout, roundMs, sleep } from './time.js';
 export { LiveSocket } from './live-socket.js';
 export type { LiveSocketOptions } from './live-socket.js';
+export { TokenBuckets } from './token-buckets.js';
+export type { TakeResult, TokenBucketOptions } from './token-buckets.js';

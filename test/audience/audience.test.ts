@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { TalkSnapshot, TalkState } from '@highlander/audience';
-import { CURATED_EMOJI } from '@highlander/audience';
+import { CURATED_EMOJI, devicePseudonym } from '@highlander/audience';
 import { S3StateStore } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
@@ -205,10 +205,12 @@ describe('audience feedback on a live cluster', () => {
     // S3 has the same: the talk's positions are the truth.
     const stored = await storedTalk(code);
     expect(Object.values(stored.positions).sort((x, y) => x - y)).toEqual([20, 30, 40, 60, 80, 100]);
-    expect(stored.positions[first.device]).toBe(30);
+    // The talk knows each device by its pseudonym only (a keyed hash of the device id).
+    const firstPseudonym = devicePseudonym(stored.secret!, first.device);
+    expect(stored.positions[firstPseudonym]).toBe(30);
     // The attendee objects follow lazily (every 500 ms here).
     const attendee = await eventually(
-      () => b.get<{ talk: string; position: number | null }>('attendee', `${code}.${first.device}`),
+      () => b.get<{ talk: string; position: number | null }>('attendee', `${code}.${firstPseudonym}`),
       (s) => s.position === 30,
     );
     expect(attendee).toMatchObject({ talk: code, position: 30 });
@@ -374,7 +376,7 @@ describe('audience feedback on a live cluster', () => {
   it('applies a retried batch once: a gateway that did not learn the outcome sends it again, nothing is counted twice', async () => {
     const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
     const { code } = await createTalk('Idempotent');
-    const batch = { gateway: 'test-gateway', seq: 42, positions: { 'retried-device-0001': 64 }, reactions: [{ emoji: '🎉', at: Date.now() }, { emoji: '🙌', at: Date.now() }], connected: 1 };
+    const batch = { gateway: 'test-gateway', seq: 42, positions: { 'retried-participant-01': 64 }, reactions: [{ emoji: '🎉', at: Date.now() }, { emoji: '🙌', at: Date.now() }], connected: 1 };
     expect(await a.call('talk', code, 'apply', batch)).toMatchObject({ applied: true, duplicate: false });
     expect(await b.call('talk', code, 'apply', batch)).toMatchObject({ applied: true, duplicate: true });
     const view = await snapshot(code);
@@ -432,12 +434,13 @@ describe('audience feedback on a live cluster', () => {
     const reader = survivors[0]!;
     const view = await reader.call<TalkSnapshot>('talk', code, 'snapshot', {}, timing.failoverMs);
     expect(view.totals).toEqual(Object.fromEntries(acked));
-    const exported = await reader.call<{ positions: Record<string, number> }>('talk', code, 'export', null);
-    expect(exported.positions).toEqual(Object.fromEntries(lastPosition));
-    // And in S3.
     const stored = await storedTalk(code);
+    const lastByParticipant = Object.fromEntries([...lastPosition].map(([device, value]) => [devicePseudonym(stored.secret!, device), value]));
+    const exported = await reader.call<{ positions: Record<string, number> }>('talk', code, 'export', null);
+    expect(exported.positions).toEqual(lastByParticipant);
+    // And in S3.
     expect(stored.reactions.totals).toEqual(Object.fromEntries(acked));
-    expect(stored.positions).toEqual(Object.fromEntries(lastPosition));
+    expect(stored.positions).toEqual(lastByParticipant);
     const newOwner = (await ownersInZooKeeper(zk, config.root)).get(`talk/${code}`);
     expect(survivors.map((n) => n.name)).toContain(newOwner);
     // The surviving gateways report their participants; the dead one's count ages out.

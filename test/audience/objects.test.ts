@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CURATED_EMOJI, MAX_PARTICIPANTS, Talk, type ApplyResult, type TalkBatch, type TalkSnapshot, type TalkState } from '@highlander/audience';
+import {
+  CURATED_EMOJI, MAX_PARTICIPANTS, PSEUDONYM_PATTERN, Talk, devicePseudonym, type ApplyResult, type TalkBatch, type TalkExport, type TalkSnapshot, type TalkState,
+} from '@highlander/audience';
 import { ObjectRejected, Replied } from '@highlander/runtime';
 import { MAX_RECENT_REACTIONS, MAX_TIMELINE_POINTS, TIMELINE_INTERVAL_MS } from '../../audience/src/objects.js';
 // How the runtime builds `ctx.fail` (an internal of the runtime, used here to run handlers without a node).
@@ -38,8 +40,9 @@ class TalkHarness {
   }
 }
 
-function device(i: number): string {
-  return `device-${String(i).padStart(12, '0')}`; // 19 characters, like a short random id
+/** A participant as the talk knows it: a pseudonym (22 characters), never a device id. */
+function participant(i: number): string {
+  return `p${String(i).padStart(21, '0')}`;
 }
 
 function batch(seq: number, overrides: Partial<TalkBatch> = {}): TalkBatch {
@@ -75,8 +78,8 @@ describe('talk', () => {
 
   it('averages the latest position of each device and builds the 11-bucket histogram', () => {
     const talk = created();
-    talk.handle('apply', batch(1, { positions: { [device(1)]: 0, [device(2)]: 50, [device(3)]: 100 }, connected: 3 }));
-    talk.handle('apply', batch(2, { positions: { [device(2)]: 74, [device(4)]: 96 }, connected: 4 }));
+    talk.handle('apply', batch(1, { positions: { [participant(1)]: 0, [participant(2)]: 50, [participant(3)]: 100 }, connected: 3 }));
+    talk.handle('apply', batch(2, { positions: { [participant(2)]: 74, [participant(4)]: 96 }, connected: 4 }));
     const view = talk.query<TalkSnapshot>('snapshot');
     expect(view.participants).toBe(4);
     expect(view.average).toBe((0 + 74 + 100 + 96) / 4);
@@ -90,7 +93,7 @@ describe('talk', () => {
 
   it('applies a batch once: a retried (gateway, seq) is acknowledged without counting twice', () => {
     const talk = created();
-    const first = batch(10, { positions: { [device(1)]: 30 }, reactions: [{ emoji: '🎉', at: 1 }, { emoji: '👏', at: 2 }] });
+    const first = batch(10, { positions: { [participant(1)]: 30 }, reactions: [{ emoji: '🎉', at: 1 }, { emoji: '👏', at: 2 }] });
     const applied = talk.handle<ApplyResult>('apply', first);
     expect(applied).toMatchObject({ applied: true, duplicate: false });
     const retried = talk.handle<ApplyResult>('apply', first);
@@ -107,9 +110,9 @@ describe('talk', () => {
   it('takes no feedback while closed, and says so to the gateway (also on a retry)', () => {
     const talk = created();
     talk.handle('close');
-    const result = talk.handle<ApplyResult>('apply', batch(1, { positions: { [device(1)]: 40 }, reactions: [{ emoji: '🔥', at: 1 }] }));
+    const result = talk.handle<ApplyResult>('apply', batch(1, { positions: { [participant(1)]: 40 }, reactions: [{ emoji: '🔥', at: 1 }] }));
     expect(result).toMatchObject({ applied: false, status: 'closed' });
-    expect(talk.handle<ApplyResult>('apply', batch(1, { positions: { [device(1)]: 40 } }))).toMatchObject({ applied: false, duplicate: true });
+    expect(talk.handle<ApplyResult>('apply', batch(1, { positions: { [participant(1)]: 40 } }))).toMatchObject({ applied: false, duplicate: true });
     talk.handle('open');
     const view = talk.query<TalkSnapshot>('snapshot');
     expect(view).toMatchObject({ status: 'open', participants: 0, totals: {} });
@@ -117,7 +120,7 @@ describe('talk', () => {
 
   it('reset forgets the feedback and starts a new round, but not the gateways\' sequence numbers', () => {
     const talk = created();
-    talk.handle('apply', batch(5, { positions: { [device(1)]: 80 }, reactions: [{ emoji: '❤️', at: 1 }] }));
+    talk.handle('apply', batch(5, { positions: { [participant(1)]: 80 }, reactions: [{ emoji: '❤️', at: 1 }] }));
     talk.handle('reset');
     const view = talk.query<TalkSnapshot>('snapshot');
     expect(view).toMatchObject({ participants: 0, average: null, totals: {}, round: 1, reactions: [] });
@@ -128,10 +131,45 @@ describe('talk', () => {
     expect(talk.query<TalkSnapshot>('snapshot', { sinceReaction: 1 }).reactions.map((r) => r.seq)).toEqual([2]);
   });
 
+  it('knows participants by pseudonym only: a fresh key per talk, never in a snapshot or an export; a device id is refused', () => {
+    const talk = created();
+    const { secret } = talk.state;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(created().state.secret).not.toBe(secret);
+    // What a gateway sends is the keyed hash of the device id, which the talk cannot turn back.
+    const phone = 'a-device-id-of-some-phone';
+    const pseudonym = devicePseudonym(secret!, phone);
+    expect(pseudonym).toMatch(PSEUDONYM_PATTERN);
+    talk.handle('apply', batch(1, { positions: { [pseudonym]: 64 } }));
+    expect(talk.query<{ positions: Record<string, number> }>('lookup', { participants: [pseudonym, 'missing-participant-00'] }).positions).toEqual({ [pseudonym]: 64 });
+    const exported = talk.query<TalkExport>('export');
+    expect(exported.positions).toEqual({ [pseudonym]: 64 });
+    expect(JSON.stringify(exported)).not.toContain(secret);
+    expect(JSON.stringify(talk.query('snapshot'))).not.toContain(secret);
+    expect(JSON.stringify(talk.state)).not.toContain(phone);
+    // A device id in a batch is refused as a whole.
+    expect(rejection(() => talk.handle('apply', batch(2, { positions: { [phone]: 10 } }))).error).toBe('invalid');
+  });
+
+  it('seals a talk stored before pseudonyms once: a key, and its device ids replaced by their pseudonyms', () => {
+    const talk = created();
+    const devices = { 'old-device-id-00000001': 20, 'old-device-id-00000002': 80 };
+    // As it was stored: positions by device id, no key.
+    talk.json = JSON.stringify({ ...talk.state, secret: null, positions: devices });
+    expect(rejection(() => talk.handle('apply', batch(1, { positions: { [participant(1)]: 5 } }))).error).toBe('invalid');
+    const { secret } = talk.handle<{ secret: string }>('seal');
+    expect(talk.state.secret).toBe(secret);
+    expect(talk.state.positions).toEqual(Object.fromEntries(Object.entries(devices).map(([d, v]) => [devicePseudonym(secret, d), v])));
+    // Sealed already: the same key, nothing changes.
+    const before = talk.json;
+    expect(talk.handle<{ secret: string }>('seal').secret).toBe(secret);
+    expect(talk.json).toBe(before);
+  });
+
   it('refuses non-curated emoji and malformed batches as a whole', () => {
     const talk = created();
     expect(rejection(() => talk.handle('apply', batch(1, { reactions: [{ emoji: '💩', at: 1 }] }))).error).toBe('invalid');
-    expect(rejection(() => talk.handle('apply', batch(1, { positions: { [device(1)]: 101 } }))).error).toBe('invalid');
+    expect(rejection(() => talk.handle('apply', batch(1, { positions: { [participant(1)]: 101 } }))).error).toBe('invalid');
     expect(rejection(() => talk.handle('apply', batch(1, { positions: { 'short': 1 } }))).error).toBe('invalid');
     expect(rejection(() => talk.handle('apply', { ...batch(1), seq: -1 })).error).toBe('invalid');
     expect(talk.query<TalkSnapshot>('snapshot').reactionSeq).toBe(0);
@@ -173,14 +211,14 @@ describe('talk', () => {
     const talk = created();
     let seq = 0;
     for (let from = 0; from < MAX_PARTICIPANTS; from += 5000) {
-      const positions = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [device(from + i), (from + i) % 101]));
+      const positions = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [participant(from + i), (from + i) % 101]));
       talk.handle('apply', batch(++seq, { positions }));
     }
-    const result = talk.handle<ApplyResult>('apply', batch(++seq, { positions: { [device(MAX_PARTICIPANTS)]: 50, [device(0)]: 99 } }));
-    expect(result.refusedDevices).toEqual([device(MAX_PARTICIPANTS)]);
-    expect(talk.state.positions[device(0)]).toBe(99);
+    const result = talk.handle<ApplyResult>('apply', batch(++seq, { positions: { [participant(MAX_PARTICIPANTS)]: 50, [participant(0)]: 99 } }));
+    expect(result.refusedDevices).toEqual([participant(MAX_PARTICIPANTS)]);
+    expect(talk.state.positions[participant(0)]).toBe(99);
     expect(Object.keys(talk.state.positions)).toHaveLength(MAX_PARTICIPANTS);
-    // Full reaction ring and timeline too: still under the runtime's default limit with the longest device ids.
+    // Full reaction ring and timeline too: still under the runtime's default limit, even for a talk stored before pseudonyms with the longest device ids.
     const longIds = new TalkHarness();
     longIds.handle('create', { title: 'x'.repeat(200) });
     const s = longIds.state;

@@ -72,6 +72,18 @@ export const AUDIENCE_OPTIONS = defineOptions({
     description: 'Audience connections on this node at most (more: 503 before the upgrade).',
     schema: integer(1),
   },
+  audienceNewDevicesPerAddressBurst: {
+    flag: 'audience-new-devices-per-address-burst', env: 'HIGHLANDER_AUDIENCE_NEW_DEVICES_PER_ADDRESS_BURST', group: GROUP, placeholder: '<n>',
+    default: String(GATEWAY_DEFAULTS.newDevicesPerAddressBurst),
+    description: 'New devices one remote address may introduce at once (then --audience-new-devices-per-address-per-minute); more wait (429, the page retries). Bounds how fast one client can make up participants; a venue behind one NAT joins at this pace.',
+    schema: integer(1),
+  },
+  audienceNewDevicesPerAddressPerMinute: {
+    flag: 'audience-new-devices-per-address-per-minute', env: 'HIGHLANDER_AUDIENCE_NEW_DEVICES_PER_ADDRESS_PER_MINUTE', group: GROUP, placeholder: '<n>',
+    default: String(GATEWAY_DEFAULTS.newDevicesPerAddressPerMinute),
+    description: 'New devices one remote address may introduce per minute after its burst.',
+    schema: integer(1),
+  },
   audienceTrustProxy: {
     flag: 'audience-trust-proxy', env: 'HIGHLANDER_AUDIENCE_TRUST_PROXY', group: GROUP, switch: true,
     description: 'Take the client address from the last X-Forwarded-For entry (set it only behind a load balancer that writes that header).',
@@ -107,6 +119,8 @@ export function gatewayOptionsFromConfig(config: AudienceConfig): AudienceGatewa
     maxMessageBytes: config.audienceMaxMessageBytes,
     maxConnectionsPerAddress: config.audienceMaxConnectionsPerAddress,
     maxConnections: config.audienceMaxConnections,
+    newDevicesPerAddressBurst: config.audienceNewDevicesPerAddressBurst,
+    newDevicesPerAddressPerMinute: config.audienceNewDevicesPerAddressPerMinute,
     trustProxy: config.audienceTrustProxy,
     attendeeWriteIntervalMs: config.audienceAttendeeWriteIntervalMs,
     attendeeWritesPerSecond: config.audienceAttendeeWritesPerSecond,

@@ -44,7 +44,7 @@ export interface AckMessage {
   ref: string;
 }
 
-export type RejectionReason = 'rate-limited' | 'not-curated' | 'closed' | 'too-large' | 'malformed' | 'talk-not-found' | 'room-full' | 'too-many-connections';
+export type RejectionReason = 'rate-limited' | 'not-curated' | 'closed' | 'too-large' | 'malformed' | 'talk-not-found' | 'room-full' | 'too-many-connections' | 'too-many-devices';
 
 export interface RejectedMessage {
   kind: 'rejected';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBuckets } from '../../audience/src/rate-limiter.js';
+import { TokenBuckets } from '@highlander/kit';
 
-/** The gateway's limits: token buckets (emoji per device and per address) and the per-connection message window. */
+/** Token buckets by key: the audience gateway's emoji and new-device limits use them. */
 
 describe('token buckets', () => {
   it('allow a burst, then one token per 1/perSecond, with the wait until the next one', () => {
