@@ -17,6 +17,7 @@ import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } fro
  * through which the audience of a talk sends feedback. It uses its node to call the `talk` objects
  * (audience/src/objects.ts). It serves ONLY:
  *
+ *   GET /                  "type your code": a form (no script) to /a?code=…, which redirects (303) to /a/<CODE>
  *   GET /a/<code>          the audience page (dashboard/dist/audience.html; 503 text if not built)
  *   GET /assets/<file>     the page's files (dashboard/dist/assets)
  *   GET /healthz           {"status":"ok","node":…,"connections":n}
@@ -209,7 +210,14 @@ export class AudienceGateway {
       return;
     }
     const head = method === 'HEAD';
-    const path = new URL(req.url ?? '/', 'http://audience').pathname;
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://audience');
+    } catch {
+      text(res, 400, 'bad request: the audience page is /a/<code>\n');
+      return;
+    }
+    const path = url.pathname;
     const done = (promise: Promise<void>) => promise.catch((err: unknown) => {
       if (!res.headersSent) text(res, 500, 'internal error\n');
       else res.destroy();
@@ -217,6 +225,17 @@ export class AudienceGateway {
     });
     if (path === '/healthz') {
       json(res, 200, { status: 'ok', node: this.node.name, connections: this.#connections.size });
+      return;
+    }
+    if (path === '/') {
+      this.#files.joinPage(res, head);
+      return;
+    }
+    if (path === '/a' || path === '/a/') {
+      // The join page's form: to the room, or back to the form saying what was wrong.
+      const code = normalizeCode(url.searchParams.get('code'));
+      if (code === null) this.#files.joinPage(res, head, 'That is not a room code: it has 4 to 8 letters and digits, as shown on the presenter\'s screen.');
+      else res.writeHead(303, { location: `/a/${code}`, 'cache-control': 'no-store' }).end();
       return;
     }
     const page = /^\/a\/([^/]+)\/?$/.exec(path);

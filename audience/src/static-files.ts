@@ -25,6 +25,40 @@ const CONTENT_TYPES: Record<string, string> = {
 /** What the audience page may load and connect to: itself and its own ws. */
 const PAGE_CSP = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 
+/** The "type your code" page at `/`: a form, no script, styled inline; the gateway redirects `/a?code=…` to the room. */
+const JOIN_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+function joinPageHtml(error: string | null): string {
+  const escaped = error === null ? '' : error.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Join the talk</title>
+<style>
+  body { font-family: system-ui, sans-serif; margin: 0; min-height: 100vh; display: grid; place-items: center; background: #101418; color: #f2f4f6; }
+  form { display: grid; gap: 1rem; padding: 2rem; width: min(22rem, 90vw); }
+  h1 { font-size: 1.6rem; margin: 0; }
+  label { font-size: 1rem; color: #b8c2cc; }
+  input { font-size: 2rem; letter-spacing: 0.3em; text-transform: uppercase; padding: 0.6rem; border-radius: 0.5rem; border: 2px solid #3a4550; background: #1b2228; color: inherit; text-align: center; }
+  button { font-size: 1.2rem; padding: 0.8rem; border-radius: 0.5rem; border: 0; background: #3d8bfd; color: white; }
+  p.error { color: #ff8a80; margin: 0; }
+</style>
+</head>
+<body>
+<form method="get" action="/a">
+  <h1>Join the talk</h1>
+  <label for="code">The code on the presenter's screen</label>
+  <input id="code" name="code" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="8" required autofocus>
+  ${escaped ? `<p class="error">${escaped}</p>` : ''}
+  <button type="submit">Join</button>
+</form>
+</body>
+</html>
+`;
+}
+
 export class StaticFiles {
   readonly #page: string | null;
   readonly #assets: string | null;
@@ -52,6 +86,16 @@ export class StaticFiles {
     });
     if (head) res.end();
     else createReadStream(this.#page).pipe(res);
+  }
+
+  /** The "type your code" page (`error`: why the last code was not taken, shown as text). */
+  joinPage(res: ServerResponse, head: boolean, error: string | null = null): void {
+    const body = joinPageHtml(error);
+    res.writeHead(error === null ? 200 : 404, {
+      'content-type': CONTENT_TYPES['.html']!, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache',
+      'content-security-policy': JOIN_PAGE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+    });
+    res.end(head ? undefined : body);
   }
 
   /** One file under assets/ (`name` is the part after `/assets/`); 404 for anything else. */

@@ -44,9 +44,13 @@ export interface EmbeddedClusterOptions {
   api?: EmbeddedAdminApiOptions;
   /**
    * Audience feedback: an audience gateway on every node (the first on `port`, the others on free
-   * ports), the talk and attendee types registered, and the admin API's talk routes. @default none
+   * ports), the talk and attendee types registered, and the admin API's talk routes. `host` is where
+   * the gateways listen, `advertiseHost` the host in the URLs they report, `publicUrl` the URL the
+   * audience joins through when it is another (a reverse proxy, a tunnel). @default none
    */
-  audience?: { port: number; host?: string };
+  audience?: { port: number; host?: string; advertiseHost?: string; publicUrl?: string };
+  /** The nodes' admin token, which the admin API presents to them. @default a random one */
+  adminToken?: string;
 }
 
 export interface EmbeddedAdminApiOptions {
@@ -113,7 +117,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     const source = options.api ? new EmbeddedSource(registry) : undefined;
     if (source) cleanups.push(() => source.close());
 
-    const adminToken = randomBytes(24).toString('base64url');
+    const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
     const services: NodeService[] = [];
     // Gateways first, then the nodes drain: queued calls finish, states are flushed, locks released.
     cleanups.push(async () => {
@@ -136,7 +140,13 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
           ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
         },
         ...(options.audience
-          ? { audience: { port: i === 0 ? options.audience.port : 0, ...(options.audience.host ? { host: options.audience.host } : {}), dashboardDir: builtDashboardDir } }
+          ? {
+            audience: {
+              port: i === 0 ? options.audience.port : 0, dashboardDir: builtDashboardDir,
+              ...(options.audience.host ? { host: options.audience.host } : {}),
+              ...(options.audience.advertiseHost ? { advertiseHost: options.audience.advertiseHost } : {}),
+            },
+          }
           : {}),
       });
     }));
@@ -151,7 +161,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         auditLogPath: options.api.auditLogPath,
         port: options.api.port,
         dashboardDir: options.api.dashboardDir === undefined ? builtDashboardDir : options.api.dashboardDir,
-        ...(options.audience ? { talks: {} } : {}),
+        ...(options.audience ? { talks: options.audience.publicUrl ? { audienceUrl: options.audience.publicUrl } : {} } : {}),
         ...(options.api.host !== undefined ? { host: options.api.host } : {}),
         ...(options.api.readOnly !== undefined ? { readOnly: options.api.readOnly } : {}),
         ...(options.api.evictGraceMs !== undefined ? { evictGraceMs: options.api.evictGraceMs } : {}),

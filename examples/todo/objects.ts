@@ -50,6 +50,12 @@ export const List = defineObject({
       if (!list.allowedUsers.includes(arg.userId)) ctx.fail.notAllowed(arg.userId);
       return { ...list, todos: list.todos.map((t) => (t.id === arg.todoId ? { ...t, completed: true } : t)) };
     },
+    /** Removes the completed todos; replies how many are left. */
+    clearCompleted(list, arg: { userId: string }, ctx) {
+      if (!list.allowedUsers.includes(arg.userId)) ctx.fail.notAllowed(arg.userId);
+      const todos = list.todos.filter((t) => !t.completed);
+      return ctx.reply({ ...list, todos }, todos.length);
+    },
   },
   queries: {
     size: (list) => list.todos.length,
