@@ -84,6 +84,22 @@ afterAll(async () => {
 });
 
 describe('audience integrity', () => {
+  it('asks for the code at /, sends a typed code to its room, and shows a bad one back as text only', async () => {
+    const [a] = cluster.nodes as [NodeProcess];
+    const form = await fetch(`${a.audienceUrl}/`);
+    expect(form.status).toBe(200);
+    expect(form.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(await form.text()).toContain('<form method="get" action="/a">');
+    const typed = await fetch(`${a.audienceUrl}/a?code=%20abcde%20`, { redirect: 'manual' });
+    expect(typed.status).toBe(303);
+    expect(typed.headers.get('location')).toBe('/a/ABCDE');
+    const bad = await fetch(`${a.audienceUrl}/a?code=${encodeURIComponent('<script>alert(1)</script>')}`, { redirect: 'manual' });
+    expect(bad.status).toBe(404);
+    const page = await bad.text();
+    expect(page).toContain('That is not a room code');
+    expect(page).not.toContain('<script>');
+  });
+
   it('joining, querying or exporting a code nobody created writes nothing and activates nothing', async () => {
     const [a] = cluster.nodes as [NodeProcess];
     const code = newTalkCode();
