@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OptionsError, defineOptions, httpUrl, milliseconds, optionName, type OptionValues } from '@highlander/kit';
-import { S3_DEFAULTS, ZOOKEEPER_DEFAULTS, type S3StateStoreOptions, type ZooKeeperCoordinatorOptions } from '@highlander/runtime';
+import { MAX_S3_PREFIX_BYTES, S3_DEFAULTS, ZOOKEEPER_DEFAULTS, type S3StateStoreOptions, type ZooKeeperCoordinatorOptions } from '@highlander/runtime';
 
 /**
  * What the node process and the admin API process share, as option tables: how to reach the
@@ -45,7 +45,8 @@ export const S3_OPTIONS = defineOptions({
   s3Prefix: {
     flag: 's3-prefix', env: 'HIGHLANDER_S3_PREFIX', group: 'S3 state store', placeholder: '<prefix>', default: S3_DEFAULTS.prefix,
     description: 'Key prefix: an object\'s state is at `<prefix><type>/<id>.json`.',
-    schema: z.string().regex(/^[^/].*$|^$/, 'must not start with / (e.g. objects/ or prod/objects/)'),
+    schema: z.string().regex(/^[^/].*$|^$/, 'must not start with / (e.g. objects/ or prod/objects/)')
+      .refine((prefix) => Buffer.byteLength(prefix) <= MAX_S3_PREFIX_BYTES, `must be at most ${MAX_S3_PREFIX_BYTES} bytes, so that every key (<prefix><type>/<id>.json) stays within S3's 1024 bytes`),
   },
   s3Endpoint: {
     flag: 's3-endpoint', env: 'HIGHLANDER_S3_ENDPOINT', group: 'S3 state store', placeholder: '<url>',

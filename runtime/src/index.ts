@@ -42,7 +42,7 @@ export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, Loc
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
 export { ZOOKEEPER_DEFAULTS, ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
-export { S3_DEFAULTS, S3StateStore } from './s3/s3-state-store.js';
+export { MAX_S3_PREFIX_BYTES, S3_DEFAULTS, S3StateStore } from './s3/s3-state-store.js';
 export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
 export type { Placement, PlacementContext, PlacementName } from './placement.js';

@@ -326,7 +326,7 @@ osd objectstore = memstore
 osd crush update on start = false
 osd class update on start = false
 memstore device bytes = 536870912
-osd max object name len = 256
+osd max object name len = 2048
 osd max object namespace len = 64
 
 [${RGW_NAME}]

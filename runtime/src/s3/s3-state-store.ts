@@ -33,6 +33,12 @@ export interface S3StateStoreOptions {
   maxSockets?: number;
 }
 
+/**
+ * The longest key prefix: S3 keys are at most 1024 bytes, and a key is `<prefix><type>/<id>.json`
+ * with a type of up to 64 bytes and an id of up to 200 (names.ts).
+ */
+export const MAX_S3_PREFIX_BYTES = 1024 - (64 + 1 + 200 + '.json'.length);
+
 /** The defaults of {@link S3StateStoreOptions}. */
 export const S3_DEFAULTS = {
   prefix: 'objects/',
@@ -65,6 +71,9 @@ export class S3StateStore implements StateStore {
     if (!options.bucket) throw new TypeError('S3StateStore: bucket is required');
     this.bucket = options.bucket;
     this.prefix = options.prefix ?? S3_DEFAULTS.prefix;
+    if (Buffer.byteLength(this.prefix) > MAX_S3_PREFIX_BYTES) {
+      throw new TypeError(`S3StateStore: prefix is ${Buffer.byteLength(this.prefix)} bytes; at most ${MAX_S3_PREFIX_BYTES}, so that every key (<prefix><type>/<id>.json) stays within S3's 1024 bytes`);
+    }
     const requestTimeout = options.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs;
     const maxSockets = options.maxSockets ?? S3_DEFAULTS.maxSockets;
     const config: S3ClientConfig = {
