@@ -18,6 +18,11 @@ import type { Principal } from './auth.js';
  * ```
  *
  * Every record is kept in memory for listing (a few hundred bytes each); one process writes a file.
+ *
+ * Repeated refusals do not grow the log without bound: the first refusal of a kind (who, action,
+ * error code) is written as usual; the same refusal again within `coalesceRefusalsMs` is answered at
+ * once and only counted, and when the window ends one record sums them up (`repeated`: how many,
+ * from when to when, a few of their targets).
  */
 
 export type AuditAction = 'evict' | 'migrate' | 'drain' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset';
@@ -40,6 +45,8 @@ export interface AuditRecord {
   durationMs: number;
   clientAddress: string;
   userAgent: string | null;
+  /** A summary of refusals like this one that were counted instead of written, one by one (see `coalesceRefusalsMs`). */
+  repeated?: { count: number; from: number; to: number; targets: AuditTarget[] };
 }
 
 export type NewAuditRecord = Omit<AuditRecord, 'id'>;
@@ -54,6 +61,27 @@ export interface AuditLogOptions {
   fsync?: boolean;
   /** Warnings about skipped lines go here. @default none */
   logger?: Logger;
+  /**
+   * The same refusal (who, action, error code) again within this long after one written is counted,
+   * not written; one summary record follows when the window ends. 0 writes every one.
+   * @default 60000
+   */
+  coalesceRefusalsMs?: number;
+}
+
+/** Targets of coalesced refusals kept as examples in a summary record. */
+const MAX_SAMPLE_TARGETS = 5;
+
+interface RefusalWindow {
+  /** The refusal that was written (opening the window). */
+  first: AuditRecord;
+  openedAt: number;
+  /** Refusals counted since, not written. */
+  count: number;
+  from: number;
+  to: number;
+  last: NewAuditRecord | undefined;
+  targets: AuditTarget[];
 }
 
 /** What is checked of a line read back: enough to list it; newer fields pass through. */
@@ -77,9 +105,13 @@ export class AuditLog {
   #queue: { line: string; record: AuditRecord; resolve: (r: AuditRecord) => void; reject: (e: unknown) => void }[] = [];
   #writing: Promise<void> | null = null;
   #closed = false;
+  readonly #coalesceMs: number;
+  readonly #refusals = new Map<string, RefusalWindow>();
+  #sweeper: NodeJS.Timeout | undefined;
 
-  private constructor(path: string, handle: FileHandle, fsync: boolean, records: AuditRecord[], skipped: number, needsNewline: boolean) {
+  private constructor(path: string, handle: FileHandle, fsync: boolean, records: AuditRecord[], skipped: number, needsNewline: boolean, coalesceMs: number) {
     this.path = path;
+    this.#coalesceMs = coalesceMs;
     this.#handle = handle;
     this.#fsync = fsync;
     this.#records = records;
@@ -103,12 +135,66 @@ export class AuditLog {
     const { records, skipped, torn } = parse(text, options.path, options.logger);
     const handle = await open(options.path, 'a', 0o600);
     if (created && fsync) await syncDirectory(dirname(options.path));
-    return new AuditLog(options.path, handle, fsync, records, skipped, torn);
+    const coalesceMs = options.coalesceRefusalsMs ?? 60_000;
+    if (!(coalesceMs >= 0)) throw new TypeError(`AuditLog: coalesceRefusalsMs must be 0 or more (got ${coalesceMs})`);
+    return new AuditLog(options.path, handle, fsync, records, skipped, torn, coalesceMs);
   }
 
-  /** Appends one record; resolves with it (and its id) once it is durable. */
+  /**
+   * Appends one record; resolves with it (and its id) once it is durable. A refusal repeating one
+   * written within `coalesceRefusalsMs` resolves at once with that written record: it is counted in
+   * the summary that follows.
+   */
   append(record: NewAuditRecord): Promise<AuditRecord> {
     if (this.#closed) return Promise.reject(new Error(`audit log ${this.path} is closed`));
+    if (record.result === 'error' && this.#coalesceMs > 0) {
+      const key = `${record.who.role}\0${record.who.name}\0${record.action}\0${record.error?.code ?? ''}`;
+      const window = this.#refusals.get(key);
+      if (window && record.time - window.openedAt < this.#coalesceMs) {
+        if (window.count === 0) window.from = record.time;
+        window.count++;
+        window.to = record.time;
+        window.last = record;
+        if (window.targets.length < MAX_SAMPLE_TARGETS && !window.targets.some((t) => JSON.stringify(t) === JSON.stringify(record.target))) {
+          window.targets.push(record.target);
+        }
+        return Promise.resolve(window.first);
+      }
+      if (window) this.#closeWindow(key, window);
+      return this.#write(record).then((written) => {
+        this.#refusals.set(key, { first: written, openedAt: record.time, count: 0, from: record.time, to: record.time, last: undefined, targets: [] });
+        this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(10, this.#coalesceMs / 4)).unref();
+        return written;
+      });
+    }
+    return this.#write(record);
+  }
+
+  /** Writes the summary of refusals counted in windows that are over (all of them with `all`). */
+  #sweep(all = false): void {
+    const now = Date.now();
+    for (const [key, window] of this.#refusals) {
+      if (all || now - window.openedAt >= this.#coalesceMs) this.#closeWindow(key, window);
+    }
+    if (this.#refusals.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  #closeWindow(key: string, window: RefusalWindow): void {
+    this.#refusals.delete(key);
+    if (window.count === 0 || !window.last) return;
+    const summary: NewAuditRecord = {
+      ...window.last,
+      repeated: { count: window.count, from: window.from, to: window.to, targets: window.targets },
+    };
+    this.#write(summary).catch(() => {
+      // The log is failing: the next action's own append reports it; the counted refusals were answered already.
+    });
+  }
+
+  #write(record: NewAuditRecord): Promise<AuditRecord> {
     const full: AuditRecord = { id: ++this.#lastId, ...record };
     return new Promise((resolve, reject) => {
       this.#queue.push({ line: `${JSON.stringify(full)}\n`, record: full, resolve, reject });
@@ -141,8 +227,10 @@ export class AuditLog {
     return this.#records.length;
   }
 
-  /** Waits for pending appends, then closes the file. */
+  /** Writes the summaries of counted refusals, waits for pending appends, then closes the file. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#sweep(true);
     this.#closed = true;
     await this.#writing;
     await this.#handle.close();

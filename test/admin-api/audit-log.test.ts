@@ -26,6 +26,43 @@ function record(n: number, overrides: Partial<NewAuditRecord> = {}): NewAuditRec
 }
 
 describe('AuditLog', () => {
+  it('counts a refusal repeated within the window instead of writing it, then writes one summary with the count', async () => {
+    const log = await AuditLog.open({ path, coalesceRefusalsMs: 60_000 });
+    const refused = (n: number, code = 'FORBIDDEN') => record(n, { result: 'error', error: { status: 403, code, message: 'viewers may not act' } });
+    const first = await log.append(refused(1));
+    // A thousand more of the same kind (other targets too) within the window: answered at once, counted, not written.
+    for (let n = 2; n <= 1001; n++) expect((await log.append(refused(n))).id).toBe(first.id);
+    // Another kind of refusal, or a success, is written as usual.
+    await log.append(refused(2000, 'MIGRATION_REFUSED'));
+    await log.append(record(2001));
+    expect(log.size).toBe(3);
+    await log.close();
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { repeated?: { count: number; from: number; to: number; targets: unknown[] } });
+    expect(lines).toHaveLength(4);
+    // Closing writes the summary: how many, from when to when, some of their targets.
+    const summary = lines.at(-1)!;
+    expect(summary.repeated).toEqual({
+      count: 1000, from: record(2).time, to: record(1001).time,
+      targets: [2, 3, 4, 5, 6].map((n) => ({ type: 'todo', id: `t-${n}` })),
+    });
+  });
+
+  it('writes every refusal with the window at 0, and a refusal after the window opens a new one', async () => {
+    const log = await AuditLog.open({ path, coalesceRefusalsMs: 0 });
+    const refused = (n: number) => record(n, { result: 'error', error: { status: 403, code: 'FORBIDDEN', message: 'no' } });
+    for (let n = 1; n <= 3; n++) await log.append(refused(n));
+    expect(log.size).toBe(3);
+    await log.close();
+    const windowed = await AuditLog.open({ path: join(dir, 'windowed.jsonl'), coalesceRefusalsMs: 1000 });
+    await windowed.append(refused(1));
+    await windowed.append(refused(500)); // counted
+    await windowed.append(refused(1500)); // past the window of the first: the summary of the counted one, then this one
+    await expect.poll(() => windowed.size).toBe(3);
+    const kinds = windowed.list({ limit: 10 }).items.reverse().map((r) => (r.repeated ? `summary of ${r.repeated.count}` : `refusal at ${r.time - record(0).time}`));
+    expect(kinds).toEqual(['refusal at 1', 'summary of 1', 'refusal at 1500']);
+    await windowed.close();
+  });
+
   it('a record is in the file when append resolves, and every record survives reopening', async () => {
     const log = await AuditLog.open({ path });
     const first = await log.append(record(1));
