@@ -31,8 +31,8 @@ export { ROLES, STREAM_PROTOCOL, TokenAuthenticator, originChecker } from './aut
 export type { Principal, Role, TokenConfig } from './auth.js';
 export { LiveClusterActions } from './cluster-actions.js';
 export type { LiveClusterActionsOptions } from './cluster-actions.js';
-export { LiveClusterModel } from './cluster-model.js';
-export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './cluster-model.js';
+export { LiveClusterModel } from './model/live-cluster-model.js';
+export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
   ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
