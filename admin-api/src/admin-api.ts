@@ -13,7 +13,7 @@ import { LiveClusterModel } from './model/live-cluster-model.js';
 import type { ClusterSource } from './cluster-source.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
-import type { StreamOptions, StreamServer } from './stream.js';
+import type { StreamOptions, StreamServer } from './stream/server.js';
 import { LiveTalkService } from './talks.js';
 
 /**
