@@ -19,7 +19,7 @@ export interface StreamTally {
 }
 
 /**
- * A client of the admin API's ws stream (`/api/stream`, protocol in admin-api/src/stream.ts), as a
+ * A client of the admin API's ws stream (`/api/stream`, protocol in admin-api/src/stream/protocol.ts), as a
  * dashboard connects: subprotocols `highlander.v1` and `bearer.<token>`. Counts what it receives.
  */
 export class AdminStreamClient {

@@ -9,11 +9,11 @@ import { ADMIN_API_DEFAULTS } from './defaults.js';
 import { AuditLog } from './audit-log.js';
 import type { TokenConfig } from './auth.js';
 import { LiveClusterActions } from './cluster-actions.js';
-import { LiveClusterModel } from './cluster-model.js';
+import { LiveClusterModel } from './model/live-cluster-model.js';
 import type { ClusterSource } from './cluster-source.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
-import type { StreamOptions, StreamServer } from './stream.js';
+import type { StreamOptions, StreamServer } from './stream/server.js';
 import { LiveTalkService } from './talks.js';
 
 /**
@@ -107,7 +107,7 @@ export class AdminApi {
       const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
       const storage = new S3Storage(options.store);
       const nodes = new NodeAdminClient(options.nodeAdminToken ?? '');
-      const common = { storage, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
+      const common = { storage, logger, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
       let forced: { zookeeper: ZkSession } | { source: ClusterSource };
       let model: LiveClusterModel;
       if ('source' in options.cluster) {

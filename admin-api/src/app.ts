@@ -13,13 +13,13 @@ import { HttpError, correlationIdOf, describeError, errorMiddleware, notFoundHan
 import { AdminMetrics } from './metrics.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
 import { apiRoutes, type RouteInput, type RouteSpec } from './routes.js';
-import { StreamServer, compileStreamOptions, type StreamOptions } from './stream.js';
+import { StreamServer, compileStreamOptions, type StreamOptions } from './stream/server.js';
 import { TalkFeeds } from './talk-feed.js';
 import type { TalkService } from './talks.js';
 
 /**
  * The admin API's HTTP layer: REST under `/api` (see routes.ts, documented at `/api/openapi.json`),
- * `/healthz`, `/readyz`, `/metrics`, and the ws stream at `/api/stream` (stream.ts).
+ * `/healthz`, `/readyz`, `/metrics`, and the ws stream at `/api/stream` (stream/).
  *
  * ```ts
  * const audit = await AuditLog.open({ path: 'audit.jsonl' });

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import { HttpError } from './http-error.js';
+import { STREAM_PROTOCOL } from './stream/protocol.js';
 
 /**
  * Who may use the admin API. Every request carries a bearer token from a configured list; a token
@@ -38,8 +39,6 @@ export interface Principal {
   role: Role;
 }
 
-/** The subprotocol the server selects; clients offer it next to `bearer.<token>`. */
-export const STREAM_PROTOCOL = 'highlander.v1';
 const BEARER_PROTOCOL_PREFIX = 'bearer.';
 const TOKEN_CHARS = /^[A-Za-z0-9._~-]+$/;
 

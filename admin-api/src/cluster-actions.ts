@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { roundMs } from '@highlander/kit';
 import { MigrationRefused, NodeUnreachable, NotActiveHere } from '@highlander/runtime';
 import type { ZkSession } from '@highlander/runtime/zookeeper';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
@@ -71,7 +72,7 @@ export class LiveClusterActions implements ClusterActions {
     try {
       if (!member) throw new NodeUnreachable(head.node, new Error('not a live member (its session has not expired yet)'));
       await this.options.nodes.request(member.address, head.node, 'POST', `/objects/${enc(type)}/${enc(id)}/evict`, undefined, options.force ? this.#gracefulTimeoutMs : this.#actionTimeoutMs);
-      return { owner: head.node, forced: false, durationMs: round(performance.now() - started) };
+      return { owner: head.node, forced: false, durationMs: roundMs(performance.now() - started) };
     } catch (err) {
       if (!options.force || !(err instanceof NodeUnreachable)) throw err;
     }
@@ -79,7 +80,7 @@ export class LiveClusterActions implements ClusterActions {
     // fenced: the next owner claims the stored object, and the old owner's writes fail from then on.
     // false (gone already: released, or its session expired meanwhile) frees the object just the same.
     await this.#source.forceRemoveLock({ type, id, path: head.path });
-    return { owner: head.node, forced: true, durationMs: round(performance.now() - started) };
+    return { owner: head.node, forced: true, durationMs: roundMs(performance.now() - started) };
   }
 
   async migrate(type: string, id: string, to: string): Promise<{ from: string; to: string; durationMs: number }> {
@@ -112,7 +113,3 @@ export class LiveClusterActions implements ClusterActions {
 }
 
 const enc = encodeURIComponent;
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
-}

@@ -131,9 +131,27 @@ export interface ClusterActions {
   /** One object with its queue, in-memory state (from its owner) and persisted state. */
   detail(type: string, id: string): Promise<ObjectDetail>;
   /** Graceful through the owner; with `force`, deletes the owner's lock znode when it does not answer. */
-  evict(type: string, id: string, options: { force: boolean }): Promise<{ owner: string; forced: boolean; durationMs: number }>;
-  migrate(type: string, id: string, to: string): Promise<{ from: string; to: string; durationMs: number }>;
-  drain(node: string): Promise<{ node: string; deactivated: number; durationMs: number }>;
+  evict(type: string, id: string, options: { force: boolean }): Promise<EvictResult>;
+  migrate(type: string, id: string, to: string): Promise<MigrateResult>;
+  drain(node: string): Promise<DrainResult>;
+}
+
+export interface EvictResult {
+  owner: string;
+  forced: boolean;
+  durationMs: number;
+}
+
+export interface MigrateResult {
+  from: string;
+  to: string;
+  durationMs: number;
+}
+
+export interface DrainResult {
+  node: string;
+  deactivated: number;
+  durationMs: number;
 }
 
 export interface StoredSummary {

@@ -27,22 +27,24 @@ export { createApp } from './app.js';
 export type { AdminApp, AdminAppOptions } from './app.js';
 export { AuditLog } from './audit-log.js';
 export type { AuditAction, AuditLogOptions, AuditRecord, AuditTarget, NewAuditRecord } from './audit-log.js';
-export { ROLES, STREAM_PROTOCOL, TokenAuthenticator, originChecker } from './auth.js';
+export { ROLES, TokenAuthenticator, originChecker } from './auth.js';
 export type { Principal, Role, TokenConfig } from './auth.js';
 export { LiveClusterActions } from './cluster-actions.js';
 export type { LiveClusterActionsOptions } from './cluster-actions.js';
-export { LiveClusterModel } from './cluster-model.js';
-export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './cluster-model.js';
+export { LiveClusterModel } from './model/live-cluster-model.js';
+export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
-  ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
-  ObjectView, Page, PersistedObject, Storage, StoredSummary,
+  ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, NodeView,
+  ObjectDetail, ObjectQuery, ObjectSort, ObjectView, Page, PersistedObject, Storage, StoredSummary,
 } from './contracts.js';
 export { EmbeddedSource } from './embedded-source.js';
 export { NodeAdminClient } from './node-admin-client.js';
 export { S3Storage } from './storage.js';
-export { StreamServer } from './stream.js';
-export type { ObjectRow, StreamOptions } from './stream.js';
+export { StreamServer } from './stream/server.js';
+export type { StreamOptions } from './stream/server.js';
+export { STREAM_PROTOCOL } from './stream/protocol.js';
+export type { ClientMessage, ObjectRow, ServerMessage } from './stream/protocol.js';
 export { LiveTalkService } from './talks.js';
 export type { TalkService } from './talks.js';
 export { ZooKeeperSource } from './zookeeper-source.js';

@@ -115,7 +115,7 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         'Upgrade to a WebSocket with the subprotocols `highlander.v1` and `bearer.<token>`. Send ' +
         '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}` or ' +
         '`{"unsubscribe":scope}`; receive a snapshot per subscription, then deltas coalesced per client (flushed every 100 ms by default). ' +
-        'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream.ts. ' +
+        'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream/protocol.ts. ' +
         'A plain GET is answered 426.',
       success: { status: 101, description: 'Switching to the WebSocket protocol' },
       errors: ['UPGRADE_REQUIRED', 'ORIGIN_NOT_ALLOWED', 'BAD_REQUEST', 'TOO_MANY_CLIENTS'],

@@ -8,7 +8,7 @@ import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
-  ClusterSummary, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
+  ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
 } from './contracts.js';
 import type { TalkSummary } from './talks.js';
 
@@ -285,20 +285,7 @@ export const TalkSummarySchema = z.object({
 }).meta({ id: 'TalkSummary' });
 export const TalksPageSchema = z.object({ items: z.array(TalkSummarySchema), cursor: z.string().optional() });
 
-// ---- ws client messages (see stream.ts) ----
-
-export const StreamScope = z.enum(['summary', 'events', 'object', 'talk']);
-
-export const SubscribeMessage = z.discriminatedUnion('subscribe', [
-  z.strictObject({ subscribe: z.literal('summary'), objects: z.boolean().optional() }),
-  z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
-  z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
-  z.strictObject({ subscribe: z.literal('talk'), code: z.string().regex(CODE_PATTERN, 'a talk code is 4-8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789') }),
-]);
-export const UnsubscribeMessage = z.strictObject({ unsubscribe: StreamScope });
-
-export type SubscribeMessage = z.infer<typeof SubscribeMessage>;
-export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessage>;
+// The ws stream's client messages are in stream/protocol.ts, next to the server's.
 
 // ---- the response schemas describe exactly the contract types (a compile error when they drift) ----
 
@@ -316,5 +303,8 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof TalkAggregatesSchema>, TalkAggregates>,
   Exactly<z.infer<typeof TalkSnapshotSchema>, TalkSnapshot>,
   Exactly<z.infer<typeof TalkSummarySchema>, TalkSummary>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+  Exactly<z.infer<typeof EvictResultSchema>, EvictResult>,
+  Exactly<z.infer<typeof MigrateResultSchema>, MigrateResult>,
+  Exactly<z.infer<typeof DrainResultSchema>, DrainResult>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

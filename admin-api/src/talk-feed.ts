@@ -1,26 +1,19 @@
 import type { Logger } from 'pino';
-import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
+import { Backoff, sleep } from '@highlander/kit';
+import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import { describeError } from './http-error.js';
+import type { TalkMessage } from './stream/protocol.js';
 import type { TalkService } from './talks.js';
 
 /**
- * The presenter's live feed of one talk, for the ws stream's `talk` scope (stream.ts): while at least
- * one client subscribes to a talk, its snapshot query is polled every `intervalMs` (150 ms) through a
- * live node, asking only for the reactions and timeline points after the last ones seen; the clients
- * get a snapshot, then a delta whenever something changed. One poll loop per talk, shared by its
- * subscribers; none when nobody subscribes.
- *
- *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }     on subscribing, and again after a reset
- *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
- *       reactions: the new ones since the previous message (oldest first); timeline: new points;
- *       reactionsGap: some reactions were skipped (more than 500 between two polls) — `talk.totals` stays exact
- *   { kind: 'error', scope: 'talk', code, error: { code, message } }  no such talk (TALK_NOT_FOUND); not subscribed
+ * The presenter's live feed of one talk, for the ws stream's `talk` scope (stream/talk.ts; the
+ * messages are in stream/protocol.ts): while at least one client subscribes to a talk, its snapshot
+ * query is polled every `intervalMs` (150 ms) through a live node, asking only for the reactions and
+ * timeline points after the last ones seen; the clients get a snapshot (on subscribing, and again
+ * after a reset), then a delta whenever something changed, or an error when there is no such talk.
+ * One poll loop per talk, shared by its subscribers; none when nobody subscribes. A failing poll (the
+ * owner failing over, a node restarting) is retried with backoff, up to 2 s apart.
  */
-
-export type TalkFeedMessage =
-  | { kind: 'snapshot'; scope: 'talk'; code: string; talk: TalkSnapshot }
-  | { kind: 'delta'; scope: 'talk'; code: string; talk: TalkAggregates; reactions: Reaction[]; timeline?: TimelinePoint[]; reactionsGap?: true }
-  | { kind: 'error'; scope: 'talk'; code: string; error: { code: string; message: string } };
 
 export interface TalkFeedsOptions {
   talks: TalkService;
@@ -49,7 +42,7 @@ export class TalkFeeds {
   }
 
   /** Delivers the talk's messages to `listener` until the returned function is called (or an error message). */
-  subscribe(code: string, listener: (message: TalkFeedMessage) => void): () => void {
+  subscribe(code: string, listener: (message: TalkMessage) => void): () => void {
     let feed = this.#feeds.get(code);
     if (!feed) {
       feed = new TalkFeed(code, this.#options, () => this.#feeds.delete(code));
@@ -60,21 +53,23 @@ export class TalkFeeds {
 }
 
 class TalkFeed {
-  readonly #listeners = new Set<(message: TalkFeedMessage) => void>();
+  readonly #listeners = new Set<(message: TalkMessage) => void>();
   /** Listeners that still need a snapshot. */
-  readonly #fresh = new Set<(message: TalkFeedMessage) => void>();
+  readonly #fresh = new Set<(message: TalkMessage) => void>();
   #latest: TalkSnapshot | undefined;
   #running = false;
   #stopped = false;
-  #failures = 0;
+  readonly #backoff: Backoff;
 
   constructor(
     readonly code: string,
     private readonly options: Required<TalkFeedsOptions>,
     private readonly onEmpty: () => void,
-  ) {}
+  ) {
+    this.#backoff = new Backoff({ initialMs: Math.min(MAX_BACKOFF_MS, 2 * options.intervalMs), maxMs: MAX_BACKOFF_MS });
+  }
 
-  add(listener: (message: TalkFeedMessage) => void): () => void {
+  add(listener: (message: TalkMessage) => void): () => void {
     this.#listeners.add(listener);
     if (this.#latest) listener({ kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest });
     else this.#fresh.add(listener);
@@ -97,24 +92,25 @@ class TalkFeed {
     try {
       while (!this.#stopped && this.#listeners.size > 0) {
         const started = Date.now();
+        let backoffMs = 0;
         try {
           await this.#poll();
-          this.#failures = 0;
+          this.#backoff.reset();
         } catch (err) {
           const described = describeError(err);
           if (described.code === 'TALK_NOT_FOUND') {
-            const message: TalkFeedMessage = { kind: 'error', scope: 'talk', code: this.code, error: { code: described.code, message: described.message } };
+            const message: TalkMessage = { kind: 'error', scope: 'talk', code: this.code, error: { code: described.code, message: described.message } };
             for (const listener of [...this.#listeners]) listener(message);
             this.#listeners.clear();
             this.#stop();
             return;
           }
           // The owner failing over, a node restarting: keep polling; the presenter sees the next change.
-          if (this.#failures++ % 20 === 0) this.options.logger.warn({ err, code: this.code }, 'talk feed: poll failed, retrying');
+          if (this.#backoff.attempts % 20 === 0) this.options.logger.warn({ err, code: this.code }, 'talk feed: poll failed, retrying');
+          backoffMs = this.#backoff.next();
         }
-        const backoff = this.#failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, this.options.intervalMs * 2 ** this.#failures);
-        const wait = Math.max(this.options.intervalMs, backoff) - (Date.now() - started);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const wait = Math.max(this.options.intervalMs, backoffMs) - (Date.now() - started);
+        if (wait > 0) await sleep(wait);
       }
     } finally {
       this.#running = false;
@@ -151,7 +147,7 @@ class TalkFeed {
     const justSnapshotted = new Set(this.#fresh);
     this.#sendFresh();
     if (!changed) return;
-    const delta: TalkFeedMessage = {
+    const delta: TalkMessage = {
       kind: 'delta', scope: 'talk', code: this.code, talk: aggregates, reactions,
       ...(timeline.length > 0 ? { timeline } : {}), ...(reactionsGap ? { reactionsGap: true as const } : {}),
     };
@@ -166,7 +162,7 @@ class TalkFeed {
 
   #sendFresh(): void {
     if (!this.#latest || this.#fresh.size === 0) return;
-    const message: TalkFeedMessage = { kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest };
+    const message: TalkMessage = { kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest };
     for (const listener of this.#fresh) listener(message);
     this.#fresh.clear();
   }

@@ -1,8 +1,8 @@
 import type { Stat } from 'node-zookeeper-client';
+import { pino, type Logger } from 'pino';
 import type { MemberInfo } from '@highlander/runtime';
-import { sortQueue } from '@highlander/runtime/zookeeper';
-import { Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
-import { forEachBounded } from '@highlander/kit';
+import { Exception, MembershipWatch, ZkSession, czxidOf, isZkCode, sortQueue } from '@highlander/runtime/zookeeper';
+import { Backoff, forEachBounded } from '@highlander/kit';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 
 export interface ZooKeeperSourceOptions {
@@ -12,11 +12,14 @@ export interface ZooKeeperSourceOptions {
   root?: string;
   /** @default 10000 */
   sessionTimeoutMs?: number;
+  /** Where failures of background work (membership listings, lock queue watches) are logged. @default pino at level info */
+  logger?: Logger;
 }
 
 /**
- * The cluster as ZooKeeper has it, on one session: members from one children watch on
- * `<root>/nodes` plus one data watch per member; lock queues from a bounded-concurrency scan of
+ * The cluster as ZooKeeper has it, on one session: members from the runtime's
+ * {@link MembershipWatch} (one children watch on `<root>/nodes` plus one data watch per member,
+ * refreshes coalesced) while someone listens; lock queues from a bounded-concurrency scan of
  * `<root>/objects/<type>/<id>/lock-…` (one request per object); one getChildren watch per lock
  * queue someone watches, re-armed only while watched; forced evictions delete the owner's lock znode.
  */
@@ -25,27 +28,26 @@ export class ZooKeeperSource implements ClusterSource {
   readonly session: ZkSession;
   readonly description: string;
   readonly #ownsSession: boolean;
+  readonly #logger: Logger;
   #memberListeners = new Set<(members: MemberInfo[]) => void>();
+  /** Only while someone listens to the members. */
+  #membership: MembershipWatch | undefined;
   #reconnectListeners = new Set<() => void>();
-  #childrenWatched = false;
-  #dataWatched = new Set<string>();
   #queueWatches = new Set<QueueWatch>();
   #closed = false;
 
   /** Over a session opened by the caller (who closes it). */
-  constructor(session: ZkSession, options: { root?: string; description?: string; ownsSession?: boolean } = {}) {
+  constructor(session: ZkSession, options: { root?: string; description?: string; ownsSession?: boolean; logger?: Logger } = {}) {
     this.session = session;
     this.root = options.root ?? '/highlander';
     this.description = options.description ?? `zookeeper ${this.root}`;
     this.#ownsSession = options.ownsSession ?? false;
+    this.#logger = options.logger ?? pino({ name: 'highlander-admin-api' });
     session.on('connected', () => {
       for (const listener of [...this.#reconnectListeners]) listener();
     });
     session.on('renewed', () => {
-      // A new session holds no watches: arm them again, and look at everything afresh.
-      this.#childrenWatched = false;
-      this.#dataWatched.clear();
-      this.#refreshMembers().catch(() => {});
+      // A new session holds no watches: arm the lock queue watches again (the membership watch re-arms itself).
       for (const watch of this.#queueWatches) {
         watch.armed = false;
         this.#armQueueWatch(watch);
@@ -57,7 +59,9 @@ export class ZooKeeperSource implements ClusterSource {
   static async open(options: ZooKeeperSourceOptions): Promise<ZooKeeperSource> {
     const root = options.root ?? '/highlander';
     const session = await ZkSession.open({ connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
-    const source = new ZooKeeperSource(session, { root, description: `zookeeper ${options.connect}${root}`, ownsSession: true });
+    const source = new ZooKeeperSource(session, {
+      root, description: `zookeeper ${options.connect}${root}`, ownsSession: true, ...(options.logger ? { logger: options.logger } : {}),
+    });
     try {
       await session.mkdirp(`${root}/nodes`);
     } catch (err) {
@@ -72,10 +76,25 @@ export class ZooKeeperSource implements ClusterSource {
   }
 
   async watchMembers(listener: (members: MemberInfo[]) => void): Promise<() => void> {
+    if (this.#closed) return () => {};
     this.#memberListeners.add(listener);
-    await this.#refreshMembers();
-    // The watches stay armed until they fire; with nobody listening then, they are not re-armed.
-    return () => this.#memberListeners.delete(listener);
+    if (this.#membership) {
+      await this.#membership.refresh();
+    } else {
+      this.#membership = new MembershipWatch(this.session, {
+        root: this.root,
+        onMembers: (members) => {
+          for (const l of [...this.#memberListeners]) l(members);
+        },
+        onError: (err) => this.#logger.warn({ err, root: this.root }, 'zookeeper source: listing the members failed; retrying'),
+      });
+      await this.#membership.start();
+    }
+    return () => {
+      this.#memberListeners.delete(listener);
+      // Nobody listening: the watches still armed fire once more and are not re-armed.
+      if (this.#memberListeners.size === 0) this.#stopMembership();
+    };
   }
 
   onReconnect(listener: () => void): () => void {
@@ -92,14 +111,21 @@ export class ZooKeeperSource implements ClusterSource {
     });
     const parents: Array<{ type: string; id: string }> = [];
     await forEachBounded(types, options.concurrency, async (type) => {
-      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch(() => [] as string[]);
+      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch((err) => {
+        // A type folder removed since the listing has no queues; any other failure fails the scan (it is not the truth).
+        if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
+        throw err;
+      });
       for (const id of ids) parents.push({ type, id });
     });
     const found: LockQueueScan[] = [];
     await forEachBounded(parents, options.concurrency, async ({ type, id }) => {
       const parent = `${objectsRoot}/${type}/${id}`;
-      // Gone since the listing (its last lock released): no queue.
-      const listed = await session.getChildrenAndStat(parent).catch(() => null);
+      const listed = await session.getChildrenAndStat(parent).catch((err) => {
+        // Gone since the listing (its last lock released): no queue. Any other failure fails the scan.
+        if (isZkCode(err, Exception.NO_NODE)) return null;
+        throw err;
+      });
       if (!listed) return;
       const entries = sortQueue(listed.children).map((e): SourceLockEntry => ({
         node: e.node, sequence: e.sequence, path: `${parent}/${e.name}`, epoch: null, waitingSince: null,
@@ -136,7 +162,7 @@ export class ZooKeeperSource implements ClusterSource {
   }
 
   watchLockQueue(type: string, id: string, listener: (queue: SourceLockEntry[]) => void): () => void {
-    const watch: QueueWatch = { type, id, listener, armed: false, stopped: false };
+    const watch: QueueWatch = { type, id, listener, armed: false, stopped: false, retry: new Backoff(QUEUE_WATCH_RETRY) };
     this.#queueWatches.add(watch);
     this.#armQueueWatch(watch);
     return () => {
@@ -160,6 +186,7 @@ export class ZooKeeperSource implements ClusterSource {
   async close(): Promise<void> {
     this.#closed = true;
     this.#memberListeners.clear();
+    this.#stopMembership();
     this.#reconnectListeners.clear();
     for (const watch of this.#queueWatches) watch.stopped = true;
     this.#queueWatches.clear();
@@ -168,40 +195,9 @@ export class ZooKeeperSource implements ClusterSource {
 
   // ---- members ----
 
-  async #refreshMembers(): Promise<void> {
-    if (this.#closed || this.#memberListeners.size === 0) return;
-    const session = this.session;
-    const watch = !this.#childrenWatched;
-    this.#childrenWatched = true;
-    let names: string[];
-    try {
-      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
-        this.#childrenWatched = false;
-        this.#refreshMembers().catch(() => {});
-      } : undefined);
-    } catch {
-      this.#childrenWatched = false;
-      setTimeout(() => this.#refreshMembers().catch(() => {}), 500).unref();
-      return;
-    }
-    const infos = await Promise.all(names.map(async (name) => {
-      // One data watch per member at a time (a watch is one-shot: re-armed when it fires).
-      const watchData = !this.#dataWatched.has(name);
-      if (watchData) this.#dataWatched.add(name);
-      try {
-        const { data } = await session.getData(`${this.root}/nodes/${name}`, watchData ? () => {
-          this.#dataWatched.delete(name);
-          this.#refreshMembers().catch(() => {});
-        } : undefined);
-        return JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo;
-      } catch {
-        if (watchData) this.#dataWatched.delete(name);
-        return null; // left between the listing and the read
-      }
-    }));
-    if (this.#closed) return;
-    const members = infos.filter((info): info is MemberInfo => Boolean(info?.name));
-    for (const listener of [...this.#memberListeners]) listener(members);
+  #stopMembership(): void {
+    this.#membership?.stop();
+    this.#membership = undefined;
   }
 
   // ---- lock queues ----
@@ -227,10 +223,20 @@ export class ZooKeeperSource implements ClusterSource {
         return [];
       },
     ).then((queue) => {
-      if (!watch.stopped) watch.listener(queue);
-    }, () => {
+      watch.retry.reset();
+      if (watch.stopped) return;
+      try {
+        watch.listener(queue);
+      } catch (err) {
+        // The watch itself is armed: a failing listener is logged, not a reason to arm it twice.
+        this.#logger.error({ err, type: watch.type, id: watch.id }, 'zookeeper source: a lock queue listener failed');
+      }
+    }, (err: unknown) => {
       watch.armed = false;
-      setTimeout(() => this.#armQueueWatch(watch), 500).unref();
+      if (watch.stopped || this.#closed) return;
+      const delayMs = watch.retry.next();
+      this.#logger.warn({ err, type: watch.type, id: watch.id, retryInMs: Math.round(delayMs) }, 'zookeeper source: watching a lock queue failed; arming it again');
+      setTimeout(() => this.#armQueueWatch(watch), delayMs).unref();
     });
   }
 
@@ -251,7 +257,11 @@ interface QueueWatch {
   listener: (queue: SourceLockEntry[]) => void;
   armed: boolean;
   stopped: boolean;
+  /** Delays before arming it again after a failure. */
+  retry: Backoff;
 }
+
+const QUEUE_WATCH_RETRY = { initialMs: 500, maxMs: 5000 };
 
 function ctimeOf(stat: Stat): number {
   return Number(Buffer.from(stat.ctime).readBigInt64BE(0));

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { createApp, type AdminApp, type AdminAppOptions } from '../../admin-api/src/app.js';
 import { AuditLog } from '../../admin-api/src/audit-log.js';
 import type { TokenConfig } from '../../admin-api/src/auth.js';
-import type { StreamServer } from '../../admin-api/src/stream.js';
+import type { StreamServer } from '../../admin-api/src/stream/server.js';
 import { fakeCluster, type FakeCluster } from './fake-cluster.js';
 
 /** The admin API on a real HTTP server (loopback, port 0) over a fake cluster, with its audit log in a temp dir. */

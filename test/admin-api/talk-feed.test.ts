@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Reaction, TalkSnapshot } from '@highlander/audience';
 import { HttpError } from '../../admin-api/src/http-error.js';
-import { TalkFeeds, type TalkFeedMessage } from '../../admin-api/src/talk-feed.js';
+import type { TalkMessage } from '../../admin-api/src/stream/protocol.js';
+import { TalkFeeds } from '../../admin-api/src/talk-feed.js';
 import type { TalkService } from '../../admin-api/src/talks.js';
 
 /**
@@ -56,7 +57,7 @@ describe('talk feeds', () => {
   it('send a snapshot, then deltas with only the new reactions, only when something changed', async () => {
     const talks = new FakeTalks();
     const feeds = feedsOver(talks);
-    const got: TalkFeedMessage[] = [];
+    const got: TalkMessage[] = [];
     const stop = feeds.subscribe('ABCDE', (m) => got.push(m));
     await until(() => got.length === 1);
     expect(got[0]).toMatchObject({ kind: 'snapshot', scope: 'talk', code: 'ABCDE', talk: { title: 'Feed' } });
@@ -82,8 +83,8 @@ describe('talk feeds', () => {
   it('share one poll loop per talk; a late subscriber gets the merged snapshot; a reset sends snapshots again', async () => {
     const talks = new FakeTalks();
     const feeds = feedsOver(talks);
-    const first: TalkFeedMessage[] = [];
-    const second: TalkFeedMessage[] = [];
+    const first: TalkMessage[] = [];
+    const second: TalkMessage[] = [];
     const stopFirst = feeds.subscribe('ABCDE', (m) => first.push(m));
     await until(() => first.length === 1);
     talks.react('🔥');
@@ -103,7 +104,7 @@ describe('talk feeds', () => {
     const talks = new FakeTalks();
     talks.missing = true;
     const feeds = feedsOver(talks);
-    const got: TalkFeedMessage[] = [];
+    const got: TalkMessage[] = [];
     feeds.subscribe('ZZZZZ', (m) => got.push(m));
     await until(() => got.length === 1);
     expect(got[0]).toMatchObject({ kind: 'error', scope: 'talk', code: 'ZZZZZ', error: { code: 'TALK_NOT_FOUND' } });

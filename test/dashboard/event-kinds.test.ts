@@ -3,9 +3,10 @@ import {
   DEFAULT_KINDS, EVENT_KINDS, KINDS_BY_CATEGORY, categoryOf, categoryState, describeEvent, filterFromQuery, filterToQuery, matchesFilter,
   toggleCategory, type EventFilter,
 } from '../../dashboard/src/lib/event-kinds.ts';
-import type { ModelEvent } from '../../dashboard/src/lib/types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
-const event = (kind: string, fields: Record<string, unknown> = {}): ModelEvent => ({ kind, cursor: 1, seq: 1, node: 'node-a', time: 0, ...fields });
+/** An event of any kind with any fields: a newer server may send kinds this dashboard does not know. */
+const event = (kind: string, fields: Record<string, unknown> = {}): ModelEvent => ({ kind, cursor: 1, seq: 1, node: 'node-a', time: 0, ...fields }) as unknown as ModelEvent;
 const filter = (over: Partial<EventFilter> = {}): EventFilter => ({ kinds: new Set(DEFAULT_KINDS), node: '', object: '', ...over });
 
 describe('categoryOf', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mergeEvents, prependEvents } from '../../dashboard/src/lib/event-list.ts';
-import type { ModelEvent } from '../../dashboard/src/lib/types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
-const e = (cursor: number): ModelEvent => ({ kind: 'lock.acquired', cursor, seq: cursor, node: 'n', time: cursor });
+const e = (cursor: number): ModelEvent => ({ kind: 'lock.acquired', type: 't', id: 'i', epoch: '1', waitedMs: 0, cursor, seq: cursor, node: 'n', time: cursor });
 const cursors = (events: ModelEvent[]) => events.map((x) => x.cursor);
 
 describe('prependEvents', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { APPEAR_MS, FADE_MS, MOVE_MS, MapScene } from '../../dashboard/src/lib/map-scene.ts';
-import type { ObjectView } from '../../dashboard/src/lib/types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
 
 const view = (id: string, owner: string, waiting = 0): ObjectView => ({
   type: 'todo', id, owner, epoch: '1', activeSince: 0, lastCallAt: null, callsPerSecond: 0, queueLength: 0, waiting,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketMsFor, buildSeries, busiestObjects, latestValue, mergeSamples, toSample, type StatsSample } from '../../dashboard/src/lib/metrics-series.ts';
-import type { StatsEvent } from '../../dashboard/src/lib/types.ts';
+import type { StatsEvent } from '../../dashboard/src/lib/metrics-series.ts';
 
 let cursor = 0;
 function sample(node: string, time: number, byType: StatsSample['byType'], activations = 10, intervalMs = 1000): StatsSample {

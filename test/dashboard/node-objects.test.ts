@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { busiestObjects, countObjects, countOwnedBy } from '../../dashboard/src/lib/node-objects.ts';
-import type { ObjectView } from '../../dashboard/src/lib/types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
 
 const NOW = 50_000;
 const o = (type: string, id: string, owner: string, callsPerSecond = 0): ObjectView =>

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { addEvents, describeEvent, eventLines } from '../../dashboard/src/lib/object-events.ts';
-import type { ModelEvent } from '../../dashboard/src/lib/types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 let cursor = 0;
+/** An event of any kind with just the fields a test gives it. */
 function event(kind: string, fields: Record<string, unknown> = {}): ModelEvent {
   cursor++;
-  return { kind, cursor, seq: cursor, node: 'node-a', time: 1000 + cursor, type: 'todo', id: 'a', ...fields };
+  return { kind, cursor, seq: cursor, node: 'node-a', time: 1000 + cursor, type: 'todo', id: 'a', ...fields } as unknown as ModelEvent;
 }
 
 describe('object events', () => {

@@ -3,7 +3,7 @@ import {
   DEFAULT_FILTER, changeMatters, filterQuery, liveRate, moveIndex, parseObjectFilter, rowWindow, scrollToRow, selectObjects, toggleSort,
   type ObjectFilter,
 } from '../../dashboard/src/lib/object-table.ts';
-import type { ObjectView } from '../../dashboard/src/lib/types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
 
 const NOW = 1_000_000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { layoutMarkers, markerFor, markersFrom } from '../../dashboard/src/lib/talk-markers.ts';
-import type { ModelEvent } from '../../dashboard/src/lib/types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 let cursor = 0;
 const ev = (kind: string, fields: Partial<ModelEvent> & Record<string, unknown> = {}): ModelEvent =>

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { addLiveSample, combinedTimeline, mergeReactions, mergeTimeline, sortedTotals } from '../../dashboard/src/lib/talk-series.ts';
-import type { TalkReaction, TalkTimelinePoint } from '../../dashboard/src/lib/types.ts';
+import type { Reaction, TimelinePoint } from '@highlander/admin-api/protocol';
 
-const r = (seq: number, emoji = '👏'): TalkReaction => ({ seq, emoji, at: 1000 + seq });
-const p = (t: number, average: number | null = 50, participants = 1): TalkTimelinePoint => ({ t, average, participants, reactions: 0 });
+const r = (seq: number, emoji = '👏'): Reaction => ({ seq, emoji, at: 1000 + seq });
+const p = (t: number, average: number | null = 50, participants = 1): TimelinePoint => ({ t, average, participants, connected: participants, reactions: 0 });
 
 describe('talk reactions', () => {
   it('keeps new reactions in order and says which are fresh', () => {
@@ -45,7 +45,7 @@ describe('talk timeline', () => {
   });
 
   it('samples the live aggregate every 2 s at most, and merges the samples with the talk’s points', () => {
-    let live: TalkTimelinePoint[] = [];
+    let live: TimelinePoint[] = [];
     for (let t = 10_000; t <= 16_000; t += 500) live = addLiveSample(live, p(t, t / 1000));
     expect(live.map((x) => x.t)).toEqual([10_000, 12_000, 14_000, 16_000]);
     expect(addLiveSample(live, p(30_000), 2000, 3).map((x) => x.t)).toEqual([14_000, 16_000, 30_000]);

@@ -1,8 +1,8 @@
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 import { api } from './api.ts';
+import { clusterEvents } from './cluster-events.svelte.ts';
 import { handleError } from './notices.svelte.ts';
-import { stream } from './stream.svelte.ts';
 import { markersFrom, type TimelineMarker } from './talk-markers.ts';
-import type { ModelEvent } from './types.ts';
 
 /** Events per `GET /api/events` page, and pages per backfill at most (the admin API keeps ~10,000). */
 const PAGE_SIZE = 1000;
@@ -11,8 +11,8 @@ const MAX_MARKERS = 2000;
 
 /**
  * The cluster events worth a marker on a talk's timeline (node failures, session losses, fencing,
- * evictions, migrations, the talk changing owner), while the presenter view is open: the stream's
- * `events` scope, plus what the admin API kept from before its snapshot (`GET /api/events`).
+ * evictions, migrations, the talk changing owner), while the presenter view is open: the cluster's
+ * events (cluster-events.svelte.ts), plus what the admin API kept from before them (`GET /api/events`).
  */
 export class ClusterMarkers {
   markers = $state.raw<TimelineMarker[]>([]);
@@ -27,12 +27,11 @@ export class ClusterMarkers {
   start(code: string, since: () => number | undefined = () => undefined): () => void {
     this.#code = code;
     this.#abort = new AbortController();
-    const unsubscribe = stream.subscribe({ subscribe: 'events' }, (message) => {
-      const events = (message.events ?? []) as ModelEvent[];
-      if (message.kind === 'snapshot') {
-        const first = events[0]?.cursor ?? (message.cursor as number) + 1;
+    const unfollow = clusterEvents.follow(({ kind, events, cursor }) => {
+      if (kind === 'snapshot') {
+        const first = events[0]?.cursor ?? cursor + 1;
         // The admin API restarted: cursors start again.
-        if ((message.cursor as number) < this.#cursor) this.#cursor = 0;
+        if (cursor < this.#cursor) this.#cursor = 0;
         const from = since();
         const oldest = events[0]?.time;
         if (from === undefined || oldest === undefined || oldest > from) void this.#backfill(this.#cursor, first);
@@ -40,7 +39,7 @@ export class ClusterMarkers {
       this.#add(events);
     });
     return () => {
-      unsubscribe();
+      unfollow();
       this.#abort.abort();
     };
   }

@@ -1,5 +1,6 @@
+import type { ClusterSummary, NodeView, ObjectRow, ObjectView, SummaryDelta, SummarySnapshot } from '@highlander/admin-api/protocol';
 import { stream } from './stream.svelte.ts';
-import type { ClusterSummary, NodeView, ObjectChange, ObjectRow, ObjectView } from './types.ts';
+import type { ObjectChange } from './types.ts';
 
 export type { ObjectChange };
 
@@ -26,8 +27,8 @@ class Cluster {
   start(): void {
     this.#stop?.();
     this.#stop = stream.subscribe({ subscribe: 'summary', objects: true }, (message) => {
-      if (message.kind === 'snapshot') this.#snapshot(message as never);
-      else if (message.kind === 'delta') this.#delta(message as never);
+      if (message.kind === 'snapshot') this.#snapshot(message);
+      else this.#delta(message);
     });
   }
 
@@ -45,7 +46,7 @@ class Cluster {
     return this.objects.get(objectKey(type, id));
   }
 
-  #snapshot(message: { summary: ClusterSummary; nodes: NodeView[]; objects?: ObjectRow[] }): void {
+  #snapshot(message: SummarySnapshot): void {
     this.summary = message.summary;
     this.nodes = sortNodes(message.nodes);
     const changes: ObjectChange[] = [];
@@ -67,11 +68,7 @@ class Cluster {
     this.#emit(changes, true);
   }
 
-  #delta(message: {
-    summary: ClusterSummary;
-    nodes: { name: string; node: NodeView | null }[];
-    objects: { type: string; id: string; object: ObjectView | null }[];
-  }): void {
+  #delta(message: SummaryDelta): void {
     this.summary = message.summary;
     if (message.nodes.length > 0) {
       const byName = new Map(this.nodes.map((n) => [n.name, n]));

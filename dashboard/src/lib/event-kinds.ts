@@ -3,7 +3,7 @@
  * description of each event, and the timeline's filter with its URL form. Pure, unit-tested.
  */
 import { formatBytes, formatDuration, formatLatency, formatCount } from './format.ts';
-import type { ModelEvent } from './types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 export type EventCategory = 'lifecycle' | 'lock' | 'failure' | 'stats';
 
@@ -123,7 +123,7 @@ export function matchesFilter(event: ModelEvent, filter: EventFilter): boolean {
   if (!kindShown) return false;
   if (filter.node && event.node !== filter.node) return false;
   if (filter.object) {
-    if (event.type === undefined || event.id === undefined) return false;
+    if (!('type' in event)) return false;
     if (!`${event.type}/${event.id}`.toLowerCase().includes(filter.object.toLowerCase())) return false;
   }
   return true;

@@ -2,7 +2,7 @@
  * The Events view's list: newest first, each event (by its cluster-wide cursor) once, bounded.
  * Pure, unit-tested.
  */
-import type { ModelEvent } from './types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 /**
  * `incoming` (oldest first, as the API sends them) put in front of `newestFirst`, leaving out events

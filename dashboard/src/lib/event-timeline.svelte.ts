@@ -1,8 +1,8 @@
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 import { api } from './api.ts';
+import { clusterEvents, type EventBatch } from './cluster-events.svelte.ts';
 import { mergeEvents, prependEvents } from './event-list.ts';
 import { handleError, notify } from './notices.svelte.ts';
-import { stream } from './stream.svelte.ts';
-import type { ModelEvent } from './types.ts';
 
 /** Events kept in the browser at most (the newest). */
 export const MAX_EVENTS = 5000;
@@ -15,10 +15,8 @@ export interface EventGap {
   before: number;
 }
 
-type EventsMessage = { kind: string; events?: ModelEvent[]; cursor?: number; gap?: boolean };
-
 /**
- * The Events view's live timeline: the stream's `events` scope, newest first, at most MAX_EVENTS.
+ * The Events view's live timeline: the cluster's events (cluster-events.svelte.ts), newest first, at most MAX_EVENTS.
  * Paused, it keeps what arrives aside (`pending`) until resumed. After a reconnect the stream sends
  * a fresh snapshot (the newest events); when that does not reach back to what the timeline already
  * has, the events in between are a `gap`, which `fillGap` fetches from `GET /api/events`.
@@ -37,12 +35,12 @@ export class EventTimeline {
   olderExhausted = $state(false);
   #abort = new AbortController();
 
-  /** Subscribes; returns the function that unsubscribes (and cancels fetches). */
+  /** Follows the events; returns the function that stops (and cancels fetches). */
   start(): () => void {
     this.#abort = new AbortController();
-    const unsubscribe = stream.subscribe({ subscribe: 'events' }, (message) => this.#receive(message as EventsMessage));
+    const unfollow = clusterEvents.follow((batch) => this.#receive(batch));
     return () => {
-      unsubscribe();
+      unfollow();
       this.#abort.abort();
     };
   }
@@ -106,11 +104,11 @@ export class EventTimeline {
     }
   }
 
-  #receive(message: EventsMessage): void {
-    const incoming = message.events ?? [];
-    if (message.kind === 'snapshot') {
+  #receive(batch: EventBatch): void {
+    const incoming = batch.events;
+    if (batch.kind === 'snapshot') {
       const newest = this.pending[0]?.cursor ?? this.events[0]?.cursor;
-      const cursor = message.cursor ?? incoming.at(-1)?.cursor ?? 0;
+      const cursor = batch.cursor;
       if (newest !== undefined && cursor < newest) {
         // The admin API restarted and numbers its events from 1 again: start over.
         this.events = [...incoming].reverse().slice(0, MAX_EVENTS);
@@ -120,13 +118,13 @@ export class EventTimeline {
       } else {
         const first = incoming[0]?.cursor;
         // Missed while disconnected: the snapshot (the newest events) starts after what is here.
-        if (newest !== undefined && first !== undefined && (message.gap || first > newest + 1)) {
+        if (newest !== undefined && first !== undefined && (batch.gap || first > newest + 1)) {
           this.gap = { after: this.gap?.after ?? newest, before: first };
         }
         this.#add(incoming);
       }
       this.loaded = true;
-    } else if (message.kind === 'delta') {
+    } else {
       this.#add(incoming);
     }
   }

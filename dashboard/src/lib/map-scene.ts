@@ -4,7 +4,8 @@
  * Fed by the cluster store's changes; read by ClusterMap.canvas.svelte every frame. Pure; unit-tested.
  */
 import { SlotAllocator } from './map-layout.ts';
-import type { ObjectChange, ObjectView } from './types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
+import type { ObjectChange } from './types.ts';
 
 export const APPEAR_MS = 450;
 export const FADE_MS = 700;

@@ -9,7 +9,10 @@
  * previous bucket for a while (`STALE_INTERVALS`), so the cluster's sum does not dip. The cluster
  * is the sum of its nodes; a latency percentile is the nodes' percentiles weighted by their calls.
  */
-import type { StatsEvent } from './types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
+
+/** A node's `stats` event (runtime/src/events.ts): its calls per type and busiest objects in one interval. */
+export type StatsEvent = Extract<ModelEvent, { kind: 'stats' }>;
 
 export interface TypeStats {
   calls: number;

@@ -3,7 +3,7 @@
  * a node's busiest objects. One pass over every object; pure; unit-tested.
  */
 import { liveRate } from './object-table.ts';
-import type { ObjectView } from './types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
 
 export interface NodeCounts {
   /** Objects per owner, then per type. */

@@ -3,7 +3,7 @@
  * of `object.persisted` (one per call on a busy object) folded into one line. Pure; unit-tested.
  */
 import { formatBytes, formatDuration, formatLatency } from './format.ts';
-import type { ModelEvent } from './types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 /** One line of the list: an event, or a run of persists folded into its newest one. */
 export interface EventLine {

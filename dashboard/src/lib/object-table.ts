@@ -3,7 +3,7 @@
  * (`/objects?type=todo&node=node-a&prefix=li&sort=callsPerSecond&order=desc`), selecting and sorting
  * tens of thousands of objects, and which rows a scrolled window shows. Pure; unit-tested.
  */
-import type { ObjectView } from './types.ts';
+import type { ObjectView } from '@highlander/admin-api/protocol';
 
 export const SORT_KEYS = ['id', 'type', 'owner', 'activeSince', 'callsPerSecond', 'queueLength'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

@@ -1,4 +1,5 @@
 import { untrack } from 'svelte';
+import type { LockQueueEntryView, MessageOf, ModelEvent, ObjectDetail, ObjectView, PersistedObject } from '@highlander/admin-api/protocol';
 import { ApiError, api, objectPath } from './api.ts';
 import { cluster } from './cluster.svelte.ts';
 import { describeError, handleError } from './notices.svelte.ts';
@@ -6,7 +7,6 @@ import { addEvents } from './object-events.ts';
 import { liveRate } from './object-table.ts';
 import { pushSample } from './rate-samples.ts';
 import { stream } from './stream.svelte.ts';
-import type { LockQueueEntryView, ModelEvent, ObjectDetail, ObjectView, PersistedObject } from './types.ts';
 
 /** The call rate is sampled this often for the sparkline. */
 const SAMPLE_INTERVAL_MS = 1000;
@@ -124,19 +124,19 @@ export class ObjectWatch {
     }
   }
 
-  #receive(message: { kind: string; [field: string]: unknown }): void {
+  #receive(message: MessageOf<'object'>): void {
     if (this.#stopped || message.type !== this.type || message.id !== this.id) return;
     switch (message.kind) {
       case 'snapshot':
-        this.#apply(message.detail as ObjectDetail);
+        this.#apply(message.detail);
         this.status = 'ready';
         this.problem = null;
         return;
       case 'delta': {
         const wasActive = this.object !== null;
-        if (message.object !== undefined) this.object = message.object as ObjectView | null;
-        if (message.queue) this.queue = message.queue as LockQueueEntryView[];
-        const events = (message.events as ModelEvent[] | undefined) ?? [];
+        if (message.object !== undefined) this.object = message.object;
+        if (message.queue) this.queue = message.queue;
+        const events = message.events ?? [];
         if (events.length > 0) this.events = addEvents(this.events, events);
         const isActive = this.object !== null;
         if (wasActive && !isActive) this.memory = null;
@@ -144,10 +144,10 @@ export class ObjectWatch {
         return;
       }
       case 'error': {
-        const error = message.error as { code?: string; message?: string } | undefined;
+        const { error } = message;
         this.status = 'failed';
-        this.problem = error?.message ?? 'the admin API could not read this object';
-        handleError(new ApiError(0, error?.code ?? 'ERROR', this.problem), `Reading ${this.label}`);
+        this.problem = error.message || 'the admin API could not read this object';
+        handleError(new ApiError(0, error.code || 'ERROR', this.problem), `Reading ${this.label}`);
         this.#reportedFailure = true;
         // The stream gave up on the detail; what is stored may still be readable.
         void this.refresh(true);

@@ -1,4 +1,4 @@
-import type { Role } from './types.ts';
+import type { Principal, Role } from '@highlander/admin-api/protocol';
 
 const TOKEN_KEY = 'highlander.token';
 
@@ -42,7 +42,7 @@ class Session {
     localStorage.removeItem(TOKEN_KEY);
   }
 
-  identify(who: { name: string; role: Role }, readOnly: boolean): void {
+  identify(who: Principal, readOnly: boolean): void {
     this.name = who.name;
     this.role = who.role;
     this.readOnly = readOnly;

@@ -1,8 +1,8 @@
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 import { api } from './api.ts';
-import { mergeSamples, toSample, type StatsSample } from './metrics-series.ts';
+import { clusterEvents } from './cluster-events.svelte.ts';
+import { mergeSamples, toSample, type StatsEvent, type StatsSample } from './metrics-series.ts';
 import { handleError } from './notices.svelte.ts';
-import { stream } from './stream.svelte.ts';
-import type { ModelEvent, StatsEvent } from './types.ts';
 
 /** How far back the Metrics view can look. */
 export const HISTORY_MS = 60 * 60_000;
@@ -12,13 +12,13 @@ const MAX_SAMPLES = 50_000;
 const PAGE_SIZE = 1000;
 const MAX_PAGES = 30;
 
-/** A stats event's busiest objects (runtime/src/events.ts); types.ts leaves the list out. */
-type BusyList = { type: string; id: string; calls: number; queue: number }[];
+/** A stats event's busiest objects, with their mailbox length. */
+type BusyList = StatsEvent['objects'];
 
 /**
  * The nodes' `stats` events for the Metrics view, for as long as the page lives (the history
- * survives leaving the view; the subscription does not). Starting subscribes to the stream's
- * `events` scope and fetches the stats events the admin API still keeps from before the snapshot
+ * survives leaving the view; following the events does not). Starting follows the cluster's events
+ * (cluster-events.svelte.ts) and fetches the stats events the admin API still keeps from before them
  * (`GET /api/events`, a page at a time), so the charts open with history. Every later snapshot (a
  * reconnect, coming back to the view) fetches again what was missed since.
  */
@@ -39,21 +39,20 @@ class StatsHistory {
 
   start(): () => void {
     this.#abort = new AbortController();
-    const unsubscribe = stream.subscribe({ subscribe: 'events' }, (message) => {
-      const events = (message.events ?? []) as ModelEvent[];
-      if (message.kind === 'snapshot') {
-        const first = events[0]?.cursor ?? (message.cursor as number) + 1;
+    const unfollow = clusterEvents.follow(({ kind, events, cursor }) => {
+      if (kind === 'snapshot') {
+        const first = events[0]?.cursor ?? cursor + 1;
         // The admin API restarted: cursors start again, and so does the history from it.
-        if ((message.cursor as number) < this.#cursor) this.#cursor = 0;
+        if (cursor < this.#cursor) this.#cursor = 0;
         void this.#backfill(this.#cursor, first);
         this.#add(events, true);
         this.loaded = true;
-      } else if (message.kind === 'delta') {
+      } else {
         this.#add(events, true);
       }
     });
     return () => {
-      unsubscribe();
+      unfollow();
       this.#abort.abort();
     };
   }
@@ -64,7 +63,7 @@ class StatsHistory {
     for (const event of events) {
       if (live) this.#cursor = Math.max(this.#cursor, event.cursor);
       if (event.kind !== 'stats') continue;
-      const stats = event as StatsEvent;
+      const stats = event;
       samples.push(toSample(stats));
       if (live && (!newest || stats.time > newest.time)) newest = stats;
       if (live) this.#noteBusiest(stats);
@@ -75,7 +74,7 @@ class StatsHistory {
   }
 
   #noteBusiest(stats: StatsEvent): void {
-    const objects = (stats as unknown as { objects?: BusyList }).objects ?? [];
+    const objects: BusyList = stats.objects ?? [];
     const next = new Map(this.busiest);
     const known = next.get(stats.node);
     if (known && known.time > stats.time) return;

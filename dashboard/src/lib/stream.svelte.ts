@@ -1,11 +1,13 @@
+import type { HelloMessage, MessageOf, ScopeMessage, ServerMessage, StreamScope, SubscribeMessage } from '@highlander/admin-api/protocol';
 import { session } from './session.svelte.ts';
-import type { Role } from './types.ts';
 
 export type StreamStatus = 'idle' | 'connecting' | 'live' | 'reconnecting';
 
-type Scope = 'summary' | 'events' | 'object' | 'talk';
-type Message = { kind: string; scope?: Scope; [field: string]: unknown };
-type Handler = (message: Message) => void;
+/** The subscription message of scope `S`. */
+export type SubscriptionOf<S extends StreamScope> = Extract<SubscribeMessage, { subscribe: S }>;
+
+/** The protocol this client speaks (checked against the server's type). */
+const PROTOCOL: HelloMessage['protocol'] = 'highlander.v1';
 
 /** Reconnect delays: quick at first, then every few seconds, with jitter so tabs do not stampede. */
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 5000];
@@ -29,7 +31,7 @@ class Stream {
   #ws: WebSocket | null = null;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
-  #subscriptions = new Map<Scope, { message: Record<string, unknown>; handler: Handler }>();
+  #subscriptions = new Map<StreamScope, { message: SubscribeMessage; deliver: (message: ScopeMessage) => void }>();
 
   /** Connects (again) with the session's token. */
   start(): void {
@@ -47,10 +49,18 @@ class Stream {
     this.status = 'idle';
   }
 
-  /** Subscribes to a scope (replacing an earlier subscription to it); returns the unsubscribe function. */
-  subscribe(message: { subscribe: Scope; [field: string]: unknown }, handler: Handler): () => void {
-    const scope = message.subscribe;
-    const entry = { message, handler };
+  /**
+   * Subscribes to a scope (replacing an earlier subscription to it): `handler` gets that scope's
+   * snapshots, deltas and errors (protocol.ts in @highlander/admin-api). Returns the unsubscribe function.
+   */
+  subscribe<S extends StreamScope>(message: SubscriptionOf<S>, handler: (message: MessageOf<S>) => void): () => void {
+    const scope: S = message.subscribe;
+    const entry = {
+      message,
+      deliver: (received: ScopeMessage) => {
+        if (inScope(received, scope)) handler(received);
+      },
+    };
     this.#subscriptions.set(scope, entry);
     this.#send(message);
     return () => {
@@ -67,7 +77,7 @@ class Stream {
     const url = new URL('/api/stream', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     // Browsers cannot set headers on a ws upgrade: the token travels as a subprotocol.
-    const ws = new WebSocket(url, ['highlander.v1', `bearer.${token}`]);
+    const ws = new WebSocket(url, [PROTOCOL, `bearer.${token}`]);
     this.#ws = ws;
     let opened = false;
     ws.onopen = () => {
@@ -75,15 +85,15 @@ class Stream {
     };
     ws.onmessage = (event) => {
       if (this.#ws !== ws) return;
-      let message: Message;
+      // The admin API's own stream (same origin, authenticated): its messages are as protocol.ts types them.
+      let message: ServerMessage;
       try {
-        message = JSON.parse(String(event.data)) as Message;
+        message = JSON.parse(String(event.data));
       } catch {
         return;
       }
       if (message.kind === 'hello') {
-        const hello = message as unknown as { who: { name: string; role: Role }; readOnly?: boolean };
-        session.identify(hello.who, hello.readOnly ?? false);
+        session.identify(message.who, message.readOnly);
         this.#attempt = 0;
         this.status = 'live';
         this.problem = null;
@@ -92,8 +102,9 @@ class Stream {
         for (const { message: subscription } of this.#subscriptions.values()) this.#send(subscription);
         return;
       }
+      if (message.kind === 'unsubscribed') return;
       if (message.kind === 'snapshot') this.resyncs++;
-      if (message.scope) this.#subscriptions.get(message.scope)?.handler(message);
+      this.#subscriptions.get(message.scope)?.deliver(message);
     };
     ws.onclose = (event) => {
       if (this.#ws !== ws) return;
@@ -123,9 +134,14 @@ class Stream {
     this.#timer = setTimeout(() => this.#connect(), delay);
   }
 
-  #send(message: Record<string, unknown>): void {
+  #send(message: SubscribeMessage | { unsubscribe: StreamScope }): void {
     if (this.#ws?.readyState === WebSocket.OPEN && this.status === 'live') this.#ws.send(JSON.stringify(message));
   }
+}
+
+/** Whether `message` belongs to subscriptions of `scope`. */
+function inScope<S extends StreamScope>(message: ScopeMessage, scope: S): message is MessageOf<S> {
+  return message.scope === scope;
 }
 
 /** Why a connection was refused: 'unauthorized', a message, or null when the API is unreachable. */

@@ -3,7 +3,7 @@
  * when a node was killed: which events count, how each reads, and where the labels go when they
  * crowd. Pure, unit-tested.
  */
-import type { ModelEvent } from './types.ts';
+import type { ModelEvent } from '@highlander/admin-api/protocol';
 
 export type MarkerKind = 'node-down' | 'session-lost' | 'fenced' | 'evicted' | 'migrated' | 'talk-moved' | 'node-up' | 'drain';
 
@@ -22,8 +22,9 @@ export interface TimelineMarker {
 
 /** The marker an event makes on the timeline of talk `code`, or null for events that are not worth one. */
 export function markerFor(event: ModelEvent, code: string | null): TimelineMarker | null {
-  const isTalk = event.type === 'talk' && event.id === code;
-  const object = event.type !== undefined && event.id !== undefined ? `${event.type}/${event.id}` : '';
+  const about = 'type' in event ? event : null;
+  const isTalk = about?.type === 'talk' && about.id === code;
+  const object = about ? `${about.type}/${about.id}` : '';
   const make = (kind: MarkerKind, severity: TimelineMarker['severity'], label: string): TimelineMarker => ({
     key: event.cursor, time: event.time, kind, severity, label, node: event.node, talk: isTalk,
   });

@@ -2,7 +2,7 @@
  * Keeping a talk's reactions and timeline as the stream's `talk` scope delivers them: a snapshot,
  * then deltas with the new reactions, after any reconnect a snapshot again. Pure, unit-tested.
  */
-import type { TalkReaction, TalkTimelinePoint } from './types.ts';
+import type { Reaction, TimelinePoint } from '@highlander/admin-api/protocol';
 
 /** Reactions kept for the presenter's feed. */
 export const MAX_KEPT_REACTIONS = 200;
@@ -13,12 +13,12 @@ export const MAX_KEPT_REACTIONS = 200;
  * floats over the screen.
  */
 export function mergeReactions(
-  kept: readonly TalkReaction[],
-  incoming: readonly TalkReaction[],
+  kept: readonly Reaction[],
+  incoming: readonly Reaction[],
   lastSeq: number,
   max = MAX_KEPT_REACTIONS,
-): { kept: TalkReaction[]; fresh: TalkReaction[]; lastSeq: number } {
-  const fresh: TalkReaction[] = [];
+): { kept: Reaction[]; fresh: Reaction[]; lastSeq: number } {
+  const fresh: Reaction[] = [];
   let seq = lastSeq;
   for (const reaction of [...incoming].sort((a, b) => a.seq - b.seq)) {
     if (reaction.seq <= seq) continue;
@@ -31,7 +31,7 @@ export function mergeReactions(
 }
 
 /** The timeline with `incoming` points added: those after the last known time, in time order. */
-export function mergeTimeline(known: readonly TalkTimelinePoint[], incoming: readonly TalkTimelinePoint[]): TalkTimelinePoint[] {
+export function mergeTimeline(known: readonly TimelinePoint[], incoming: readonly TimelinePoint[]): TimelinePoint[] {
   const last = known.at(-1)?.t ?? -Infinity;
   const added = incoming.filter((p) => p.t > last).sort((a, b) => a.t - b.t);
   return added.length === 0 ? [...known] : [...known, ...added];
@@ -42,7 +42,7 @@ export function mergeTimeline(known: readonly TalkTimelinePoint[], incoming: rea
  * as the room does: the latest aggregate is appended when at least `everyMs` passed since the
  * previous sample; the oldest go beyond `max` (the talk's points keep the longer history).
  */
-export function addLiveSample(live: readonly TalkTimelinePoint[], sample: TalkTimelinePoint, everyMs = 2000, max = 1800): TalkTimelinePoint[] {
+export function addLiveSample(live: readonly TimelinePoint[], sample: TimelinePoint, everyMs = 2000, max = 1800): TimelinePoint[] {
   const previous = live.at(-1);
   if (previous && sample.t - previous.t < everyMs) return [...live];
   const kept = [...live, sample];
@@ -54,7 +54,7 @@ export function addLiveSample(live: readonly TalkTimelinePoint[], sample: TalkTi
  * it), ending with `current` (the latest aggregate) when it is newer than all of them: the line
  * ends where the gauge is.
  */
-export function combinedTimeline(timeline: readonly TalkTimelinePoint[], live: readonly TalkTimelinePoint[], current?: TalkTimelinePoint): TalkTimelinePoint[] {
+export function combinedTimeline(timeline: readonly TimelinePoint[], live: readonly TimelinePoint[], current?: TimelinePoint): TimelinePoint[] {
   const times = new Set(timeline.map((p) => p.t));
   const points = [...timeline, ...live.filter((p) => !times.has(p.t))].sort((a, b) => a.t - b.t);
   if (current && current.t > (points.at(-1)?.t ?? -Infinity)) points.push(current);

@@ -1,6 +1,6 @@
+import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/admin-api/protocol';
 import { stream } from './stream.svelte.ts';
 import { addLiveSample, mergeReactions, mergeTimeline } from './talk-series.ts';
-import type { TalkReaction, TalkTimelinePoint, TalkView } from './types.ts';
 
 const ON_SCREEN_KEY = 'highlander.audience.onScreen';
 
@@ -13,7 +13,7 @@ export interface OnScreen {
   paused: boolean;
 }
 
-type ReactionListener = (reactions: TalkReaction[]) => void;
+type ReactionListener = (reactions: Reaction[]) => void;
 
 /**
  * The one `talk` subscription of this page (the stream allows one per scope), shared by the
@@ -27,12 +27,13 @@ type ReactionListener = (reactions: TalkReaction[]) => void;
 class TalkFeed {
   /** The talk subscribed to. */
   code = $state<string | null>(null);
-  talk = $state.raw<TalkView | null>(null);
+  /** The talk's aggregates (its reactions and timeline are below). */
+  talk = $state.raw<TalkAggregates | null>(null);
   /** The newest reactions, oldest first. */
-  reactions = $state.raw<TalkReaction[]>([]);
-  timeline = $state.raw<TalkTimelinePoint[]>([]);
+  reactions = $state.raw<Reaction[]>([]);
+  timeline = $state.raw<TimelinePoint[]>([]);
   /** Samples of the aggregate between the timeline's points. */
-  live = $state.raw<TalkTimelinePoint[]>([]);
+  live = $state.raw<TimelinePoint[]>([]);
   /** The server's clock minus this browser's (ms), from the latest view. */
   clockOffsetMs = $state(0);
   /** The talk could not be followed (the server's message). */
@@ -97,25 +98,23 @@ class TalkFeed {
     this.#round = undefined;
     if (wanted === null) return;
     this.#unsubscribe = stream.subscribe({ subscribe: 'talk', code: wanted }, (message) => {
-      if (message.code !== undefined && message.code !== this.code) return; // a late message of the previous talk
-      if (message.kind === 'snapshot') this.#snapshot(message.talk as TalkView);
-      else if (message.kind === 'delta') {
-        this.#delta(message.talk as TalkView | undefined, (message.reactions ?? []) as TalkReaction[], message.timeline as TalkTimelinePoint[] | undefined);
-      }
-      else if (message.kind === 'error') this.error = (message.error as { message?: string } | undefined)?.message ?? 'The talk could not be followed.';
+      if (message.code !== this.code) return; // a late message of the previous talk
+      if (message.kind === 'snapshot') this.#snapshot(message.talk);
+      else if (message.kind === 'delta') this.#delta(message.talk, message.reactions, message.timeline);
+      else this.error = message.error.message || 'The talk could not be followed.';
     });
   }
 
-  #snapshot(talk: TalkView): void {
+  #snapshot(snapshot: TalkSnapshot): void {
+    const { reactions: incoming, reactionsGap: _gap, timeline, ...talk } = snapshot;
     // The first snapshot's reactions are history; after a reconnect, those newer than seen are new.
     const first = this.talk === null && this.#lastSeq === 0;
     const newRound = this.#round !== undefined && talk.round !== this.#round;
     this.error = null;
     this.#round = talk.round;
-    this.timeline = [...(talk.timeline ?? [])];
+    this.timeline = [...timeline];
     // After a reset the samples are of the previous round; after a reconnect they still hold.
     if (newRound) this.live = [];
-    const incoming = talk.reactions ?? [];
     if (first || newRound) {
       const merged = mergeReactions([], incoming, 0);
       this.reactions = merged.kept;
@@ -127,23 +126,23 @@ class TalkFeed {
   }
 
   /** `timeline`: the talk's new points, if any. (A reset comes as a new snapshot.) */
-  #delta(talk: TalkView | undefined, reactions: TalkReaction[], timeline: TalkTimelinePoint[] | undefined): void {
+  #delta(talk: TalkAggregates, reactions: Reaction[], timeline: TimelinePoint[] | undefined): void {
     if (timeline && timeline.length > 0) this.timeline = mergeTimeline(this.timeline, timeline);
-    if (talk) this.#setTalk(talk);
+    this.#setTalk(talk);
     this.#addReactions(reactions);
   }
 
-  #setTalk(talk: TalkView): void {
-    const at = talk.at ?? Date.now() + this.clockOffsetMs;
-    if (talk.at !== undefined) this.clockOffsetMs = talk.at - Date.now();
-    // Deltas may leave out the lists: keep what the snapshot gave.
-    this.talk = { ...talk, reactions: undefined, timeline: undefined };
+  /** The aggregates alone: the reactions and timeline are kept apart (deltas carry only what is new). */
+  #setTalk(talk: TalkAggregates): void {
+    const at = talk.at;
+    this.clockOffsetMs = talk.at - Date.now();
+    this.talk = talk;
     if (talk.status === 'open' || this.live.length === 0) {
       this.live = addLiveSample(this.live, { t: at, average: talk.average, participants: talk.participants, connected: talk.connected, reactions: 0 });
     }
   }
 
-  #addReactions(incoming: TalkReaction[]): void {
+  #addReactions(incoming: Reaction[]): void {
     if (incoming.length === 0) return;
     const merged = mergeReactions(this.reactions, incoming, this.#lastSeq);
     this.#lastSeq = merged.lastSeq;

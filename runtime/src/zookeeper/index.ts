@@ -1,7 +1,7 @@
 /**
  * The ZooKeeper side of Highlander, for tools that read or manage the same ensemble as the nodes
  * (the admin API, tests, operators' scripts): a session with per-request timeouts and recovery,
- * and the lock queue's znode naming.
+ * the lock queue's znode naming, and the membership watch.
  *
  * ```ts
  * import { ZkSession, sortQueue } from '@highlander/runtime/zookeeper';
@@ -15,3 +15,5 @@
 export { ACL, CreateMode, Exception, ZkError, ZkSession, czxidOf, isZkCode, zkCodeName } from './zk-session.js';
 export type { ZkSessionOptions } from './zk-session.js';
 export { LockQueue, parseLockName, sortQueue } from './lock-queue.js';
+export { MembershipWatch } from './membership-watch.js';
+export type { MembershipWatchOptions } from './membership-watch.js';

@@ -1,12 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../../scripts/cluster.js';
 import { LiveClusterModel } from '@highlander/admin-api';
 import type { ModelDelta } from '@highlander/admin-api';
 import { ZkSession } from '@highlander/runtime/zookeeper';
-import { s3Config, zookeeperConnect } from '../harness/servers.js';
-import { TEST_OBJECTS } from '../harness/test-objects.js';
-import { timing } from '../harness/timing.js';
-import { ownersInZooKeeper } from '../harness/lock-tree.js';
+import { s3Config, zookeeperConnect } from '../../harness/servers.js';
+import { TEST_OBJECTS } from '../../harness/test-objects.js';
+import { timing } from '../../harness/timing.js';
+import { ownersInZooKeeper } from '../../harness/lock-tree.js';
 
 /**
  * The admin API's live model against real ZooKeeper, radosgw and three node processes: it must
@@ -29,14 +29,10 @@ function ownersInModel(m: LiveClusterModel): Map<string, string> {
 
 /** Waits until the model agrees with ZooKeeper (events arrive asynchronously), failing with the difference. */
 async function expectModelMatchesZooKeeper(m: LiveClusterModel, root: string): Promise<void> {
-  const deadline = Date.now() + timing.eventMs;
-  for (;;) {
+  await vi.waitFor(async () => {
     const truth = await ownersInZooKeeper(zk, root);
-    const seen = ownersInModel(m);
-    if (JSON.stringify([...truth].sort()) === JSON.stringify([...seen].sort())) return;
-    if (Date.now() > deadline) expect([...seen].sort()).toEqual([...truth].sort());
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    expect([...ownersInModel(m)].sort()).toEqual([...truth].sort());
+  }, { timeout: timing.eventMs, interval: 100 });
 }
 
 beforeAll(async () => {
@@ -68,9 +64,7 @@ describe('live cluster model', () => {
     expect(deltas.some((d) => d.kind === 'object' && d.id === 'm3' && d.object?.owner === 'node-a')).toBe(true);
     // Per-object activity arrives with the next stats interval.
     await b.call('counter', 'm0', 'increment', null);
-    const deadline = Date.now() + timing.eventMs;
-    while (model.object('counter', 'm0')?.lastCallAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(model.object('counter', 'm0')?.lastCallAt).not.toBeNull();
+    await vi.waitFor(() => expect(model!.object('counter', 'm0')?.lastCallAt).not.toBeNull(), { timeout: timing.eventMs, interval: 100 });
     // Filtering, sorting and keyset pagination.
     const page1 = model.objects({ node: 'node-a', sort: 'id', limit: 3 });
     expect(page1.total).toBe(5);
@@ -103,9 +97,7 @@ describe('live cluster model', () => {
     // A killed node: its objects disappear from the model once its session (and locks) expire.
     cNode.kill('SIGKILL');
     for (let i = 0; i < 3; i++) await b.call('set', `s${i}`, 'add', 'x');
-    const gone = Date.now() + timing.failoverMs;
-    while (model.node('node-c') && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
-    expect(model.node('node-c')).toBeUndefined();
+    await vi.waitFor(() => expect(model!.node('node-c')).toBeUndefined(), { timeout: timing.failoverMs, interval: 100 });
     expect(model.objects({ node: 'node-c', limit: 10 }).total).toBe(0);
     await expectModelMatchesZooKeeper(model, c.root);
 
@@ -125,14 +117,11 @@ describe('live cluster model', () => {
     await a.call('counter', 'q', 'increment', null);
     const seen: number[] = [];
     const stop = model.watchLockQueue('counter', 'q', (queue) => seen.push(queue.length));
-    const deadline = Date.now() + timing.eventMs;
-    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(seen[0]).toBe(1);
+    await vi.waitFor(() => expect(seen[0]).toBe(1), { timeout: timing.eventMs, interval: 50 });
     // A second znode joins the queue (as a migration target would): the watcher sees two entries.
     const parent = `${c.root}/objects/counter/q`;
     const waiter = await zk.create(`${parent}/lock-visitor-00-00-`, undefined, 3 /* EPHEMERAL_SEQUENTIAL */);
-    while (!seen.includes(2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(seen).toContain(2);
+    await vi.waitFor(() => expect(seen).toContain(2), { timeout: timing.eventMs, interval: 50 });
     stop();
     await zk.remove(waiter);
   });

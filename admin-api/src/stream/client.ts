@@ -1,0 +1,279 @@
+import { MessageWindow, closeReason } from '@highlander/kit';
+import { objectKey } from '@highlander/runtime';
+import type { Logger } from 'pino';
+import { WebSocket, type RawData } from 'ws';
+import type { z } from 'zod';
+import type { Principal } from '../auth.js';
+import type { ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta } from '../contracts.js';
+import type { TalkFeeds } from '../talk-feed.js';
+import { EventsScope } from './events.js';
+import { ObjectScope } from './object.js';
+import { SubscribeMessage, UnsubscribeMessage, type ServerMessage, type StreamScope } from './protocol.js';
+import type { CompiledStreamOptions } from './server.js';
+import { SummaryScope } from './summary.js';
+import { TalkScope } from './talk.js';
+
+/** Why a client was dropped for being slow. */
+export type DropReason = 'buffered' | 'pending';
+
+/** What a client needs from the server it is connected to. */
+export interface StreamHub {
+  options: CompiledStreamOptions;
+  model: ClusterModel;
+  actions: ClusterActions;
+  logger: Logger;
+  talkFeeds: TalkFeeds | undefined;
+  /** Call after any change of a client's subscriptions. */
+  updateModelSubscription(): void;
+  /** Watches a lock queue for a client; returns the release function. */
+  watchQueue(client: StreamClient, type: string, id: string): () => void;
+  scheduleFlush(): void;
+  /** The client closed itself for being slow. */
+  dropped(client: StreamClient, reason: DropReason): void;
+}
+
+/**
+ * One connected client: its messages, its subscriptions (one module per scope: summary.ts,
+ * events.ts, object.ts, talk.ts), the changes waiting for its next flush, and backpressure. A client
+ * with more than `maxBufferedBytes` unsent, or more than `maxPendingChanges` changes waiting, is
+ * closed with 1013 and a reason saying how to resume (the events cursor it was last sent).
+ */
+export class StreamClient {
+  readonly principal: Principal;
+  readonly #hub: StreamHub;
+  readonly #ws: WebSocket;
+  readonly #summary = new SummaryScope();
+  readonly #events = new EventsScope();
+  readonly #object: ObjectScope;
+  readonly #talk: TalkScope;
+  readonly #messages: MessageWindow;
+  #alive = true;
+  #dropped = false;
+  /** Bytes of an objects snapshot still allowed over `maxBufferedBytes` until the buffer first drains below it. */
+  #snapshotAllowance = 0;
+
+  constructor(hub: StreamHub, ws: WebSocket, principal: Principal) {
+    this.#hub = hub;
+    this.#ws = ws;
+    this.principal = principal;
+    this.#messages = new MessageWindow(hub.options.maxMessagesPerSecond);
+    this.#object = new ObjectScope({
+      actions: hub.actions,
+      logger: hub.logger,
+      watchQueue: (type, id) => hub.watchQueue(this, type, id),
+      subscriptionsChanged: () => hub.updateModelSubscription(),
+      scheduleFlush: () => hub.scheduleFlush(),
+      send: (message) => this.send(message),
+    });
+    this.#talk = new TalkScope({
+      feeds: hub.talkFeeds,
+      canSend: () => !this.#dropped && !this.#tooSlow(),
+      send: (message) => this.send(message),
+    });
+    ws.on('message', (data, isBinary) => this.#message(data, isBinary));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+  }
+
+  /** Whether the client needs the model's changes (talks come from elsewhere). */
+  hasSubscriptions(): boolean {
+    return !this.#dropped && (this.#summary.subscribed || this.#events.subscribed || this.#object.subscribed);
+  }
+
+  send(message: ServerMessage): void {
+    this.#sendText(JSON.stringify(message));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(code, closeReason(reason));
+  }
+
+  /** Pings; terminates a client that did not answer the previous ping. */
+  ping(): void {
+    if (!this.#alive) {
+      this.#ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
+  }
+
+  /** Closes with 1001 and resolves once the socket is closed (terminated if the close handshake stalls). */
+  shutdown(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.#ws.terminate(), 1000);
+      this.#ws.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.close(1001, 'admin API shutting down');
+    });
+  }
+
+  /** Drops every subscription (on close, or when dropped for being slow). */
+  release(): void {
+    this.#summary.unsubscribe();
+    this.#events.unsubscribe();
+    this.#object.unsubscribe();
+    this.#talk.unsubscribe();
+    this.#hub.updateModelSubscription();
+  }
+
+  // ---- client messages ----
+
+  #message(data: RawData, isBinary: boolean): void {
+    if (this.#dropped) return;
+    if (isBinary) return this.close(1003, 'binary messages are not supported: send JSON text');
+    if (!this.#messages.count().ok) {
+      return this.close(1008, `too many messages: at most ${this.#hub.options.maxMessagesPerSecond} per second`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(rawText(data));
+    } catch {
+      return this.close(1007, 'malformed message: not JSON');
+    }
+    if (typeof value === 'object' && value !== null && 'unsubscribe' in value) {
+      const parsed = UnsubscribeMessage.safeParse(value);
+      if (!parsed.success) return this.close(1008, `invalid message: ${firstIssue(parsed.error)}`);
+      return this.#unsubscribe(parsed.data.unsubscribe);
+    }
+    if (typeof value === 'object' && value !== null && 'subscribe' in value) {
+      const parsed = SubscribeMessage.safeParse(value);
+      if (!parsed.success) return this.close(1008, `invalid message: ${firstIssue(parsed.error)}`);
+      return this.#subscribe(parsed.data);
+    }
+    this.close(1008, 'invalid message: expected {"subscribe": …} or {"unsubscribe": …}');
+  }
+
+  #subscribe(message: SubscribeMessage): void {
+    if (this.#tooSlow()) return;
+    const hub = this.#hub;
+    switch (message.subscribe) {
+      case 'summary': {
+        this.#summary.subscribe();
+        hub.updateModelSubscription();
+        const text = JSON.stringify(this.#summary.snapshot(hub.model, message.objects === true));
+        // A map of every object may be bigger than the slow-client limit by itself: allow it that once.
+        if (message.objects) this.#snapshotAllowance = Buffer.byteLength(text);
+        this.#sendText(text);
+        return;
+      }
+      case 'events': {
+        const snapshot = this.#events.subscribe(hub.model, message.since, hub.options.maxSnapshotEvents);
+        hub.updateModelSubscription();
+        this.send(snapshot);
+        return;
+      }
+      case 'object':
+        this.#object.subscribe(message.type, message.id);
+        hub.updateModelSubscription();
+        return;
+      case 'talk':
+        this.#talk.subscribe(message.code);
+        return;
+    }
+  }
+
+  #unsubscribe(scope: StreamScope): void {
+    switch (scope) {
+      case 'summary':
+        this.#summary.unsubscribe();
+        break;
+      case 'events':
+        this.#events.unsubscribe();
+        break;
+      case 'object':
+        this.#object.unsubscribe();
+        break;
+      case 'talk':
+        this.#talk.unsubscribe();
+        break;
+    }
+    this.#hub.updateModelSubscription();
+    this.send({ kind: 'unsubscribed', scope });
+  }
+
+  // ---- coalescing ----
+
+  /** Files a model change with every scope it concerns. */
+  offer(delta: ModelDelta): void {
+    if (this.#dropped) return;
+    if (delta.kind === 'lockQueue') {
+      this.offerQueue(objectKey(delta.type, delta.id), delta.queue);
+      return;
+    }
+    const summary = this.#summary.offer(delta);
+    const events = delta.kind === 'event' && this.#events.offer(delta.event);
+    const object = this.#object.offer(delta);
+    if (summary || events || object) this.#changed();
+  }
+
+  /** The latest lock queue of object `key` (from the shared queue watch). */
+  offerQueue(key: string, queue: LockQueueEntryView[]): void {
+    if (this.#dropped) return;
+    if (this.#object.offerQueue(key, queue)) this.#changed();
+  }
+
+  /** Sends what changed since the last flush, a message per scope. */
+  flush(summary: () => ClusterSummary): void {
+    if (this.#dropped || this.#ws.readyState !== WebSocket.OPEN) return;
+    if (!this.#summary.hasPending() && !this.#events.hasPending() && !this.#object.hasPending()) return;
+    if (this.#tooSlow()) return;
+    for (const message of [this.#summary.flush(summary), this.#events.flush(), this.#object.flush()]) {
+      if (message) this.send(message);
+    }
+  }
+
+  #changed(): void {
+    const pending = this.#summary.pendingCount + this.#events.pendingCount + this.#object.pendingCount;
+    if (pending > this.#hub.options.maxPendingChanges) {
+      this.#drop('pending', `over ${this.#hub.options.maxPendingChanges} changes waiting`);
+      return;
+    }
+    this.#hub.scheduleFlush();
+  }
+
+  // ---- backpressure ----
+
+  #sendText(text: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+  }
+
+  /** Drops the client when its socket has more than the limit unsent. */
+  #tooSlow(): boolean {
+    const { maxBufferedBytes } = this.#hub.options;
+    const buffered = this.#ws.bufferedAmount;
+    if (buffered <= maxBufferedBytes) {
+      this.#snapshotAllowance = 0;
+      return false;
+    }
+    if (buffered <= maxBufferedBytes + this.#snapshotAllowance) return false;
+    this.#drop('buffered', `over ${maxBufferedBytes} bytes unsent`);
+    return true;
+  }
+
+  #drop(reason: DropReason, why: string): void {
+    if (this.#dropped) return;
+    const cursor = this.#events.cursor;
+    const resume = cursor !== null ? `reconnect and subscribe to events with since=${cursor}` : 'reconnect and subscribe again';
+    this.#dropped = true;
+    this.#hub.dropped(this, reason);
+    this.close(1013, `too slow: ${why}; ${resume}`);
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}
+
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
+  return `${path}${issue.message}`;
+}
