@@ -31,6 +31,11 @@ export const timing = {
   exitMs: 10_000,
   /** test/harness: a request to a harness ZooKeeper server (node-zookeeper-client has no request timeout of its own). */
   harnessRequestMs: 10_000,
+  /**
+   * The interval of a poll whose every try goes to the stack (an HTTP request, a node call, a read of the whole
+   * ZooKeeper tree). Polls of what is in the test process keep vitest's 50 ms.
+   */
+  pollMs: 200,
 
   // ---- durations: part of a scenario ----
 
@@ -45,6 +50,13 @@ export const timing = {
    * for this long; its lock creates time out after giveUpMs each, and land once the server runs again.
    */
   pausedAcquireMs: 800,
+  /** A test's client pauses this long after a failed call before its next one, so that an outage does not become a busy loop. */
+  retryPauseMs: 20,
+  /**
+   * test/cluster/store-outage: the nodes' call timeout, longer than a write takes to fail against a stopped
+   * radosgw, so that a call the outage hit fails with StoreUnavailable rather than CallTimeout.
+   */
+  outageCallMs: 5000,
   /** test/cluster/store-outage: the calls run this long against a healthy store before radosgw stops. */
   storeOutageLoadMs: 700,
   /** test/cluster/store-outage: radosgw stays stopped this long while the calls go on. */
@@ -137,9 +149,10 @@ export const timing = {
 } as const;
 
 /**
- * Lets a scenario run for one of the durations above (a fault in place, a workload going on).
+ * Lets a scenario run for one of the durations above (a fault in place, a workload going on); at once
+ * when the duration is 0 or less (what is left of one that started earlier).
  * Never a way to wait for something to happen: poll for it (`expect.poll`, `vi.waitFor`).
  */
 export function hold(durationMs: number): Promise<void> {
-  return sleep(durationMs);
+  return sleep(Math.max(0, durationMs));
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { timing } from '../harness/timing.js';
 
 /**
  * The README's main command on embedded defaults (no ZooKeeper, no S3): it prints the dashboard and
@@ -16,7 +17,7 @@ describe('the demo on embedded defaults', () => {
   it('runs three nodes, the admin API, an audience session and the workload, then stops cleanly', async () => {
     const data = await mkdtemp(join(tmpdir(), 'highlander-demo-test-'));
     try {
-      const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', DEMO, '--duration', '8', '--rate', '20', '--data', data, '--audience-port', '0'], {
+      const child = spawn(process.execPath, ['--conditions=@highlander/source', '--import', 'tsx', DEMO, '--duration', String(timing.demoRunMs / 1000), '--rate', '20', '--data', data, '--audience-port', '0'], {
         env: { ...process.env, HIGHLANDER_API_PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -47,5 +48,5 @@ describe('the demo on embedded defaults', () => {
     } finally {
       await rm(data, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, timing.demoTestMs);
 });
