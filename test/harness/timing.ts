@@ -142,8 +142,6 @@ export const timing = {
   uiStackStartMs: 120_000,
   /** A browser test that restarts the admin API or kills a node. */
   uiLongTestMs: 120_000,
-  /** Packing every workspace and installing the tarballs into a scratch application. */
-  packInstallMs: 180_000,
   /** The demo: start, demoRunMs of workload, stop. */
   demoTestMs: 60_000,
 } as const;

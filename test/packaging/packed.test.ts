@@ -49,7 +49,7 @@ beforeAll(async () => {
   if (!existsSync(join(REPO, 'dashboard/dist/index.html'))) throw new Error('dashboard/dist is not built: run `npm run build` first');
   dir = await mkdtemp(join(tmpdir(), 'highlander-packed-'));
   app = await installScratchApp(REPO, dir);
-}, timing.packInstallMs);
+}, 180_000);
 
 afterAll(async () => {
   // Each runs in a process group of its own: kill the whole group (npx and what it runs).
