@@ -32,8 +32,8 @@ export const timing = {
   /** test/harness: a request to a harness ZooKeeper server (node-zookeeper-client has no request timeout of its own). */
   harnessRequestMs: 10_000,
   /**
-   * The interval of a poll whose every try goes to the stack (an HTTP request, a node call, a read of the whole
-   * ZooKeeper tree). Polls of what is in the test process keep vitest's 50 ms.
+   * The interval of a poll whose every try is heavy (a read of the whole ZooKeeper tree, a call per object, a
+   * talk's snapshot). Other polls keep vitest's 50 ms.
    */
   pollMs: 200,
 
