@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { TalkSnapshot, TalkState } from '@highlander/audience';
 import { CURATED_EMOJI, devicePseudonym } from '@highlander/audience';
@@ -12,7 +12,7 @@ import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig, type Nod
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
-import { timing } from '../harness/timing.js';
+import { hold, timing } from '../harness/timing.js';
 import { Participant, freshAddress, freshDevice } from './participant.js';
 
 /**
@@ -68,17 +68,6 @@ async function snapshot(code: string): Promise<TalkSnapshot> {
   const res = await http('GET', `/api/talks/${code}`, { token: VIEWER });
   expect(res.status).toBe(200);
   return res.body.talk;
-}
-
-/** Polls the talk until `test` holds (the connected counts and attendees follow the heartbeats). */
-async function eventually<T>(read: () => Promise<T>, test: (value: T) => boolean, timeoutMs = timing.eventMs): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (test(value)) return value;
-    if (Date.now() > deadline) return value; // the caller's expect shows what it was
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 async function joinRoom(node: NodeProcess, code: string, label: string, address?: string): Promise<Participant> {
@@ -184,8 +173,12 @@ describe('audience feedback on a live cluster', () => {
     let view = await snapshot(code);
     expect(view).toMatchObject({ participants: 6, average: 50 });
     expect(view.histogram).toEqual([1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]);
-    view = await eventually(() => snapshot(code), (v) => v.connected === 6);
-    expect(view.connected).toBe(6);
+    // The connected counts follow the gateways' heartbeats.
+    view = await vi.waitFor(async () => {
+      const v = await snapshot(code);
+      expect(v.connected).toBe(6);
+      return v;
+    }, { timeout: timing.eventMs, interval: timing.pollMs });
     expect(view.gateways.map((g) => [g.name, g.connected])).toEqual([['node-a', 2], ['node-b', 2], ['node-c', 2]]);
     // Everyone is told the room's size.
     const room = await people[5]!.next((m) => m.kind === 'room' && m.participants === 6);
@@ -209,11 +202,8 @@ describe('audience feedback on a live cluster', () => {
     const firstPseudonym = devicePseudonym(stored.secret!, first.device);
     expect(stored.positions[firstPseudonym]).toBe(30);
     // The attendee objects follow lazily (every 500 ms here).
-    const attendee = await eventually(
-      () => b.get<{ talk: string; position: number | null }>('attendee', `${code}.${firstPseudonym}`),
-      (s) => s.position === 30,
-    );
-    expect(attendee).toMatchObject({ talk: code, position: 30 });
+    await expect.poll(() => b.get<{ talk: string; position: number | null }>('attendee', `${code}.${firstPseudonym}`), { timeout: timing.eventMs, interval: timing.pollMs })
+      .toMatchObject({ talk: code, position: 30 });
   });
 
   it('refuses what breaks the rules, clearly and counted: rate limits, non-curated emoji, bad input, oversize, too many connections', async () => {
@@ -314,19 +304,15 @@ describe('audience feedback on a live cluster', () => {
       stream.once('error', reject);
     });
     stream.send(JSON.stringify({ subscribe: 'talk', code }));
-    const waitFeed = async (test: (m: any) => boolean) => {
-      const deadline = Date.now() + timing.eventMs;
-      while (!feed.some(test) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      return feed.find(test);
-    };
-    expect(await waitFeed((m) => m.kind === 'snapshot' && m.scope === 'talk')).toMatchObject({ code, talk: { title: 'Presenter', status: 'open' } });
+    /** The first message of the feed that passes `test`, once there is one. */
+    const fromFeed = (test: (m: any) => boolean) => expect.poll(() => feed.find(test), { timeout: timing.eventMs });
+    await fromFeed((m) => m.kind === 'snapshot' && m.scope === 'talk').toMatchObject({ code, talk: { title: 'Presenter', status: 'open' } });
 
     const p = await joinRoom(a, code, 'presenter-a');
     const q = await joinRoom(b, code, 'presenter-b');
     await p.settled([p.emoji('🎉'), p.emoji('🔥'), p.position(90)]);
     await q.settled([q.emoji('🎉'), q.position(70)]);
-    const delta = await waitFeed((m) => m.kind === 'delta' && m.scope === 'talk' && m.talk.totals['🎉'] === 2 && m.talk.average === 80);
-    expect(delta).toBeDefined();
+    await fromFeed((m) => m.kind === 'delta' && m.scope === 'talk' && m.talk.totals['🎉'] === 2 && m.talk.average === 80).toBeDefined();
     const seen = feed.filter((m) => m.kind === 'delta').flatMap((m) => m.reactions.map((r: { emoji: string }) => r.emoji));
     expect(seen.sort()).toEqual(['🎉', '🎉', '🔥']);
 
@@ -361,7 +347,7 @@ describe('audience feedback on a live cluster', () => {
     const reset = await http('POST', `/api/talks/${code}/reset`, { body: {} });
     expect(reset.body.talk).toMatchObject({ round: 1, participants: 0, average: null, totals: {} });
     await q.next((m) => m.kind === 'room' && m.round === 1);
-    expect(await waitFeed((m) => m.kind === 'snapshot' && m.scope === 'talk' && m.talk.round === 1)).toBeDefined();
+    await fromFeed((m) => m.kind === 'snapshot' && m.scope === 'talk' && m.talk.round === 1).toBeDefined();
     stream.close();
 
     // Listed, and every action is in the audit log with who did it.
@@ -405,16 +391,19 @@ describe('audience feedback on a live cluster', () => {
           const emoji = CURATED_EMOJI[(tick + i) % CURATED_EMOJI.length]!;
           mine.emoji.push({ ref: p.emoji(emoji), emoji });
         }
-        await new Promise((r) => setTimeout(r, 1100)); // within 1 emoji per second per device
+        await hold(timing.emojiSpacingMs); // within 1 emoji per second per device
       }
     })();
-    await new Promise((r) => setTimeout(r, 2500));
-    victim.kill('SIGKILL');
-    await victim.exited();
-    // Keep sending through the failover (the dead owner's session expires, another node activates the talk).
-    await new Promise((r) => setTimeout(r, timing.sessionTimeoutMs + 4000));
-    running = false;
-    await load;
+    try {
+      await hold(timing.audienceLoadMs);
+      victim.kill('SIGKILL');
+      await victim.exited();
+      // Keep sending through the failover (the dead owner's session expires, another node activates the talk).
+      await hold(timing.audienceFailoverLoadMs);
+    } finally {
+      running = false;
+      await load;
+    }
 
     // Every message gets its outcome: the gateways retried their batches until the talk took them.
     const acked = new Map<string, number>();
@@ -444,7 +433,6 @@ describe('audience feedback on a live cluster', () => {
     const newOwner = (await ownersInZooKeeper(zk, config.root)).get(`talk/${code}`);
     expect(survivors.map((n) => n.name)).toContain(newOwner);
     // The surviving gateways report their participants; the dead one's count ages out.
-    const after = await eventually(() => snapshot(code), (v) => v.connected === 8);
-    expect(after.connected).toBe(8);
+    await expect.poll(async () => (await snapshot(code)).connected, { timeout: timing.eventMs, interval: timing.pollMs }).toBe(8);
   });
 });

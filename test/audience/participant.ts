@@ -1,4 +1,6 @@
+import { vi } from 'vitest';
 import WebSocket from 'ws';
+import { timing } from '../harness/timing.js';
 
 /**
  * One audience participant for the tests: a ws connection to a gateway's `/audience/ws`, from its
@@ -30,7 +32,6 @@ export class Participant {
   readonly outcomes = new Map<string, Outcome>();
   readonly closed: Promise<{ code: number; reason: string }>;
   #nextRef = 0;
-  #waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket, readonly device: string, readonly gateway: string) {
     ws.on('message', (data) => {
@@ -40,12 +41,8 @@ export class Participant {
       if (message.kind === 'rejected' && message.ref) {
         this.outcomes.set(message.ref, { kind: 'rejected', reason: message.reason, message: message.message, retryAfterMs: message.retryAfterMs });
       }
-      for (const wake of this.#waiters.splice(0)) wake();
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
-      resolve({ code, reason: String(reason) });
-      for (const wake of this.#waiters.splice(0)) wake();
-    }));
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
     ws.on('error', () => {
       // 'close' follows; tests look at that.
     });
@@ -64,7 +61,7 @@ export class Participant {
   }
 
   /** Connects and waits for the welcome. */
-  static async join(gatewayUrl: string, code: string, device: string, localAddress?: string, timeoutMs = 15_000): Promise<Participant> {
+  static async join(gatewayUrl: string, code: string, device: string, localAddress?: string, timeoutMs: number = timing.eventMs): Promise<Participant> {
     const participant = await Participant.open(gatewayUrl, code, device, localAddress);
     await participant.next((m) => m.kind === 'welcome', timeoutMs);
     return participant;
@@ -91,38 +88,25 @@ export class Participant {
   }
 
   /** The first message (received already or later) that matches. */
-  async next(test: (message: any) => boolean, timeoutMs = 15_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+  next(test: (message: any) => boolean, timeoutMs: number = timing.eventMs): Promise<any> {
+    return vi.waitFor(() => {
       const found = this.messages.find(test);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`${this.device}: no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`);
-      await this.#wait(deadline - Date.now());
-    }
+      if (!found) throw new Error(`${this.device}: no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5))}`);
+      return found;
+    }, { timeout: timeoutMs });
   }
 
   /** Waits until every ref has an outcome; returns them in order. */
-  async settled(refs: string[], timeoutMs = 30_000): Promise<Outcome[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (refs.some((r) => !this.outcomes.has(r))) {
-      if (Date.now() > deadline) throw new Error(`${this.device}: ${refs.filter((r) => !this.outcomes.has(r)).length} refs without an outcome after ${timeoutMs} ms`);
-      await this.#wait(deadline - Date.now());
-    }
-    return refs.map((r) => this.outcomes.get(r)!);
+  settled(refs: string[], timeoutMs: number = timing.eventMs): Promise<Outcome[]> {
+    return vi.waitFor(() => {
+      const missing = refs.filter((r) => !this.outcomes.has(r)).length;
+      if (missing > 0) throw new Error(`${this.device}: ${missing} refs without an outcome after ${timeoutMs} ms`);
+      return refs.map((r) => this.outcomes.get(r)!);
+    }, { timeout: timeoutMs });
   }
 
   close(): Promise<{ code: number; reason: string }> {
     this.ws.close();
     return this.closed;
-  }
-
-  #wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.max(1, Math.min(ms, 500)));
-      this.#waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

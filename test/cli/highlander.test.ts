@@ -60,14 +60,6 @@ async function detail(type: string, id: string): Promise<{ object: { owner: stri
   return response.ok ? ((await response.json()) as { object: { owner: string } | null }) : null;
 }
 
-async function waitFor(what: string, test: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timing.eventMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -114,7 +106,7 @@ afterAll(async () => {
   if (admin && admin.exitCode === null) {
     const exited = new Promise((resolve) => admin.once('exit', resolve));
     admin.kill('SIGTERM'); // the CLI relays it to the admin API, which closes and exits
-    const timer = setTimeout(() => admin.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => admin.kill('SIGKILL'), timing.exitMs);
     await exited;
     clearTimeout(timer);
   }
@@ -139,7 +131,7 @@ describe('highlander CLI on a live cluster', () => {
   it('shows an object after a call, migrates it, refuses a viewer\'s eviction, and evicts it', async () => {
     const [a] = cluster.nodes as [NodeProcess];
     await a.call('counter', 'cli-1', 'add', 5);
-    await waitFor('the admin API to see counter/cli-1', async () => (await detail('counter', 'cli-1'))?.object?.owner === 'node-a');
+    await expect.poll(async () => (await detail('counter', 'cli-1'))?.object?.owner, { timeout: timing.eventMs }).toBe('node-a');
 
     const shown = await highlander(['show', 'counter/cli-1'], { HIGHLANDER_API_TOKEN: VIEWER });
     expect(shown.code).toBe(0);
@@ -165,7 +157,7 @@ describe('highlander CLI on a live cluster', () => {
     expect(evicted.code).toBe(0);
     expect(JSON.parse(evicted.stdout)).toMatchObject({ owner: 'node-b', forced: false });
     expect((await ownersInZooKeeper(zk, config.root)).has('counter/cli-1')).toBe(false);
-    await waitFor('the admin API to see counter/cli-1 deactivated', async () => (await detail('counter', 'cli-1'))?.object === null);
+    await expect.poll(async () => (await detail('counter', 'cli-1'))?.object, { timeout: timing.eventMs }).toBeNull();
 
     const after = await highlander(['show', 'counter/cli-1']);
     expect(after.code).toBe(0);

@@ -3,7 +3,7 @@ import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../..
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
-import { timing } from '../harness/timing.js';
+import { hold, timing } from '../harness/timing.js';
 import { hammerTally } from '../harness/hammer.js';
 
 /**
@@ -91,9 +91,9 @@ describe('node admin actions', () => {
     const nodes = cluster.nodes;
     const [a] = nodes as [NodeProcess];
     const load = await hammerTally(nodes, 'm1');
-    await new Promise((r) => setTimeout(r, 700));
+    await hold(timing.migrationLoadMs);
     const migrated = await admin(a, 'POST', '/objects/tally/m1/migrate', { to: 'node-c' });
-    await new Promise((r) => setTimeout(r, 700));
+    await hold(timing.migrationLoadMs);
     const { acked, indeterminate } = await load.stop();
 
     expect(migrated.status).toBe(200);
@@ -119,7 +119,7 @@ describe('node admin actions', () => {
     a.kill('SIGSTOP');
     try {
       // The admin API forces an eviction only after the owner ignored a graceful one (3 s by default).
-      await new Promise((r) => setTimeout(r, 1500));
+      await hold(timing.pausedOwnerMs);
       // What a forced eviction does: delete the unresponsive owner's lock znode (its session stays alive).
       const parent = `${c.root}/objects/tally/f1`;
       const [lock] = await zk.getChildren(parent);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startZooKeeper, type ZooKeeperCluster } from '../../scripts/servers/zookeeper.js';
 import { LockQueue } from '@highlander/runtime/zookeeper';
 import { ZkSession } from '@highlander/runtime/zookeeper';
+import { timing } from '../harness/timing.js';
 
 /**
  * Lock creates that time out on our side can still happen on the server: node-zookeeper-client
@@ -15,7 +16,7 @@ let session: ZkSession;
 
 beforeAll(async () => {
   zookeeper = await startZooKeeper();
-  session = await ZkSession.open({ connect: zookeeper.connectString, sessionTimeoutMs: 10_000, requestTimeoutMs: 300 });
+  session = await ZkSession.open({ connect: zookeeper.connectString, sessionTimeoutMs: 10_000, requestTimeoutMs: timing.giveUpMs });
   await session.mkdirp('/t/objects/counter');
 });
 
@@ -31,19 +32,14 @@ it('sweeps lock znodes whose creates timed out but landed after the acquire gave
   let outcome: unknown;
   try {
     // The acquire gives up while the server is paused (as during a quorum loss)…
-    outcome = await queue.acquire('counter', 'o1', { wait: false, timeoutMs: 800 }).catch((err: unknown) => err);
+    outcome = await queue.acquire('counter', 'o1', { wait: false, timeoutMs: timing.pausedAcquireMs }).catch((err: unknown) => err);
   } finally {
     server.kill('SIGCONT');
   }
   expect(outcome).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
   // …then the server answers, and the creates queued in the client land, held by nobody.
-  const deadline = Date.now() + 5000;
-  let landed: string[] = [];
-  while (landed.length === 0 && Date.now() < deadline) {
-    landed = await session.getChildren('/t/objects/counter/o1').catch(() => [] as string[]);
-    if (landed.length === 0) await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(landed.length).toBeGreaterThan(0);
+  await expect.poll(async () => (await session.getChildren('/t/objects/counter/o1').catch(() => [] as string[])).length, { timeout: timing.eventMs })
+    .toBeGreaterThan(0);
   expect(queue.orphanCount).toBeGreaterThan(0);
   await queue.sweepOrphans();
   expect(await session.getChildren('/t/objects/counter/o1').catch(() => [] as string[])).toEqual([]);

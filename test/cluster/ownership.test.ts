@@ -214,8 +214,8 @@ describe('ownership across three node processes', () => {
     const c = config('timeout');
     cluster = await Cluster.start(c, 3);
     const a = cluster.nodes[0]!;
-    const slow = a.call('counter', 'slow', 'slowIncrement', 1500);
-    const timedOut = await failure(a.call('counter', 'slow', 'increment', null, 300));
+    const slow = a.call('counter', 'slow', 'slowIncrement', timing.slowHandlerMs);
+    const timedOut = await failure(a.call('counter', 'slow', 'increment', null, timing.giveUpMs));
     expect(timedOut).toBeInstanceOf(CallTimeout);
     expect(await slow).toBe(1);
     // The timed-out call never ran: it had not started when its caller gave up.

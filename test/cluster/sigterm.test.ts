@@ -57,7 +57,7 @@ it('drains a node process on SIGTERM: the call in flight completes, the state is
 
   // A slow call is running when the signal arrives: IPC is ordered, so once `activations` has answered
   // the slow increment is executing on node-a.
-  const slow = a.call<number>('counter', 's1', 'slowIncrement', 1000);
+  const slow = a.call<number>('counter', 's1', 'slowIncrement', timing.slowHandlerMs);
   expect(await a.activations()).toEqual([expect.objectContaining({ type: 'counter', id: 's1', status: 'active' })]);
   a.kill('SIGTERM');
 

@@ -4,7 +4,7 @@ import { startRadosgw, type RadosgwServer } from '../../scripts/servers/radosgw.
 import { S3StateStore, StoreUnavailable } from '@highlander/runtime';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { zookeeperConnect } from '../harness/servers.js';
-import { timing } from '../harness/timing.js';
+import { hold, timing } from '../harness/timing.js';
 
 /**
  * An S3 outage under load, on a radosgw of its own (the shared one stays up for other tests):
@@ -32,7 +32,7 @@ it('a store outage fails the calls it hit, loses no acknowledged write, and serv
     root: uniqueRoot('outage'),
     sessionTimeoutMs: timing.sessionTimeoutMs,
     objectsModule: TEST_OBJECTS,
-    callTimeoutMs: 5000,
+    callTimeoutMs: timing.outageCallMs,
   };
   cluster = await Cluster.start(config, 2);
   const [a, b] = cluster.nodes as [typeof cluster.nodes[0], typeof cluster.nodes[0]];
@@ -46,24 +46,27 @@ it('a store outage fails the calls it hit, loses no acknowledged write, and serv
         acknowledged.push(await node.call<number>('counter', 'hot', 'increment', null));
       } catch (err) {
         failures.push(err);
-        await new Promise((r) => setTimeout(r, 20));
+        await hold(timing.retryPauseMs);
       }
     }
   };
   const workers = Array.from({ length: 8 }, (_, i) => worker(i % 2 === 0 ? a : b));
-  await new Promise((r) => setTimeout(r, 700));
-  await rgw.stopGateway();
-  await new Promise((r) => setTimeout(r, 1500));
-  const failedDuringOutage = failures.length;
-  await rgw.startGateway();
-  const ackedBeforeRecovery = acknowledged.length;
-  await new Promise((r) => setTimeout(r, 1500));
-  running = false;
-  await Promise.all(workers);
+  try {
+    await hold(timing.storeOutageLoadMs);
+    await rgw.stopGateway();
+    await hold(timing.storeOutageMs);
+    // The outage is felt: calls fail while the gateway is down.
+    await expect.poll(() => failures.length, { timeout: timing.eventMs }).toBeGreaterThan(0);
+    await rgw.startGateway();
+    // Service resumes by itself: calls are acknowledged again.
+    const ackedBeforeRecovery = acknowledged.length;
+    await expect.poll(() => acknowledged.length, { timeout: timing.eventMs }).toBeGreaterThan(ackedBeforeRecovery);
+  } finally {
+    running = false;
+    await Promise.all(workers);
+  }
 
-  expect(failedDuringOutage).toBeGreaterThan(0);
   for (const err of failures) expect(err).toBeInstanceOf(StoreUnavailable);
-  expect(acknowledged.length).toBeGreaterThan(ackedBeforeRecovery); // service resumed by itself
   expect(new Set(acknowledged).size).toBe(acknowledged.length); // no value acknowledged twice
   const store = new S3StateStore({
     bucket: 'outage', prefix: `${config.root.slice(1)}/objects/`, endpoint: rgw.endpoint, region: rgw.region,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HighlanderError, NodeNameTaken } from '@highlander/runtime';
 import type { AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo } from '@highlander/runtime';
-import { timing } from '../harness/timing.js';
+import { hold, timing } from '../harness/timing.js';
 
 /**
  * The `Coordinator` contract, as the runtime relies on it (runtime/src/node.ts): membership with
@@ -115,7 +115,7 @@ export function coordinatorContract(name: string, createFixture: () => Promise<C
           holders++;
           mostHolders = Math.max(mostHolders, holders);
           epochs.push(BigInt(result.lock.epoch));
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await hold(timing.lockHoldMs);
           holders--;
           await result.lock.release();
         }
@@ -173,7 +173,7 @@ export function coordinatorContract(name: string, createFixture: () => Promise<C
       const [a, b] = await Promise.all(['node-a', 'node-b'].map((n) => join(n))) as [Coordinator, Coordinator];
       const held = await acquired(a.acquire(TYPE, 'slow', { wait: false, timeoutMs: timing.eventMs }));
       const positions: number[] = [];
-      const result = await b.acquire(TYPE, 'slow', { wait: true, timeoutMs: 300, onQueued: (p) => positions.push(p) });
+      const result = await b.acquire(TYPE, 'slow', { wait: true, timeoutMs: timing.giveUpMs, onQueued: (p) => positions.push(p) });
       expect(result).toEqual({ acquired: false, owner: 'node-a' });
       expect(positions).toEqual([1]);
       expect((await a.queue(TYPE, 'slow')).map((e) => e.node)).toEqual(['node-a']);

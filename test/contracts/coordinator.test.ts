@@ -1,5 +1,7 @@
 import zookeeper from 'node-zookeeper-client';
+import { vi } from 'vitest';
 import { uniqueRoot } from '../../scripts/cluster.js';
+import { raceTimeout } from '@highlander/kit';
 import { EmbeddedRegistry, ZooKeeperCoordinator, type Coordinator } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../harness/servers.js';
@@ -39,7 +41,7 @@ coordinatorContract('EmbeddedCoordinator', async () => {
  * Forces a session expiry the way test/cluster/faults does: a second client opens the victim's
  * session with its id and password, then closes it; the victim's next contact finds it expired.
  * If the victim wins the session back before the close arrives (it reconnects within ~100 ms), the
- * session survives: then steal it again, until the victim reports `sessionLost`.
+ * session survives: then steal it again, until the victim reports `sessionLost` (at most timing.failoverMs).
  */
 async function expireZooKeeperSession(connect: string, coordinator: Coordinator): Promise<void> {
   if (!(coordinator instanceof ZooKeeperCoordinator)) throw new TypeError('not a ZooKeeperCoordinator');
@@ -48,12 +50,11 @@ async function expireZooKeeperSession(connect: string, coordinator: Coordinator)
     lost = true;
     resolve();
   }));
-  for (let attempt = 1; attempt <= 5; attempt++) {
+  await vi.waitFor(async () => {
     await stealAndClose(connect, coordinator);
-    await Promise.race([sessionLost, new Promise((resolve) => setTimeout(resolve, timing.sessionTimeoutMs))]);
-    if (lost) return;
-  }
-  throw new Error('the session survived 5 forced expiries');
+    await raceTimeout(timing.sessionTimeoutMs, sessionLost);
+    if (!lost) throw new Error(`the session survived forced expiries for ${timing.failoverMs} ms`);
+  }, { timeout: timing.failoverMs });
 }
 
 async function stealAndClose(connect: string, coordinator: ZooKeeperCoordinator): Promise<void> {

@@ -96,24 +96,8 @@ it('fails over when the owner loses its session, fencing nothing acknowledged aw
   expect(holders('counter', 'crashy')).toEqual([owner!.node]);
   expect(events.some((e) => e.kind === 'node.session-lost' && e.node === 'node-a')).toBe(true);
   // node-a rejoins and serves calls again, reaching the one owner.
-  await waitFor(() => registry.members().some((m) => m.name === 'node-a'), 'node-a rejoins');
+  await expect.poll(() => registry.members().map((m) => m.name), { timeout: timing.eventMs }).toContain('node-a');
   expect(await a.ref(Counter, 'crashy').call('increment', null)).toBe(12);
   expect(await b.ref(Counter, 'crashy').call('value')).toBe(12);
   expect(holders('counter', 'crashy')).toHaveLength(1);
 });
-
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  if (condition()) return;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`${what}: not within ${timing.eventMs} ms`));
-    }, timing.eventMs);
-    const unsubscribe = registry.subscribe(() => {
-      if (!condition()) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve();
-    });
-  });
-}

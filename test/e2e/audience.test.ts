@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page, WebSocketRoute } from '@playwright/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
+import { hold, timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
 
 /**
@@ -19,11 +20,6 @@ import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
 
 const DIST = fileURLToPath(new URL('../../dashboard/dist/audience.html', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
-/** Short, so the talk's owner killed with -9 is replaced quickly. */
-const SESSION_TIMEOUT_MS = 5000;
-const UI_MS = 15_000;
-/** Long enough for a killed owner's session to expire and the talk to be activated elsewhere. */
-const FAILOVER_MS = 45_000;
 const TITLE = 'There can be only one';
 
 let stack: DashboardStack;
@@ -68,15 +64,15 @@ async function openPhone(gateway: string): Promise<Phone> {
   });
   phone.page.on('pageerror', (err) => console.error(`phone page error: ${err.message}`));
   await phone.page.goto(`${gateway}/a/${code}`);
-  await expect.poll(() => phone.page.getByTestId('talk-title').textContent(), { timeout: UI_MS }).toBe(TITLE);
+  await expect.poll(() => phone.page.getByTestId('talk-title').textContent(), { timeout: timing.uiMs }).toBe(TITLE);
   return phone;
 }
 
 /** Moves a phone's slider (as a drag would end) and waits until the talk acknowledged it. */
 async function rate(phone: Phone, value: number): Promise<void> {
   await phone.page.getByTestId('position').fill(String(value));
-  await expect.poll(() => phone.page.getByTestId('my-position').textContent(), { timeout: UI_MS }).toBe(String(value));
-  await phone.page.getByTestId('position-saved').waitFor({ timeout: FAILOVER_MS });
+  await expect.poll(() => phone.page.getByTestId('my-position').textContent(), { timeout: timing.uiMs }).toBe(String(value));
+  await phone.page.getByTestId('position-saved').waitFor({ timeout: timing.uiFailoverMs });
 }
 
 function emojiButton(phone: Phone, emoji: string) {
@@ -101,11 +97,11 @@ async function apiGet<T>(path: string): Promise<T> {
 beforeAll(async () => {
   if (!existsSync(DIST)) throw new Error('no built audience page: run `npm run build:dashboard` (scripts/test.sh does)');
   await mkdir(SHOTS, { recursive: true });
-  stack = await DashboardStack.start({ sessionTimeoutMs: SESSION_TIMEOUT_MS, nodeEnv: { HIGHLANDER_AUDIENCE_PORT: '0' } });
+  stack = await DashboardStack.start({ sessionTimeoutMs: timing.uiSessionTimeoutMs, nodeEnv: { HIGHLANDER_AUDIENCE_PORT: '0' } });
   for (const node of stack.cluster.nodes) if (!node.audienceUrl) throw new Error(`${node.name} reported no audience gateway`);
   browser = await launchChromium();
   presenterContext = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-}, 120_000);
+}, timing.uiStackStartMs);
 
 afterAll(async () => {
   await browser?.close();
@@ -119,11 +115,11 @@ describe('audience feedback in Chromium on a live cluster', () => {
     await presenter.goto(`${stack.url}/audience?token=${OPERATOR}`);
     await presenter.getByTestId('talk-title-input').fill(TITLE);
     await presenter.getByTestId('create-talk').click();
-    await presenter.waitForURL(/\/audience\/[A-Z2-9]{4,8}$/, { timeout: UI_MS });
+    await presenter.waitForURL(/\/audience\/[A-Z2-9]{4,8}$/, { timeout: timing.uiMs });
     code = new URL(presenter.url()).pathname.split('/').pop()!;
-    await expect.poll(() => presenter.getByTestId('presenter-title').textContent(), { timeout: UI_MS }).toBe(TITLE);
-    await expect.poll(() => presenter.getByTestId('join-url').textContent(), { timeout: UI_MS }).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/a/${code}$`));
-    await presenter.getByTestId('join-qr').waitFor({ timeout: UI_MS });
+    await expect.poll(() => presenter.getByTestId('presenter-title').textContent(), { timeout: timing.uiMs }).toBe(TITLE);
+    await expect.poll(() => presenter.getByTestId('join-url').textContent(), { timeout: timing.uiMs }).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/a/${code}$`));
+    await presenter.getByTestId('join-qr').waitFor({ timeout: timing.uiMs });
     // Reactions float over every view of this screen from now on.
     await presenter.getByTestId('on-screen').click();
     expect(await presenter.getByTestId('on-screen').getAttribute('aria-pressed')).toBe('true');
@@ -137,45 +133,45 @@ describe('audience feedback in Chromium on a live cluster', () => {
   it('three phones join through the other nodes; their sliders make the presenter’s average', async () => {
     const others = stack.cluster.nodes.filter((n) => n !== owner);
     phones.push(await openPhone(others[0]!.audienceUrl!), await openPhone(others[1]!.audienceUrl!), await openPhone(others[0]!.audienceUrl!));
-    await expect.poll(() => phones[0]!.page.getByTestId('participants').textContent(), { timeout: UI_MS }).toBe('3 people here');
+    await expect.poll(() => phones[0]!.page.getByTestId('participants').textContent(), { timeout: timing.uiMs }).toBe('3 people here');
 
     await rate(phones[0]!, 20);
     await rate(phones[1]!, 70);
     await rate(phones[2]!, 90);
-    await expect.poll(presenterAverage, { timeout: UI_MS }).toBe('60');
-    await expect.poll(() => presenter.getByTestId('talk-participants').textContent(), { timeout: UI_MS }).toBe('3');
-    await expect.poll(() => presenter.getByTestId('talk-connected').textContent(), { timeout: UI_MS }).toBe('3');
+    await expect.poll(presenterAverage, { timeout: timing.uiMs }).toBe('60');
+    await expect.poll(() => presenter.getByTestId('talk-participants').textContent(), { timeout: timing.uiMs }).toBe('3');
+    await expect.poll(() => presenter.getByTestId('talk-connected').textContent(), { timeout: timing.uiMs }).toBe('3');
     // A drag sends a few values a second, the last one always: the average follows the final value.
     const slider = phones[1]!.page.getByTestId('position');
     await slider.focus();
     for (let i = 0; i < 10; i++) await phones[1]!.page.keyboard.press('ArrowRight');
-    await expect.poll(() => phones[1]!.page.getByTestId('my-position').textContent(), { timeout: UI_MS }).toBe('80');
-    await expect.poll(presenterAverage, { timeout: UI_MS }).toBe('63.3');
-    await expect.poll(() => presenter.locator('[data-testid=histogram] rect').evaluateAll((rects) => rects.map((r) => r.getAttribute('data-count'))), { timeout: UI_MS })
+    await expect.poll(() => phones[1]!.page.getByTestId('my-position').textContent(), { timeout: timing.uiMs }).toBe('80');
+    await expect.poll(presenterAverage, { timeout: timing.uiMs }).toBe('63.3');
+    await expect.poll(() => presenter.locator('[data-testid=histogram] rect').evaluateAll((rects) => rects.map((r) => r.getAttribute('data-count'))), { timeout: timing.uiMs })
       .toEqual(['1', '1', '1']);
   });
 
   it('an emoji shows on the phone as sent, and floats over the presenter’s screen and in the feed', async () => {
     const phone = phones[0]!;
     await emojiButton(phone, '👏').click();
-    await expect.poll(() => phone.page.getByTestId('notice-ok').textContent(), { timeout: UI_MS }).toBe('👏 sent ✓');
-    await presenter.locator('[data-testid=floating-emoji]', { hasText: '👏' }).first().waitFor({ timeout: UI_MS });
-    await expect.poll(() => total('👏'), { timeout: UI_MS }).toBe('1');
-    await expect.poll(() => presenter.getByTestId('reaction-item').count(), { timeout: UI_MS }).toBe(1);
+    await expect.poll(() => phone.page.getByTestId('notice-ok').textContent(), { timeout: timing.uiMs }).toBe('👏 sent ✓');
+    await presenter.locator('[data-testid=floating-emoji]', { hasText: '👏' }).first().waitFor({ timeout: timing.uiMs });
+    await expect.poll(() => total('👏'), { timeout: timing.uiMs }).toBe('1');
+    await expect.poll(() => presenter.getByTestId('reaction-item').count(), { timeout: timing.uiMs }).toBe(1);
     // Over any view: the cluster map too.
     await presenter.getByRole('link', { name: 'Map', exact: true }).click();
     await emojiButton(phones[1]!, '❤️').click();
-    await presenter.locator('[data-testid=floating-emoji]', { hasText: '❤️' }).first().waitFor({ timeout: UI_MS });
+    await presenter.locator('[data-testid=floating-emoji]', { hasText: '❤️' }).first().waitFor({ timeout: timing.uiMs });
     await presenter.goBack();
-    await expect.poll(() => total('❤️'), { timeout: UI_MS }).toBe('1');
+    await expect.poll(() => total('❤️'), { timeout: timing.uiMs }).toBe('1');
     // Hidden on this screen: nothing floats, the feed still counts.
     await presenter.getByTestId('hide-reactions').check();
     expect(await presenter.getByTestId('emoji-overlay').count()).toBe(0);
     await emojiButton(phones[1]!, '😮').click();
-    await expect.poll(() => total('😮'), { timeout: UI_MS }).toBe('1');
+    await expect.poll(() => total('😮'), { timeout: timing.uiMs }).toBe('1');
     expect(await presenter.getByTestId('emoji-overlay').count()).toBe(0);
     await presenter.getByTestId('hide-reactions').uncheck();
-    await presenter.getByTestId('emoji-overlay').waitFor({ timeout: UI_MS });
+    await presenter.getByTestId('emoji-overlay').waitFor({ timeout: timing.uiMs });
   });
 
   it('the rate limit holds: six emoji in a burst, five acknowledged, one refused and said so', async () => {
@@ -185,21 +181,21 @@ describe('audience feedback in Chromium on a live cluster', () => {
     await emojiButton(phone, '🎉').evaluate((button) => {
       for (let i = 0; i < 6; i++) (button as unknown as { click(): void }).click();
     });
-    await expect.poll(() => phone.page.getByTestId('notice-warn').textContent(), { timeout: UI_MS }).toMatch(/^Slow down: one emoji per second/);
-    await expect.poll(() => phone.frames.slice(before).filter((f) => f.kind === 'ack' && f.ref?.startsWith('e')).length, { timeout: UI_MS }).toBe(5);
+    await expect.poll(() => phone.page.getByTestId('notice-warn').textContent(), { timeout: timing.uiMs }).toMatch(/^Slow down: one emoji per second/);
+    await expect.poll(() => phone.frames.slice(before).filter((f) => f.kind === 'ack' && f.ref?.startsWith('e')).length, { timeout: timing.uiMs }).toBe(5);
     const rejected = phone.frames.slice(before).filter((f) => f.kind === 'rejected');
     expect(rejected).toEqual([expect.objectContaining({ reason: 'rate-limited', ref: expect.stringMatching(/^e/) })]);
-    await expect.poll(() => total('🎉'), { timeout: UI_MS }).toBe('5');
+    await expect.poll(() => total('🎉'), { timeout: timing.uiMs }).toBe('5');
     await phone.page.screenshot({ path: `${SHOTS}audience-phone.png` });
   });
 
   it('a reloaded phone keeps its position', async () => {
     const phone = phones[0]!;
     await phone.page.reload();
-    await expect.poll(() => phone.page.getByTestId('my-position').textContent(), { timeout: UI_MS }).toBe('20');
+    await expect.poll(() => phone.page.getByTestId('my-position').textContent(), { timeout: timing.uiMs }).toBe('20');
     expect(await phone.page.getByTestId('position').inputValue()).toBe('20');
-    await expect.poll(() => phone.page.getByTestId('participants').textContent(), { timeout: UI_MS }).toBe('3 people here');
-    await expect.poll(presenterAverage, { timeout: UI_MS }).toBe('63.3');
+    await expect.poll(() => phone.page.getByTestId('participants').textContent(), { timeout: timing.uiMs }).toBe('3 people here');
+    await expect.poll(presenterAverage, { timeout: timing.uiMs }).toBe('63.3');
   });
 
   it('bad wifi: the phone says reconnecting…, resends its slider, and reports an unacknowledged emoji instead of resending it', async () => {
@@ -207,23 +203,23 @@ describe('audience feedback in Chromium on a live cluster', () => {
     // The answers stop arriving: the 🤔 reaches the talk, its ack does not reach the phone.
     phone.wifi.deaf = true;
     await emojiButton(phone, '🤔').click();
-    await expect.poll(() => total('🤔'), { timeout: UI_MS }).toBe('1');
+    await expect.poll(() => total('🤔'), { timeout: timing.uiMs }).toBe('1');
     // Then the connection drops, and reconnecting fails for a while.
     phone.wifi.down = true;
     await phone.wifi.current!.close();
-    await phone.page.getByTestId('reconnecting').waitFor({ timeout: UI_MS });
-    await expect.poll(() => phone.page.getByTestId('notice-warn').textContent(), { timeout: UI_MS }).toBe('🤔 not confirmed: the connection dropped');
+    await phone.page.getByTestId('reconnecting').waitFor({ timeout: timing.uiMs });
+    await expect.poll(() => phone.page.getByTestId('notice-warn').textContent(), { timeout: timing.uiMs }).toBe('🤔 not confirmed: the connection dropped');
     // Moved while offline: shown at once, sent when the connection is back.
     await phone.page.getByTestId('position').fill('10');
-    await phone.page.waitForTimeout(1500);
+    await hold(timing.offlineMs);
     expect(await presenterAverage()).toBe('63.3');
     phone.wifi.deaf = false;
     phone.wifi.down = false;
-    await phone.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: UI_MS });
-    await phone.page.getByTestId('position-saved').waitFor({ timeout: UI_MS });
-    await expect.poll(presenterAverage, { timeout: UI_MS }).toBe('40');
-    // Not sent twice.
-    await phone.page.waitForTimeout(1000);
+    await phone.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: timing.uiMs });
+    await phone.page.getByTestId('position-saved').waitFor({ timeout: timing.uiMs });
+    await expect.poll(presenterAverage, { timeout: timing.uiMs }).toBe('40');
+    // Not sent twice: a resent 🤔 would have reached the talk by now.
+    await hold(timing.resendWindowMs);
     expect(await total('🤔')).toBe('1');
   });
 
@@ -242,10 +238,10 @@ describe('audience feedback in Chromium on a live cluster', () => {
     try {
       const viewer = await viewerContext.newPage();
       await viewer.goto(`${stack.url}/audience/${code}?token=${VIEWER}`);
-      await expect.poll(() => viewer.getByTestId('talk-average').textContent(), { timeout: UI_MS }).toBe('40');
+      await expect.poll(() => viewer.getByTestId('talk-average').textContent(), { timeout: timing.uiMs }).toBe('40');
       for (const control of ['close-talk', 'open-talk', 'reset-talk']) expect(await viewer.getByTestId(control).count()).toBe(0);
       await viewer.getByRole('link', { name: '← Talks' }).click();
-      await viewer.getByTestId('talk-row').first().waitFor({ timeout: UI_MS });
+      await viewer.getByTestId('talk-row').first().waitFor({ timeout: timing.uiMs });
       expect(await viewer.getByTestId('create-talk').count()).toBe(0);
     } finally {
       await viewerContext.close();
@@ -255,23 +251,23 @@ describe('audience feedback in Chromium on a live cluster', () => {
   it('killing the talk’s owner (-9) loses nothing: the average and totals survive and the room goes on', async () => {
     owner.kill('SIGKILL');
     // The presenter sees the node go on the talk's timeline.
-    await presenter.locator('[data-testid=timeline-marker][data-kind~=node-down]').first().waitFor({ timeout: FAILOVER_MS });
+    await presenter.locator('[data-testid=timeline-marker][data-kind~=node-down]').first().waitFor({ timeout: timing.uiFailoverMs });
     expect((await presenter.getByTestId('timeline-marker').allTextContents()).join('\n')).toContain(`${owner.name} down`);
     // The room keeps going: a new rating and a new emoji reach the talk on its new owner.
     await rate(phones[2]!, 30);
-    await expect.poll(presenterAverage, { timeout: FAILOVER_MS }).toBe('20');
+    await expect.poll(presenterAverage, { timeout: timing.uiFailoverMs }).toBe('20');
     for (const [emoji, count] of [['👏', '1'], ['🎉', '5'], ['❤️', '1'], ['🤔', '1'], ['😮', '1']] as const) {
-      await expect.poll(() => total(emoji), { timeout: UI_MS }).toBe(count);
+      await expect.poll(() => total(emoji), { timeout: timing.uiMs }).toBe(count);
     }
     await emojiButton(phones[1]!, '🔥').click();
-    await expect.poll(() => phones[1]!.page.getByTestId('notice-ok').textContent(), { timeout: FAILOVER_MS }).toBe('🔥 sent ✓');
-    await expect.poll(() => total('🔥'), { timeout: UI_MS }).toBe('1');
-    await expect.poll(() => presenter.getByTestId('talk-participants').textContent(), { timeout: UI_MS }).toBe('3');
+    await expect.poll(() => phones[1]!.page.getByTestId('notice-ok').textContent(), { timeout: timing.uiFailoverMs }).toBe('🔥 sent ✓');
+    await expect.poll(() => total('🔥'), { timeout: timing.uiMs }).toBe('1');
+    await expect.poll(() => presenter.getByTestId('talk-participants').textContent(), { timeout: timing.uiMs }).toBe('3');
     const talks = await apiGet<{ items: Array<{ code: string; owner: string | null }> }>('/api/talks');
     expect(talks.items.find((t) => t.code === code)?.owner).not.toBe(owner.name);
     await presenter.screenshot({ path: `${SHOTS}presenter.png` });
     // The whole view (the dashboard scrolls inside its main area): the timeline with the kill on it.
     await presenter.setViewportSize({ width: 1280, height: 1400 });
     await presenter.screenshot({ path: `${SHOTS}presenter-full.png` });
-  }, 120_000);
+  }, timing.uiLongTestMs);
 });

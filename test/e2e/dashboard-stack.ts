@@ -6,6 +6,7 @@ import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '.
 import { freePorts } from '../../scripts/servers/free-port.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
+import { timing } from '../harness/timing.js';
 
 export const OPERATOR = 'operator-token-dashboard-e2e';
 export const VIEWER = 'viewer-token-dashboard-e2e';
@@ -57,7 +58,7 @@ export class DashboardStack {
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timing.exitMs);
     await exited;
     clearTimeout(timer);
   }

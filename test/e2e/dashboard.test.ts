@@ -8,6 +8,7 @@ import type { NodeProcess } from '../../scripts/cluster.js';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../harness/servers.js';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
+import { hold, timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
 
 /**
@@ -18,9 +19,6 @@ import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
 
 const DIST = fileURLToPath(new URL('../../dashboard/dist/index.html', import.meta.url));
 const SHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
-/** Long enough that a paused owner is still a member when it is force-evicted. */
-const SESSION_TIMEOUT_MS = 12_000;
-const UI_MS = 15_000;
 
 let stack: DashboardStack;
 let zk: ZkSession;
@@ -34,7 +32,7 @@ async function open(context: BrowserContext, path: string, token = OPERATOR): Pr
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
   await page.goto(`${stack.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
-  await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: UI_MS });
+  await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
   return page;
 }
 
@@ -46,7 +44,7 @@ async function shot(page: Page, name: string): Promise<void> {
 async function confirmAndExpectSuccess(page: Page): Promise<string> {
   await page.locator('dialog[open]').getByTestId('confirm').click();
   const notice = page.getByTestId('notice-success');
-  await notice.waitFor({ timeout: 30_000 });
+  await notice.waitFor({ timeout: timing.uiActionMs });
   return (await notice.textContent()) ?? '';
 }
 
@@ -65,11 +63,11 @@ beforeAll(async () => {
   if (!existsSync(DIST)) throw new Error('no built dashboard: run `npm run build:dashboard` (scripts/test.sh does)');
   await mkdir(SHOTS, { recursive: true });
   zk = await ZkSession.open({ connect: zookeeperConnect() });
-  stack = await DashboardStack.start({ sessionTimeoutMs: SESSION_TIMEOUT_MS });
+  stack = await DashboardStack.start({ sessionTimeoutMs: timing.uiPausedSessionTimeoutMs });
   [a, b, c] = stack.cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
   browser = await launchChromium();
   operator = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-}, 120_000);
+}, timing.uiStackStartMs);
 
 afterAll(async () => {
   await browser?.close();
@@ -84,10 +82,10 @@ describe('dashboard in Chromium on a live cluster', () => {
     await b.call('counter', 'b2', 'add', 2);
     await c.call('counter', 'c1', 'add', 3);
     const page = await open(operator, '/');
-    await expect.poll(() => page.getByTestId('map-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-node'))), { timeout: UI_MS })
+    await expect.poll(() => page.getByTestId('map-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-node'))), { timeout: timing.uiMs })
       .toEqual(['node-a', 'node-b', 'node-c']);
     for (const [node, count] of [['node-a', '1'], ['node-b', '2'], ['node-c', '1']] as const) {
-      await expect.poll(() => page.locator(`[data-testid=map-node][data-node=${node}] [data-testid=map-node-count]`).textContent(), { timeout: UI_MS })
+      await expect.poll(() => page.locator(`[data-testid=map-node][data-node=${node}] [data-testid=map-node-count]`).textContent(), { timeout: timing.uiMs })
         .toBe(`${count} objects`);
     }
     expect(await mapNodeOf(page, 'counter/b2')).toBe('node-b');
@@ -97,16 +95,16 @@ describe('dashboard in Chromium on a live cluster', () => {
 
   it('selecting an object on the map shows its owner and lock queue', async () => {
     const page = await open(operator, '/');
-    await expect.poll(() => mapNodeOf(page, 'counter/b1'), { timeout: UI_MS }).toBe('node-b');
+    await expect.poll(() => mapNodeOf(page, 'counter/b1'), { timeout: timing.uiMs }).toBe('node-b');
     const cell = await page.evaluate(() => (globalThis as unknown as { __highlanderMap: { locate(key: string): { x: number; y: number } | null } }).__highlanderMap.locate('counter/b1'));
     expect(cell).not.toBeNull();
     await page.mouse.move(cell!.x, cell!.y);
-    await page.getByRole('tooltip').waitFor({ timeout: UI_MS });
+    await page.getByRole('tooltip').waitFor({ timeout: timing.uiMs });
     expect(await page.getByRole('tooltip').textContent()).toContain('counter/b1');
     await page.mouse.click(cell!.x, cell!.y);
-    await page.waitForURL(/\/objects\/counter\/b1$/, { timeout: UI_MS });
-    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-b');
-    await expect.poll(() => page.getByTestId('queue-entry').allTextContents(), { timeout: UI_MS }).toEqual([expect.stringContaining('node-b')]);
+    await page.waitForURL(/\/objects\/counter\/b1$/, { timeout: timing.uiMs });
+    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-b');
+    await expect.poll(() => page.getByTestId('queue-entry').allTextContents(), { timeout: timing.uiMs }).toEqual([expect.stringContaining('node-b')]);
     await shot(page, 'object-detail');
     await page.close();
   });
@@ -116,19 +114,19 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.getByTestId('evict').click();
     const result = await confirmAndExpectSuccess(page);
     expect(result).toMatch(/counter\/b1/);
-    await expect.poll(() => ownerInZooKeeper('counter', 'b1'), { timeout: UI_MS }).toBeUndefined();
-    await page.getByTestId('object-status').filter({ hasText: 'not active' }).waitFor({ timeout: UI_MS });
+    await expect.poll(() => ownerInZooKeeper('counter', 'b1'), { timeout: timing.uiMs }).toBeUndefined();
+    await page.getByTestId('object-status').filter({ hasText: 'not active' }).waitFor({ timeout: timing.uiMs });
 
     await page.getByRole('link', { name: 'Map', exact: true }).click();
-    await expect.poll(() => page.locator('[data-testid=map-node][data-node=node-b] [data-testid=map-node-count]').textContent(), { timeout: UI_MS })
+    await expect.poll(() => page.locator('[data-testid=map-node][data-node=node-b] [data-testid=map-node-count]').textContent(), { timeout: timing.uiMs })
       .toBe('1 objects');
     expect(await mapNodeOf(page, 'counter/b1')).toBeNull();
 
     await page.getByRole('link', { name: 'Storage', exact: true }).click();
     await page.getByTestId('storage-type').filter({ hasText: 'counter' }).click();
     await page.getByTestId('stored-key').filter({ hasText: /^b1$/ }).click();
-    await page.waitForURL(/\/storage\/counter\/b1$/, { timeout: UI_MS });
-    await expect.poll(() => page.getByRole('figure', { name: /state/i }).textContent(), { timeout: UI_MS }).toMatch(/"value": 1\b/);
+    await page.waitForURL(/\/storage\/counter\/b1$/, { timeout: timing.uiMs });
+    await expect.poll(() => page.getByRole('figure', { name: /state/i }).textContent(), { timeout: timing.uiMs }).toMatch(/"value": 1\b/);
     await shot(page, 'storage');
     await page.close();
   });
@@ -136,14 +134,14 @@ describe('dashboard in Chromium on a live cluster', () => {
   it('migrating through the UI moves the object under the target node', async () => {
     const page = await open(operator, '/');
     await page.goto(`${stack.url}/objects/counter/a1`);
-    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-a');
+    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-a');
     await page.getByLabel('Migrate to').selectOption('node-c');
     await page.getByTestId('migrate').click();
     expect(await confirmAndExpectSuccess(page)).toMatch(/node-a.*node-c/);
     expect(await ownerInZooKeeper('counter', 'a1')).toBe('node-c');
-    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-c');
+    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-c');
     await page.getByRole('link', { name: 'Map', exact: true }).click();
-    await expect.poll(() => mapNodeOf(page, 'counter/a1'), { timeout: UI_MS }).toBe('node-c');
+    await expect.poll(() => mapNodeOf(page, 'counter/a1'), { timeout: timing.uiMs }).toBe('node-c');
     expect(await c.call('counter', 'a1', 'add', 1)).toBe(2);
     await page.close();
   });
@@ -151,7 +149,7 @@ describe('dashboard in Chromium on a live cluster', () => {
   it('force-evicting a paused owner through the UI frees the object for another node', async () => {
     await c.call('counter', 'p1', 'add', 5);
     const page = await open(operator, '/objects/counter/p1');
-    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-c');
+    await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-c');
     c.kill('SIGSTOP');
     try {
       await page.getByTestId('force-evict').click();
@@ -159,7 +157,7 @@ describe('dashboard in Chromium on a live cluster', () => {
       expect(await ownerInZooKeeper('counter', 'p1')).toBeUndefined();
       // Served elsewhere from its persisted state, while the old owner is still paused.
       expect(await b.call('counter', 'p1', 'add', 1)).toBe(6);
-      await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-b');
+      await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-b');
     } finally {
       c.kill('SIGCONT');
     }
@@ -172,12 +170,12 @@ describe('dashboard in Chromium on a live cluster', () => {
     }
     const page = await open(operator, '/storage/set');
     const keys = page.getByTestId('stored-key');
-    await expect.poll(() => keys.count(), { timeout: UI_MS }).toBe(50);
+    await expect.poll(() => keys.count(), { timeout: timing.uiMs }).toBe(50);
     expect(await keys.first().textContent()).toBe('page-00');
     await page.getByRole('button', { name: /next/i }).click();
-    await expect.poll(() => keys.allTextContents(), { timeout: UI_MS }).toEqual(Array.from({ length: 10 }, (_, i) => `page-${50 + i}`));
+    await expect.poll(() => keys.allTextContents(), { timeout: timing.uiMs }).toEqual(Array.from({ length: 10 }, (_, i) => `page-${50 + i}`));
     await page.getByRole('button', { name: /previous/i }).click();
-    await expect.poll(() => keys.count(), { timeout: UI_MS }).toBe(50);
+    await expect.poll(() => keys.count(), { timeout: timing.uiMs }).toBe(50);
     await page.close();
   });
 
@@ -185,12 +183,12 @@ describe('dashboard in Chromium on a live cluster', () => {
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     try {
       const page = await open(viewer, '/objects/counter/c1', VIEWER);
-      await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: UI_MS }).toBe('node-c');
+      await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-c');
       expect(await page.getByTestId('role').textContent()).toBe('viewer');
       for (const control of ['evict', 'force-evict', 'migrate']) expect(await page.getByTestId(control).count()).toBe(0);
       expect(await page.getByRole('button', { name: /evict|migrate/i }).count()).toBe(0);
       await page.goto(`${stack.url}/nodes/node-a`);
-      await page.getByTestId('node-status').waitFor({ timeout: UI_MS });
+      await page.getByTestId('node-status').waitFor({ timeout: timing.uiMs });
       expect(await page.getByTestId('drain').count()).toBe(0);
       expect(await page.getByRole('button', { name: /drain/i }).count()).toBe(0);
     } finally {
@@ -202,14 +200,14 @@ describe('dashboard in Chromium on a live cluster', () => {
     const page = await open(operator, '/');
     const indicator = page.getByTestId('live-indicator');
     await stack.stopApi();
-    await expect.poll(() => indicator.getAttribute('data-status'), { timeout: UI_MS }).toBe('reconnecting');
+    await expect.poll(() => indicator.getAttribute('data-status'), { timeout: timing.uiMs }).toBe('reconnecting');
     await shot(page, 'reconnecting');
     await a.call('counter', 'while-down', 'add', 1);
     await stack.startApi();
-    await expect.poll(() => indicator.getAttribute('data-status'), { timeout: 30_000 }).toBe('live');
-    await expect.poll(() => mapNodeOf(page, 'counter/while-down'), { timeout: UI_MS }).toBe('node-a');
+    await expect.poll(() => indicator.getAttribute('data-status'), { timeout: timing.uiReconnectMs }).toBe('live');
+    await expect.poll(() => mapNodeOf(page, 'counter/while-down'), { timeout: timing.uiMs }).toBe('node-a');
     await page.close();
-  }, 90_000);
+  }, timing.uiLongTestMs);
 
   it('every main view renders without an error (screenshots)', async () => {
     const views: Array<[string, string]> = [
@@ -219,19 +217,20 @@ describe('dashboard in Chromium on a live cluster', () => {
     const page = await open(operator, '/');
     for (const [path, name] of views) {
       await page.goto(`${stack.url}${path}`);
-      await page.locator('main h1').first().waitFor({ timeout: UI_MS }).catch(async (err: unknown) => {
+      await page.locator('main h1').first().waitFor({ timeout: timing.uiMs }).catch(async (err: unknown) => {
         await shot(page, `failed-${name}`);
         throw new Error(`${path}: no heading (${(err as Error).message}); page text: ${(await page.locator('body').innerText()).slice(0, 400)}`);
       });
-      await page.waitForTimeout(500);
+      // An error notice would show by now.
+      await hold(timing.uiSettleMs);
       expect(await page.getByTestId('notice-error').count(), `an error notice on ${path}`).toBe(0);
       await shot(page, name);
     }
     await page.evaluate("localStorage.setItem('highlander.theme', 'dark')");
     await page.goto(`${stack.url}/`);
-    await page.getByTestId('cluster-map').waitFor({ timeout: UI_MS });
-    await page.waitForTimeout(500);
+    await page.getByTestId('cluster-map').waitFor({ timeout: timing.uiMs });
+    await hold(timing.uiSettleMs); // the map's cells have appeared
     await shot(page, 'map-dark');
     await page.close();
-  }, 90_000);
+  }, timing.uiLongTestMs);
 });

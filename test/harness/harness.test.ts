@@ -12,9 +12,7 @@ import { startRadosgw, type RadosgwServer } from '../../scripts/servers/radosgw.
 import { s3ClientConfig } from '../../scripts/servers/s3-client-config.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../scripts/servers/zookeeper.js';
 import { s3Config, zookeeperConnect } from './servers.js';
-
-/** node-zookeeper-client has no request timeout; a request to a dead quorum would hang the test. */
-const REQUEST_TIMEOUT_MS = 10_000;
+import { timing } from './timing.js';
 
 const clients: Client[] = [];
 afterEach(() => {
@@ -40,10 +38,11 @@ function call<T>(what: string, operation: (callback: (error: unknown, result: T)
   );
 }
 
+/** node-zookeeper-client has no request timeout; a request to a dead quorum would hang the test. */
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${timing.harnessRequestMs} ms`)), timing.harnessRequestMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

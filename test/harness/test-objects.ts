@@ -10,6 +10,7 @@ export const Counter = defineObject({
   handlers: {
     increment: (counter, _arg: null, ctx) => ctx.reply({ value: counter.value + 1 }, counter.value + 1),
     add: (counter, by: number, ctx) => ctx.reply({ value: counter.value + by }, counter.value + by),
+    /** Keeps the counter busy for `delayMs` (timing.slowHandlerMs in the tests), then increments it. */
     async slowIncrement(counter, delayMs: number, ctx) {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       return ctx.reply({ value: counter.value + 1 }, counter.value + 1);

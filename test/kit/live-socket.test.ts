@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LiveSocket } from '@highlander/kit';
+import { timing } from '../harness/timing.js';
 
 /** A real ws server on loopback. */
 async function server(options: { autoPong?: boolean; refuse?: number } = {}): Promise<{ url: string; wss: WebSocketServer; http: Server; connections: WebSocket[]; paths: string[] }> {
@@ -43,12 +44,12 @@ describe('LiveSocket', () => {
     });
     cleanups.push(() => socket.close());
     socket.connect();
-    await expect.poll(() => s.connections.length).toBe(1);
+    await expect.poll(() => s.connections.length, { timeout: timing.localMs }).toBe(1);
     s.connections[0]!.send('one');
-    await expect.poll(() => received).toEqual(['one']);
+    await expect.poll(() => received, { timeout: timing.localMs }).toEqual(['one']);
     s.connections[0]!.terminate();
-    await expect.poll(() => s.connections.length).toBe(2);
-    await expect.poll(() => socket.open).toBe(true);
+    await expect.poll(() => s.connections.length, { timeout: timing.localMs }).toBe(2);
+    await expect.poll(() => socket.open, { timeout: timing.localMs }).toBe(true);
     expect(socket.send('hello')).toBe(true);
     expect(s.paths).toEqual(['/events?attempt=1', '/events?attempt=2']);
     expect(closes).toEqual([true]);
@@ -67,12 +68,12 @@ describe('LiveSocket', () => {
     });
     cleanups.push(() => socket.close());
     socket.connect();
-    await expect.poll(() => errors).toEqual(['the server refused the connection: HTTP 401 Refused']);
+    await expect.poll(() => errors, { timeout: timing.localMs }).toEqual(['the server refused the connection: HTTP 401 Refused']);
     expect(socket.open).toBe(false);
     expect(socket.send('x')).toBe(false);
     expect(s.paths.length).toBe(1);
     socket.connect();
-    await expect.poll(() => s.paths.length).toBe(2);
+    await expect.poll(() => s.paths.length, { timeout: timing.localMs }).toBe(2);
   });
 
   it('terminates a connection whose server stopped answering pings', async () => {
@@ -88,7 +89,7 @@ describe('LiveSocket', () => {
     });
     cleanups.push(() => socket.close());
     socket.connect();
-    await expect.poll(() => closes).toEqual([true]);
+    await expect.poll(() => closes, { timeout: timing.localMs }).toEqual([true]);
     expect(socket.open).toBe(false);
   });
 
@@ -97,9 +98,9 @@ describe('LiveSocket', () => {
     cleanups.push(() => s.http.close());
     const socket = new LiveSocket({ url: () => s.url, reconnect: 'always', backoff: { initialMs: 1, maxMs: 1 }, onMessage: () => undefined });
     socket.connect();
-    await expect.poll(() => socket.open).toBe(true);
+    await expect.poll(() => socket.open, { timeout: timing.localMs }).toBe(true);
     socket.close();
-    await expect.poll(() => socket.connecting).toBe(false);
+    await expect.poll(() => socket.connecting, { timeout: timing.localMs }).toBe(false);
     socket.connect();
     expect(socket.connecting).toBe(false);
     expect(s.connections.length).toBe(1);

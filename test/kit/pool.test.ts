@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { forEachBounded } from '@highlander/kit';
+import { timing } from '../harness/timing.js';
 
 describe('forEachBounded', () => {
   it('runs every item, never more than the limit at once, starting them in order', async () => {
@@ -16,7 +17,7 @@ describe('forEachBounded', () => {
     });
     // Release one waiting task at a time until all seven have run.
     for (let released = 0; released < 7; released++) {
-      await expect.poll(() => releases.length).toBeGreaterThan(0);
+      await expect.poll(() => releases.length, { timeout: timing.localMs }).toBeGreaterThan(0);
       releases.shift()!();
     }
     await done;

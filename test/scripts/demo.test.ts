@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { timing } from '../harness/timing.js';
 
 /**
  * The README's main command on embedded defaults (no ZooKeeper, no S3): it prints the audience,
@@ -25,7 +26,7 @@ interface Run {
 function runDemo(data: string, extra: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [
-      '--conditions=@highlander/source', '--import', 'tsx', DEMO, '--duration', '6', '--rate', '20', '--data', data,
+      '--conditions=@highlander/source', '--import', 'tsx', DEMO, '--duration', String(timing.demoRunMs / 1000), '--rate', '20', '--data', data,
       '--audience-port', '0', '--public-host', '127.0.0.2', ...extra,
     ], { env: { ...process.env, HIGHLANDER_API_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -91,5 +92,5 @@ describe('the demo on embedded defaults', () => {
     } finally {
       await rm(data, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, timing.demoTestMs);
 });

@@ -127,7 +127,7 @@ describe('fault injection', () => {
     const result = await scenario({
       label: 'zk-leader', nodes: 3,
       async inject(ctx) {
-        const { fault } = await killZooKeeper(ctx, 'leader', 2000);
+        const { fault } = await killZooKeeper(ctx, 'leader', timing.faultZkDownMs);
         await ctx.settle(fault);
       },
     });
@@ -138,29 +138,29 @@ describe('fault injection', () => {
     const result = await scenario({
       label: 'zk-follower', nodes: 3,
       async inject(ctx) {
-        const { fault } = await killZooKeeper(ctx, 'follower', 2000);
+        const { fault } = await killZooKeeper(ctx, 'follower', timing.faultZkDownMs);
         await ctx.settle(fault);
       },
     });
     expectSafeAndRecovered(result);
   }, timing.faultTestMs);
 
-  it('ZooKeeper quorum lost for 10 s, then restored', async () => {
+  it(`ZooKeeper quorum lost for ${timing.faultQuorumLossMs / 1000} s, then restored`, async () => {
     const result = await scenario({
       label: 'quorum', nodes: 3,
       async inject(ctx) {
-        const { fault } = await loseQuorum(ctx, 10_000);
+        const { fault } = await loseQuorum(ctx, timing.faultQuorumLossMs);
         await ctx.settle(fault);
       },
     });
     expectSafeAndRecovered(result);
   }, timing.faultTestMs);
 
-  it('radosgw stopped for 5 s, then restarted', async () => {
+  it(`radosgw stopped for ${timing.faultStoreOutageMs / 1000} s, then restarted`, async () => {
     const result = await scenario({
       label: 's3-outage', nodes: 3,
       async inject(ctx) {
-        const { fault } = await stopStore(ctx, 5000);
+        const { fault } = await stopStore(ctx, timing.faultStoreOutageMs);
         await ctx.settle(fault);
       },
     });
@@ -190,7 +190,7 @@ describe('fault injection', () => {
       label: 'create-loss', nodes: 3,
       async inject(ctx) {
         for (const [i, role] of (['follower', 'leader'] as const).entries()) {
-          const burst = await killZooKeeperDuringActivations(ctx, { role, label: `fresh${i}`, count: 20, killDelayMs: 10, downMs: 2000 });
+          const burst = await killZooKeeperDuringActivations(ctx, { role, label: `fresh${i}`, count: 20, killDelayMs: timing.faultBurstKillDelayMs, downMs: timing.faultZkDownMs });
           bursts.push(burst);
           await ctx.settle(burst.fault);
         }
@@ -208,9 +208,9 @@ describe('fault injection', () => {
         await ctx.settle(restart.fault, restart.owned);
         const expiry = await expireSession(ctx);
         await ctx.settle(expiry.fault, expiry.owned);
-        await ctx.settle((await killZooKeeper(ctx, 'leader', 1500)).fault);
-        await ctx.settle((await stopStore(ctx, 3000)).fault);
-        await ctx.settle((await killZooKeeper(ctx, 'follower', 1500)).fault);
+        await ctx.settle((await killZooKeeper(ctx, 'leader', timing.faultMixedZkDownMs)).fault);
+        await ctx.settle((await stopStore(ctx, timing.faultMixedStoreOutageMs)).fault);
+        await ctx.settle((await killZooKeeper(ctx, 'follower', timing.faultMixedZkDownMs)).fault);
       },
     });
     expect(result.history.faults).toHaveLength(5);

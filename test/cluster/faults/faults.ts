@@ -1,10 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import zookeeper from 'node-zookeeper-client';
+import { vi } from 'vitest';
 import type { Cluster, NodeProcess } from '../../../scripts/cluster.js';
 import { fourLetterWord } from '../../../scripts/servers/four-letter-word.js';
 import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
 import type { ZooKeeperCluster, ZooKeeperServer } from '../../../scripts/servers/zookeeper.js';
 import type { LifecycleEvent } from '@highlander/runtime';
+import { hold, timing } from '../../harness/timing.js';
 import type { LiveActivation } from './checker.js';
 import type { FaultRecord, History, ObjectKind, Op } from './history.js';
 import type { Workload } from './workload.js';
@@ -101,18 +102,18 @@ export async function pauseOwner(ctx: FaultContext, takeoverTimeoutMs: number): 
   const probeCalls: Array<Promise<Op>> = [];
   let healedAt: number;
   try {
-    const deadline = injectedAt + takeoverTimeoutMs;
-    for (;;) {
+    // Stopped past its session timeout, until every object it owned was taken over (at most takeoverTimeoutMs:
+    // the scenario then goes on, and the test's assertions say what was not taken over).
+    await vi.waitFor(() => {
       const acks = owned.map((a) => ctx.history.ops.find((op) =>
         op.outcome === 'ok' && op.name !== 'read' && op.type === a.type && op.id === a.id && op.served !== undefined
         && op.served.node !== zombie.name && BigInt(op.served.epoch) > BigInt(a.epoch)));
       takenOver = owned.filter((_, i) => acks[i] !== undefined);
       const times = acks.flatMap((op) => (op?.completedAt !== undefined ? [op.completedAt] : []));
       takeoverAckAt = times.length > 0 ? Math.min(...times) : null;
-      const pastSession = Date.now() - injectedAt > ctx.sessionTimeoutMs;
-      if ((pastSession && takenOver.length === owned.length) || Date.now() > deadline) break;
-      await sleep(100);
-    }
+      if (Date.now() - injectedAt <= ctx.sessionTimeoutMs) throw new Error(`${zombie.name} is not past its session timeout yet`);
+      if (takenOver.length < owned.length) throw new Error(`${owned.length - takenOver.length} of ${zombie.name}'s objects not taken over`);
+    }, { timeout: takeoverTimeoutMs }).catch(() => undefined);
     for (const a of owned) {
       const type = a.type as ObjectKind;
       probeCalls.push(ctx.workload.send('probe', zombie, type, a.id, 'read'));
@@ -199,19 +200,18 @@ async function busiestFollower(zk: ZooKeeperCluster): Promise<ZooKeeperServer> {
 /**
  * How long the servers still up went without all serving clients after `since` (polling their `srvr`
  * mode), to tell ZooKeeper's own outage (an election) from the runtime's recovery. 0 when none of them
- * stopped serving within a second; null when they were not all serving again within `timeoutMs`.
+ * stopped serving within timing.faultElectionWindowMs; null when they were not all serving again within `timeoutMs`.
  */
 async function ensembleOutage(zk: ZooKeeperCluster, down: readonly ZooKeeperServer[], since: number, timeoutMs: number): Promise<number | null> {
   const alive = zk.servers.filter((s) => !down.includes(s));
   let sawDown = false;
-  for (;;) {
+  return vi.waitFor(async () => {
     const modes = await Promise.all(alive.map((s) => s.mode()));
     const serving = modes.every((m) => m === 'leader' || m === 'follower');
     if (!serving) sawDown = true;
-    if (serving && (sawDown || Date.now() - since > 1000)) return sawDown ? Date.now() - since : 0;
-    if (Date.now() - since > timeoutMs) return null;
-    await sleep(50);
-  }
+    if (serving && (sawDown || Date.now() - since > timing.faultElectionWindowMs)) return sawDown ? Date.now() - since : 0;
+    throw new Error(serving ? 'serving, and the election window is still open' : 'not every server still up is serving');
+  }, { timeout: Math.max(0, since + timeoutMs - Date.now()) }).catch(() => null);
 }
 
 const outageText = (ms: number | null) => (ms === null ? 'ensemble not serving again in time' : `ensemble serving again after ${(ms / 1000).toFixed(1)} s`);
@@ -227,7 +227,7 @@ export async function killZooKeeper(ctx: FaultContext, role: 'leader' | 'followe
   server.kill('SIGKILL');
   const outage = ensembleOutage(ctx.zookeeper, [server], injectedAt, ctx.eventMs);
   try {
-    await sleep(downMs);
+    await hold(downMs);
   } finally {
     await server.start();
   }
@@ -248,7 +248,7 @@ export async function loseQuorum(ctx: FaultContext, durationMs: number): Promise
   follower.kill('SIGKILL');
   let restartAt = Date.now();
   try {
-    await sleep(durationMs);
+    await hold(durationMs);
   } finally {
     restartAt = Date.now();
     // start() resolves once the server reports a mode: a quorum has formed again.
@@ -268,7 +268,7 @@ export async function stopStore(ctx: FaultContext, durationMs: number): Promise<
   const injectedAt = Date.now();
   try {
     await ctx.radosgw.stopGateway();
-    await sleep(Math.max(0, injectedAt + durationMs - Date.now()));
+    await hold(injectedAt + durationMs - Date.now());
   } finally {
     await ctx.radosgw.startGateway();
   }
@@ -299,7 +299,7 @@ export async function killZooKeeperDuringActivations(
   const fresh = Array.from({ length: options.count }, (_, i) => ({ type: (i % 2 === 0 ? 'tally' : 'bag') as ObjectKind, id: `${options.label}-${i}` }));
   const nodes = ctx.workload.pool.filter((n) => n.running);
   const calls = fresh.flatMap((o) => nodes.map((n) => ctx.workload.send('burst', n, o.type, o.id, o.type === 'tally' ? 'increment' : 'add')));
-  await sleep(options.killDelayMs);
+  await hold(options.killDelayMs);
   const injectedAt = Date.now();
   server.kill('SIGKILL');
   const outage = ensembleOutage(ctx.zookeeper, [server], injectedAt, ctx.eventMs);
@@ -307,7 +307,7 @@ export async function killZooKeeperDuringActivations(
   try {
     burst = await Promise.all(calls);
     ctx.workload.addObjects(fresh);
-    await sleep(Math.max(0, injectedAt + options.downMs - Date.now()));
+    await hold(injectedAt + options.downMs - Date.now());
   } finally {
     await server.start();
   }

@@ -1,10 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import type { Cluster } from '../../../scripts/cluster.js';
 import type { LifecycleEvent, S3StateStore } from '@highlander/runtime';
 import { parseLockName } from '@highlander/runtime/zookeeper';
 import { Exception, czxidOf, isZkCode, type ZkSession } from '@highlander/runtime/zookeeper';
+import { timing } from '../../harness/timing.js';
 import type { ActivationRecord, CoordinationState, FinalState, LiveActivation } from './checker.js';
-import type { ObjectKind } from './history.js';
+import type { ObjectKind, Op } from './history.js';
 import type { Workload } from './workload.js';
 
 /**
@@ -66,12 +67,19 @@ export async function settledCoordination(
   settled: (state: CoordinationState) => boolean | Promise<boolean>,
   timeoutMs: number,
 ): Promise<CoordinationState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await readCoordination(zk, root);
-    if (await settled(state) || Date.now() > deadline) return state;
-    await sleep(200);
-  }
+  let last: CoordinationState | undefined;
+  let attempt: Promise<void> | undefined;
+  await vi.waitFor(() => {
+    attempt = (async () => {
+      const state = await readCoordination(zk, root);
+      last = state;
+      if (!(await settled(state))) throw new Error('ZooKeeper has not settled');
+    })();
+    return attempt;
+  }, { timeout: timeoutMs, interval: timing.pollMs }).catch(() => undefined);
+  // Not settled in time: the caller's checks report what is left. A try under way at the timeout ends first.
+  await attempt?.catch(() => undefined);
+  return last ?? readCoordination(zk, root);
 }
 
 /**
@@ -82,20 +90,19 @@ export async function finalThroughNode(workload: Workload, cluster: Cluster, tim
   const node = cluster.nodes.find((n) => n.running && workload.pool.includes(n)) ?? cluster.nodes.find((n) => n.running);
   const final: FinalState = { source: node ? `${node.name} (read)` : 'no live node', tally: {}, bag: {} };
   await Promise.all(workload.objects.map(async ({ type, id }) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!node) break;
-      const op = await workload.send('final', node, type, id, 'read', callTimeoutMs);
-      if (op.outcome === 'ok') {
-        if (type === 'tally') final.tally[id] = op.value ?? null;
-        else final.bag[id] = op.elements ?? null;
-        return;
-      }
-      if (Date.now() > deadline) break;
-      await sleep(200);
+    let read: Op | undefined;
+    if (node) {
+      let attempt: Promise<Op> | undefined;
+      await vi.waitFor(async () => {
+        attempt = workload.send('final', node, type, id, 'read', callTimeoutMs);
+        const op = await attempt;
+        if (op.outcome !== 'ok') throw new Error(`${type}/${id}: the final read failed (${op.error?.code ?? 'no answer'})`);
+        read = op;
+      }, { timeout: timeoutMs, interval: timing.pollMs }).catch(() => undefined);
+      await attempt; // a read under way at the timeout still ends (within callTimeoutMs) before the checks
     }
-    if (type === 'tally') final.tally[id] = null;
-    else final.bag[id] = null;
+    if (type === 'tally') final.tally[id] = read ? (read.value ?? null) : null;
+    else final.bag[id] = read ? (read.elements ?? null) : null;
   }));
   return final;
 }

@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { vi } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig } from '../../../scripts/cluster.js';
 import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
 import type { ZooKeeperCluster } from '../../../scripts/servers/zookeeper.js';
 import { S3StateStore, type LifecycleEvent } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { TEST_OBJECTS } from '../../harness/test-objects.js';
-import { timing } from '../../harness/timing.js';
+import { hold, timing } from '../../harness/timing.js';
 import { check, type ActivationRecord, type LiveActivation, type Violation } from './checker.js';
 import type { FaultContext } from './faults.js';
 import { History, objectKey, type FaultRecord, type ObjectKind } from './history.js';
@@ -84,7 +84,9 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
   ];
   const history = new History();
   const cluster = new Cluster(config, Array.from({ length: options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`));
-  const workload = new Workload(history, cluster.nodes, { clients, objects, readRatio: options.readRatio ?? 0.2, callTimeoutMs: timing.faultCallMs });
+  const workload = new Workload(history, cluster.nodes, {
+    clients, objects, readRatio: options.readRatio ?? 0.2, callTimeoutMs: timing.faultCallMs, errorPauseMs: timing.faultClientPauseMs,
+  });
   const store = new S3StateStore({
     bucket: servers.bucket, prefix: `${root.slice(1)}/objects/`, endpoint: servers.radosgw.endpoint, region: servers.radosgw.region,
     credentials: { accessKeyId: servers.radosgw.accessKeyId, secretAccessKey: servers.radosgw.secretAccessKey },
@@ -98,11 +100,11 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
       settle: (fault, mustAck = []) => settle(history, fault, mustAck),
     };
     workload.start();
-    await sleep(timing.faultWarmupMs);
+    await hold(timing.faultWarmupMs);
     await options.inject(ctx);
-    await sleep(timing.faultWarmupMs);
+    await hold(timing.faultWarmupMs);
     const endAt = Date.now();
-    await workload.stop(timing.faultCallMs + 5000);
+    await workload.stop(timing.faultStopMs);
 
     const nodeFinal = await finalThroughNode(workload, cluster, timing.failoverMs, timing.faultCallMs);
     const s3Final = await finalFromStore(store, workload.objects);
@@ -148,17 +150,16 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
 
 async function settle(history: History, fault: FaultRecord, mustAck: ReadonlyArray<{ type: string; id: string }>): Promise<boolean> {
   const baseline = baselineOf(fault);
-  const deadline = Date.now() + timing.faultRecoveryMs;
   // Before this, a call stuck on the fault is not yet slow enough to count as disturbed.
-  await sleep(Math.max(0, baseline + timing.faultSlowCallMs + 500 - Date.now()));
+  const judgedFrom = baseline + timing.faultSlowCallMs + timing.faultSettleMarginMs;
   const wanted = new Set(mustAck.map(objectKey));
-  for (;;) {
+  return vi.waitFor(() => {
+    if (Date.now() < judgedFrom) throw new Error('too early to tell');
     const pending = [...objectRecoveries(history.ops, fault.injectedAt, Date.now(), timing.faultSlowCallMs)].filter(([, at]) => at === null);
     for (const op of history.ops) if (op.outcome === 'ok' && op.invokedAt >= baseline) wanted.delete(objectKey(op));
-    if (pending.length === 0 && wanted.size === 0) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(200);
-  }
+    if (pending.length > 0 || wanted.size > 0) throw new Error(`${fault.name}: ${pending.length} objects not recovered, ${wanted.size} not acknowledged since`);
+    return true;
+  }, { timeout: timing.faultRecoveryMs, interval: timing.pollMs }).catch(() => false);
 }
 
 /** Healthy servers before each scenario: every ZooKeeper server serving (a failed test may have left one down). */

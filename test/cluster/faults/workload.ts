@@ -1,5 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { raceTimeout } from '@highlander/kit';
 import type { NodeProcess } from '../../../scripts/cluster.js';
+import { hold } from '../../harness/timing.js';
 import type { History, Issuer, ObjectKind, Op, OpName } from './history.js';
 
 /**
@@ -15,8 +16,8 @@ export interface WorkloadOptions {
   /** Share of calls that are reads. */
   readRatio: number;
   callTimeoutMs: number;
-  /** A client waits about this long after a call that did not succeed. @default 50 */
-  errorPauseMs?: number;
+  /** A client waits about this long after a call that did not succeed, and while no node is in its pool (timing.faultClientPauseMs). */
+  errorPauseMs: number;
 }
 
 export class Workload {
@@ -49,14 +50,7 @@ export class Workload {
   /** Stops the clients and waits (at most `waitMs`) for their calls in flight; those left never answered. */
   async stop(waitMs: number): Promise<void> {
     this.#running = false;
-    const timeout = new AbortController();
-    await Promise.race([
-      Promise.all([...this.#loops, ...this.#inflight]),
-      sleep(waitMs, undefined, { signal: timeout.signal }).catch(() => {
-        // aborted below: everything answered in time
-      }),
-    ]);
-    timeout.abort();
+    await raceTimeout(waitMs, Promise.all([...this.#loops, ...this.#inflight]));
   }
 
   /** Takes a node out of the pool (killed, paused, restarting). */
@@ -93,17 +87,17 @@ export class Workload {
   }
 
   async #loop(client: number): Promise<void> {
-    const pause = this.options.errorPauseMs ?? 50;
+    const pause = this.options.errorPauseMs;
     while (this.#running) {
       const node = pick(this.#pool.filter((n) => n.running));
       const object = pick(this.#objects);
       if (!node || !object) {
-        await sleep(pause);
+        await hold(pause);
         continue;
       }
       const name: OpName = Math.random() < this.options.readRatio ? 'read' : object.type === 'tally' ? 'increment' : 'add';
       const op = await this.send(client, node, object.type, object.id, name);
-      if (op.outcome !== 'ok') await sleep(pause / 2 + Math.random() * pause);
+      if (op.outcome !== 'ok') await hold(pause / 2 + Math.random() * pause);
     }
   }
 }
