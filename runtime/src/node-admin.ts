@@ -47,11 +47,6 @@ export function registerAdminExtension(node: HighlanderNode, extension: AdminExt
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const STATUS: Record<string, number> = {
-  INVALID_OBJECT_ID: 400, INVALID_TYPE_NAME: 400, INVALID_ARGUMENT: 400, NOT_ACTIVE_HERE: 404, UNKNOWN_OBJECT_TYPE: 404,
-  MIGRATION_REFUSED: 409, NODE_STOPPING: 503, COORDINATOR_UNAVAILABLE: 503, STORE_UNAVAILABLE: 503, CALL_TIMEOUT: 504,
-  UNKNOWN_HANDLER: 404, OBJECT_REJECTED: 409, STATE_TOO_LARGE: 413, INDETERMINATE: 503, OWNERSHIP_LOST: 503, NODE_UNREACHABLE: 503,
-};
 
 class AdminError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -69,7 +64,7 @@ export function adminHttpHandler(node: HighlanderNode, token: string): (req: Inc
         if (err instanceof AdminError) return send(res, err.status, { error: { code: err.code, message: err.message } });
         if (err instanceof HighlanderError) {
           const details = err.details();
-          return send(res, STATUS[err.code] ?? 500, { error: { code: err.code, message: err.message, ...(Object.keys(details).length > 0 ? { details } : {}) } });
+          return send(res, err.httpStatus, { error: { code: err.code, message: err.message, ...(Object.keys(details).length > 0 ? { details } : {}) } });
         }
         send(res, 500, { error: { code: 'INTERNAL', message: 'internal error on the node; see its log' } });
         process.emitWarning(`admin endpoint ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
