@@ -356,6 +356,8 @@ export class Activation {
     this.#transition('deactivated');
     this.#refusal = refusal;
     this.#settleWaiters();
+    // Callers wait for admission before they enqueue; anything queued anyway is routed again.
+    for (const entry of this.#mailbox.splice(0)) fail(entry, new OwnershipLost(this.type, this.id, 'not the owner'));
     this.#markClosed();
   }
 
