@@ -68,6 +68,9 @@ export class PeerService {
     const operation = operationOf(call);
     const deadline = performance.now() + call.timeoutMs;
     const timeout = () => new CallTimeout(call.type, call.id, operationName(operation), call.timeoutMs);
+    // The common case first: the object is active here.
+    const active = this.#options.activations.get(objectKey(call.type, call.id));
+    if (active?.status === 'active') return { t: 'ok', value: await active.enqueue(operation, deadline, timeout) };
     const here = await this.#acquireOrRedirect(definition, call.id, deadline, timeout);
     if (here instanceof Redirect) return { t: 'redirect', owner: here.owner };
     return { t: 'ok', value: await here.enqueue(operation, deadline, timeout) };
