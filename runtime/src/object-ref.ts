@@ -37,11 +37,16 @@ export class ObjectRef<T extends AnyObjectType> implements Ref<T> {
     const spec = this.definition.operations.get(name);
     if (!spec) return Promise.reject(this.#unknown(name));
     const [arg, options] = spec.takesArgument ? [args[0], args[1]] : [undefined, args[0]];
-    return this.invoke(name, arg, options as CallOptions | undefined) as Promise<OperationReply<T, K>>;
+    return this.#call(name, arg, options as CallOptions | undefined) as Promise<OperationReply<T, K>>;
   }
 
   invoke(name: string, arg: unknown, options?: CallOptions): Promise<unknown> {
     if (!this.definition.operations.has(name)) return Promise.reject(this.#unknown(name));
+    return this.#call(name, arg, options);
+  }
+
+  /** A call of a known operation: its argument copied as JSON, then run. */
+  #call(name: string, arg: unknown, options: CallOptions | undefined): Promise<unknown> {
     let copied: unknown;
     try {
       copied = copyArgument(arg, this.invoker.maxStateBytes);
