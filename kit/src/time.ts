@@ -23,7 +23,8 @@ export async function raceTimeout(ms: number, ...promises: Promise<unknown>[]): 
   }
 }
 
-/** A duration in milliseconds rounded to two decimals, for events and replies. */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 100) / 100;
+/** A duration in milliseconds rounded to `decimals` (two unless said: 10 µs), for events and replies. */
+export function roundMs(ms: number, decimals = 2): number {
+  const scale = 10 ** decimals;
+  return Math.round(ms * scale) / scale;
 }

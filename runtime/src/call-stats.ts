@@ -1,3 +1,5 @@
+import { roundMs } from '@highlander/kit';
+
 /**
  * Call counts and latency percentiles per object type, aggregated over an interval. Latencies go
  * into log-spaced buckets (about 9% wide), so recording is O(1) with no allocation per call.
@@ -64,13 +66,9 @@ export class CallStats {
     const out: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }> = {};
     for (const [type, h] of this.#byType) {
       if (h.total === 0) continue;
-      out[type] = { calls: h.total, errors: h.errors, p50Ms: round(h.quantile(0.5)), p99Ms: round(h.quantile(0.99)) };
+      out[type] = { calls: h.total, errors: h.errors, p50Ms: roundMs(h.quantile(0.5), 3), p99Ms: roundMs(h.quantile(0.99), 3) };
       h.reset();
     }
     return out;
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

@@ -72,6 +72,19 @@ export interface ObjectDefinition<S, H extends Record<string, Handler<S, E>>, Q 
   idleTimeoutMs?: number;
 }
 
+/** One handler or query of a type, as the runtime looks it up by name. */
+export interface OperationSpec {
+  readonly kind: 'handler' | 'query';
+  readonly fn: Handler<any, any> | Query<any, any>;
+  /**
+   * Whether `call(name, …)` passes its first extra argument to the operation. Decided once, when
+   * the type is defined: an operation declared with only `(state)` takes no argument, so the first
+   * extra of `call` is its options. (A parameter with a default value counts as none: declare
+   * `(state, arg?: T)` instead of `(state, arg = x)`.)
+   */
+  readonly takesArgument: boolean;
+}
+
 export interface ObjectType<S, H extends Record<string, Handler<S, any>>, Q extends Record<string, Query<S, any>>, E extends ErrorSpecs> {
   readonly type: string;
   readonly initial: () => S;
@@ -79,6 +92,11 @@ export interface ObjectType<S, H extends Record<string, Handler<S, any>>, Q exte
   readonly queries: Q;
   readonly errors: E;
   readonly idleTimeoutMs: number | undefined;
+  /**
+   * Every handler and query by name: own properties of `handlers` and `queries` only, so a name
+   * like `constructor` or `toString` is unknown (`UNKNOWN_HANDLER`) rather than inherited.
+   */
+  readonly operations: ReadonlyMap<string, OperationSpec>;
   /** Narrows an error caught from a call to one of this type's declared errors. */
   isError<K extends keyof E & string>(err: unknown, name: K): err is ObjectRejected<K, ReturnType<E[K]>>;
 }
@@ -141,12 +159,14 @@ export function defineObject<S, H extends Record<string, Handler<S, E>>, Q exten
   const handlers = (definition.handlers ?? {}) as H;
   const queries = (definition.queries ?? {}) as Q;
   const errors = (definition.errors ?? {}) as E;
-  for (const name of Object.keys(handlers)) {
-    if (name in queries) throw new TypeError(`object type '${type}': '${name}' is both a handler and a query`);
-    if (typeof handlers[name] !== 'function') throw new TypeError(`object type '${type}': handler '${name}' is not a function`);
-  }
-  for (const name of Object.keys(queries)) {
-    if (typeof queries[name] !== 'function') throw new TypeError(`object type '${type}': query '${name}' is not a function`);
+  const operations = new Map<string, OperationSpec>();
+  for (const [kind, table] of [['handler', handlers], ['query', queries]] as const) {
+    for (const name of Object.keys(table)) {
+      const fn = table[name];
+      if (typeof fn !== 'function') throw new TypeError(`object type '${type}': ${kind} '${name}' is not a function`);
+      if (operations.has(name)) throw new TypeError(`object type '${type}': '${name}' is both a handler and a query`);
+      operations.set(name, { kind, fn, takesArgument: fn.length >= 2 });
+    }
   }
   if (typeof definition.initial !== 'function') throw new TypeError(`object type '${type}': 'initial' must be a function returning the initial state`);
   if (definition.idleTimeoutMs !== undefined && !(definition.idleTimeoutMs > 0)) {
@@ -159,6 +179,7 @@ export function defineObject<S, H extends Record<string, Handler<S, E>>, Q exten
     queries,
     errors,
     idleTimeoutMs: definition.idleTimeoutMs,
+    operations,
     isError<K extends keyof E & string>(err: unknown, name: K): err is ObjectRejected<K, ReturnType<E[K]>> {
       return err instanceof ObjectRejected && err.type === type && err.error === name;
     },

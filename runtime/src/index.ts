@@ -28,10 +28,12 @@
 export { defineObject, Replied } from './define-object.js';
 export type {
   AnyObjectType, CallOptions, ErrorSpecs, HandlerContext, ObjectDefinition, ObjectType, OperationArgs, OperationName,
-  OperationReply, QueryContext, Ref, StateOf,
+  OperationReply, OperationSpec, QueryContext, Ref, StateOf,
 } from './define-object.js';
-export { HighlanderNode, NODE_DEFAULTS } from './node.js';
-export type { HighlanderNodeOptions, NodeStatus } from './node.js';
+export { HighlanderNode } from './node.js';
+export type { NodeStatus } from './node.js';
+export { NODE_DEFAULTS } from './node-options.js';
+export type { HighlanderNodeOptions } from './node-options.js';
 export * from './errors.js';
 export { EventLog } from './events.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventBody, LifecycleEventKind } from './events.js';
@@ -47,8 +49,8 @@ export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';
 export type { Placement, PlacementContext, PlacementName } from './placement.js';
 export { MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, objectKey, validateNodeName, validateObjectId, validateTypeName } from './names.js';
-export { registerAdminExtension } from './node-admin.js';
-export type { AdminExtension } from './node-admin.js';
+export { registerAdminExtension } from './http/node-admin.js';
+export type { AdminExtension } from './http/node-admin.js';
 export { EmbeddedCoordinator, EmbeddedRegistry } from './embedded/embedded-coordinator.js';
 export type { EmbeddedLockEntry, EmbeddedRegistryOptions, LockQueueSnapshot, RegistryChange } from './embedded/embedded-coordinator.js';
 export { FileStateStore } from './embedded/file-state-store.js';

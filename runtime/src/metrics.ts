@@ -1,5 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import type { Coordinator } from './coordinator.js';
@@ -380,35 +378,4 @@ class CallDurationHistogram extends Histogram<'type'> {
       tally.errors.clear();
     }
   }
-}
-
-/**
- * `GET /metrics` (and HEAD) on the node's port: the Prometheus text. With an admin token, the
- * request must carry `Authorization: Bearer <token>` (Prometheus: `authorization: { credentials: … }`);
- * without one, it is open. Returns false for any other path, so the caller can route it elsewhere.
- */
-export function serveMetrics(metrics: NodeMetrics, token: string | undefined): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const expected = token === undefined ? undefined : Buffer.from(`Bearer ${token}`);
-  return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== '/metrics') return false;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} /metrics: use GET` } }));
-      return true;
-    }
-    if (expected) {
-      const given = Buffer.from(req.headers.authorization ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
-          .end(JSON.stringify({ error: { code: 'UNAUTHENTICATED', message: 'missing or wrong token: send Authorization: Bearer <the node\'s adminToken>' } }));
-        return true;
-      }
-    }
-    metrics.text().then(
-      (text) => res.writeHead(200, { 'content-type': metrics.contentType }).end(req.method === 'HEAD' ? undefined : text),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error)?.message ?? String(err)}\n`),
-    );
-    return true;
-  };
 }

@@ -4,7 +4,7 @@ import type { AcquireResult, Coordinator, LockHandle, LockQueueEntry, MemberInfo
 import { hold, timing } from '../harness/timing.js';
 
 /**
- * The `Coordinator` contract, as the runtime relies on it (runtime/src/node.ts): membership with
+ * The `Coordinator` contract, as the runtime relies on it (runtime/src/activation/, routing/, node.ts): membership with
  * events, one FIFO lock queue per object whose head owns the object, epochs that only grow, forced
  * deletions that `verify()` notices, and sessions whose loss takes every lock with them. Every
  * implementation runs this same suite (test/contracts/coordinator.test.ts).

@@ -3,7 +3,7 @@ import { StoreUnavailable, StoredStateCorrupt } from '@highlander/runtime';
 import type { StateStore, StoredObjectSummary, WriteRequest, WriteResult } from '@highlander/runtime';
 
 /**
- * The `StateStore` contract, as the runtime relies on it (runtime/src/activation.ts): conditional
+ * The `StateStore` contract, as the runtime relies on it (runtime/src/activation/fenced-writer.ts): conditional
  * writes (create if absent, replace if the tag matches, anything else a conflict, never an error),
  * reads that return the body exactly as written with its tag, epoch and version, and listings by
  * type and id prefix, in key order, a page at a time. Every implementation runs this same suite

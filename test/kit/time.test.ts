@@ -22,5 +22,6 @@ describe('time helpers', () => {
   it('roundMs keeps two decimals', () => {
     expect(roundMs(1.23456)).toBe(1.23);
     expect(roundMs(10)).toBe(10);
+    expect(roundMs(0.0012345, 3)).toBe(0.001);
   });
 });

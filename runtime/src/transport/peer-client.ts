@@ -1,7 +1,6 @@
-import { performance } from 'node:perf_hooks';
-import WebSocket from 'ws';
+import { LiveSocket, closeReason } from '@highlander/kit';
 import { NodeUnreachable } from '../errors.js';
-import { FrameWriter, asPeerReply, onFrames, type PeerReplyBody, type PeerRequestBody } from './peer-protocol.js';
+import { FrameWriter, asPeerReply, parseFrame, type PeerReplyBody, type PeerRequestBody } from './peer-protocol.js';
 
 export interface PeerClientOptions {
   /** Largest frame accepted from a peer. */
@@ -11,12 +10,10 @@ export interface PeerClientOptions {
    * @default 1024
    */
   maxInFlight?: number;
-  /**
-   * After a failed connection attempt, wait this long before the next one.
-   * @default 100
-   */
-  reconnectDelayMs?: number;
 }
+
+/** After a failed connection attempt, the next waits 100 ms, doubling up to 1 s (kit's Backoff, with jitter). */
+const RECONNECT_BACKOFF = { initialMs: 100, maxMs: 1000 };
 
 interface Pending {
   /** Set once sent. */
@@ -32,17 +29,22 @@ interface Waiting {
 }
 
 /**
- * One persistent ws connection to each peer node, opened on first use and reopened after a
- * failure. Requests carry ids; each has its own timeout; at most `maxInFlight` are in flight.
+ * One persistent ws connection to each peer node (`/peer`), opened on first use and reopened on
+ * demand after a failure (kit's `LiveSocket`: backoff between attempts, heartbeat). Requests carry
+ * ids; each has its own timeout; at most `maxInFlight` are in flight per connection.
  */
 export class PeerClient {
   readonly #connections = new Map<string, PeerConnection>();
   readonly #options: Required<PeerClientOptions>;
 
   constructor(options: PeerClientOptions) {
-    this.#options = { maxInFlight: 1024, reconnectDelayMs: 100, ...options };
+    this.#options = { maxInFlight: 1024, ...options };
   }
 
+  /**
+   * Sends a request to `node` at `address`; resolves with its reply. Rejects with `NodeUnreachable`:
+   * `delivered: 'no'` when the request never left, `'unknown'` when it left and no reply came.
+   */
   request(node: string, address: string, call: PeerRequestBody, timeoutMs: number): Promise<PeerReplyBody> {
     let connection = this.#connections.get(node);
     if (!connection || connection.address !== address) {
@@ -66,16 +68,31 @@ export class PeerClient {
 }
 
 class PeerConnection {
-  #ws: WebSocket | undefined;
+  readonly #socket: LiveSocket;
   #writer: FrameWriter | undefined;
-  #open = false;
   #closed = false;
   #nextRid = 1;
   #pending = new Map<number, Pending>();
   #waiting: Waiting[] = [];
-  #retryAtMs = 0;
 
-  constructor(readonly node: string, readonly address: string, private readonly options: Required<PeerClientOptions>) {}
+  constructor(readonly node: string, readonly address: string, private readonly options: Required<PeerClientOptions>) {
+    this.#socket = new LiveSocket({
+      url: () => `${address}/peer`,
+      clientOptions: () => ({ maxPayload: options.maxPayloadBytes }),
+      reconnect: 'on-demand',
+      backoff: RECONNECT_BACKOFF,
+      onOpen: () => {
+        this.#writer = new FrameWriter((frame) => this.#socket.send(frame), Math.floor(options.maxPayloadBytes / 2));
+        this.#pump();
+      },
+      onMessage: (data) => this.#onFrame(data),
+      onClose: ({ code, reason, wasOpen }) => {
+        this.#writer = undefined;
+        const why = new Error(wasOpen ? `connection closed (${code}${reason ? ` ${reason}` : ''})` : `cannot connect to ${address}`);
+        this.#failAll(new NodeUnreachable(node, why));
+      },
+    });
+  }
 
   request(call: PeerRequestBody, timeoutMs: number): Promise<PeerReplyBody> {
     if (this.#closed) return Promise.reject(new NodeUnreachable(this.node, new Error('connection closed')));
@@ -106,13 +123,15 @@ class PeerConnection {
 
   close(): void {
     this.#closed = true;
-    this.#ws?.terminate();
+    this.#socket.close();
     this.#failAll(new NodeUnreachable(this.node, new Error('connection closed')));
   }
 
+  /** Sends what waits, up to the in-flight limit; connects first when no connection is open. */
   #pump(): void {
-    if (!this.#open) {
-      this.#connect();
+    const writer = this.#writer;
+    if (!writer || !this.#socket.open) {
+      this.#socket.connect();
       return;
     }
     while (this.#waiting.length > 0 && this.#pending.size < this.options.maxInFlight) {
@@ -120,54 +139,34 @@ class PeerConnection {
       const rid = this.#nextRid++;
       pending.rid = rid;
       this.#pending.set(rid, pending);
-      this.#writer!.write({ ...call, rid });
+      writer.write({ ...call, rid });
     }
   }
 
-  #connect(): void {
-    if (this.#ws || this.#closed) return;
-    const now = performance.now();
-    if (now < this.#retryAtMs) {
-      setTimeout(() => this.#pump(), this.#retryAtMs - now).unref();
+  #onFrame(data: unknown): void {
+    let messages: unknown[];
+    try {
+      messages = parseFrame(data);
+    } catch (err) {
+      this.#socket.drop(1007, closeReason((err as Error).message));
       return;
     }
-    const ws = new WebSocket(`${this.address}/peer`, { maxPayload: this.options.maxPayloadBytes, perMessageDeflate: false });
-    this.#ws = ws;
-    ws.on('open', () => {
-      this.#open = true;
-      this.#writer = new FrameWriter((frame) => ws.send(frame), Math.floor(this.options.maxPayloadBytes / 2));
-      this.#pump();
-    });
-    onFrames(ws, (messages) => {
-      for (const message of messages) {
-        let reply;
-        try {
-          reply = asPeerReply(message);
-        } catch (err) {
-          ws.close(1007, (err as Error).message.slice(0, 120));
-          return;
-        }
-        const pending = this.#pending.get(reply.rid);
-        if (!pending) continue; // timed out already: the caller has its CallTimeout
-        this.#pending.delete(reply.rid);
-        clearTimeout(pending.timer);
-        const { rid: _rid, ...body } = reply;
-        pending.resolve(body as PeerReplyBody);
+    for (const message of messages) {
+      let reply;
+      try {
+        reply = asPeerReply(message);
+      } catch (err) {
+        this.#socket.drop(1007, closeReason((err as Error).message));
+        return;
       }
-      if (this.#waiting.length > 0) this.#pump();
-    });
-    ws.on('error', () => {
-      // The 'close' that always follows fails the pending requests with the reason.
-    });
-    ws.on('close', (code, reason) => {
-      this.#ws = undefined;
-      this.#writer = undefined;
-      const wasOpen = this.#open;
-      this.#open = false;
-      if (!wasOpen) this.#retryAtMs = performance.now() + this.options.reconnectDelayMs;
-      const why = new Error(wasOpen ? `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})` : `cannot connect to ${this.address}`);
-      this.#failAll(new NodeUnreachable(this.node, why));
-    });
+      const pending = this.#pending.get(reply.rid);
+      if (!pending) continue; // timed out already: the caller has its CallTimeout
+      this.#pending.delete(reply.rid);
+      clearTimeout(pending.timer);
+      const { rid: _rid, ...body } = reply;
+      pending.resolve(body as PeerReplyBody);
+    }
+    if (this.#waiting.length > 0) this.#pump();
   }
 
   #failAll(error: NodeUnreachable): void {

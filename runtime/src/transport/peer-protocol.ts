@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { ProtocolError, type SerializedError } from '../errors.js';
+import type { Operation } from '../operation.js';
 
 /**
  * The node-to-node protocol on `/peer`: every ws frame is a JSON array of messages, so that the
@@ -46,6 +47,24 @@ export type PeerReply =
   | { t: 'redirect'; rid: number; owner: string | null };
 
 export type PeerReplyBody = PeerReply extends infer R ? (R extends { rid: number } ? Omit<R, 'rid'> : never) : never;
+
+/** A forwarded call as sent: the operation on `type`/`id`, with what is left of the caller's timeout. */
+export function peerCallOf(type: string, id: string, operation: Operation, timeoutMs: number): Omit<PeerCall, 'rid'> {
+  switch (operation.op) {
+    case 'get': return { t: 'call', type, id, op: 'get', timeoutMs };
+    case 'put': return { t: 'call', type, id, op: 'put', arg: operation.state, timeoutMs };
+    case 'call': return { t: 'call', type, id, op: 'call', name: operation.name, arg: operation.arg, timeoutMs };
+  }
+}
+
+/** The operation a forwarded call carries. */
+export function operationOf(call: PeerCall): Operation {
+  switch (call.op) {
+    case 'get': return { op: 'get' };
+    case 'put': return { op: 'put', state: call.arg };
+    case 'call': return { op: 'call', name: call.name!, arg: call.arg };
+  }
+}
 
 export function parseFrame(data: unknown): unknown[] {
   let parsed: unknown;

@@ -26,7 +26,9 @@ export interface PeerServerOptions {
 
 /** The answer to a plain HTTP request the node does not serve: 426, use ws. */
 export function upgradeRequired(res: ServerResponse): void {
-  res.writeHead(426, { 'content-type': 'text/plain' }).end('this is a Highlander node: connect with ws to /peer or /events\n');
+  res.writeHead(426, { 'content-type': 'application/json' }).end(JSON.stringify({
+    error: { code: 'UPGRADE_REQUIRED', message: 'this is a Highlander node: connect with ws to /peer or /events, or use /admin/… with its admin token' },
+  }));
 }
 
 /**
@@ -45,9 +47,15 @@ export class PeerServer {
       else upgradeRequired(res);
     });
     this.#wss = new WebSocketServer({ server: this.#http, maxPayload: options.maxPayloadBytes });
+    // Errors of the listening socket reach listen()'s caller; the server re-emits them here too.
+    this.#wss.on('error', () => {});
     this.#wss.on('connection', (ws, req) => {
       this.#sockets.add(ws);
       ws.on('close', () => this.#sockets.delete(ws));
+      // A malformed frame (invalid UTF-8, over maxPayload, a protocol violation) ends that one
+      // connection: ws closes it with 1007/1009/1002 and reports the error here. Without a
+      // listener the error would be thrown and end the process.
+      ws.on('error', () => {});
       const url = new URL(req.url ?? '/', 'http://node');
       if (url.pathname === '/peer') this.#servePeer(ws);
       else if (url.pathname === '/events') this.#serveEvents(ws, url);

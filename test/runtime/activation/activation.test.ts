@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Activation, type ActivationHost } from '../../runtime/src/activation.js';
-import { defineObject } from '@highlander/runtime';
+import { Activation, checkTransition, type ActivationHost, type ActivationStatus } from '../../../runtime/src/activation/activation.js';
+import { defineObject, type Coordinator } from '@highlander/runtime';
 import { HandlerFailed, OwnershipLost, StoreUnavailable } from '@highlander/runtime';
 import type { LifecycleEventBody } from '@highlander/runtime';
 import type { LockHandle } from '@highlander/runtime';
@@ -77,17 +77,25 @@ function lock(epoch = '100'): LockHandle {
   return { type: 'counter', id: 'c', epoch, path: '/x', release: async () => {}, verify: async () => true };
 }
 
+/** A coordinator that grants the lock at once: the lock recipe itself is tested against ZooKeeper and the embedded registry. */
+function grantingCoordinator(epoch: string): Coordinator {
+  return { acquire: async () => ({ acquired: true, lock: lock(epoch), waitedMs: 0 }) } as unknown as Coordinator;
+}
+
+function hostFor(store: ManualStore, events: LifecycleEventBody[] = [], epoch = '100', maxStateBytes = 1024 * 1024): ActivationHost {
+  return {
+    nodeName: 'n', coordinator: grantingCoordinator(epoch), store, maxStateBytes, emit: (e) => events.push(e), record: () => {},
+    holdsLease: () => lease.valid, refs: { ref: () => { throw new Error('not used'); } }, closed: () => {},
+  };
+}
+
 async function activate(store: ManualStore, epoch = '100') {
   const events: LifecycleEventBody[] = [];
-  const host: ActivationHost = {
-    nodeName: 'n', store, maxStateBytes: 1024 * 1024, emit: (e) => events.push(e), record: () => {}, holdsLease: () => lease.valid,
-    refs: { ref: () => { throw new Error('not used'); } },
-  };
-  const activation = new Activation(Counter, 'c', 'counter/c', host);
-  const loading = activation.load(lock(epoch));
+  const activation = new Activation(Counter, 'c', 'counter/c', hostFor(store, events, epoch));
+  void activation.start({ deadline: far() });
   await tick();
   store.settleNext('ok'); // the claim
-  await loading;
+  expect(await activation.admitted()).toBeUndefined();
   return { activation, events };
 }
 
@@ -234,11 +242,64 @@ describe('Activation group commit', () => {
   it('refuses to activate over a stored epoch newer than its own', async () => {
     const store = new ManualStore();
     store.stored = { body: '{"value":7}', etag: 'e', epoch: '500', version: 3 };
-    const host: ActivationHost = {
-      nodeName: 'n', store, maxStateBytes: 1024, emit: () => {}, record: () => {}, holdsLease: () => true, refs: { ref: () => { throw new Error(); } },
-    };
-    const activation = new Activation(Counter, 'c', 'counter/c', host);
-    await expect(activation.load(lock('100'))).rejects.toMatchObject({ code: 'FENCED' });
+    const activation = new Activation(Counter, 'c', 'counter/c', hostFor(store, [], '100', 1024));
+    void activation.start({ deadline: far() });
+    await expect(activation.admitted()).rejects.toMatchObject({ code: 'FENCED' });
+    expect(activation.status).toBe('deactivated');
     expect(store.writes).toHaveLength(0);
+  });
+});
+
+describe('Activation lifecycle', () => {
+  it('allows only the documented transitions', () => {
+    const legal: Array<[ActivationStatus, ActivationStatus]> = [
+      ['activating', 'active'], ['activating', 'deactivated'], ['active', 'deactivating'], ['active', 'deactivated'], ['deactivating', 'deactivated'],
+    ];
+    const all: ActivationStatus[] = ['activating', 'active', 'deactivating', 'deactivated'];
+    for (const from of all) {
+      for (const to of all) {
+        if (legal.some(([f, t]) => f === from && t === to)) expect(() => checkTransition(from, to)).not.toThrow();
+        else expect(() => checkTransition(from, to), `${from} → ${to}`).toThrow(/illegal transition/);
+      }
+    }
+  });
+
+  it('redirects waiting callers to the owner when another node holds the lock', async () => {
+    const store = new ManualStore();
+    const host = { ...hostFor(store), coordinator: { acquire: async () => ({ acquired: false, owner: 'node-b' }) } as unknown as Coordinator };
+    const activation = new Activation(Counter, 'c', 'counter/c', host);
+    const waiting = activation.admitted(far(), timeout);
+    void activation.start({ deadline: far() });
+    expect(await waiting).toMatchObject({ owner: 'node-b' });
+    expect(activation.status).toBe('deactivated');
+    await activation.closed;
+  });
+
+  it('deactivates: drains the mailbox, flushes, releases the lock, then reports and closes', async () => {
+    const store = new ManualStore();
+    const { activation, events } = await activate(store);
+    const inc = call(activation, 'increment');
+    await tick();
+    const deactivating = activation.deactivate('evicted');
+    expect(activation.status).toBe('deactivating');
+    store.settleNext('ok');
+    expect(await inc).toBe(1);
+    await deactivating;
+    expect(activation.status).toBe('deactivated');
+    expect(events.map((e) => e.kind).slice(-2)).toEqual(['lock.released', 'object.deactivated']);
+    await expect(call(activation, 'value')).rejects.toBeInstanceOf(OwnershipLost);
+  });
+
+  it('dropped while activating: waiting callers get a retryable OwnershipLost and it never serves', async () => {
+    const store = new ManualStore();
+    const activation = new Activation(Counter, 'c', 'counter/c', hostFor(store));
+    void activation.start({ deadline: far() });
+    const waiting = activation.admitted(far(), timeout);
+    await tick(); // the claim is being written
+    activation.drop('session-lost');
+    store.settleNext('ok');
+    await expect(waiting).rejects.toBeInstanceOf(OwnershipLost);
+    await tick();
+    expect(activation.status).toBe('deactivated');
   });
 });

@@ -1,12 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
-import { HighlanderError, UnknownObjectType } from './errors.js';
-import { validateObjectId, validateTypeName } from './names.js';
-import type { HighlanderNode } from './node.js';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { AnyObjectType, CallOptions, Ref } from '../define-object.js';
+import { UnknownObjectType } from '../errors.js';
+import { validateObjectId, validateTypeName } from '../names.js';
 
 /**
- * The node's admin endpoints, on its ws port, for the admin API (bearer token = the node's
- * `adminToken`; JSON in and out; errors as `{ error: { code, message } }`):
+ * The node's admin endpoints, on its ws port, for the admin API (behind the node's `adminToken`,
+ * checked by node-http.ts; JSON in and out; errors as `{ error: { code, message, details? } }`
+ * with the error's `httpStatus`):
  *
  *   GET  /admin/activations                    every activation here
  *   GET  /admin/objects/:type/:id              one activation with its in-memory state (404 if not here)
@@ -24,6 +25,20 @@ import type { HighlanderNode } from './node.js';
  * admin token, never on the services' own public ports.
  */
 
+/** What the admin endpoints need from a node (`HighlanderNode` implements it). */
+export interface AdminNode {
+  readonly name: string;
+  readonly draining: boolean;
+  readonly logger: Logger;
+  activations(): unknown[];
+  inspect(type: string, id: string): unknown;
+  evict(type: string, id: string): Promise<unknown>;
+  migrate(type: string, id: string, to: string): Promise<unknown>;
+  drain(): Promise<unknown>;
+  objectType(name: string): AnyObjectType | undefined;
+  ref<T extends AnyObjectType>(type: T, id: string): Ref<T>;
+}
+
 export interface AdminExtension {
   /** Key under `services` in `GET /admin/services`. */
   name: string;
@@ -31,10 +46,10 @@ export interface AdminExtension {
   info?: () => unknown;
 }
 
-const extensions = new WeakMap<HighlanderNode, AdminExtension[]>();
+const extensions = new WeakMap<AdminNode, AdminExtension[]>();
 
 /** Adds a service's description to the node's admin endpoints; returns the removal function. */
-export function registerAdminExtension(node: HighlanderNode, extension: AdminExtension): () => void {
+export function registerAdminExtension(node: AdminNode, extension: AdminExtension): () => void {
   const list = extensions.get(node) ?? [];
   if (list.some((e) => e.name === extension.name)) throw new TypeError(`admin extension '${extension.name}' is registered twice`);
   list.push(extension);
@@ -47,45 +62,24 @@ export function registerAdminExtension(node: HighlanderNode, extension: AdminExt
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const STATUS: Record<string, number> = {
-  INVALID_OBJECT_ID: 400, INVALID_TYPE_NAME: 400, INVALID_ARGUMENT: 400, NOT_ACTIVE_HERE: 404, UNKNOWN_OBJECT_TYPE: 404,
-  MIGRATION_REFUSED: 409, NODE_STOPPING: 503, COORDINATOR_UNAVAILABLE: 503, STORE_UNAVAILABLE: 503, CALL_TIMEOUT: 504,
-  UNKNOWN_HANDLER: 404, OBJECT_REJECTED: 409, STATE_TOO_LARGE: 413, INDETERMINATE: 503, OWNERSHIP_LOST: 503, NODE_UNREACHABLE: 503,
-};
-
-class AdminError extends Error {
+/** A refusal of the admin endpoints themselves (not a runtime error): its status, code and message. */
+export class AdminError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
 }
 
-export function adminHttpHandler(node: HighlanderNode, token: string): (req: IncomingMessage, res: ServerResponse) => void {
-  const expected = Buffer.from(`Bearer ${token}`);
-  return (req, res) => {
-    logAction(node, req, res);
-    handle(node, expected, req).then(
-      ({ status, body }) => send(res, status, body),
-      (err: unknown) => {
-        if (err instanceof AdminError) return send(res, err.status, { error: { code: err.code, message: err.message } });
-        if (err instanceof HighlanderError) {
-          const details = err.details();
-          return send(res, STATUS[err.code] ?? 500, { error: { code: err.code, message: err.message, ...(Object.keys(details).length > 0 ? { details } : {}) } });
-        }
-        send(res, 500, { error: { code: 'INTERNAL', message: 'internal error on the node; see its log' } });
-        process.emitWarning(`admin endpoint ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
-      },
-    );
-  };
-}
-
-async function handle(node: HighlanderNode, expected: Buffer, req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-  const url = new URL(req.url ?? '/', 'http://node');
-  if (!url.pathname.startsWith('/admin/')) throw new AdminError(426, 'UPGRADE_REQUIRED', 'this is a Highlander node: connect with ws to /peer or /events, or use /admin/… with its admin token');
-  const given = Buffer.from(req.headers.authorization ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new AdminError(401, 'UNAUTHENTICATED', 'missing or wrong admin token: send Authorization: Bearer <the node\'s adminToken>');
+/**
+ * Answers one authenticated request under `/admin/`: resolves with the status and JSON body, or
+ * rejects with an `AdminError` or a runtime error.
+ */
+export async function handleAdmin(node: AdminNode, req: IncomingMessage, pathname: string): Promise<{ status: number; body: unknown }> {
+  let parts: string[];
+  try {
+    parts = pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['admin', …]
+  } catch {
+    throw new AdminError(400, 'BAD_REQUEST', `the path ${pathname} is not valid percent-encoding`);
   }
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent); // ['admin', …]
   const method = req.method ?? 'GET';
   if (method === 'GET' && parts.length === 2 && parts[1] === 'activations') {
     return { status: 200, body: { node: node.name, draining: node.draining, activations: node.activations() } };
@@ -118,17 +112,16 @@ async function handle(node: HighlanderNode, expected: Buffer, req: IncomingMessa
       return { status: 200, body: await node.migrate(type, id, to) };
     }
   }
-  throw new AdminError(404, 'NOT_FOUND', `no admin endpoint ${method} ${url.pathname}`);
+  throw new AdminError(404, 'NOT_FOUND', `no admin endpoint ${method} ${pathname}`);
 }
 
-/** `POST /admin/call`: a handler or query by name, routed like any call from this node. */
-async function call(node: HighlanderNode, body: unknown): Promise<unknown> {
+/** `POST /admin/call`: a handler or query by name, routed like any call from this node (the ref checks `timeoutMs`). */
+async function call(node: AdminNode, body: unknown): Promise<unknown> {
   const { type, id, op, arg, timeoutMs } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof op !== 'string' || op.length === 0) throw new AdminError(400, 'INVALID_ARGUMENT', 'body must be {"type": t, "id": i, "op": "<handler or query>", "arg"?: …, "timeoutMs"?: n}');
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new AdminError(400, 'INVALID_ARGUMENT', 'timeoutMs must be a positive number of milliseconds');
   const definition = node.objectType(validateTypeName(type));
   if (!definition) throw new UnknownObjectType(type as string, node.name);
-  const options = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
+  const options: CallOptions | undefined = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
   return node.ref(definition, validateObjectId(id)).invoke(op, arg, options);
 }
 
@@ -145,20 +138,4 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new AdminError(400, 'INVALID_JSON', 'request body is not JSON');
   }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
-/** Logs an action (evict, migrate, drain) once answered: info when done, warn when refused or failed. */
-function logAction(node: HighlanderNode, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0]!;
-  if (req.method !== 'POST' || !/^\/admin\/(drain|objects\/[^/]+\/[^/]+\/(evict|migrate))$/.test(path)) return;
-  const started = performance.now();
-  res.once('finish', () => {
-    const fields = { event: 'admin.action', method: req.method, path, status: res.statusCode, durationMs: Math.round(performance.now() - started) };
-    if (res.statusCode < 400) node.logger.info(fields, `admin action ${path} done`);
-    else node.logger.warn(fields, `admin action ${path} answered ${res.statusCode}`);
-  });
 }

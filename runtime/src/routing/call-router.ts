@@ -1,0 +1,233 @@
+import { performance } from 'node:perf_hooks';
+import { Backoff, raceTimeout, sleep } from '@highlander/kit';
+import type { Activation } from '../activation/activation.js';
+import type { ActivationRegistry } from '../activation/activation-registry.js';
+import type { MemberInfo } from '../coordinator.js';
+import type { AnyObjectType } from '../define-object.js';
+import {
+  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, NodeStopping, NodeUnreachable, OwnershipLost,
+  deserializeError,
+} from '../errors.js';
+import type { NodeMetrics } from '../metrics.js';
+import { objectKey } from '../names.js';
+import { isReadOnly, operationName, type Invoker, type Operation } from '../operation.js';
+import type { Placement } from '../placement.js';
+import type { PeerClient } from '../transport/peer-client.js';
+import { peerCallOf } from '../transport/peer-protocol.js';
+import type { OwnerCache } from './owner-cache.js';
+
+/**
+ * The caller's side of a call: runs an operation on an object wherever it lives. Here when the
+ * object is active here (or placement chooses this node for a new activation), else forwarded to
+ * its owner over the peer connection. Calls that fail in a way that proves they took no effect
+ * are routed again with backoff within their timeout (see {@link reroutable}), re-resolving the
+ * owner each time; if time runs out, the last such error is thrown.
+ */
+
+/** What the router reads from its node. */
+export interface RouterNode {
+  readonly name: string;
+  /** Whether the node takes calls (its status is 'running'). */
+  readonly running: boolean;
+  /** A draining node takes no new activations. */
+  readonly draining: boolean;
+  member(name: string): MemberInfo | undefined;
+  members(): Iterable<MemberInfo>;
+}
+
+export interface CallRouterOptions {
+  node: RouterNode;
+  activations: ActivationRegistry;
+  owners: OwnerCache;
+  peers: PeerClient;
+  placement: Placement;
+  callTimeoutMs: number;
+  maxStateBytes: number;
+  metrics: NodeMetrics | undefined;
+}
+
+/** A bound on attempts, far above what backoff within a call timeout allows: a safety net against a tight loop. */
+const MAX_ROUTING_ATTEMPTS = 64;
+
+/**
+ * Whether a call that failed with `err` is routed again within its timeout: only errors proving
+ * that the call took no effect and that another attempt (maybe at another node) may succeed —
+ * ownership moved or was lost (`OwnershipLost`, `Fenced`), the node that got it is stopping
+ * (`NodeStopping`), ZooKeeper was briefly unavailable (`CoordinatorUnavailable`), or the owner was
+ * unreachable before the request left (`NodeUnreachable` with `delivered: 'no'`).
+ *
+ * This is not an error's `retryable` flag, which tells the application whether sending the same
+ * call again may succeed: `CallTimeout` (it may have taken effect) and `StoreUnavailable` (with S3
+ * down, calls fail fast rather than queue until their timeout) are retryable but not rerouted.
+ */
+export function reroutable(err: unknown): err is HighlanderError {
+  return err instanceof OwnershipLost || err instanceof NodeStopping || err instanceof Fenced || err instanceof CoordinatorUnavailable
+    || (err instanceof NodeUnreachable && err.delivered === 'no');
+}
+
+/** How one attempt ended when it did not settle the call: route again at once, or after a backoff delay. */
+interface Again {
+  readonly backoff: boolean;
+  /** The reroutable error that ended the attempt, thrown if time runs out. */
+  readonly error?: HighlanderError;
+}
+
+const AT_ONCE: Again = { backoff: false };
+const AFTER_BACKOFF: Again = { backoff: true };
+
+/** One call being routed. */
+interface Call {
+  definition: AnyObjectType;
+  id: string;
+  key: string;
+  operation: Operation;
+  deadline: number;
+  timeout: () => CallTimeout;
+  /** The last reroutable error. */
+  lastError: HighlanderError | undefined;
+}
+
+export class CallRouter implements Invoker {
+  readonly callTimeoutMs: number;
+  readonly maxStateBytes: number;
+  readonly #options: CallRouterOptions;
+
+  constructor(options: CallRouterOptions) {
+    this.#options = options;
+    this.callTimeoutMs = options.callTimeoutMs;
+    this.maxStateBytes = options.maxStateBytes;
+  }
+
+  invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+    const { metrics } = this.#options;
+    if (metrics === undefined) return this.#invoke(definition, id, operation, timeoutMs);
+    const started = performance.now();
+    const outcome = this.#invoke(definition, id, operation, timeoutMs);
+    outcome.then(
+      () => metrics.recordCall(definition.type, performance.now() - started, undefined),
+      (err: unknown) => metrics.recordCall(definition.type, performance.now() - started, err),
+    );
+    return outcome;
+  }
+
+  async #invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
+    const { node, activations } = this.#options;
+    if (!node.running) throw new NodeStopping(node.name);
+    const deadline = performance.now() + timeoutMs;
+    const key = objectKey(definition.type, id);
+    const timeout = () => new CallTimeout(definition.type, id, operationName(operation), timeoutMs);
+    // Fast path: the object is active here.
+    const local = activations.get(key);
+    if (local !== undefined && local.status === 'active') {
+      try {
+        return await local.enqueue(operation, deadline, timeout);
+      } catch (err) {
+        if (!reroutable(err)) throw err;
+      }
+    }
+    return this.#route({ definition, id, key, operation, deadline, timeout, lastError: undefined });
+  }
+
+  async #route(call: Call): Promise<unknown> {
+    const { node, activations, owners } = this.#options;
+    let backoff: Backoff | undefined; // made on first use: most calls are routed at the first attempt
+    for (let attempt = 0; attempt < MAX_ROUTING_ATTEMPTS; attempt++) {
+      if (call.deadline - performance.now() <= 0) throw call.lastError ?? call.timeout();
+      if (!node.running) throw new NodeStopping(node.name);
+      let here = activations.get(call.key);
+      let outcome: { value: unknown } | Again;
+      if (here) outcome = await this.#callHere(here, call);
+      else {
+        const owner = owners.get(call.key) ?? this.#place(call);
+        if (owner === node.name) {
+          here = activations.activate(call.definition, call.id, { deadline: call.deadline });
+          outcome = await this.#callHere(here, call);
+        } else {
+          outcome = await this.#forward(owner, call);
+        }
+      }
+      if ('value' in outcome) return outcome.value;
+      if (outcome.error) call.lastError = outcome.error;
+      if (outcome.backoff) {
+        backoff ??= new Backoff({ initialMs: 20, maxMs: 500 });
+        await sleep(Math.min(backoff.next(), Math.max(0, call.deadline - performance.now())));
+      }
+    }
+    throw call.lastError ?? call.timeout();
+  }
+
+  /** For an object nobody is known to own: the node placement chooses among the live members taking activations. */
+  #place(call: Call): string {
+    const { node, placement } = this.#options;
+    const candidates = [...node.members()]
+      .filter((m) => !m.draining && !(node.draining && m.name === node.name))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    return candidates.length === 0 ? node.name : placement.choose({ type: call.definition.type, id: call.id, self: node.name, candidates });
+  }
+
+  /** Runs the call on the activation here: once it serves, or after it closed, or wherever it says the owner is. */
+  async #callHere(activation: Activation, call: Call): Promise<{ value: unknown } | Again> {
+    if (activation.status === 'deactivating' || activation.status === 'deactivated') {
+      // Deactivating: wait for it to close, then route again (it may be placed anywhere, or follow a migration).
+      await raceTimeout(call.deadline - performance.now(), activation.closed);
+      return AT_ONCE;
+    }
+    try {
+      const redirect = activation.status === 'activating' ? await activation.admitted(call.deadline, call.timeout) : undefined;
+      if (redirect) {
+        // Another node won the lock: go there.
+        if (redirect.owner !== null && redirect.owner !== this.#options.node.name) this.#options.owners.set(call.key, redirect.owner);
+        return AT_ONCE;
+      }
+      return { value: await activation.enqueue(call.operation, call.deadline, call.timeout) };
+    } catch (err) {
+      if (!reroutable(err)) throw err;
+      return { backoff: true, error: err };
+    }
+  }
+
+  /** Sends the call to `owner` (as cached, or as placement chose); a former owner redirects to the current one. */
+  async #forward(owner: string, call: Call): Promise<{ value: unknown } | Again> {
+    const { owners, peers, metrics } = this.#options;
+    const { definition, id, key, operation, deadline } = call;
+    const member = this.#options.node.member(owner);
+    if (!member) {
+      // The owner is not a live member: its lock outlives it until its session expires.
+      owners.delete(key);
+      return AFTER_BACKOFF;
+    }
+    const remaining = deadline - performance.now();
+    metrics?.recordForwarded(definition.type, 'out');
+    let reply;
+    try {
+      reply = await peers.request(owner, member.address, peerCallOf(definition.type, id, operation, Math.max(1, Math.floor(remaining))), remaining);
+    } catch (err) {
+      if (!(err instanceof NodeUnreachable)) throw err;
+      owners.delete(key);
+      const readOnly = isReadOnly(definition, operation);
+      if (err.delivered === 'unknown' && !readOnly) {
+        if (performance.now() >= deadline) throw call.timeout();
+        throw new Indeterminate(definition.type, id, `the connection to the owner '${owner}' failed after the call was sent (${err.message})`, err);
+      }
+      if (performance.now() >= deadline) {
+        if (readOnly) throw call.timeout();
+        return AT_ONCE; // out of time: the last reroutable error before this one, or CallTimeout
+      }
+      return { backoff: true, error: err };
+    }
+    if (reply.t === 'ok') return { value: reply.value };
+    if (reply.t === 'err') {
+      const error = deserializeError(reply.error);
+      if (!reroutable(error)) throw error;
+      owners.delete(key);
+      return { backoff: true, error };
+    }
+    // Redirected: the receiver is not (or no longer) the owner.
+    if (reply.owner && reply.owner !== owner) {
+      owners.set(key, reply.owner);
+      return AT_ONCE;
+    }
+    owners.delete(key);
+    return AFTER_BACKOFF;
+  }
+}

@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EmbeddedRegistry, FileStateStore, HighlanderNode, type LifecycleEvent } from '@highlander/runtime';
+import { Counter, Quick, objects } from '../harness/test-objects.js';
+import { timing } from '../harness/timing.js';
+
+/** A node's periodic chores (housekeeping.ts) on a real node on the embedded backends. */
+
+let dir: string;
+let store: FileStateStore;
+let registry: EmbeddedRegistry;
+let node: HighlanderNode;
+let events: LifecycleEvent[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'highlander-housekeeping-'));
+  store = await FileStateStore.create({ dir });
+  registry = new EmbeddedRegistry();
+  node = HighlanderNode.create({ name: 'node-a', coordinator: registry.coordinator(), store, objects, statsIntervalMs: 100, loadReportIntervalMs: 100 });
+  events = [];
+  node.events.subscribe((e) => events.push(e));
+  await node.start();
+});
+
+afterEach(async () => {
+  await node.stop();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('housekeeping', () => {
+  it('deactivates an object idle past its type\'s idleTimeoutMs, and keeps the others', async () => {
+    await node.ref(Quick, 'q1').call('touch', null); // idleTimeoutMs: 500
+    await node.ref(Counter, 'c1').call('increment', null); // the node's default: 60 s
+    await vi.waitFor(() => expect(events.some((e) => e.kind === 'object.deactivated' && e.id === 'q1')).toBe(true), { timeout: timing.eventMs });
+    expect(events.find((e) => e.kind === 'object.deactivated' && e.id === 'q1')).toMatchObject({ reason: 'idle' });
+    expect(node.activations().map((a) => a.id)).toEqual(['c1']);
+    expect(registry.lockQueue('quick', 'q1')).toEqual([]);
+  });
+
+  it('emits stats with the objects called in each interval, busiest first, and publishes the activation count', async () => {
+    for (let i = 0; i < 5; i++) await node.ref(Counter, 'busy').call('increment', null);
+    await node.ref(Counter, 'calm').call('value');
+    const stats = () => events.filter((e): e is Extract<LifecycleEvent, { kind: 'stats' }> => e.kind === 'stats');
+    const callsOf = (id: string) => stats().flatMap((e) => e.objects).filter((o) => o.id === id).reduce((sum, o) => sum + o.calls, 0);
+    await vi.waitFor(() => expect([callsOf('busy'), callsOf('calm')]).toEqual([5, 1]), { timeout: timing.eventMs });
+    expect(stats().reduce((sum, e) => sum + (e.byType.counter?.calls ?? 0), 0)).toBe(6);
+    for (const e of stats()) expect(e.objects.map((o) => o.calls)).toEqual([...e.objects.map((o) => o.calls)].sort((a, b) => b - a));
+    await vi.waitFor(() => expect(registry.members().find((m) => m.name === 'node-a')?.activations).toBe(2), { timeout: timing.eventMs });
+  });
+});
