@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { HighlanderError } from '@highlander/runtime';
+import { ERROR_CLASSES, HighlanderError } from '@highlander/runtime';
 
 /**
  * The admin API's one HTTP error class and its one error middleware. Every error body is
@@ -11,9 +11,9 @@ import { HighlanderError } from '@highlander/runtime';
  * - `HttpError` → its status and code.
  * - A `ZodError` (bad params, query or body) → 400 `VALIDATION_FAILED`, naming every wrong field.
  * - body-parser's errors → 413 `PAYLOAD_TOO_LARGE`, 400 `INVALID_JSON`, 415 `UNSUPPORTED_MEDIA_TYPE`.
- * - A runtime `HighlanderError` → the status of its code in {@link RUNTIME_ERROR_STATUS}, with its own code
- *   and message (they are written for callers). A runtime code not in that table → 500 with its code and
- *   message and a correlation id, logged with the stack.
+ * - A runtime `HighlanderError` → the status its class carries (`httpStatus`), with its own code and
+ *   message (they are written for callers); a 500 among them (HANDLER_FAILED, STORED_STATE_CORRUPT) also
+ *   gets a correlation id and is logged with the stack.
  * - Anything else → 500 `INTERNAL` with a correlation id (body and `X-Correlation-Id`), logged with the
  *   stack; neither the stack nor the message reaches the client.
  */
@@ -57,28 +57,18 @@ export const API_ERROR_STATUS = {
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;
 
-/** The runtime's error codes (runtime/src/errors.ts) that have a status of their own. */
-export const RUNTIME_ERROR_STATUS = {
-  INVALID_OBJECT_ID: 400,
-  INVALID_TYPE_NAME: 400,
-  INVALID_NODE_NAME: 400,
-  INVALID_ARGUMENT: 400,
-  NOT_ACTIVE_HERE: 404,
-  UNKNOWN_OBJECT_TYPE: 404,
-  MIGRATION_REFUSED: 409,
-  COORDINATOR_UNAVAILABLE: 503,
-  STORE_UNAVAILABLE: 503,
-  NODE_UNREACHABLE: 503,
-  NODE_STOPPING: 503,
-  CALL_TIMEOUT: 504,
-} as const;
+/** The runtime's error codes and their statuses: each error class carries its own (`httpStatus`, runtime/src/errors.ts). */
+export const RUNTIME_ERROR_STATUS: Readonly<Record<string, number>> = Object.fromEntries(ERROR_CLASSES.map((c) => [c.code, c.httpStatus]));
 
-export type RuntimeErrorCode = keyof typeof RUNTIME_ERROR_STATUS;
+/** A runtime error code (one of `ERROR_CLASSES`). */
+export type RuntimeErrorCode = string;
 export type ErrorCode = ApiErrorCode | RuntimeErrorCode;
 
 /** The status of any code this API may answer with. */
 export function statusOf(code: ErrorCode): number {
-  return code in API_ERROR_STATUS ? API_ERROR_STATUS[code as ApiErrorCode] : RUNTIME_ERROR_STATUS[code as RuntimeErrorCode];
+  const status = code in API_ERROR_STATUS ? API_ERROR_STATUS[code as ApiErrorCode] : RUNTIME_ERROR_STATUS[code];
+  if (status === undefined) throw new TypeError(`unknown error code '${code}': neither the API's nor the runtime's`);
+  return status;
 }
 
 /** What an error becomes on the wire. `internal` errors are logged with their stack. */
@@ -98,11 +88,11 @@ export function describeError(err: unknown): ErrorResponse {
   }
   if (err instanceof z.ZodError) return validationFailed(err);
   if (err instanceof HighlanderError) {
-    const status = (RUNTIME_ERROR_STATUS as Record<string, number>)[err.code];
+    const status = err.httpStatus;
     const details = err.details();
     return {
-      status: status ?? 500, code: err.code, message: err.message,
-      ...(Object.keys(details).length > 0 ? { details } : {}), internal: status === undefined,
+      status, code: err.code, message: err.message,
+      ...(Object.keys(details).length > 0 ? { details } : {}), internal: status === 500,
     };
   }
   const parser = expressClientError(err);
