@@ -4,6 +4,7 @@ import { CoordinatorUnavailable, NodeNameTaken } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockQueueEntry, MemberInfo } from '../coordinator.js';
 import { RequestObservers, type RequestObserver } from '../request-observer.js';
 import { LockQueue } from './lock-queue.js';
+import { MembershipWatch } from './membership-watch.js';
 import { CreateMode, Exception, ZkSession, isZkCode } from './zk-session.js';
 
 export interface ZooKeeperCoordinatorOptions {
@@ -61,10 +62,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   #members = new Map<string, MemberInfo>();
   #stopped = false;
   #sweeper: NodeJS.Timeout | undefined;
-  #refreshing = false;
-  #refreshAgain = false;
-  #childrenWatched = false;
-  #dataWatched = new Set<string>();
+  #watch: MembershipWatch | undefined;
   #observers = new RequestObservers();
 
   constructor(options: ZooKeeperCoordinatorOptions) {
@@ -110,15 +108,22 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     });
     this.#session = session;
     this.#locks = new LockQueue(session, `${this.root}/objects`, self.name);
+    // Re-arms its watches itself after a renewed session.
+    this.#watch = new MembershipWatch(session, {
+      root: this.root,
+      onMembers: (members) => {
+        this.#members = new Map(members.map((m) => [m.name, m]));
+        this.emit('members', this.members());
+      },
+      // Retried with backoff by the watch; reported so that a node's log shows why its membership view is stale.
+      onError: (err) => this.emit('error', err),
+    });
     session.on('expired', () => this.emit('sessionLost'));
     session.on('connected', () => this.#sweep());
     this.#sweeper = setInterval(() => this.#sweep(), 2000);
     this.#sweeper.unref();
     session.on('renewed', () => {
       if (this.#stopped) return;
-      // The new client holds no watches: arm them again.
-      this.#childrenWatched = false;
-      this.#dataWatched.clear();
       this.#join().then(() => this.emit('rejoined'), (err) => this.emit('error', err));
     });
     try {
@@ -185,6 +190,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
         // Gone already (expired session) or unreachable: closing the session removes it anyway.
       });
     }
+    this.#watch?.stop();
     session.close();
     this.#members.clear();
   }
@@ -233,65 +239,6 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
         });
       }
     }
-    await this.#watchMembers();
-  }
-
-  /**
-   * Refreshes the member list. Holds one children watch on `<root>/nodes` and one data watch per
-   * member, each armed at most once at a time; refreshes triggered while one runs are coalesced.
-   */
-  async #watchMembers(): Promise<void> {
-    if (this.#refreshing) {
-      this.#refreshAgain = true;
-      return;
-    }
-    this.#refreshing = true;
-    try {
-      do {
-        this.#refreshAgain = false;
-        await this.#refreshMembersOnce();
-      } while (this.#refreshAgain && !this.#stopped);
-    } finally {
-      this.#refreshing = false;
-    }
-  }
-
-  async #refreshMembersOnce(): Promise<void> {
-    if (this.#stopped) return;
-    const session = this.session;
-    const retrigger = () => {
-      this.#watchMembers().catch((err) => this.emit('error', err));
-    };
-    let names: string[];
-    try {
-      const watch = !this.#childrenWatched;
-      this.#childrenWatched = true;
-      names = await session.getChildren(`${this.root}/nodes`, watch ? () => {
-        this.#childrenWatched = false;
-        retrigger();
-      } : undefined);
-    } catch {
-      // Membership must stay watched for placement and forwarding: retry shortly.
-      this.#childrenWatched = false;
-      setTimeout(retrigger, 500).unref();
-      return;
-    }
-    const next = new Map<string, MemberInfo>();
-    await Promise.all(names.map(async (name) => {
-      const watch = !this.#dataWatched.has(name);
-      if (watch) this.#dataWatched.add(name);
-      try {
-        const { data } = await session.getData(this.#memberPath(name), watch ? () => {
-          this.#dataWatched.delete(name);
-          retrigger();
-        } : undefined);
-        next.set(name, JSON.parse(data?.toString('utf8') ?? '{}') as MemberInfo);
-      } catch {
-        // Vanished between getChildren and getData (a node leaving), or a bad payload: skip it.
-        if (watch) this.#dataWatched.delete(name);
-      }
-    }));
-    this.#members = next;
-    this.emit('members', this.members());
+    await this.#watch!.start();
   }
 }
