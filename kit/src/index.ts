@@ -29,3 +29,4 @@ export { LiveSocket } from './live-socket.js';
 export type { LiveSocketOptions } from './live-socket.js';
 export { TokenBuckets } from './token-buckets.js';
 export type { TakeResult, TokenBucketOptions } from './token-buckets.js';
+export { CoalescedRun } from './coalesced-run.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { forEachBounded } from '@highlander/kit';
+import { CoalescedRun, forEachBounded } from '@highlander/kit';
 import { objectKey } from '@highlander/runtime';
 import type { ClusterSource, LockQueueScan } from '../cluster-source.js';
 import type { ClusterSummary } from '../contracts.js';
@@ -27,12 +27,10 @@ export interface ReconcilerOptions {
  */
 export class Reconciler {
   readonly #options: ReconcilerOptions;
-  #running: Promise<void> | undefined;
-  #again = false;
+  readonly #scans = new CoalescedRun(() => this.#scan());
   /** Wall-clock ms at which the current (or last) scan started. */
   #scanStartedAt = 0;
   #last: ClusterSummary['lastReconcile'] = null;
-  #stopped = false;
 
   constructor(options: ReconcilerOptions) {
     this.#options = options;
@@ -45,27 +43,13 @@ export class Reconciler {
 
   /** Reconciles now; `missedBefore`: the wall-clock ms before which the events that call for it happened. */
   reconcile(missedBefore?: number): Promise<void> {
-    if (this.#running) {
-      // A scan that started after the missed events happened already sees their outcome.
-      if (missedBefore === undefined || this.#scanStartedAt < missedBefore) this.#again = true;
-      return this.#running;
-    }
-    this.#running = (async () => {
-      try {
-        do {
-          this.#again = false;
-          await this.#scan();
-        } while (this.#again && !this.#stopped);
-      } finally {
-        this.#running = undefined;
-      }
-    })();
-    return this.#running;
+    // A scan under way that started after the missed events happened already sees their outcome.
+    return this.#scans.request(!this.#scans.running || missedBefore === undefined || this.#scanStartedAt < missedBefore);
   }
 
   /** No further scans after the one under way. */
   stop(): void {
-    this.#stopped = true;
+    this.#scans.stop();
   }
 
   async #scan(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Backoff, type BackoffOptions } from '@highlander/kit';
+import { Backoff, CoalescedRun, type BackoffOptions } from '@highlander/kit';
 import type { MemberInfo } from '../coordinator.js';
 import { Exception, isZkCode, type ZkSession } from './zk-session.js';
 
@@ -37,8 +37,7 @@ export class MembershipWatch {
   #members: MemberInfo[] = [];
   #childrenWatched = false;
   readonly #dataWatched = new Set<string>();
-  #refreshing: Promise<void> | undefined;
-  #refreshAgain = false;
+  readonly #listings = new CoalescedRun(() => this.#refreshOnce());
   #retryTimer: NodeJS.Timeout | undefined;
   #started = false;
   #stopped = false;
@@ -72,26 +71,13 @@ export class MembershipWatch {
   /** Lists the members now (joining a listing under way, plus one more after it); resolves when delivered or failed. */
   refresh(): Promise<void> {
     if (!this.#started || this.#stopped) return Promise.resolve();
-    if (this.#refreshing) {
-      this.#refreshAgain = true;
-      return this.#refreshing;
-    }
-    this.#refreshing = (async () => {
-      try {
-        do {
-          this.#refreshAgain = false;
-          await this.#refreshOnce();
-        } while (this.#refreshAgain && !this.#stopped);
-      } finally {
-        this.#refreshing = undefined;
-      }
-    })();
-    return this.#refreshing;
+    return this.#listings.request();
   }
 
   /** Stops delivering; watches still armed in ZooKeeper fire once more and are not re-armed. */
   stop(): void {
     this.#stopped = true;
+    this.#listings.stop();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#session.off('renewed', this.#onRenewed);
