@@ -38,8 +38,8 @@ module.exports = {
       name: 'by-package-name',
       severity: 'error',
       comment: 'Reach another part through its package name (its exports), not a relative path into its files.',
-      from: { path: '^(kit|runtime|audience|admin-api|cli|dashboard|examples)/' },
-      to: { path: '^(kit|runtime|audience|admin-api|cli|dashboard|examples)/', dependencyTypes: ['local'], pathNot: '^$1/' },
+      from: { path: '^(kit|runtime|audience|admin-api|cli|dashboard|examples|scripts|bench)/' },
+      to: { path: '^(kit|runtime|audience|admin-api|cli|dashboard|examples)/', dependencyTypes: ['local'], dependencyTypesNot: ['aliased-workspace', 'aliased'], pathNot: '^$1/' },
     },
     {
       name: 'dashboard-types-only',

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { MemberInfo } from '@highlander/runtime';
 import { EventLog } from '@highlander/runtime';
 import { NodeStopping } from '@highlander/runtime';
-import { PeerServer } from '../runtime/src/transport/peer-server.js';
+import { PeerServer } from '@highlander/runtime/transport';
 import { CreateMode, Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
 
 /**

@@ -1,28 +1,14 @@
 /**
  * The admin API process for the test harness and the demo (scripts/cluster.ts forks it): exactly
- * what `highlander admin` runs (the same option table, `startAdminProcess`), plus an IPC channel:
+ * what `highlander admin` runs (the same option table, `serveAdmin`), plus an IPC channel:
  * it tells its parent `{ ready: { url, pid } }` and takes `{ cmd: 'cut-stream', node }` (drops the
  * model's event stream from that node, as a network fault would). SIGTERM or SIGINT stops it.
  */
 import { parseOrExit } from '@highlander/kit';
-import { ADMIN_OPTIONS, parseAdminConfig, startAdminProcess } from '@highlander/cli';
+import { ADMIN_OPTIONS, parseAdminConfig, serveAdmin } from '@highlander/cli';
 
-const config = parseOrExit('cluster-admin', ADMIN_OPTIONS, parseAdminConfig, 'usage: scripts/cluster-admin.ts [the options of highlander admin]');
-
-let started;
-try {
-  started = await startAdminProcess(config);
-} catch (err) {
-  console.error(`highlander admin: could not start: ${(err as Error).message}`);
-  process.exit(1);
-}
-const { api, shutdown } = started;
+const { api } = await serveAdmin(parseOrExit('cluster-admin', ADMIN_OPTIONS, parseAdminConfig, 'usage: scripts/cluster-admin.ts [the options of highlander admin]'));
 process.send?.({ ready: { url: api.url, pid: process.pid } });
 process.on('message', (message: { cmd?: string; node?: string }) => {
   if (message.cmd === 'cut-stream' && message.node) api.model.cutEventStream(message.node);
 });
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    shutdown().then(() => process.exit(0), () => process.exit(1));
-  });
-}
