@@ -257,9 +257,11 @@ export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
 }
 
 /** A duration in milliseconds, at least `min`. */
-export function milliseconds(min = 1) {
-  const message = `must be a duration in milliseconds, a whole number of at least ${min} (e.g. 10000 for 10 s)`;
-  return z.string().trim().regex(/^[0-9]+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(2 ** 31 - 1, message));
+export function milliseconds(min = 1, max = 2 ** 31 - 1) {
+  const message = max === 2 ** 31 - 1
+    ? `must be a duration in milliseconds, a whole number of at least ${min} (e.g. 10000 for 10 s)`
+    : `must be a duration in milliseconds, a whole number from ${min} to ${max} (e.g. 10000 for 10 s)`;
+  return z.string().trim().regex(/^[0-9]+$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message));
 }
 
 /** A TCP port; 0 picks a free one. */

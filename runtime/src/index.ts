@@ -33,6 +33,7 @@ export type {
 export { HighlanderNode } from './node.js';
 export type { NodeStatus } from './node.js';
 export { NODE_DEFAULTS } from './node-options.js';
+export { MAX_CALL_TIMEOUT_MS, MIN_CALL_TIMEOUT_MS } from './object-ref.js';
 export type { HighlanderNodeOptions } from './node-options.js';
 export * from './errors.js';
 export { EventLog } from './events.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkedBy, defineOptions, integer, milliseconds, oneOf, parseOptions, port, host, type OptionValues, type ParsedOptions } from '@highlander/kit';
 import {
-  NODE_DEFAULTS, ZOOKEEPER_DEFAULTS, validateNodeName, type HighlanderNodeOptions, type PlacementName,
+  MAX_CALL_TIMEOUT_MS, NODE_DEFAULTS, ZOOKEEPER_DEFAULTS, validateNodeName, type HighlanderNodeOptions, type PlacementName,
 } from '@highlander/runtime';
 import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../backend-options.js';
 import { AUDIENCE_OPTIONS } from './audience-options.js';
@@ -67,8 +67,8 @@ export const NODE_OPTIONS = defineOptions({
   },
   callTimeoutMs: {
     flag: 'call-timeout-ms', env: 'HIGHLANDER_CALL_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.callTimeoutMs),
-    description: 'A call fails with CALL_TIMEOUT after this long (unless the caller gives its own timeout).',
-    schema: milliseconds(1),
+    description: `A call fails with CALL_TIMEOUT after this long (unless the caller gives its own timeout); at most ${MAX_CALL_TIMEOUT_MS} (10 minutes).`,
+    schema: milliseconds(1, MAX_CALL_TIMEOUT_MS),
   },
   idleTimeoutMs: {
     flag: 'idle-timeout-ms', env: 'HIGHLANDER_IDLE_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.idleTimeoutMs),

@@ -57,7 +57,7 @@ describe('node option errors', () => {
   it('says where a bad value came from and what a valid one looks like', () => {
     expect(problems(() => node(['--port', '70000']))).toEqual(["--port '70000' (or HIGHLANDER_PORT): must be a whole number from 0 to 65535"]);
     expect(problems(() => node([], { HIGHLANDER_CALL_TIMEOUT_MS: '10s' }))).toEqual([
-      "HIGHLANDER_CALL_TIMEOUT_MS='10s' (or --call-timeout-ms): must be a duration in milliseconds, a whole number of at least 1 (e.g. 10000 for 10 s)",
+      "HIGHLANDER_CALL_TIMEOUT_MS='10s' (or --call-timeout-ms): must be a duration in milliseconds, a whole number from 1 to 600000 (e.g. 10000 for 10 s)",
     ]);
     expect(problems(() => node([], { HIGHLANDER_ZK: 'zk1:2181/highlander' }))[0]).toContain('put the chroot in --zk-root');
     expect(problems(() => node([], { HIGHLANDER_ZK_ROOT: 'highlander' }))[0]).toContain('must be an absolute znode path like /highlander');
