@@ -167,13 +167,16 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   }
 
   /**
-   * Valid for `readLeaseFraction` of the negotiated session timeout after the send time of the last
-   * request ZooKeeper answered. The server cannot expire the session sooner than a full timeout
+   * Valid while connected, and for `readLeaseFraction` of the negotiated session timeout after the
+   * send time of the last request ZooKeeper answered. The server cannot expire the session sooner than a full timeout
    * after that send; the rest is margin for clock-rate drift between this process and the server.
    */
   holdsLease(): boolean {
     const session = this.#session;
-    if (!session || this.#stopped) return false;
+    // Disconnected: serve nothing until connected again. The session may be alive (then the lease
+    // resumes at once), or may be being closed by someone else (a forced expiry takes the connection
+    // first): waiting out the lease there would serve reads beside a newer owner.
+    if (!session || this.#stopped || !session.connected) return false;
     return performance.now() - session.lastContactMs < session.negotiatedTimeoutMs * this.options.readLeaseFraction;
   }
 
