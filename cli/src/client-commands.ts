@@ -11,7 +11,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `show`, `evict`, `migrate`, `drain`. Each declares its options as a table (runtime/src/option-table.ts)
+ * `show`, `evict`, `migrate`, `drain`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
