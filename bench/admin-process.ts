@@ -24,7 +24,7 @@ export interface AdminProcessOptions {
   root: string;
   /** Extra node flags for the admin API process (e.g. `--cpu-prof`). @default [] */
   execArgv?: string[];
-  /** More environment (e.g. `HIGHLANDER_ADMIN_TOKEN`, the nodes' admin token, for talks). @default {} */
+  /** More environment (e.g. `HIGHLANDER_CLUSTER_SECRET`, the nodes' cluster secret, for talks). @default {} */
   env?: Record<string, string>;
 }
 

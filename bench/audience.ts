@@ -62,14 +62,14 @@ export const audience: Benchmark = {
   async setup(context) {
     const { servers, log } = context;
     const root = context.uniqueRoot('audience');
-    const adminToken = randomBytes(16).toString('hex');
+    const clusterSecret = randomBytes(16).toString('hex');
     const closers: Array<() => Promise<void>> = [];
     const close = async () => {
       for (const closer of closers.reverse()) await closer().catch((err) => log(`  cleanup: ${(err as Error).message}`));
     };
     try {
       const nodes = ['node-a', 'node-b', 'node-c'].map((name) => new NodeProcess(name, {
-        zookeeper: servers.zookeeper, s3: servers.s3, root, sessionTimeoutMs: 10_000, callTimeoutMs: 30_000, objectsModule: BENCH_OBJECTS, adminToken,
+        zookeeper: servers.zookeeper, s3: servers.s3, root, sessionTimeoutMs: 10_000, callTimeoutMs: 30_000, objectsModule: BENCH_OBJECTS, clusterSecret,
         nodeEnv: { HIGHLANDER_AUDIENCE_PORT: '0', HIGHLANDER_AUDIENCE_MAX_CONNECTIONS: '20000', ...(process.env.BENCH_AUDIENCE_NODE_ENV ? JSON.parse(process.env.BENCH_AUDIENCE_NODE_ENV) as Record<string, string> : {}) },
       }));
       for (const node of nodes) {
@@ -80,7 +80,7 @@ export const audience: Benchmark = {
         });
       }
       await Promise.all(nodes.map((n) => n.start()));
-      const admin = await AdminProcess.start({ servers, root, env: { HIGHLANDER_ADMIN_TOKEN: adminToken } });
+      const admin = await AdminProcess.start({ servers, root, env: { HIGHLANDER_CLUSTER_SECRET: clusterSecret } });
       closers.push(() => admin.stop());
       const load = await LoadGenerator.start();
       closers.push(() => load.stop());
@@ -125,7 +125,7 @@ export const audience: Benchmark = {
           + Object.keys(exported.totals).filter((e) => !(e in result.ackedEmoji)).length;
         const positionMismatch = Object.entries(result.lastPositions).filter(([device, value]) => exported.positions[device] !== value).length;
         const seen = fifoLatencies(result.ackedEmojiSendTimes, presenter.totals);
-        const gatewayStats = await gatewayMetrics(nodes, adminToken);
+        const gatewayStats = await gatewayMetrics(nodes, clusterSecret);
         return {
           code, connected, result, usage: await usage, counted, emojiMismatch, positionMismatch, gatewayStats,
           presenter: percentiles(seen), gatewayToPresenter: percentiles(presenter.reactionDelays),

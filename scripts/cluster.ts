@@ -25,7 +25,7 @@ export interface ClusterConfig {
   /** Module exporting `objects`, the object types every node registers. */
   objectsModule: string;
   /** Turns on the nodes' admin endpoints with this bearer token. */
-  adminToken?: string;
+  clusterSecret?: string;
   /** More environment for every node (e.g. `HIGHLANDER_AUDIENCE_PORT: '0'` for an audience gateway each). */
   nodeEnv?: Record<string, string>;
 }
@@ -81,7 +81,7 @@ export class NodeProcess {
       // Warnings and errors only: the tests and the demo watch the nodes through their events.
       HIGHLANDER_LOG_LEVEL: process.env.HIGHLANDER_LOG_LEVEL ?? 'warn',
       ...(config.maxStateBytes ? { HIGHLANDER_MAX_STATE_BYTES: String(config.maxStateBytes) } : {}),
-      ...(config.adminToken ? { HIGHLANDER_ADMIN_TOKEN: config.adminToken } : {}),
+      ...(config.clusterSecret ? { HIGHLANDER_CLUSTER_SECRET: config.clusterSecret } : {}),
       ...config.nodeEnv,
       ...this.options.env,
     };
@@ -254,7 +254,7 @@ export async function startAdminApiProcess(config: ClusterConfig, options: Admin
       HIGHLANDER_ZK: config.zookeeper, HIGHLANDER_ZK_ROOT: config.root,
       HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${config.root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
       HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      ...(config.adminToken ? { HIGHLANDER_ADMIN_TOKEN: config.adminToken } : {}),
+      ...(config.clusterSecret ? { HIGHLANDER_CLUSTER_SECRET: config.clusterSecret } : {}),
       HIGHLANDER_API_TOKENS: options.tokens,
       HIGHLANDER_API_PORT: String(options.port ?? 0),
       HIGHLANDER_AUDIT_LOG: options.auditLog,

@@ -129,7 +129,6 @@ function showStatus(line: string): void {
 interface DemoState {
   operatorToken: string;
   viewerToken: string;
-  nodeAdminToken: string;
   clusterSecret: string;
   talkCode: string;
 }
@@ -141,7 +140,6 @@ async function loadState(): Promise<DemoState> {
   const fresh = (): DemoState => ({
     operatorToken: `operator-${randomBytes(12).toString('hex')}`,
     viewerToken: `viewer-${randomBytes(12).toString('hex')}`,
-    nodeAdminToken: randomBytes(24).toString('base64url'),
     clusterSecret: randomBytes(32).toString('base64url'),
     talkCode: newTalkCode(),
   });
@@ -192,7 +190,7 @@ async function startEmbedded(state: DemoState, hosts: ReturnType<typeof audience
   const tokens = [{ role: 'operator' as const, name: 'demo-operator', token: state.operatorToken }, { role: 'viewer' as const, name: 'demo-viewer', token: state.viewerToken }];
   const cluster = await startEmbeddedCluster({
     nodes: nodeCount, dataDir: join(dataDir, 'objects'), objects: todoObjects, placement: 'round-robin', idleTimeoutMs, callTimeoutMs: 15_000,
-    adminToken: state.nodeAdminToken,
+    clusterSecret: state.clusterSecret,
     api: { host: apiHost, port: apiPort, tokens, auditLogPath: join(dataDir, 'audit.jsonl'), logger: quietLogger() },
     audience: { port: audiencePort, host: hosts.bind, advertiseHost: hosts.advertise, ...(publicUrl ? { publicUrl } : {}) },
   }).catch((err: Error) => {
@@ -224,7 +222,7 @@ async function startProcesses(state: DemoState, hosts: ReturnType<typeof audienc
   let config: ClusterConfig;
   const common = {
     root: process.env.HIGHLANDER_ZK_ROOT ?? '/highlander', sessionTimeoutMs: 6000, idleTimeoutMs, callTimeoutMs: 15_000, placement: 'round-robin',
-    objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)), adminToken: state.nodeAdminToken,
+    objectsModule: fileURLToPath(new URL('../examples/todo/objects.ts', import.meta.url)), clusterSecret: state.clusterSecret,
   };
   if (args['local-servers']) {
     log('starting ZooKeeper and radosgw on loopback…');

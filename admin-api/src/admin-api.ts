@@ -11,6 +11,7 @@ import type { TokenConfig } from './auth.js';
 import { LiveClusterActions } from './cluster-actions.js';
 import { LiveClusterModel } from './model/live-cluster-model.js';
 import type { ClusterSource } from './cluster-source.js';
+import type { NodeAccess } from './node-access.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
 import type { StreamOptions, StreamServer } from './stream/server.js';
@@ -26,7 +27,7 @@ import { LiveTalkService } from './talks.js';
  * const api = await AdminApi.start({
  *   cluster: { zookeeper: { connect: '127.0.0.1:2181', root: '/highlander' } },
  *   store: new S3StateStore({ bucket: 'highlander' }),
- *   nodeAdminToken, tokens: [{ role: 'operator', name: 'ada', token }], auditLogPath: 'data/audit.jsonl', port: 8080,
+ *   clusterSecret, tokens: [{ role: 'operator', name: 'ada', token }], auditLogPath: 'data/audit.jsonl', port: 8080,
  * });
  * console.log(api.url);
  * await api.close(); // stream, server, audit log, model; the store is the caller's
@@ -37,8 +38,10 @@ export interface AdminApiOptions {
   cluster: { zookeeper: { connect: string; root?: string; sessionTimeoutMs?: number } } | { source: ClusterSource };
   /** The cluster's state store, for browsing persisted state (the caller closes it). */
   store: StateStore;
-  /** The nodes' admin token, for actions and in-memory state. @default none (actions fail with NODE_ADMIN_UNAUTHORIZED) */
-  nodeAdminToken?: string;
+  /** The nodes' cluster secret, for actions, in-memory state and event streams. @default none (actions fail with NODE_ADMIN_UNAUTHORIZED) */
+  clusterSecret?: string;
+  /** For nodes with TLS: the CA of their certificates, and cert and key for mutual TLS. @default none (plain ws) */
+  nodeTls?: NodeAccess['tls'];
   /** Who may call the API. */
   tokens: readonly TokenConfig[];
   /** The audit log (JSON lines; created with its folder when missing). */
@@ -106,8 +109,12 @@ export class AdminApi {
     try {
       const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
       const storage = new S3Storage(options.store);
-      const nodes = new NodeAdminClient(options.nodeAdminToken ?? '');
-      const common = { storage, logger, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
+      const nodeAccess: NodeAccess = {
+        ...(options.clusterSecret !== undefined ? { clusterSecret: options.clusterSecret } : {}),
+        ...(options.nodeTls !== undefined ? { tls: options.nodeTls } : {}),
+      };
+      const nodes = new NodeAdminClient(nodeAccess);
+      const common = { storage, logger, nodeAccess, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
       let forced: { zookeeper: ZkSession } | { source: ClusterSource };
       let model: LiveClusterModel;
       if ('source' in options.cluster) {

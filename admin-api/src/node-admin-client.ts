@@ -1,36 +1,33 @@
 import { HighlanderError, NodeUnreachable, deserializeError } from '@highlander/runtime';
+import { nodeHttpRequest, type NodeAccess } from './node-access.js';
 
 /**
- * Calls one node's admin endpoints (runtime/src/node-admin.ts) with the nodes' admin token. A
- * node's error comes back as the runtime's own error class; a node that does not answer in time
- * is `NodeUnreachable`.
+ * Calls one node's admin endpoints (runtime/src/http/node-admin.ts) with the cluster secret (and
+ * the nodes' TLS). A node's error comes back as the runtime's own error class; a node that does not
+ * answer in time is `NodeUnreachable`.
  */
 export class NodeAdminClient {
-  constructor(private readonly token: string) {}
+  constructor(private readonly access: NodeAccess) {}
 
   async request<T>(address: string, node: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
-    const url = `${address.replace(/^ws/, 'http')}/admin${path}`;
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      response = await nodeHttpRequest(this.access, address, method, `/admin${path}`, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (err) {
-      throw new NodeUnreachable(node, (err as Error)?.name === 'TimeoutError' ? new Error(`no answer within ${timeoutMs} ms`) : err);
+      throw new NodeUnreachable(node, err);
     }
-    const text = await response.text();
+    const { text } = response;
+    const ok = response.status >= 200 && response.status < 300;
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       throw new HighlanderError('NODE_BAD_RESPONSE', `node '${node}' answered ${response.status} with a body that is not JSON`);
     }
-    if (!response.ok) {
+    if (!ok) {
       const error = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } }).error;
-      if (response.status === 401) throw new HighlanderError('NODE_ADMIN_UNAUTHORIZED', `node '${node}' refused the admin token: give the admin API the nodes' HIGHLANDER_ADMIN_TOKEN`);
+      if (response.status === 401) throw new HighlanderError('NODE_ADMIN_UNAUTHORIZED', `node '${node}' refused the cluster secret: give the admin API the nodes' --cluster-secret (HIGHLANDER_CLUSTER_SECRET)`);
+      if (response.status === 404 && error?.code === 'NOT_FOUND') throw new HighlanderError('NODE_ADMIN_UNAUTHORIZED', `node '${node}' has its admin endpoints off: start the nodes and the admin API with the same --cluster-secret`);
       throw deserializeError({ code: error?.code ?? 'NODE_ERROR', message: error?.message ?? `node '${node}' answered ${response.status}`, ...(error?.details ? { details: error.details } : {}) });
     }
     return json as T;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OptionsError, defineOptions, httpUrl, milliseconds, optionName, type OptionValues } from '@highlander/kit';
-import { MAX_S3_PREFIX_BYTES, S3_DEFAULTS, ZOOKEEPER_DEFAULTS, type S3StateStoreOptions, type ZooKeeperCoordinatorOptions } from '@highlander/runtime';
+import { OptionsError, defineOptions, httpUrl, milliseconds, optionName, type OptionSpec, type OptionValues } from '@highlander/kit';
+import { CLUSTER_SECRET_PATTERN, MAX_S3_PREFIX_BYTES, S3_DEFAULTS, ZOOKEEPER_DEFAULTS, type S3StateStoreOptions, type ZooKeeperCoordinatorOptions } from '@highlander/runtime';
 
 /**
  * What the node process and the admin API process share, as option tables: how to reach the
@@ -14,6 +14,18 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** A bearer token sent in an HTTP header (RFC 6750 characters). */
 export const bearerToken = z.string().regex(/^[A-Za-z0-9._~+/=-]+$/, 'must use only A-Z a-z 0-9 . _ ~ + / = -');
+
+/** The cluster's shared secret, the same for every node and the admin API. */
+export const CLUSTER_OPTIONS = defineOptions({
+  clusterSecret: {
+    flag: 'cluster-secret', env: 'HIGHLANDER_CLUSTER_SECRET', group: 'Access', placeholder: '<secret>', secret: true,
+    defaultText: 'none (nodes on loopback only; their admin endpoints off)',
+    description:
+      'The cluster\'s shared secret: every node and the admin API have the same, and every request on a node\'s port (other nodes\' calls, the admin API\'s actions and event streams, Prometheus) must carry it as Authorization: Bearer <secret>. '
+      + 'Required for a node listening on anything but loopback. At least 16 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -base64 32). Prefer the variable: flags show in process listings.',
+    schema: z.string().regex(CLUSTER_SECRET_PATTERN, 'must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. openssl rand -base64 32)'),
+  },
+});
 
 export const ZOOKEEPER_OPTIONS = defineOptions({
   zk: {
@@ -82,13 +94,18 @@ export const S3_OPTIONS = defineOptions({
 export type ZooKeeperConfig = OptionValues<typeof ZOOKEEPER_OPTIONS>;
 export type S3Config = OptionValues<typeof S3_OPTIONS>;
 
+/** Options that go in pairs (a key and its secret, a certificate and its key): one without the other is a mistake. */
+export function checkPair(a: { given: boolean; spec: OptionSpec }, b: { given: boolean; spec: OptionSpec }, neither: string): void {
+  if (a.given !== b.given) throw new OptionsError([`give both ${optionName(a.spec)} and ${optionName(b.spec)}, or neither (${neither})`]);
+}
+
 /** Static S3 keys come in pairs: one without the other is a mistake, not a request for the credential chain. */
 export function checkS3Credentials(values: Pick<S3Config, 's3AccessKeyId' | 's3SecretAccessKey'>): void {
-  if ((values.s3AccessKeyId === undefined) !== (values.s3SecretAccessKey === undefined)) {
-    throw new OptionsError([
-      `give both ${optionName(S3_OPTIONS.s3AccessKeyId)} and ${optionName(S3_OPTIONS.s3SecretAccessKey)}, or neither (then the AWS credential chain applies)`,
-    ]);
-  }
+  checkPair(
+    { given: values.s3AccessKeyId !== undefined, spec: S3_OPTIONS.s3AccessKeyId },
+    { given: values.s3SecretAccessKey !== undefined, spec: S3_OPTIONS.s3SecretAccessKey },
+    'then the AWS credential chain applies',
+  );
 }
 
 export function coordinatorOptions(values: ZooKeeperConfig & { zkRequestTimeoutMs?: number }): ZooKeeperCoordinatorOptions {

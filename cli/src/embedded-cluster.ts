@@ -49,8 +49,8 @@ export interface EmbeddedClusterOptions {
    * audience joins through when it is another (a reverse proxy, a tunnel). @default none
    */
   audience?: { port: number; host?: string; advertiseHost?: string; publicUrl?: string };
-  /** The nodes' admin token, which the admin API presents to them. @default a random one */
-  adminToken?: string;
+  /** The cluster secret of the nodes' ports, which the admin API presents to them. @default a random one */
+  clusterSecret?: string;
 }
 
 export interface EmbeddedAdminApiOptions {
@@ -82,8 +82,8 @@ export interface EmbeddedCluster {
   registry: EmbeddedRegistry;
   store: FileStateStore;
   nodes: HighlanderNode[];
-  /** The nodes' admin token (random per cluster), as the admin API uses it. */
-  adminToken: string;
+  /** The cluster secret of the nodes' ports (random per cluster unless given), as the admin API uses it. */
+  clusterSecret: string;
   api?: {
     /** `http://host:port`; the ws stream is at `/api/stream`. */
     url: string;
@@ -117,7 +117,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     const source = options.api ? new EmbeddedSource(registry) : undefined;
     if (source) cleanups.push(() => source.close());
 
-    const adminToken = options.adminToken ?? randomBytes(24).toString('base64url');
+    const clusterSecret = options.clusterSecret ?? randomBytes(24).toString('base64url');
     const services: NodeService[] = [];
     // Gateways first, then the nodes drain: queued calls finish, states are flushed, locks released.
     cleanups.push(async () => {
@@ -134,7 +134,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
           objects: options.objects,
           host: '127.0.0.1',
           port: 0,
-          adminToken,
+          clusterSecret,
           ...(options.placement !== undefined ? { placement: options.placement } : {}),
           ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
           ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
@@ -156,7 +156,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     let api: EmbeddedCluster['api'];
     if (options.api && source) {
       const started = await AdminApi.start({
-        cluster: { source }, store, nodeAdminToken: adminToken,
+        cluster: { source }, store, clusterSecret,
         tokens: options.api.tokens,
         auditLogPath: options.api.auditLogPath,
         port: options.api.port,
@@ -176,7 +176,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
     let stopping: Promise<void> | undefined;
     return {
-      registry, store, nodes, adminToken, gateways,
+      registry, store, nodes, clusterSecret, gateways,
       ...(api ? { api } : {}),
       stop: () => (stopping ??= cleanUp()),
     };

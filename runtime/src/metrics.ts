@@ -91,6 +91,7 @@ export class NodeMetrics {
   readonly #fenced: Counter<'type'>;
   readonly #migrations: Counter<'type'>;
   readonly #sessionLost: Counter;
+  readonly #refusals: Counter<'reason'>;
   readonly #zkDuration: Histogram<'operation'>;
   readonly #zkErrors: Counter<'operation' | 'code'>;
   readonly #s3Duration: Histogram<'operation'>;
@@ -123,6 +124,10 @@ export class NodeMetrics {
     this.#fenced = new Counter({ name: 'highlander_fenced_total', help: 'Activations that found a newer owner (or lost their lock) and stopped serving', labelNames: ['type'] as const, registers });
     this.#migrations = new Counter({ name: 'highlander_migrations_total', help: 'Objects migrated from this node to another', labelNames: ['type'] as const, registers });
     this.#sessionLost = new Counter({ name: 'highlander_session_lost_total', help: 'Coordinator (ZooKeeper) sessions lost; every activation was dropped', registers });
+    this.#refusals = new Counter({
+      name: 'highlander_node_refusals_total', help: 'Requests and connections the node port refused or ended (origin, unauthenticated, malformed-frame, bad-request)',
+      labelNames: ['reason'] as const, registers,
+    });
     const metrics = this;
     new Gauge({
       name: 'highlander_active_objects', help: 'Activations on this node (activating included)', labelNames: ['type'] as const, registers,
@@ -226,6 +231,11 @@ export class NodeMetrics {
   }
 
   /** @internal A call forwarded to (`out`) or from (`in`) another node. */
+  /** A request or connection refused (or ended for a malformed frame) on the node's port. */
+  recordRefusal(reason: string): void {
+    this.#refusals.inc({ reason });
+  }
+
   recordForwarded(type: string, direction: 'in' | 'out'): void {
     this.#forwarded.inc({ type, direction });
   }

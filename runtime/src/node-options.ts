@@ -70,13 +70,24 @@ export interface HighlanderNodeOptions {
    */
   loadReportIntervalMs?: number;
   /**
-   * Bearer token for the node's admin endpoints (`/admin/…` on its ws port: inspect, evict,
-   * migrate, drain). Without one, those endpoints are off. It also guards `GET /metrics`.
+   * The cluster's shared secret (at least 16 characters of A-Z a-z 0-9 . _ ~ + / = -): every node and
+   * the admin API have the same one, and every request on the node's port must carry it
+   * (`Authorization: Bearer <secret>`, compared in constant time): forwarded calls (`/peer`), event
+   * subscriptions (`/events`), the admin endpoints (`/admin/…`) and `/metrics`; anything else is
+   * refused with 401 before a ws upgrade. Without one the admin endpoints are off, and the node must
+   * listen on loopback (a node on any other address refuses to start without it).
    */
-  adminToken?: string;
+  clusterSecret?: string;
+  /**
+   * TLS on the node's port (`wss://`, `https://`) and for its connections to other nodes: PEM
+   * certificate and key, the CA that signed the other nodes' certificates, and `requestClientCert`
+   * for mutual TLS (peers and the admin API must then present a certificate the CA signed).
+   * @default none (plain ws)
+   */
+  tls?: NodeTlsOptions;
   /**
    * This node's Prometheus metrics (see `NodeMetrics`), served at `GET /metrics` on its ws port
-   * (behind `adminToken` when one is set) and readable as `node.metrics`; `false` turns them off.
+   * (behind `clusterSecret` when one is set) and readable as `node.metrics`; `false` turns them off.
    * Give each node its own.
    * @default new NodeMetrics()
    */
@@ -88,6 +99,24 @@ export interface HighlanderNodeOptions {
    * @default none: the node logs nothing (background failures become process warnings)
    */
   logger?: Logger;
+}
+
+/** TLS of a node's port and of its connections to other nodes (PEM text or buffers). */
+export interface NodeTlsOptions {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** The CA (or CAs) that signed the other nodes' certificates (and, with `requestClientCert`, the clients'). @default the system's CAs */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Mutual TLS: refuse a connection without a client certificate signed by `ca`. @default false */
+  requestClientCert?: boolean;
+}
+
+/** A cluster secret goes in an HTTP header: these characters, at least this many. */
+export const CLUSTER_SECRET_PATTERN = /^[A-Za-z0-9._~+/=-]{16,}$/;
+
+/** Whether `host` is a loopback address (or localhost): the only place a node may listen without a cluster secret. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** The defaults of {@link HighlanderNodeOptions}: the one place they are written (advertiseHost: the host, or 127.0.0.1 for a wildcard one). */
@@ -119,7 +148,8 @@ export interface CompiledNodeOptions {
   readonly maxInFlightPerPeer: number;
   readonly statsIntervalMs: number;
   readonly loadReportIntervalMs: number;
-  readonly adminToken: string | undefined;
+  readonly clusterSecret: string | undefined;
+  readonly tls: NodeTlsOptions | undefined;
 }
 
 /** Applies the defaults and checks every value; a missing or contradictory option is a `TypeError`. */
@@ -136,6 +166,13 @@ export function compileNodeOptions(options: HighlanderNodeOptions): CompiledNode
   const host = options.host ?? NODE_DEFAULTS.host;
   const port = options.port ?? NODE_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`HighlanderNode: port must be 0..65535 (got ${port})`);
+  if (options.clusterSecret !== undefined && !CLUSTER_SECRET_PATTERN.test(options.clusterSecret)) {
+    throw new TypeError('HighlanderNode: clusterSecret must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. 32 random bytes in base64url)');
+  }
+  if (options.clusterSecret === undefined && !isLoopbackHost(host)) {
+    throw new TypeError(`HighlanderNode: a node listening on ${host} needs a clusterSecret (the same on every node and the admin API); only a node on loopback may run without one`);
+  }
+  if (options.tls && (!options.tls.cert || !options.tls.key)) throw new TypeError('HighlanderNode: tls needs both cert and key (PEM)');
   const callTimeoutMs = positive('callTimeoutMs');
   if (callTimeoutMs > MAX_CALL_TIMEOUT_MS) throw new TypeError(`HighlanderNode: callTimeoutMs must be at most ${MAX_CALL_TIMEOUT_MS} ms (got ${callTimeoutMs})`);
   return {
@@ -153,7 +190,8 @@ export function compileNodeOptions(options: HighlanderNodeOptions): CompiledNode
     maxInFlightPerPeer: positive('maxInFlightPerPeer'),
     statsIntervalMs: positive('statsIntervalMs'),
     loadReportIntervalMs: positive('loadReportIntervalMs'),
-    adminToken: options.adminToken,
+    clusterSecret: options.clusterSecret,
+    tls: options.tls,
   };
 }
 

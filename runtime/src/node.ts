@@ -9,6 +9,7 @@ import { EventLog, type LifecycleEventBody } from './events.js';
 import { Housekeeping } from './housekeeping.js';
 import type { AdminNode } from './http/node-admin.js';
 import { nodeHttpHandler } from './http/node-http.js';
+import { NodeGate, RefusalLog, type RefusalReason } from './http/node-gate.js';
 import { LeaseGuard } from './lease-guard.js';
 import { NodeMetrics } from './metrics.js';
 import { objectKey, validateNodeName, validateObjectId } from './names.js';
@@ -95,7 +96,11 @@ export class HighlanderNode implements RefFactory, AdminNode {
       record: (activation, ms, failed) => this.#housekeeping.record(activation, ms, failed),
       holdsLease: () => this.#leaseGuard.holdsLease(),
     });
-    this.#peers = new PeerClient({ maxPayloadBytes: maxPayloadFor(maxStateBytes), maxInFlight: this.options.maxInFlightPerPeer });
+    this.#peers = new PeerClient({
+      maxPayloadBytes: maxPayloadFor(maxStateBytes), maxInFlight: this.options.maxInFlightPerPeer,
+      ...(this.options.clusterSecret ? { clusterSecret: this.options.clusterSecret } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
+    });
     this.#router = new CallRouter({
       node: view, activations: this.#activations, owners: this.#owners, peers: this.#peers, placement: this.options.placement,
       callTimeoutMs: this.options.callTimeoutMs, maxStateBytes, metrics: this.metrics,
@@ -124,7 +129,7 @@ export class HighlanderNode implements RefFactory, AdminNode {
   /** ws URL of this node's endpoint (after start). */
   get address(): string {
     if (!this.#server) throw new NodeStopping(this.name);
-    return `ws://${this.options.advertiseHost}:${this.#server.port}`;
+    return `${this.options.tls ? 'wss' : 'ws'}://${this.options.advertiseHost}:${this.#server.port}`;
   }
 
   get draining(): boolean {
@@ -168,16 +173,28 @@ export class HighlanderNode implements RefFactory, AdminNode {
   async start(): Promise<void> {
     this.#transition('created', 'starting');
     const { coordinator } = this.options;
+    const gate = new NodeGate(this.options.clusterSecret);
+    const refusals = new RefusalLog((address, refusal, notLogged) => this.logger.warn(
+      { event: 'node.refused', address, reason: refusal.reason, notLogged },
+      `refused a request from ${address} (${refusal.reason}): ${refusal.message}${notLogged > 0 ? `; ${notLogged} more from it not logged` : ''}`,
+    ));
+    const onRefused = (reason: RefusalReason, address: string, message: string) => {
+      this.metrics?.recordRefusal(reason);
+      refusals.note(address, { reason, message });
+    };
     this.#server = await PeerServer.listen({
       host: this.options.host,
       port: this.options.port,
       maxPayloadBytes: maxPayloadFor(this.options.maxStateBytes),
       onRequest: (request) => this.#peerService.serve(request),
       onHttp: nodeHttpHandler({
-        node: this, metrics: this.metrics, adminToken: this.options.adminToken,
+        node: this, metrics: this.metrics, gate, onRefused,
         reportError: (what, err) => this.#reportBackgroundError(what, err),
       }),
+      admit: (req) => gate.check(req),
+      onRefused,
       events: this.events,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
     });
     coordinator.on('members', (members) => this.#onMembers(members));
     coordinator.on('sessionLost', () => this.#onSessionLost());

@@ -18,7 +18,7 @@ import { ownersInZooKeeper } from '../harness/lock-tree.js';
  * drain), access control, precise errors, the stream, and a restart of the admin API mid-run.
  */
 
-const NODE_TOKEN = 'node-admin-token';
+const NODE_TOKEN = 'node-admin-token-admin-api';
 const OPERATOR = 'operator-token-e2e';
 const VIEWER = 'viewer-token-e2e';
 
@@ -74,7 +74,7 @@ beforeAll(async () => {
   auditDir = await mkdtemp(join(tmpdir(), 'highlander-audit-'));
   config = {
     zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('admin-api'), sessionTimeoutMs: timing.sessionTimeoutMs,
-    objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+    objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN,
   };
   cluster = await Cluster.start(config, 3);
   api = await startApi();

@@ -111,7 +111,7 @@ beforeAll(async () => {
   auditDir = await mkdtemp(join(tmpdir(), 'highlander-audience-'));
   config = {
     zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('audience'), sessionTimeoutMs: timing.sessionTimeoutMs,
-    objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+    objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN,
     nodeEnv: {
       HIGHLANDER_AUDIENCE_PORT: '0',
       HIGHLANDER_AUDIENCE_MAX_CONNECTIONS_PER_ADDRESS: String(MAX_PER_ADDRESS),

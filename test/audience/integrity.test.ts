@@ -53,7 +53,7 @@ beforeAll(async () => {
   auditDir = await mkdtemp(join(tmpdir(), 'highlander-integrity-'));
   config = {
     zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('integrity'), sessionTimeoutMs: timing.sessionTimeoutMs,
-    objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+    objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN,
     nodeEnv: {
       HIGHLANDER_AUDIENCE_PORT: '0',
       HIGHLANDER_AUDIENCE_ATTENDEE_WRITE_INTERVAL_MS: '200',

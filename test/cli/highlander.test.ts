@@ -74,7 +74,7 @@ beforeAll(async () => {
   auditDir = await mkdtemp(join(tmpdir(), 'highlander-cli-audit-'));
   config = {
     zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('cli'), sessionTimeoutMs: timing.sessionTimeoutMs,
-    objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN,
+    objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN,
   };
   cluster = await Cluster.start(config, 3);
   // The admin API through the CLI: the cluster by flags, the secrets by environment variables.
@@ -87,7 +87,7 @@ beforeAll(async () => {
     env: {
       ...BASE_ENV,
       HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      HIGHLANDER_ADMIN_TOKEN: NODE_TOKEN, HIGHLANDER_API_TOKENS: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`,
+      HIGHLANDER_CLUSTER_SECRET: NODE_TOKEN, HIGHLANDER_API_TOKENS: `operator:otto:${OPERATOR},viewer:vera:${VIEWER}`,
       // Overridden by --port 0: a flag wins over its variable.
       HIGHLANDER_API_PORT: '1',
     },

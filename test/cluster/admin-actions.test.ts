@@ -11,12 +11,12 @@ import { hammerTally } from '../harness/hammer.js';
  * on real ZooKeeper and radosgw with three node processes.
  */
 
-const TOKEN = 'test-admin-token';
+const TOKEN = 'test-admin-cluster-secret';
 let zk: ZkSession;
 let cluster: Cluster | undefined;
 
 function config(label: string): ClusterConfig {
-  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, adminToken: TOKEN };
+  return { zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot(label), sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS, clusterSecret: TOKEN };
 }
 
 /** Calls a node's admin endpoint; returns the HTTP status and the JSON body. */

@@ -31,7 +31,7 @@ export class DashboardStack {
   static async start(options: { sessionTimeoutMs: number; nodeEnv?: Record<string, string> }): Promise<DashboardStack> {
     const config: ClusterConfig = {
       zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('dashboard'), sessionTimeoutMs: options.sessionTimeoutMs,
-      objectsModule: TEST_OBJECTS, adminToken: NODE_TOKEN, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}),
+      objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}),
     };
     const [port] = await freePorts(1);
     const auditDir = await mkdtemp(join(tmpdir(), 'highlander-dashboard-audit-'));

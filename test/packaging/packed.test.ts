@@ -94,13 +94,13 @@ describe('the packed packages, installed in an application outside the repositor
   it('runs `npx highlander node` and `highlander admin` on ZooKeeper and S3, and serves a call of the installed todo app', async () => {
     const root = uniqueRoot('packed');
     const s3 = s3Config();
-    const nodeToken = 'packed-node-token';
+    const nodeToken = 'packed-cluster-secret';
     const operator = 'packed-operator-token';
     const backends = {
       HIGHLANDER_ZK: zookeeperConnect(), HIGHLANDER_ZK_ROOT: root, HIGHLANDER_ZK_SESSION_TIMEOUT_MS: String(timing.sessionTimeoutMs),
       HIGHLANDER_S3_BUCKET: s3.bucket, HIGHLANDER_S3_PREFIX: `${root.slice(1)}/objects/`, HIGHLANDER_S3_ENDPOINT: s3.endpoint,
       HIGHLANDER_S3_REGION: s3.region, HIGHLANDER_S3_ACCESS_KEY_ID: s3.accessKeyId, HIGHLANDER_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      HIGHLANDER_ADMIN_TOKEN: nodeToken, HIGHLANDER_LOG_LEVEL: 'warn',
+      HIGHLANDER_CLUSTER_SECRET: nodeToken, HIGHLANDER_LOG_LEVEL: 'warn',
     };
     // `npx highlander …` (in a process group of its own, as a terminal runs it) and the installed bin `highlander …`.
     const start = (command: string[], args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> => {

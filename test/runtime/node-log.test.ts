@@ -11,7 +11,7 @@ import { Counter, objects } from '../harness/test-objects.js';
  * level an operator needs, admin actions, each line naming the node. Embedded backends, in process.
  */
 
-const TOKEN = 'log-test-token';
+const TOKEN = 'log-test-cluster-secret';
 let nodes: HighlanderNode[] = [];
 let cleanup: (() => Promise<void>) | undefined;
 
@@ -39,7 +39,7 @@ async function cluster(level: string): Promise<{ registry: EmbeddedRegistry; lin
   const registry = new EmbeddedRegistry();
   const lines: Line[] = [];
   const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Line) });
-  nodes = ['node-a', 'node-b'].map((name) => HighlanderNode.create({ name, coordinator: registry.coordinator(), store, objects, logger, adminToken: TOKEN }));
+  nodes = ['node-a', 'node-b'].map((name) => HighlanderNode.create({ name, coordinator: registry.coordinator(), store, objects, logger, clusterSecret: TOKEN }));
   for (const node of nodes) await node.start();
   return { registry, lines };
 }

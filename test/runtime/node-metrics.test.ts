@@ -19,7 +19,7 @@ import { join } from 'node:path';
  * and radosgw; the session-loss count on the embedded registry, which can end a session at once.
  */
 
-const TOKEN = 'metrics-test-token';
+const TOKEN = 'metrics-test-cluster-secret';
 
 let zk: ZkSession;
 let started: HighlanderNode[] = [];
@@ -87,8 +87,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('node metrics on ZooKeeper and S3', () => {
   it('count calls by outcome, latency, activations, forwarding, writes and evictions', async () => {
     const root = uniqueRoot('metrics');
-    const a = await zkNode(root, 'node-a', { adminToken: TOKEN });
-    const b = await zkNode(root, 'node-b');
+    const a = await zkNode(root, 'node-a', { clusterSecret: TOKEN });
+    const b = await zkNode(root, 'node-b', { clusterSecret: TOKEN });
 
     for (let i = 0; i < 5; i++) await a.ref(Counter, 'm1').call('increment', null);
     for (let i = 0; i < 2; i++) await b.ref(Counter, 'm1').call('increment', null); // forwarded to the owner, node-a
@@ -132,7 +132,7 @@ describe('node metrics on ZooKeeper and S3', () => {
     expect(onA).toContain('# TYPE highlander_s3_request_errors_total counter');
 
     // node-b: its calls count where they were made, forwarded to node-a; node-a counts them coming in.
-    const onB = await scrape(b);
+    const onB = await scrape(b, TOKEN);
     expect(sample(onB, 'highlander_calls_total', { type: 'counter', outcome: 'ok' })).toBe(2);
     expect(sample(onB, 'highlander_activations_total', { type: 'counter' })).toBe(0);
     const out = sample(onB, 'highlander_forwarded_calls_total', { type: 'counter', direction: 'out' });
@@ -165,9 +165,9 @@ describe('node metrics on ZooKeeper and S3', () => {
     await zk.remove(marker);
   });
 
-  it('serve /metrics behind the admin token when there is one, openly otherwise, and not at all with metrics: false', async () => {
+  it('serve /metrics behind the cluster secret when there is one, openly otherwise, and not at all with metrics: false', async () => {
     const root = uniqueRoot('metrics-http');
-    const guarded = await zkNode(root, 'node-a', { adminToken: TOKEN });
+    const guarded = await zkNode(root, 'node-a', { clusterSecret: TOKEN });
     const open = await zkNode(root, 'node-b');
     const off = await zkNode(root, 'node-c', { metrics: false });
     const url = (node: HighlanderNode, path = '/metrics') => `${node.address.replace('ws://', 'http://')}${path}`;
@@ -179,7 +179,7 @@ describe('node metrics on ZooKeeper and S3', () => {
     expect((await fetch(url(open), { method: 'POST' })).status).toBe(405);
     // The admin endpoints are untouched beside it.
     expect((await fetch(url(guarded, '/admin/activations'), { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
-    expect((await fetch(url(open, '/admin/activations'))).status).toBe(426);
+    expect((await fetch(url(open, '/admin/activations'))).status).toBe(404); // off without a cluster secret
     expect(off.metrics).toBeUndefined();
     expect((await fetch(url(off))).status).toBe(426);
     expect(open.metrics).toBeInstanceOf(NodeMetrics);

@@ -16,7 +16,7 @@ describe('node options', () => {
       else expect(compiled[name as keyof typeof compiled], name).toBe(value);
     }
     expect(compiled.advertiseHost).toBe('127.0.0.1');
-    expect(compileNodeOptions({ ...base(), host: '0.0.0.0' }).advertiseHost).toBe('127.0.0.1');
+    expect(compileNodeOptions({ ...base(), host: '0.0.0.0', clusterSecret: 'a-cluster-secret-of-some-length' }).advertiseHost).toBe('127.0.0.1');
   });
 
   it('document the same defaults in their @default JSDoc as NODE_DEFAULTS holds', () => {

@@ -2,6 +2,7 @@ import { pino, type Logger } from 'pino';
 import { objectKey, type LifecycleEvent, type MemberInfo } from '@highlander/runtime';
 import { roundMs } from '@highlander/kit';
 import { ADMIN_API_DEFAULTS } from '../defaults.js';
+import type { NodeAccess } from '../node-access.js';
 import type { ClusterSource, SourceLockEntry } from '../cluster-source.js';
 import type {
   ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page, Storage,
@@ -50,6 +51,8 @@ export interface LiveClusterModelCommonOptions {
   maxEvents?: number;
   /** Where failures of background work (reconciliation, listings, event streams) are logged. @default pino at level info */
   logger?: Logger;
+  /** The cluster secret and TLS of the nodes' ports, for their event streams. @default none */
+  nodeAccess?: NodeAccess;
 }
 
 /**
@@ -100,6 +103,7 @@ export class LiveClusterModel implements ClusterModel {
     this.#reconciler = new Reconciler({ source, state: this.#state, concurrency: options.reconcileConcurrency ?? 256 });
     this.#streams = new MemberStreams({
       logger,
+      ...(options.nodeAccess ? { access: options.nodeAccess } : {}),
       onEvents: (node, events, gap) => {
         const now = Date.now();
         for (const event of events) this.#apply(event, now);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RawData } from 'ws';
 import { LiveSocket, type BackoffOptions } from '@highlander/kit';
+import { nodeWsOptions, type NodeAccess } from '../node-access.js';
 import type { LifecycleEvent, MemberInfo } from '@highlander/runtime';
 
 export interface MemberStreamsOptions {
@@ -13,6 +14,8 @@ export interface MemberStreamsOptions {
   reconnect?: BackoffOptions;
   /** Ping interval of each stream (a half-open connection is dropped after two). @default 15000 */
   heartbeatMs?: number;
+  /** The cluster secret and TLS the nodes' ports ask for. @default none */
+  access?: NodeAccess;
 }
 
 /** What a node's `/events` endpoint sends (runtime/src/node.ts). */
@@ -79,6 +82,7 @@ class MemberStream {
     this.#options = options;
     this.#socket = new LiveSocket({
       url: () => `${member.address}/events?since=${this.#lastSeq}`,
+      clientOptions: () => nodeWsOptions(options.access ?? {}),
       reconnect: 'always',
       backoff: options.reconnect ?? { initialMs: 200, maxMs: 5000 },
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),

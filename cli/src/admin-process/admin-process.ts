@@ -3,6 +3,7 @@ import { AdminApi } from '@highlander/admin-api';
 import { dashboardDir } from '@highlander/dashboard';
 import { S3StateStore } from '@highlander/runtime';
 import { s3StoreOptions } from '../backend-options.js';
+import { readPem } from '../pem.js';
 import { adminApiOptionsFromConfig, type AdminConfig } from './options.js';
 
 /** An admin API process's parts, started from its configuration. */
@@ -18,11 +19,17 @@ export interface AdminProcess {
  * cluster's ZooKeeper and S3 bucket, serving the built dashboard, logging JSON lines (pino) on stdout.
  */
 export async function startAdminProcess(config: AdminConfig): Promise<AdminProcess> {
+  const nodeTls = {
+    ...(config.nodeTlsCa !== undefined ? { ca: await readPem(config.nodeTlsCa, '--node-tls-ca') } : {}),
+    ...(config.nodeTlsCert !== undefined && config.nodeTlsKey !== undefined
+      ? { cert: await readPem(config.nodeTlsCert, '--node-tls-cert'), key: await readPem(config.nodeTlsKey, '--node-tls-key') }
+      : {}),
+  };
   const store = new S3StateStore(s3StoreOptions(config));
   let api: AdminApi;
   try {
     api = await AdminApi.start({
-      ...adminApiOptionsFromConfig(config), store, dashboardDir,
+      ...adminApiOptionsFromConfig(config), store, dashboardDir, ...(Object.keys(nodeTls).length > 0 ? { nodeTls } : {}),
       logger: pino({ name: 'highlander-admin-api', level: config.logLevel }),
     });
   } catch (err) {

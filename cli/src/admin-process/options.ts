@@ -3,7 +3,7 @@ import {
   checkedBy, defineOptions, host, httpUrl, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
 } from '@highlander/kit';
 import { ADMIN_API_DEFAULTS, ROLES, TokenAuthenticator, originChecker, type AdminApiOptions, type Role, type TokenConfig } from '@highlander/admin-api';
-import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../backend-options.js';
+import { CLUSTER_OPTIONS, LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, checkPair, checkS3Credentials } from '../backend-options.js';
 
 /**
  * The configuration of the admin API process (`highlander admin`) as one option table: every
@@ -48,11 +48,21 @@ export const ADMIN_OPTIONS = defineOptions({
       'also evict, migrate and drain. The name is recorded in the audit log. Tokens use A-Z a-z 0-9 - . _ ~. Prefer the variable: flags show in process listings.',
     schema: checkedBy(parseTokens),
   },
-  nodeAdminToken: {
-    flag: 'admin-token', env: 'HIGHLANDER_ADMIN_TOKEN', group: 'Access', placeholder: '<token>', secret: true,
-    defaultText: 'none (actions fail with NODE_ADMIN_UNAUTHORIZED)',
-    description: 'The nodes\' admin token (their --admin-token), for actions and objects\' in-memory state.',
-    schema: bearerToken,
+  ...CLUSTER_OPTIONS,
+  nodeTlsCa: {
+    flag: 'node-tls-ca', env: 'HIGHLANDER_NODE_TLS_CA', group: 'TLS', placeholder: '<file>', defaultText: 'the system\'s CAs',
+    description: 'PEM CA that signed the nodes\' certificates (their --tls-cert), for nodes with TLS.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  nodeTlsCert: {
+    flag: 'node-tls-cert', env: 'HIGHLANDER_NODE_TLS_CERT', group: 'TLS', placeholder: '<file>', defaultText: 'none',
+    description: 'PEM client certificate presented to nodes that require mutual TLS (--tls-client-auth), with --node-tls-key.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  nodeTlsKey: {
+    flag: 'node-tls-key', env: 'HIGHLANDER_NODE_TLS_KEY', group: 'TLS', placeholder: '<file>', defaultText: 'none',
+    description: 'PEM private key of --node-tls-cert.',
+    schema: z.string().min(1, 'must be a file path'),
   },
   readOnly: {
     flag: 'read-only', env: 'HIGHLANDER_API_READ_ONLY', group: 'Access', switch: true,
@@ -130,7 +140,13 @@ export type AdminConfig = OptionValues<typeof ADMIN_OPTIONS>;
 /** The admin API's configuration from its flags and environment (flag over variable over default); throws `OptionsError`. */
 export function parseAdminConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedOptions<typeof ADMIN_OPTIONS> {
   const parsed = parseOptions(ADMIN_OPTIONS, argv, env);
-  if (!parsed.help) checkS3Credentials(parsed.values);
+  if (parsed.help) return parsed;
+  checkS3Credentials(parsed.values);
+  checkPair(
+    { given: parsed.values.nodeTlsCert !== undefined, spec: ADMIN_OPTIONS.nodeTlsCert },
+    { given: parsed.values.nodeTlsKey !== undefined, spec: ADMIN_OPTIONS.nodeTlsKey },
+    'then no client certificate is presented to the nodes',
+  );
   return parsed;
 }
 
@@ -150,7 +166,7 @@ export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOpt
     actionTimeoutMs: config.actionTimeoutMs,
     reconcileIntervalMs: config.reconcileIntervalMs,
     talks: config.audienceUrl !== undefined ? { audienceUrl: config.audienceUrl } : {},
-    ...(config.nodeAdminToken !== undefined ? { nodeAdminToken: config.nodeAdminToken } : {}),
+    ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}),
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
   };
 }

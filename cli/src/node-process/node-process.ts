@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { dashboardDir } from '@highlander/dashboard';
 import { NodeMetrics, S3StateStore, ZooKeeperCoordinator, type AnyObjectType } from '@highlander/runtime';
 import { coordinatorOptions, s3StoreOptions } from '../backend-options.js';
+import { readPem } from '../pem.js';
 import { NodeService } from '../node-service.js';
 import { gatewayOptionsFromConfig } from './audience-options.js';
 import { nodeOptionsFromConfig, type NodeConfig } from './options.js';
@@ -27,6 +28,13 @@ export interface NodeProcess {
  */
 export async function startNodeProcess(config: NodeConfig, options: { logger?: Logger } = {}): Promise<NodeProcess> {
   const objects = await loadObjects(config.objects);
+  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
+    ? {
+      cert: await readPem(config.tlsCert, '--tls-cert'), key: await readPem(config.tlsKey, '--tls-key'),
+      ...(config.tlsCa !== undefined ? { ca: await readPem(config.tlsCa, '--tls-ca') } : {}),
+      requestClientCert: config.tlsClientAuth,
+    }
+    : undefined;
   const logger = options.logger ?? pino({ name: 'highlander-node', level: config.logLevel });
   const coordinator = new ZooKeeperCoordinator(coordinatorOptions(config));
   const store = new S3StateStore(s3StoreOptions(config));
@@ -34,7 +42,7 @@ export async function startNodeProcess(config: NodeConfig, options: { logger?: L
   let service: NodeService;
   try {
     service = await NodeService.start({
-      node: { ...nodeOptionsFromConfig(config), coordinator, store, objects, logger, metrics: new NodeMetrics({ processMetrics: true }) },
+      node: { ...nodeOptionsFromConfig(config), coordinator, store, objects, logger, metrics: new NodeMetrics({ processMetrics: true }), ...(tls ? { tls } : {}) },
       ...(audience ? { audience: { ...audience, dashboardDir } } : {}),
     });
   } catch (err) {

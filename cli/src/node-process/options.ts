@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { checkedBy, defineOptions, integer, milliseconds, oneOf, parseOptions, port, host, type OptionValues, type ParsedOptions } from '@highlander/kit';
+import { OptionsError, checkedBy, defineOptions, host, integer, milliseconds, oneOf, optionName, parseOptions, port, type OptionValues, type ParsedOptions } from '@highlander/kit';
 import {
-  MAX_CALL_TIMEOUT_MS, NODE_DEFAULTS, ZOOKEEPER_DEFAULTS, validateNodeName, type HighlanderNodeOptions, type PlacementName,
+  MAX_CALL_TIMEOUT_MS, NODE_DEFAULTS, ZOOKEEPER_DEFAULTS, isLoopbackHost, validateNodeName, type HighlanderNodeOptions, type PlacementName,
 } from '@highlander/runtime';
-import { LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, bearerToken, checkS3Credentials } from '../backend-options.js';
+import { CLUSTER_OPTIONS, LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, checkPair, checkS3Credentials } from '../backend-options.js';
 import { AUDIENCE_OPTIONS } from './audience-options.js';
 
 /**
@@ -90,10 +90,26 @@ export const NODE_OPTIONS = defineOptions({
     description: 'How often the node republishes its activation count in ZooKeeper (for least-loaded placement).',
     schema: milliseconds(1),
   },
-  adminToken: {
-    flag: 'admin-token', env: 'HIGHLANDER_ADMIN_TOKEN', group: 'Access', placeholder: '<token>', defaultText: 'none (admin endpoints off)', secret: true,
-    description: 'Bearer token of the node\'s admin endpoints, which the admin API uses for actions and in-memory state; give the admin API the same. Prefer the variable: flags show in process listings.',
-    schema: bearerToken,
+  ...CLUSTER_OPTIONS,
+  tlsCert: {
+    flag: 'tls-cert', env: 'HIGHLANDER_TLS_CERT', group: 'TLS', placeholder: '<file>', defaultText: 'none (plain ws)',
+    description: 'PEM certificate of the node\'s port: with --tls-key, the node serves wss:// and https:// and publishes a wss:// address.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  tlsKey: {
+    flag: 'tls-key', env: 'HIGHLANDER_TLS_KEY', group: 'TLS', placeholder: '<file>', defaultText: 'none',
+    description: 'PEM private key of --tls-cert.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  tlsCa: {
+    flag: 'tls-ca', env: 'HIGHLANDER_TLS_CA', group: 'TLS', placeholder: '<file>', defaultText: 'the system\'s CAs',
+    description: 'PEM CA that signed the other nodes\' certificates (and, with --tls-client-auth, the clients\').',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  tlsClientAuth: {
+    flag: 'tls-client-auth', env: 'HIGHLANDER_TLS_CLIENT_AUTH', group: 'TLS', switch: true,
+    description: 'Mutual TLS: refuse connections without a client certificate signed by --tls-ca (the node presents its own --tls-cert to other nodes).',
+    schema: z.boolean(),
   },
   printEvents: {
     flag: 'print-events', env: 'HIGHLANDER_PRINT_EVENTS', group: 'Output', switch: true,
@@ -114,7 +130,18 @@ export type NodeConfig = OptionValues<typeof NODE_OPTIONS>;
 /** A node's configuration from its flags and environment (flag over variable over default); throws `OptionsError`. */
 export function parseNodeConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedOptions<typeof NODE_OPTIONS> {
   const parsed = parseOptions(NODE_OPTIONS, argv, env);
-  if (!parsed.help) checkS3Credentials(parsed.values);
+  if (parsed.help) return parsed;
+  const values = parsed.values;
+  checkS3Credentials(values);
+  checkPair({ given: values.tlsCert !== undefined, spec: NODE_OPTIONS.tlsCert }, { given: values.tlsKey !== undefined, spec: NODE_OPTIONS.tlsKey }, 'then the port speaks plain ws');
+  const problems: string[] = [];
+  if (values.clusterSecret === undefined && !isLoopbackHost(values.host)) {
+    problems.push(`${optionName(NODE_OPTIONS.host)} ${values.host} needs ${optionName(NODE_OPTIONS.clusterSecret)}: a node reachable from other machines serves only cluster members (the same secret on every node and the admin API); without one, keep it on loopback`);
+  }
+  if (values.tlsClientAuth && (values.tlsCert === undefined || values.tlsCa === undefined)) {
+    problems.push(`${optionName(NODE_OPTIONS.tlsClientAuth)} needs ${optionName(NODE_OPTIONS.tlsCert)}, ${optionName(NODE_OPTIONS.tlsKey)} and ${optionName(NODE_OPTIONS.tlsCa)} (the CA that signs the clients' certificates)`);
+  }
+  if (problems.length > 0) throw new OptionsError(problems);
   return parsed;
 }
 
@@ -132,6 +159,6 @@ export function nodeOptionsFromConfig(config: NodeConfig): Omit<HighlanderNodeOp
     maxInFlightPerPeer: config.maxInFlightPerPeer,
     statsIntervalMs: config.statsIntervalMs,
     loadReportIntervalMs: config.loadReportIntervalMs,
-    ...(config.adminToken !== undefined ? { adminToken: config.adminToken } : {}),
+    ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}),
   };
 }

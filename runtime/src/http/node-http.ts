@@ -1,26 +1,29 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HighlanderError } from '../errors.js';
 import type { NodeMetrics } from '../metrics.js';
 import { upgradeRequired } from '../transport/peer-server.js';
 import { AdminError, handleAdmin, type AdminNode } from './node-admin.js';
+import type { NodeGate, RefusalReason } from './node-gate.js';
 
 /**
  * Plain HTTP on the node's ws port, one route table:
  *
- *   GET|HEAD /metrics   the Prometheus text (when metrics are on); behind the admin token when one is set
- *   *        /admin/*   the admin endpoints (node-admin.ts), when an admin token is set; always behind it
+ *   GET|HEAD /metrics   the Prometheus text (when metrics are on)
+ *   *        /admin/*   the admin endpoints (node-admin.ts), on when the node has a cluster secret
  *   anything else       426: this port speaks ws (`/peer`, `/events`)
  *
- * The token is checked in one place ({@link bearerMatches}): `Authorization: Bearer <token>`, the
- * scheme in any case, compared in constant time.
+ * Every request passes the node's gate first (node-gate.ts, the same as ws upgrades): no browser
+ * (`Origin`) ever; with a cluster secret, `Authorization: Bearer <secret>` on every request.
  */
 
 export interface NodeHttpOptions {
   node: AdminNode;
   metrics: NodeMetrics | undefined;
-  adminToken: string | undefined;
+  /** Who may use the port; the admin endpoints are on only when it is guarded by a cluster secret. */
+  gate: NodeGate;
+  /** A request refused by the gate (counted, and logged at a limited rate). */
+  onRefused?: (reason: RefusalReason, address: string, message: string) => void;
   /** An unexpected failure of an endpoint (answered 500 without details): logged by the node. */
   reportError(what: string, err: unknown): void;
 }
@@ -28,34 +31,30 @@ export interface NodeHttpOptions {
 interface Route {
   /** Whether the route serves `pathname`. */
   matches(pathname: string): boolean;
-  /** Whether the request must carry the admin token (when one is set). */
-  guarded: boolean;
   serve(req: IncomingMessage, res: ServerResponse, pathname: string): void;
 }
 
 export function nodeHttpHandler(options: NodeHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { node, metrics, adminToken, reportError } = options;
+  const { node, metrics, gate, reportError } = options;
   const routes: Route[] = [];
-  if (metrics) routes.push({ matches: (p) => p === '/metrics', guarded: true, serve: (req, res) => serveMetrics(metrics, req, res) });
-  if (adminToken) routes.push({ matches: (p) => p.startsWith('/admin/'), guarded: true, serve: (req, res, p) => serveAdmin(node, req, res, p, reportError) });
+  if (metrics) routes.push({ matches: (p) => p === '/metrics', serve: (req, res) => serveMetrics(metrics, req, res) });
+  routes.push({
+    matches: (p) => p.startsWith('/admin/'),
+    serve: (req, res, p) => (gate.guarded
+      ? serveAdmin(node, req, res, p, reportError)
+      : sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'the admin endpoints are off: start the node with a cluster secret (--cluster-secret), the same as the admin API\'s' } })),
+  });
   return (req, res) => {
+    const refused = gate.check(req);
+    if (refused) {
+      options.onRefused?.(refused.reason, req.socket.remoteAddress ?? 'unknown', refused.message);
+      return sendJson(res, refused.status, { error: { code: refused.code, message: refused.message } }, refused.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
     const pathname = (req.url ?? '/').split('?')[0]!;
     const route = routes.find((r) => r.matches(pathname));
     if (!route) return upgradeRequired(res);
-    if (route.guarded && adminToken !== undefined && !bearerMatches(req.headers.authorization, adminToken)) {
-      return sendJson(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'missing or wrong admin token: send Authorization: Bearer <the node\'s adminToken>' } }, { 'www-authenticate': 'Bearer' });
-    }
     route.serve(req, res, pathname);
   };
-}
-
-/** Whether an `Authorization` header is `Bearer <token>` (the scheme in any case), compared in constant time. */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^([A-Za-z]+) +(.+)$/.exec(header ?? '');
-  if (!match || match[1]!.toLowerCase() !== 'bearer') return false;
-  const given = Buffer.from(match[2]!);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function serveMetrics(metrics: NodeMetrics, req: IncomingMessage, res: ServerResponse): void {

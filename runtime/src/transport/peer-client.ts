@@ -10,6 +10,10 @@ export interface PeerClientOptions {
    * @default 1024
    */
   maxInFlight?: number;
+  /** Sent to every peer (`Authorization: Bearer`): the cluster's shared secret. @default none */
+  clusterSecret?: string;
+  /** TLS material for `wss://` peers: the CA that signed their certificates; cert and key for mutual TLS. @default the system's CAs */
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; cert?: string | Buffer; key?: string | Buffer };
 }
 
 /** After a failed connection attempt, the next waits 100 ms, doubling up to 1 s (kit's Backoff, with jitter). */
@@ -35,7 +39,7 @@ interface Waiting {
  */
 export class PeerClient {
   readonly #connections = new Map<string, PeerConnection>();
-  readonly #options: Required<PeerClientOptions>;
+  readonly #options: PeerClientOptions & { maxInFlight: number };
 
   constructor(options: PeerClientOptions) {
     this.#options = { maxInFlight: 1024, ...options };
@@ -75,10 +79,15 @@ class PeerConnection {
   #pending = new Map<number, Pending>();
   #waiting: Waiting[] = [];
 
-  constructor(readonly node: string, readonly address: string, private readonly options: Required<PeerClientOptions>) {
+  constructor(readonly node: string, readonly address: string, private readonly options: PeerClientOptions & { maxInFlight: number }) {
     this.#socket = new LiveSocket({
       url: () => `${address}/peer`,
-      clientOptions: () => ({ maxPayload: options.maxPayloadBytes }),
+      clientOptions: () => ({
+        maxPayload: options.maxPayloadBytes,
+        ...(options.clusterSecret ? { headers: { authorization: `Bearer ${options.clusterSecret}` } } : {}),
+        ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
+        ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
+      }),
       reconnect: 'on-demand',
       backoff: RECONNECT_BACKOFF,
       onOpen: () => {

@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { closeReason, refuseUpgrade } from '@highlander/kit';
 import { HighlanderError, ProtocolError } from '../errors.js';
+import type { Refusal, RefusalReason } from '../http/node-gate.js';
+import type { NodeTlsOptions } from '../node-options.js';
 import type { EventLog, LifecycleEvent } from '../events.js';
 import { FrameWriter, asPeerRequest, onFrames, type PeerRequest, type PeerReplyBody } from './peer-protocol.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +21,12 @@ export interface PeerServerOptions {
   /** Plain HTTP requests (the node's admin endpoints); answers 426 when absent. */
   onHttp?: (req: IncomingMessage, res: ServerResponse) => void;
   events: EventLog;
+  /** Whether a request may use the port (ws upgrades here; HTTP requests are `onHttp`'s to check). @default everyone */
+  admit?: (req: IncomingMessage) => Refusal | undefined;
+  /** A connection or request refused, or a connection ended for a malformed frame (counted, and logged at a limited rate). */
+  onRefused?: (reason: RefusalReason, address: string, message: string) => void;
+  /** TLS (https/wss, mutual with `requestClientCert`). @default none */
+  tls?: NodeTlsOptions;
   /**
    * An event subscriber whose unsent data exceeds this is disconnected (close 1013) rather than
    * letting the node's memory grow; it reconnects with `?since=` to resume.
@@ -42,24 +53,71 @@ export class PeerServer {
   readonly #sockets = new Set<WebSocket>();
 
   private constructor(private readonly options: PeerServerOptions) {
-    this.#http = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (options.onHttp) options.onHttp(req, res);
       else upgradeRequired(res);
+    };
+    const { tls } = options;
+    this.#http = tls
+      ? createTlsServer({
+        cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
+        requestCert: tls.requestClientCert ?? false, rejectUnauthorized: tls.requestClientCert ?? false,
+      }, onRequest)
+      : createServer(onRequest);
+    // A client that breaks the HTTP protocol (garbage before the upgrade, huge headers, a TLS
+    // handshake that fails) gets 400/431 and loses its connection; the server goes on.
+    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      options.onRefused?.('bad-request', remoteAddress(socket), err.code ?? err.message);
+      if (socket.writable) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      } else {
+        socket.destroy();
+      }
     });
-    this.#wss = new WebSocketServer({ server: this.#http, maxPayload: options.maxPayloadBytes });
+    if (tls) this.#http.on('tlsClientError', (err: Error, socket) => {
+      options.onRefused?.('bad-request', remoteAddress(socket), `TLS: ${err.message}`);
+      socket.destroy();
+    });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
     // Errors of the listening socket reach listen()'s caller; the server re-emits them here too.
     this.#wss.on('error', () => {});
-    this.#wss.on('connection', (ws, req) => {
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {
+      // A client gone during the handshake: nothing to tell it.
+    });
+    const address = remoteAddress(socket);
+    const refused = this.options.admit?.(req);
+    if (refused) {
+      this.options.onRefused?.(refused.reason, address, refused.message);
+      refuseUpgrade(socket, refused.status, refused.code, refused.message, refused.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://node');
+    } catch {
+      this.options.onRefused?.('bad-request', address, 'malformed URL');
+      refuseUpgrade(socket, 400, 'BAD_REQUEST', 'malformed URL: the node\'s ws endpoints are /peer and /events?since=<seq>');
+      return;
+    }
+    if (url.pathname !== '/peer' && url.pathname !== '/events') {
+      this.options.onRefused?.('bad-request', address, `no ws endpoint ${url.pathname}`);
+      refuseUpgrade(socket, 404, 'NOT_FOUND', `no ws endpoint at ${url.pathname}: the node's are /peer and /events?since=<seq>`);
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
       this.#sockets.add(ws);
       ws.on('close', () => this.#sockets.delete(ws));
-      // A malformed frame (invalid UTF-8, over maxPayload, a protocol violation) ends that one
-      // connection: ws closes it with 1007/1009/1002 and reports the error here. Without a
-      // listener the error would be thrown and end the process.
-      ws.on('error', () => {});
-      const url = new URL(req.url ?? '/', 'http://node');
+      // A malformed frame (invalid UTF-8, over maxPayload, bad opcode or RSV bits, an unmasked frame)
+      // ends that one connection: ws closes it with 1007/1009/1002 and reports the error here.
+      // Without a listener the error would be thrown and end the process.
+      ws.on('error', (err) => this.options.onRefused?.('malformed-frame', address, err.message));
       if (url.pathname === '/peer') this.#servePeer(ws);
-      else if (url.pathname === '/events') this.#serveEvents(ws, url);
-      else ws.close(1008, `unknown path '${url.pathname}': use /peer or /events`);
+      else this.#serveEvents(ws, url);
     });
   }
 
@@ -97,7 +155,7 @@ export class PeerServer {
         } catch (err) {
           const rid = (message as { rid?: unknown })?.rid;
           if (typeof rid === 'number') writer.write({ t: 'err', rid, error: (err as ProtocolError).serialize() });
-          else ws.close(1007, (err as Error).message.slice(0, 120));
+          else ws.close(1007, closeReason((err as Error).message));
           continue;
         }
         this.options.onRequest(call).then(
@@ -133,4 +191,9 @@ export class PeerServer {
     ws.on('close', unsubscribe);
     ws.on('message', () => ws.close(1008, 'the events stream takes no messages'));
   }
+}
+
+function remoteAddress(socket: Duplex): string {
+  const address = (socket as { remoteAddress?: string }).remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }

@@ -25,7 +25,7 @@ describe('node option precedence', () => {
       placement: 'local', host: '127.0.0.1', port: 0, callTimeoutMs: 10_000, idleTimeoutMs: 60_000, maxStateBytes: 1_048_576,
       maxInFlightPerPeer: 1024, printEvents: false,
     });
-    expect(values.adminToken).toBeUndefined();
+    expect(values.clusterSecret).toBeUndefined();
     expect(values.s3Endpoint).toBeUndefined();
   });
 
@@ -72,6 +72,19 @@ describe('node option errors', () => {
     expect(problems(() => node(['--port']))[0]).toContain('--port');
   });
 
+  it('refuses a node reachable beyond loopback without a cluster secret, a weak secret, and half a TLS setup', () => {
+    expect(problems(() => node(['--host', '0.0.0.0']))[0]).toMatch(/^--host \/ HIGHLANDER_HOST 0\.0\.0\.0 needs --cluster-secret \/ HIGHLANDER_CLUSTER_SECRET/);
+    expect(node(['--host', '0.0.0.0'], { HIGHLANDER_CLUSTER_SECRET: 'a-cluster-secret-of-some-length' }).host).toBe('0.0.0.0');
+    expect(node(['--host', '127.0.0.2']).host).toBe('127.0.0.2');
+    expect(problems(() => node([], { HIGHLANDER_CLUSTER_SECRET: 'short' }))[0]).toContain('must be at least 16 characters');
+    // A secret is never echoed in an error.
+    expect(problems(() => node([], { HIGHLANDER_CLUSTER_SECRET: 'short' }))[0]).not.toContain("'short'");
+    expect(problems(() => node(['--tls-cert', 'node.pem']))).toEqual([
+      'give both --tls-cert / HIGHLANDER_TLS_CERT and --tls-key / HIGHLANDER_TLS_KEY, or neither (then the port speaks plain ws)',
+    ]);
+    expect(problems(() => node(['--tls-cert', 'node.pem', '--tls-key', 'node.key', '--tls-client-auth']))[0]).toContain('--tls-client-auth / HIGHLANDER_TLS_CLIENT_AUTH needs');
+  });
+
   it('stops at --help without checking anything else', () => {
     expect(parseNodeConfig(['--help', '--port', 'x'], {})).toEqual({ help: true });
   });
@@ -84,7 +97,7 @@ describe('the node option table', () => {
     expect(nodeEnv).toEqual(expect.arrayContaining([
       'HIGHLANDER_NODE_NAME', 'HIGHLANDER_ZK', 'HIGHLANDER_ZK_ROOT', 'HIGHLANDER_ZK_SESSION_TIMEOUT_MS', ...s3, 'HIGHLANDER_OBJECTS',
       'HIGHLANDER_PLACEMENT', 'HIGHLANDER_HOST', 'HIGHLANDER_PORT', 'HIGHLANDER_ADVERTISE_HOST', 'HIGHLANDER_CALL_TIMEOUT_MS',
-      'HIGHLANDER_IDLE_TIMEOUT_MS', 'HIGHLANDER_MAX_STATE_BYTES', 'HIGHLANDER_ADMIN_TOKEN', 'HIGHLANDER_PRINT_EVENTS',
+      'HIGHLANDER_IDLE_TIMEOUT_MS', 'HIGHLANDER_MAX_STATE_BYTES', 'HIGHLANDER_CLUSTER_SECRET', 'HIGHLANDER_PRINT_EVENTS',
     ]));
   });
 

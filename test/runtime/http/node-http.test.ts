@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedRegistry, FileStateStore, HighlanderNode, registerAdminExtension } from '@highlander/runtime';
-import { bearerMatches } from '../../../runtime/src/http/node-http.js';
+import { bearerMatches } from '../../../runtime/src/http/node-gate.js';
 import { Counter, objects } from '../../harness/test-objects.js';
 
 /**
- * Plain HTTP on a node's port: one route table (/metrics, /admin/*, 426 otherwise) and one token
- * check. A real node on the embedded backends; requests with fetch.
+ * Plain HTTP on a node's port: one route table (/metrics, /admin/*, 426 otherwise) behind one gate
+ * (the cluster secret on every request when the node has one; never a browser's Origin). A real node
+ * on the embedded backends; requests with fetch.
  */
 
-const TOKEN = 'node-http-token';
+const TOKEN = 'node-http-cluster-secret';
 let dir: string;
 let store: FileStateStore;
 let guarded: HighlanderNode;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'highlander-node-http-'));
   store = await FileStateStore.create({ dir });
   const registry = new EmbeddedRegistry();
-  guarded = HighlanderNode.create({ name: 'guarded', coordinator: registry.coordinator(), store, objects, adminToken: TOKEN });
+  guarded = HighlanderNode.create({ name: 'guarded', coordinator: registry.coordinator(), store, objects, clusterSecret: TOKEN });
   open = HighlanderNode.create({ name: 'open', coordinator: registry.coordinator(), store, objects });
   await Promise.all([guarded.start(), open.start()]);
 });
@@ -67,14 +68,28 @@ describe('the node port over plain HTTP', () => {
     expect(await inspected.json()).toMatchObject({ type: 'counter', id: 'http-1', status: 'active', state: { value: 1 } });
     expect((await fetch(url(guarded, '/admin/objects/counter/nobody'), auth())).status).toBe(404);
     expect((await fetch(url(guarded, '/admin/nothing-here'), auth())).status).toBe(404);
-    expect((await fetch(url(guarded, '/'))).status).toBe(426);
-    expect((await fetch(url(guarded, '/peer'))).status).toBe(426);
-    const upgrade = await fetch(url(guarded, '/elsewhere'));
+    expect((await fetch(url(guarded, '/'), auth())).status).toBe(426);
+    expect((await fetch(url(guarded, '/peer'), auth())).status).toBe(426);
+    const upgrade = await fetch(url(guarded, '/elsewhere'), auth());
     expect((await json(upgrade)).error.code).toBe('UPGRADE_REQUIRED');
-    // Without an admin token the admin endpoints are off; /metrics is open.
-    expect((await fetch(url(open, '/admin/activations'))).status).toBe(426);
+    // With a cluster secret, every request needs it, /metrics and unknown paths included.
+    for (const path of ['/', '/metrics', '/elsewhere']) expect((await fetch(url(guarded, path))).status, path).toBe(401);
+    // Without a cluster secret the admin endpoints are off (and say how to turn them on); /metrics is open.
+    const off = await fetch(url(open, '/admin/activations'));
+    expect(off.status).toBe(404);
+    expect((await json(off)).error.message).toContain('--cluster-secret');
     expect((await fetch(url(open, '/metrics'))).status).toBe(200);
     expect((await fetch(url(open, '/metrics'), { method: 'POST' })).status).toBe(405);
+  });
+
+  it('refuses any request that comes from a browser page (an Origin header), with or without the secret', async () => {
+    for (const node of [guarded, open]) {
+      for (const path of ['/metrics', '/admin/activations', '/']) {
+        const res = await fetch(url(node, path), { headers: { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' } });
+        expect(res.status, `${node.name} ${path}`).toBe(403);
+        expect((await json(res)).error.code).toBe('ORIGIN_NOT_ALLOWED');
+      }
+    }
   });
 
   it('serves calls and services through the admin endpoints, with runtime errors at their status', async () => {

@@ -64,3 +64,59 @@ describe('the node endpoint and malformed frames', () => {
     expect(first.events.map((e) => e.kind)).toContain('object.activated');
   });
 });
+
+describe('who may open /peer and /events', () => {
+  const SECRET = 'peer-server-cluster-secret';
+
+  /** The status of a ws upgrade: 101 when accepted, else the HTTP status of the refusal and its JSON code. */
+  async function upgrade(address: string, path: string, headers: Record<string, string>): Promise<{ status: number; code?: string }> {
+    const ws = new WebSocket(`${address}${path}`, { headers });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => {
+        ws.close();
+        resolve({ status: 101 });
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, code: (JSON.parse(text) as { error: { code: string } }).error.code }));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  it('with a cluster secret: refused with 401 without it or with a wrong one, 403 with an Origin, counted; open with it', async () => {
+    const guardedDir = await mkdtemp(join(tmpdir(), 'highlander-peer-gate-'));
+    const guardedStore = await FileStateStore.create({ dir: guardedDir });
+    const guarded = HighlanderNode.create({ name: 'guarded', coordinator: new EmbeddedRegistry().coordinator(), store: guardedStore, objects, clusterSecret: SECRET });
+    await guarded.start();
+    try {
+      for (const path of ['/peer', '/events?since=0']) {
+        expect(await upgrade(guarded.address, path, {}), path).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+        expect(await upgrade(guarded.address, path, { authorization: `Bearer ${SECRET}x` }), path).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+        expect(await upgrade(guarded.address, path, { authorization: `Bearer ${SECRET}`, origin: 'http://localhost:5173' }), path).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+        expect(await upgrade(guarded.address, path, { authorization: `bearer ${SECRET}` }), path).toEqual({ status: 101 });
+      }
+      const metrics = await guarded.metrics!.text();
+      expect(metrics).toMatch(/highlander_node_refusals_total\{reason="unauthenticated"\} 4/);
+      expect(metrics).toMatch(/highlander_node_refusals_total\{reason="origin"\} 2/);
+    } finally {
+      await guarded.stop();
+      await guardedStore.close();
+      await rm(guardedDir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a cluster secret (loopback only): open to members, still closed to browsers', async () => {
+    expect(await upgrade(node.address, '/peer', {})).toEqual({ status: 101 });
+    expect(await upgrade(node.address, '/events', { origin: 'https://attacker.example' })).toEqual({ status: 403, code: 'ORIGIN_NOT_ALLOWED' });
+  });
+
+  it('refuses to start a node listening beyond loopback without a cluster secret', () => {
+    const coordinator = new EmbeddedRegistry().coordinator();
+    expect(() => HighlanderNode.create({ name: 'exposed', coordinator, store, objects, host: '0.0.0.0' })).toThrow(/needs a clusterSecret/);
+    expect(() => HighlanderNode.create({ name: 'weak', coordinator, store, objects, clusterSecret: 'short' })).toThrow(/at least 16 characters/);
+    expect(() => HighlanderNode.create({ name: 'second-loopback', coordinator, store, objects, host: '127.0.0.2' })).not.toThrow();
+    expect(() => HighlanderNode.create({ name: 'exposed-with-secret', coordinator, store, objects, host: '0.0.0.0', clusterSecret: SECRET })).not.toThrow();
+  });
+});
