@@ -153,7 +153,11 @@ export class AdminApi {
       });
       const requestTimeoutMs = options.requestTimeoutMs ?? ADMIN_API_DEFAULTS.requestTimeoutMs;
       // Headers must arrive within the request timeout too (Node's default headersTimeout is 60 s, above a short requestTimeout).
-      const server = createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 60_000) }, app.app);
+      // Node checks these timeouts every connectionsCheckingInterval (30 s by default): often enough that they hold.
+      const server = createServer({
+        requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 60_000),
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)),
+      }, app.app);
       let stream: StreamServer | undefined;
       cleanups.push(async () => {
         await stream?.close();

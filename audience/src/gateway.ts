@@ -152,7 +152,7 @@ export class AudienceGateway {
   /** Listens on the configured port; the node must be running and register Talk and Attendee. */
   static async start(node: HighlanderNode, options: AudienceGatewayOptions): Promise<AudienceGateway> {
     const compiled = compileGatewayOptions(options);
-    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 });
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1000 });
     const gateway = new AudienceGateway(node, compiled, server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -72,6 +72,8 @@ export interface EmbeddedAdminApiOptions {
   reconcileIntervalMs?: number;
   /** Browser origins, besides the API's own, allowed to open the ws stream. @default [] */
   allowedOrigins?: string[];
+  /** A connection whose request has not fully arrived within this long is closed (408). @default 30000, as the admin API process */
+  requestTimeoutMs?: number;
   /** The built dashboard to serve at `/`; null serves none. @default the dashboardDir of @highlander/dashboard */
   dashboardDir?: string | null;
   /** @default pino at level info, on stdout */
@@ -168,6 +170,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         ...(options.api.actionTimeoutMs !== undefined ? { actionTimeoutMs: options.api.actionTimeoutMs } : {}),
         ...(options.api.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.api.reconcileIntervalMs } : {}),
         ...(options.api.allowedOrigins !== undefined ? { allowedOrigins: options.api.allowedOrigins } : {}),
+        ...(options.api.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.api.requestTimeoutMs } : {}),
         ...(options.api.logger !== undefined ? { logger: options.api.logger } : {}),
       });
       cleanups.push(() => started.close());

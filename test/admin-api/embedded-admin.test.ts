@@ -9,6 +9,7 @@ import type { TokenConfig } from '../../admin-api/src/auth.js';
 import { defineObject, type HighlanderNode, type LifecycleEvent } from '@highlander/runtime';
 import { startEmbeddedCluster, type EmbeddedCluster } from '@highlander/cli';
 import { Counter, objects } from '../harness/test-objects.js';
+import { rawExchange } from '../harness/raw-ws.js';
 import { timing } from '../harness/timing.js';
 
 /**
@@ -19,6 +20,8 @@ import { timing } from '../harness/timing.js';
 
 const VIEWER = 'viewer-token-embedded-0123';
 const OPERATOR = 'operator-token-embedded-0123';
+/** Short, so that a request that never completes is dropped within the test. */
+const REQUEST_TIMEOUT_MS = 1000;
 const TOKENS: TokenConfig[] = [
   { token: VIEWER, role: 'viewer', name: 'vera' },
   { token: OPERATOR, role: 'operator', name: 'otto' },
@@ -64,7 +67,7 @@ beforeEach(async () => {
     objects: [...objects, Gate],
     api: {
       port: 0, tokens: TOKENS, auditLogPath: join(dir, 'audit', 'audit.jsonl'),
-      evictGraceMs: 500, logger: pino({ level: 'silent' }), dashboardDir: null,
+      evictGraceMs: 500, logger: pino({ level: 'silent' }), dashboardDir: null, requestTimeoutMs: REQUEST_TIMEOUT_MS,
     },
   });
   url = cluster.api!.url;
@@ -178,6 +181,36 @@ describe('admin API over an embedded cluster', () => {
     expect(snapshot.nodes.map((n: { name: string }) => n.name)).toEqual(['node-a', 'node-b', 'node-c']);
     const rows = (snapshot.objects as unknown[][]).map(([type, id, owner]) => `${type as string}/${id as string}@${owner as string}`).sort();
     expect(rows).toEqual(ownersInRegistry());
+  });
+
+  it('pages the store with cursors it signed, and refuses any other cursor with 400 INVALID_CURSOR', async () => {
+    for (let i = 0; i < 3; i++) await node('node-a').ref(Gate, `paged-${i}`).call('bump', null);
+    await cluster.stop(); // flushed: every state is in the folder
+    cluster = await startEmbeddedCluster({
+      nodes: 1, dataDir: join(dir, 'data'), objects: [...objects, Gate],
+      api: { port: 0, tokens: TOKENS, auditLogPath: join(dir, 'audit', 'audit.jsonl'), logger: pino({ level: 'silent' }), dashboardDir: null },
+    });
+    url = cluster.api!.url;
+    const first = await api('GET', '/api/storage?type=gate&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.items).toHaveLength(2);
+    const next = await api('GET', `/api/storage?type=gate&limit=2&cursor=${encodeURIComponent(first.body.cursor)}`);
+    expect(next.status).toBe(200);
+    expect(next.body.items.map((i: { id: string }) => i.id)).toEqual(['paged-2']);
+    for (const cursor of ['!!!!', 'garbage', `${first.body.cursor}x`, first.body.cursor.split('.')[0]]) {
+      const refused = await api('GET', `/api/storage?type=gate&limit=2&cursor=${encodeURIComponent(cursor)}`);
+      expect(refused.status, cursor).toBe(400);
+      expect(refused.body.error.code, cursor).toBe('INVALID_CURSOR');
+    }
+    // A cursor of one listing is no cursor of another.
+    expect((await api('GET', `/api/storage?type=counter&limit=2&cursor=${encodeURIComponent(first.body.cursor)}`)).status).toBe(400);
+  });
+
+  it('closes a connection whose request does not arrive in time, like the admin API process', async () => {
+    const port = Number(new URL(url).port);
+    const outcome = await rawExchange(port, [Buffer.from(`POST /api/nodes/node-a/drain HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${OPERATOR}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a"`)], { timeoutMs: timing.localMs });
+    expect(outcome).toMatchObject({ status: expect.stringMatching(/^HTTP\/1\.1 408/), end: 'closed' });
+    expect(node('node-a').draining).toBe(false);
   });
 
   it('evicts, migrates and drains through the nodes, and the model follows', async () => {

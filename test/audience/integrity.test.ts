@@ -113,6 +113,12 @@ describe('audience integrity', () => {
       expect(res.body.error.code, path).toBe('TALK_NOT_FOUND');
     }
     expect(await store.read('talk', code)).toBeNull();
+    // Nor does a cursor this API did not hand out reach the store: 400, on the talks and on storage browsing alike.
+    for (const path of ['/api/talks?cursor=garbage', '/api/talks?cursor=!!!!', '/api/storage?type=talk&cursor=!!!!', '/api/storage?cursor=garbage']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code, path).toBe('INVALID_CURSOR');
+    }
     expect(await zk.exists(`${config.root}/objects/talk/${code}`)).toBeNull();
     for (const node of cluster.nodes) expect((await node.activations()).filter((x) => x.type === 'talk' && x.id === code)).toEqual([]);
   });

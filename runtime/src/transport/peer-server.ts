@@ -58,12 +58,15 @@ export class PeerServer {
       else upgradeRequired(res);
     };
     const { tls } = options;
+    // Headers that do not arrive within 10 s (a slow drip, a half-open connection) end the connection;
+    // Node checks every second. Admin requests are small and answered long before the 60 s request timeout.
+    const limits = { headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1000 };
     this.#http = tls
       ? createTlsServer({
-        cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
+        ...limits, cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}),
         requestCert: tls.requestClientCert ?? false, rejectUnauthorized: tls.requestClientCert ?? false,
       }, onRequest)
-      : createServer(onRequest);
+      : createServer(limits, onRequest);
     // A client that breaks the HTTP protocol (garbage before the upgrade, huge headers, a TLS
     // handshake that fails) gets 400/431 and loses its connection; the server goes on.
     this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
