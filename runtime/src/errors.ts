@@ -194,6 +194,20 @@ export class StoreUnavailable extends HighlanderError {
 }
 
 /**
+ * The state store does not enforce conditional writes (If-None-Match `*`, If-Match a stale ETag):
+ * on such a server fencing is void, and a node refuses to start on it (see `unsafeSkipStoreSelfTest`).
+ */
+export class StoreConditionsIgnored extends HighlanderError {
+  static readonly code = 'STORE_CONDITIONS_IGNORED';
+  static override readonly httpStatus = 500;
+  constructor(readonly server: string, readonly check: string) {
+    super(StoreConditionsIgnored.code, `the state store at ${server} does not enforce conditional writes (${check}); fencing cannot work on it: use a server that does (AWS S3, Ceph radosgw), or accept the risk with unsafeSkipStoreSelfTest (--unsafe-skip-store-self-test)`);
+  }
+  override details() { return { server: this.server, check: this.check }; }
+  static revive(d: Details) { return new StoreConditionsIgnored(str(d.server), str(d.check)); }
+}
+
+/**
  * The call's outcome is unknown: the write (or the forwarded call) carrying it may or may not have
  * taken effect, and finding out was impossible within the call's timeout. Read the object to see.
  */
@@ -321,7 +335,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   InvalidObjectId, InvalidTypeName, InvalidNodeName, UnknownObjectType, UnknownHandler, StateTooLarge, InvalidState,
   CallTimeout, HandlerFailed, ObjectRejected, OwnershipLost, Fenced, StoreUnavailable, Indeterminate, StoredStateCorrupt,
   CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NotActiveHere, MigrationRefused, ProtocolError,
-  InvalidArgument,
+  InvalidArgument, StoreConditionsIgnored,
 ];
 
 const BY_CODE = new Map<string, ErrorClass>(ERROR_CLASSES.map((c) => [c.code, c]));

@@ -79,6 +79,13 @@ export interface HighlanderNodeOptions {
    */
   clusterSecret?: string;
   /**
+   * Skip the state store's self-test at start (S3: that the server enforces conditional writes).
+   * UNSAFE: on a server that ignores If-None-Match / If-Match, fencing is void and a paused or
+   * partitioned old owner can overwrite a newer one's state. Only for a server you have checked.
+   * @default false
+   */
+  unsafeSkipStoreSelfTest?: boolean;
+  /**
    * TLS on the node's port (`wss://`, `https://`) and for its connections to other nodes: PEM
    * certificate and key, the CA that signed the other nodes' certificates, and `requestClientCert`
    * for mutual TLS (peers and the admin API must then present a certificate the CA signed).
@@ -149,6 +156,7 @@ export interface CompiledNodeOptions {
   readonly statsIntervalMs: number;
   readonly loadReportIntervalMs: number;
   readonly clusterSecret: string | undefined;
+  readonly unsafeSkipStoreSelfTest: boolean;
   readonly tls: NodeTlsOptions | undefined;
 }
 
@@ -191,6 +199,7 @@ export function compileNodeOptions(options: HighlanderNodeOptions): CompiledNode
     statsIntervalMs: positive('statsIntervalMs'),
     loadReportIntervalMs: positive('loadReportIntervalMs'),
     clusterSecret: options.clusterSecret,
+    unsafeSkipStoreSelfTest: options.unsafeSkipStoreSelfTest ?? false,
     tls: options.tls,
   };
 }

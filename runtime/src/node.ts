@@ -172,7 +172,16 @@ export class HighlanderNode implements RefFactory, AdminNode {
 
   async start(): Promise<void> {
     this.#transition('created', 'starting');
-    const { coordinator } = this.options;
+    const { coordinator, store } = this.options;
+    if (store.selfTest && !this.options.unsafeSkipStoreSelfTest) {
+      try {
+        await store.selfTest();
+      } catch (err) {
+        this.#status = 'stopped';
+        this.#unbindMetrics?.();
+        throw err;
+      }
+    }
     const gate = new NodeGate(this.options.clusterSecret);
     const refusals = new RefusalLog((address, refusal, notLogged) => this.logger.warn(
       { event: 'node.refused', address, reason: refusal.reason, notLogged },

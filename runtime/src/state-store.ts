@@ -64,4 +64,9 @@ export interface StateStore {
    * them as `highlander_s3_*`). Returns the function that stops it.
    */
   observeRequests?(observer: RequestObserver): () => void;
+  /**
+   * Optional: checks that the storage service enforces the conditional writes fencing rests on, and
+   * throws `StoreConditionsIgnored` naming the failed check when it does not. A node runs it at start.
+   */
+  selfTest?(): Promise<void>;
 }

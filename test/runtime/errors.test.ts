@@ -5,7 +5,7 @@ import * as runtime from '@highlander/runtime';
 import {
   CallTimeout, CoordinatorUnavailable, ERROR_CLASSES, Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidArgument,
   InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, MigrationRefused, NodeNameTaken, NodeStopping, NodeUnreachable,
-  NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
+  NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
   UnknownObjectType, deserializeError, httpStatusOf, type SerializedError,
 } from '@highlander/runtime';
 import { SOURCE_EXEC_ARGV } from '../../scripts/cluster.js';
@@ -35,6 +35,7 @@ const SAMPLES: Record<string, HighlanderError> = {
   MigrationRefused: new MigrationRefused('todo', 'a', 'node-z', 'no live node of that name'),
   ProtocolError: new ProtocolError('peer frame is not JSON'),
   InvalidArgument: new InvalidArgument('timeoutMs must be between 1 and 600000 ms (got 0)'),
+  StoreConditionsIgnored: new StoreConditionsIgnored('http://127.0.0.1:9000 (bucket b)', 'a write with If-Match a stale ETag succeeded'),
 };
 
 /** Every error class the runtime's entry point exports. */

@@ -91,6 +91,11 @@ export const NODE_OPTIONS = defineOptions({
     schema: milliseconds(1),
   },
   ...CLUSTER_OPTIONS,
+  unsafeSkipStoreSelfTest: {
+    flag: 'unsafe-skip-store-self-test', env: 'HIGHLANDER_UNSAFE_SKIP_STORE_SELF_TEST', group: 'S3 state store', switch: true,
+    description: 'UNSAFE: start without checking that the S3 server enforces conditional writes (If-None-Match, If-Match). On a server that ignores them fencing is void: a paused old owner can overwrite a newer one\'s state.',
+    schema: z.boolean(),
+  },
   tlsCert: {
     flag: 'tls-cert', env: 'HIGHLANDER_TLS_CERT', group: 'TLS', placeholder: '<file>', defaultText: 'none (plain ws)',
     description: 'PEM certificate of the node\'s port: with --tls-key, the node serves wss:// and https:// and publishes a wss:// address.',
@@ -160,5 +165,6 @@ export function nodeOptionsFromConfig(config: NodeConfig): Omit<HighlanderNodeOp
     statsIntervalMs: config.statsIntervalMs,
     loadReportIntervalMs: config.loadReportIntervalMs,
     ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}),
+    ...(config.unsafeSkipStoreSelfTest ? { unsafeSkipStoreSelfTest: true } : {}),
   };
 }

@@ -1,8 +1,9 @@
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Agent as HttpsAgent } from 'node:https';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { StoreUnavailable, StoredStateCorrupt } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt } from '../errors.js';
 import { RequestObservers, type RequestObserver } from '../request-observer.js';
 import type { ListPage, StateStore, StoredObject, WriteRequest, WriteResult } from '../state-store.js';
 
@@ -47,6 +48,9 @@ export const S3_DEFAULTS = {
 } as const;
 
 const META_EPOCH = 'highlander-epoch';
+/** Where `selfTest` writes its probes: not a type name, so never listed as objects. */
+const SELF_TEST_TYPE = '_self-test';
+const TYPE_NAME = /^[a-z][a-z0-9-]*$/;
 const META_VERSION = 'highlander-version';
 
 /**
@@ -56,6 +60,8 @@ const META_VERSION = 'highlander-version';
  */
 export class S3StateStore implements StateStore {
   readonly bucket: string;
+  /** The server, for messages: the endpoint, or AWS S3. */
+  readonly #endpoint: string;
   readonly prefix: string;
   readonly client: S3Client;
   /**
@@ -90,6 +96,7 @@ export class S3StateStore implements StateStore {
       },
     };
     if (options.endpoint) config.endpoint = options.endpoint;
+    this.#endpoint = `${options.endpoint ?? 'AWS S3'} (bucket ${options.bucket})`;
     if (options.credentials) config.credentials = options.credentials;
     this.client = new S3Client(config);
     this.#writer = new S3Client({ ...config, maxAttempts: 1 });
@@ -97,6 +104,31 @@ export class S3StateStore implements StateStore {
 
   keyOf(type: string, id: string): string {
     return `${this.prefix}${type}/${id}.json`;
+  }
+
+  /**
+   * Checks, on a probe object of its own (`<prefix>_self-test/<uuid>.json`, deleted after), that the
+   * server enforces what fencing rests on: of two racing writes with If-None-Match `*` exactly one
+   * wins, and a write with If-Match a stale ETag fails. Throws `StoreConditionsIgnored` naming the
+   * failed check (servers that silently ignore these conditions exist), `StoreUnavailable` when the
+   * server cannot be asked.
+   */
+  async selfTest(): Promise<void> {
+    const server = this.#endpoint;
+    const probe = { type: SELF_TEST_TYPE, id: randomUUID(), epoch: '0' };
+    try {
+      const [first, second] = await Promise.all([1, 2].map((n) => this.write({ ...probe, body: `{"probe":${n}}`, version: n, condition: { ifNoneMatch: '*' } })));
+      const created = [first!, second!].filter((r) => r.ok);
+      if (created.length !== 1) throw new StoreConditionsIgnored(server, `${created.length} of 2 racing writes with If-None-Match: * succeeded; exactly 1 must`);
+      const stale = (created[0] as { etag: string }).etag;
+      const overwrite = await this.write({ ...probe, body: '{"probe":3}', version: 3, condition: { ifMatch: stale } });
+      if (!overwrite.ok) throw new StoreConditionsIgnored(server, 'a write with If-Match the current ETag failed');
+      const late = await this.write({ ...probe, body: '{"probe":4}', version: 4, condition: { ifMatch: stale } });
+      if (late.ok) throw new StoreConditionsIgnored(server, 'a write with If-Match a stale ETag succeeded');
+    } finally {
+      // Best effort: a probe left behind (no s3:DeleteObject) is a few bytes, and never listed.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(probe.type, probe.id) })).catch(() => undefined);
+    }
   }
 
   /**
@@ -185,7 +217,8 @@ export class S3StateStore implements StateStore {
       const objects = (response.Contents ?? []).flatMap((item) => {
         const rest = item.Key?.slice(this.prefix.length) ?? '';
         const slash = rest.indexOf('/');
-        if (slash < 0 || !rest.endsWith('.json')) return [];
+        // Not an object's state: a stray key, or a self-test probe.
+        if (slash < 0 || !rest.endsWith('.json') || !TYPE_NAME.test(rest.slice(0, slash))) return [];
         return [{
           type: rest.slice(0, slash),
           id: rest.slice(slash + 1, -'.json'.length),
