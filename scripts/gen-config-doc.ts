@@ -53,7 +53,7 @@ ${renderMarkdownTable(without(NODE_OPTIONS, ZOOKEEPER_OPTIONS, S3_OPTIONS))}
 
 Besides the ZooKeeper and S3 options above. **Tokens and roles:** \`--tokens\` lists who may call the API as
 \`role:name:token\` entries; role \`viewer\` may read (every GET and the ws stream), role \`operator\` may also evict,
-migrate and drain (each action is recorded in the audit log under the token's name). \`--admin-token\` is a different
+migrate and drain (each action is recorded in the audit log under the token's name). \`--cluster-secret\` is a different
 secret: the one the nodes were started with, which the admin API presents to them.
 
 ${renderMarkdownTable(without(ADMIN_OPTIONS, ZOOKEEPER_OPTIONS, S3_OPTIONS))}

@@ -5,7 +5,7 @@ import { UnknownObjectType } from '../errors.js';
 import { validateObjectId, validateTypeName } from '../names.js';
 
 /**
- * The node's admin endpoints, on its ws port, for the admin API (behind the node's `adminToken`,
+ * The node's admin endpoints, on its ws port, for the admin API (behind the cluster secret,
  * checked by node-http.ts; JSON in and out; errors as `{ error: { code, message, details? } }`
  * with the error's `httpStatus`):
  *
