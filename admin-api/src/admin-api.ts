@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StateStore } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
+import { answerClientErrors } from '@highlander/kit';
 import { createApp, type AdminApp } from './app.js';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
 import { AuditLog } from './audit-log.js';
@@ -158,6 +159,7 @@ export class AdminApi {
         requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 60_000),
         connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)),
       }, app.app);
+      answerClientErrors(server, () => app.metrics.refusals.inc({ reason: 'bad-request' }));
       let stream: StreamServer | undefined;
       cleanups.push(async () => {
         await stream?.close();

@@ -48,6 +48,12 @@ export class AdminMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly refusals = new Counter({
+    name: 'highlander_admin_refusals_total',
+    help: 'Connections the API refused or ended before serving them, by reason (bad-request: broken HTTP; malformed-frame: a broken ws frame on the stream; not-found, origin, unauthenticated, bad-subprotocol, too-many-clients: stream upgrades refused)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly auditRecords = new Counter({
     name: 'highlander_admin_audit_records_total',
     help: 'Actions recorded in the audit log, by action and result',

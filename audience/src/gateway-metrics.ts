@@ -4,9 +4,10 @@ import { REJECTION_REASONS } from './protocol.js';
 /**
  * The gateway's Prometheus metrics, on a registry of its own. They are NOT served on the audience
  * port (which serves nothing administrative): a node process includes them in its own metrics
- * (`node.metrics.include(registry)`), served at `GET /metrics` on the node's port, behind its admin token.
+ * (`node.metrics.include(registry)`), served at `GET /metrics` on the node's port, behind the cluster secret.
  *
- * - `highlander_audience_rejections_total{reason}`: every refusal a client was told about, by reason;
+ * - `highlander_audience_rejections_total{reason}`: every refusal a client was told about, by reason, plus
+ *   `bad-request` (broken HTTP) and `malformed-frame` (a broken ws frame; the connection is closed);
  * - `highlander_audience_connections` (gauge) and `highlander_audience_connections_total`;
  * - `highlander_audience_positions_total`, `highlander_audience_emoji_total`: accepted messages;
  * - `highlander_audience_acks_total`: acknowledgements sent (the feedback is durable in its talk);

@@ -1,4 +1,4 @@
-import { MessageWindow, TokenBuckets, closeReason, refuseUpgrade, sleep } from '@highlander/kit';
+import { MessageWindow, TokenBuckets, answerClientErrors, closeReason, refuseUpgrade, requestUrl, sleep } from '@highlander/kit';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -154,6 +154,7 @@ export class AudienceGateway {
     const compiled = compileGatewayOptions(options);
     const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1000 });
     const gateway = new AudienceGateway(node, compiled, server);
+    answerClientErrors(server, () => gateway.metrics.rejections.inc({ reason: 'bad-request' }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(compiled.port, compiled.host, () => {
@@ -210,10 +211,8 @@ export class AudienceGateway {
       return;
     }
     const head = method === 'HEAD';
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://audience');
-    } catch {
+    const url = requestUrl(req);
+    if (!url) {
       text(res, 400, 'bad request: the audience page is /a/<code>\n');
       return;
     }
@@ -257,7 +256,11 @@ export class AudienceGateway {
     socket.on('error', () => {
       // A client gone during the handshake: nothing to tell it.
     });
-    const url = new URL(req.url ?? '/', 'http://audience');
+    const url = requestUrl(req);
+    if (!url) {
+      this.metrics.rejections.inc({ reason: 'malformed' });
+      return refuseUpgrade(socket, 400, 'malformed', 'malformed URL: the audience ws is /audience/ws?code=<code>&device=<deviceId>');
+    }
     if (url.pathname !== '/audience/ws') return refuseUpgrade(socket, 404, 'not-found', `no ws endpoint at ${url.pathname}: the audience ws is /audience/ws?code=<code>&device=<deviceId>`);
     if (this.#closing) return refuseUpgrade(socket, 503, 'going-away', 'this server is shutting down: connect again (another node serves the same talk)');
     const code = normalizeCode(url.searchParams.get('code'));
@@ -304,7 +307,9 @@ export class AudienceGateway {
       connection.alive = true;
     });
     ws.on('error', () => {
-      // The 'close' that follows cleans up.
+      // A broken frame (invalid UTF-8, bad opcode, over maxPayload): ws closes the connection with the
+      // fitting code, and the 'close' that follows cleans up.
+      this.metrics.rejections.inc({ reason: 'malformed-frame' });
     });
     ws.on('close', () => this.#disconnected(connection));
     if (room.notFoundAt !== undefined && performance.now() - room.notFoundAt < NOT_FOUND_CACHE_MS) {

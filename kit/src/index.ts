@@ -18,7 +18,7 @@ export {
   renderHelp, renderMarkdownTable,
 } from './option-table.js';
 export type { HelpText, OptionSpec, OptionTable, OptionValues, ParsedOptions } from './option-table.js';
-export { closeReason, refuseUpgrade } from './ws-http.js';
+export { answerClientErrors, closeReason, refuseUpgrade, requestUrl } from './ws-http.js';
 export { parseOrExit } from './parse-or-exit.js';
 export { Backoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';

@@ -152,6 +152,8 @@ describe('hostile input on every port', () => {
       await probe(target, 'garbage request line', () => rawExchange(target.port, [text('GARBAGE \x00\x01 NOT HTTP\r\n\r\n')], { timeoutMs: timing.localMs }));
       await probe(target, 'huge headers', () => rawExchange(target.port, [text(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(80 * 1024)}\r\n\r\n`)], { timeoutMs: timing.localMs }));
       await probe(target, 'slow-drip headers', () => rawExchange(target.port, [...'GET / HTTP/1.1\r\nHost: x\r\nX-Drip: 1'].map((c) => text(c)), { timeoutMs: timing.localMs, gapMs: 20 }));
+      await probe(target, 'malformed URL in a request', () => rawExchange(target.port, [text('GET //[%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')], { timeoutMs: timing.localMs }));
+      await probe(target, 'malformed URL in an upgrade', () => upgradeThen(target.port, '//[', target.ws.headers, [], timing.localMs));
       await probe(target, 'invalid UTF-8', () => ws(frame({ opcode: 0x1, payload: INVALID_UTF8 })));
       await probe(target, 'reserved opcode', () => ws(frame({ opcode: 0x3, payload: text('{}') })));
       await probe(target, 'RSV bits', () => ws(frame({ opcode: 0x1, payload: text('{}'), rsv: 0b011 })));
@@ -169,6 +171,9 @@ describe('hostile input on every port', () => {
       for (const name of ['declared over the limit', 'a real 4 MiB frame']) expect(by(target.name, name), `${target.name}: ${name}`).toMatchObject({ closeCode: 1009, end: 'closed' });
       // Not HTTP at all, or headers no server takes: refused and closed.
       for (const name of ['random bytes', 'garbage request line']) expect(by(target.name, name), `${target.name}: ${name}`).toMatchObject({ status: expect.stringMatching(/^HTTP\/1\.1 400/), end: 'closed' });
+      // An answer, never a 5xx (the admin API answers unknown paths with the dashboard's page, for deep links).
+      expect(by(target.name, 'malformed URL in a request').status, target.name).toMatch(target.name === 'admin API' ? /^HTTP\/1\.1 200/ : /^HTTP\/1\.1 4\d\d/);
+      expect(by(target.name, 'malformed URL in an upgrade'), target.name).toMatchObject({ status: expect.stringMatching(/^HTTP\/1\.1 400/), end: 'closed' });
       expect(by(target.name, 'huge headers'), target.name).toMatchObject({ status: expect.stringMatching(/^HTTP\/1\.1 431/), end: 'closed' });
       expect(by(target.name, 'random bytes after the upgrade').end, target.name).toBe('closed');
     }
@@ -181,6 +186,11 @@ describe('hostile input on every port', () => {
     const metrics = await (await fetch(`${a.address.replace('ws', 'http')}/metrics`, { headers: { authorization: `Bearer ${SECRET}` } })).text();
     expect(metrics).toMatch(/highlander_node_refusals_total\{reason="malformed-frame"\} [1-9]/);
     expect(metrics).toMatch(/highlander_node_refusals_total\{reason="bad-request"\} [1-9]/);
+    // So did the audience gateway (its metrics are the node's) and the admin API.
+    expect(metrics).toMatch(/highlander_audience_rejections_total\{reason="malformed-frame"\} [1-9]/);
+    expect(metrics).toMatch(/highlander_audience_rejections_total\{reason="bad-request"\} [1-9]/);
+    const apiMetrics = await (await fetch(`${api.url}/metrics`)).text();
+    for (const reason of ['malformed-frame', 'bad-request']) expect(apiMetrics).toMatch(new RegExp(`highlander_admin_refusals_total\\{reason="${reason}"\\} [1-9]`));
   });
 
   it('survives a crowd of half-open connections on every port, and serves once they are gone', async () => {

@@ -35,6 +35,8 @@ export function frame(options: { opcode: number; payload: Buffer; fin?: boolean;
 export interface RawOutcome {
   /** The first line of an HTTP answer, if one came. */
   status?: string;
+  /** What followed the headers of an HTTP answer other than 101 (a refusal's JSON), if any. */
+  body?: string;
   /** The code of a close frame from the server, if one came. */
   closeCode?: number;
   /** 'closed' (the server ended the connection), or 'timeout' (it was still open after `timeoutMs`; the client closed it). */
@@ -114,7 +116,9 @@ function parseAnswer(received: Buffer): Omit<RawOutcome, 'end'> {
   const text = received.toString('latin1');
   const status = text.startsWith('HTTP/') ? text.slice(0, text.indexOf('\r\n')) : undefined;
   const headerEnd = text.indexOf('\r\n\r\n');
-  if (status === undefined || !status.startsWith('HTTP/1.1 101') || headerEnd < 0) return status === undefined ? {} : { status };
+  if (status === undefined) return {};
+  if (headerEnd < 0) return { status };
+  if (!status.startsWith('HTTP/1.1 101')) return { status, body: received.subarray(headerEnd + 4).toString('utf8') };
   // Frames after the 101: find a close frame (opcode 8) and its code.
   let offset = headerEnd + 4;
   while (offset + 2 <= received.length) {

@@ -1,4 +1,4 @@
-import { refuseUpgrade } from '@highlander/kit';
+import { refuseUpgrade, requestUrl } from '@highlander/kit';
 import { objectKey } from '@highlander/runtime';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -138,29 +138,33 @@ export class StreamServer {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.#deps.logger.debug({ err }, 'stream: upgrade socket error'));
-    const pathname = new URL(req.url ?? '/', 'http://admin-api').pathname;
+    const pathname = requestUrl(req)?.pathname;
+    if (pathname === undefined) {
+      this.#refuse(socket, 'bad-request', 400, 'BAD_REQUEST', `malformed URL: the stream is at ${this.#path}`);
+      return;
+    }
     if (pathname !== this.#path) {
       // Another upgrade handler on this server may own that path.
-      if (this.#server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404, 'NOT_FOUND', `no ws endpoint at ${pathname}; the stream is at ${this.#path}`);
+      if (this.#server.listenerCount('upgrade') === 1) this.#refuse(socket, 'not-found', 404, 'NOT_FOUND', `no ws endpoint at ${pathname}; the stream is at ${this.#path}`);
       return;
     }
     if (!this.#deps.checkOrigin(req)) {
-      refuseUpgrade(socket, 403, 'ORIGIN_NOT_ALLOWED', `origin ${req.headers.origin} may not open the stream; add it to allowedOrigins`);
+      this.#refuse(socket, 'origin', 403, 'ORIGIN_NOT_ALLOWED', `origin ${req.headers.origin} may not open the stream; add it to allowedOrigins`);
       return;
     }
     const auth = this.#deps.authenticator.fromUpgrade(req);
     if ('problem' in auth) {
       const { message, wwwAuthenticate } = unauthenticated(auth.problem);
-      refuseUpgrade(socket, 401, 'UNAUTHENTICATED', `${message} (or the subprotocol bearer.<token>)`, { 'WWW-Authenticate': wwwAuthenticate });
+      this.#refuse(socket, 'unauthenticated', 401, 'UNAUTHENTICATED', `${message} (or the subprotocol bearer.<token>)`, { 'WWW-Authenticate': wwwAuthenticate });
       return;
     }
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined && !offered.split(',').some((p) => p.trim() === STREAM_PROTOCOL)) {
-      refuseUpgrade(socket, 400, 'BAD_REQUEST', `offer the subprotocol ${STREAM_PROTOCOL} next to bearer.<token>`);
+      this.#refuse(socket, 'bad-subprotocol', 400, 'BAD_REQUEST', `offer the subprotocol ${STREAM_PROTOCOL} next to bearer.<token>`);
       return;
     }
     if (this.#clients.size >= this.#options.maxClients) {
-      refuseUpgrade(socket, 503, 'TOO_MANY_CLIENTS', `the stream has ${this.#options.maxClients} clients already; try again later`);
+      this.#refuse(socket, 'too-many-clients', 503, 'TOO_MANY_CLIENTS', `the stream has ${this.#options.maxClients} clients already; try again later`);
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#connected(ws, auth.principal, req));
@@ -172,9 +176,18 @@ export class StreamServer {
     this.#deps.metrics.wsClients.set(this.#clients.size);
     this.#deps.logger.debug({ who: principal.name, address: req.socket.remoteAddress }, 'stream: client connected');
     ws.on('close', () => this.#disconnected(client));
-    ws.on('error', (err) => this.#deps.logger.debug({ err, who: principal.name }, 'stream: client socket error'));
+    ws.on('error', (err) => {
+      // A broken frame (invalid UTF-8, bad opcode, over maxPayload): ws closes this client with the fitting code.
+      this.#deps.metrics.refusals.inc({ reason: 'malformed-frame' });
+      this.#deps.logger.debug({ err, who: principal.name }, 'stream: client socket error');
+    });
     this.#pingTimer ??= setInterval(() => this.#ping(), this.#options.pingIntervalMs).unref();
     client.send({ kind: 'hello', protocol: STREAM_PROTOCOL, who: principal, readOnly: this.#deps.readOnly ?? false, flushIntervalMs: this.#options.flushIntervalMs });
+  }
+
+  #refuse(socket: Duplex, reason: string, status: number, code: string, message: string, headers?: Record<string, string>): void {
+    this.#deps.metrics.refusals.inc({ reason });
+    refuseUpgrade(socket, status, code, message, headers);
   }
 
   #disconnected(client: StreamClient): void {

@@ -3,7 +3,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { closeReason, refuseUpgrade } from '@highlander/kit';
+import { answerClientErrors, closeReason, refuseUpgrade, requestUrl } from '@highlander/kit';
 import { HighlanderError, ProtocolError } from '../errors.js';
 import type { Refusal, RefusalReason } from '../http/node-gate.js';
 import type { NodeTlsOptions } from '../node-options.js';
@@ -69,19 +69,7 @@ export class PeerServer {
       : createServer(limits, onRequest);
     // A client that breaks the HTTP protocol (garbage before the upgrade, huge headers, a TLS
     // handshake that fails) gets 400/431 and loses its connection; the server goes on.
-    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      options.onRefused?.('bad-request', remoteAddress(socket), err.code ?? err.message);
-      if (socket.writable) {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      } else {
-        socket.destroy();
-      }
-    });
-    if (tls) this.#http.on('tlsClientError', (err: Error, socket) => {
-      options.onRefused?.('bad-request', remoteAddress(socket), `TLS: ${err.message}`);
-      socket.destroy();
-    });
+    answerClientErrors(this.#http, (detail, socket) => options.onRefused?.('bad-request', remoteAddress(socket), detail));
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
     // Errors of the listening socket reach listen()'s caller; the server re-emits them here too.
     this.#wss.on('error', () => {});
@@ -99,10 +87,8 @@ export class PeerServer {
       refuseUpgrade(socket, refused.status, refused.code, refused.message, refused.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
       return;
     }
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://node');
-    } catch {
+    const url = requestUrl(req);
+    if (!url) {
       this.options.onRefused?.('bad-request', address, 'malformed URL');
       refuseUpgrade(socket, 400, 'BAD_REQUEST', 'malformed URL: the node\'s ws endpoints are /peer and /events?since=<seq>');
       return;
