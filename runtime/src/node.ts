@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { forEachBounded, roundMs } from '@highlander/kit';
 import type { Logger } from 'pino';
@@ -30,6 +31,8 @@ export type NodeStatus = 'created' | 'starting' | 'running' | 'stopping' | 'stop
 
 /** Activations deactivated at once by `drain()`. */
 const DRAIN_CONCURRENCY = 16;
+/** Bind addresses that mean every interface: connections leave from whichever the system picks. */
+const UNSPECIFIED = new Set(['0.0.0.0', '::']);
 
 /**
  * A runtime node: the facade over its parts. It owns the node's lifecycle (start, stop), its
@@ -100,6 +103,9 @@ export class HighlanderNode implements RefFactory, AdminNode {
       maxPayloadBytes: maxPayloadFor(maxStateBytes), maxInFlight: this.options.maxInFlightPerPeer,
       ...(this.options.clusterSecret ? { clusterSecret: this.options.clusterSecret } : {}),
       ...(this.options.tls ? { tls: this.options.tls } : {}),
+      // A node bound to one address talks to its peers from it too, so they (and their firewalls) see
+      // the address the node is known by; a wildcard bind leaves the choice to the system.
+      ...(isIP(this.options.host) && !UNSPECIFIED.has(this.options.host) ? { localAddress: this.options.host } : {}),
     });
     this.#router = new CallRouter({
       node: view, activations: this.#activations, owners: this.#owners, peers: this.#peers, placement: this.options.placement,

@@ -14,6 +14,8 @@ export interface PeerClientOptions {
   clusterSecret?: string;
   /** TLS material for `wss://` peers: the CA that signed their certificates; cert and key for mutual TLS. @default the system's CAs */
   tls?: { ca?: string | Buffer | Array<string | Buffer>; cert?: string | Buffer; key?: string | Buffer };
+  /** The local address connections to peers leave from (the node's own interface). @default the system's choice */
+  localAddress?: string;
 }
 
 /** After a failed connection attempt, the next waits 100 ms, doubling up to 1 s (kit's Backoff, with jitter). */
@@ -87,6 +89,7 @@ class PeerConnection {
         ...(options.clusterSecret ? { headers: { authorization: `Bearer ${options.clusterSecret}` } } : {}),
         ...(options.tls?.ca ? { ca: options.tls.ca } : {}),
         ...(options.tls?.cert && options.tls.key ? { cert: options.tls.cert, key: options.tls.key } : {}),
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
       }),
       reconnect: 'on-demand',
       backoff: RECONNECT_BACKOFF,
