@@ -81,7 +81,27 @@ export const Bag = defineObject({
   },
 });
 
-export const objects = [...todoObjects, Counter, Members, Quick, Tally, Bag];
+/**
+ * The fault suite's register, for the linearizability checker: `write` a unique value, `cas` from an
+ * expected value to a new one (replying whether it swapped), `read` the value; every reply says who
+ * served it. A failed `cas` leaves the state as it was.
+ */
+export const Register = defineObject({
+  type: 'register',
+  initial: () => ({ value: null as string | null }),
+  handlers: {
+    write: (_r, value: string, ctx) => ctx.reply({ value }, { node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() }),
+    cas: (r, arg: { expected: string | null; next: string }, ctx) => {
+      const swapped = r.value === arg.expected;
+      return ctx.reply(swapped ? { value: arg.next } : r, { swapped, node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() });
+    },
+  },
+  queries: {
+    read: (r, _arg: null, ctx) => ({ value: r.value, node: ctx.node, epoch: ctx.epoch, servedAt: Date.now() }),
+  },
+});
+
+export const objects = [...todoObjects, Counter, Members, Quick, Tally, Bag, Register];
 
 /** This module's path, for node processes to load (HIGHLANDER_OBJECTS). */
 export const TEST_OBJECTS = fileURLToPath(import.meta.url);

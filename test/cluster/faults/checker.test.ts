@@ -39,8 +39,8 @@ function unknown(type: ObjectKind, id: string, at: number, element?: string): Op
   return { ...op, ...(element ? { element } : {}), completedAt: at + 5000, outcome: 'indeterminate', error: { code: 'CALL_TIMEOUT', message: 'timeout' } };
 }
 
-function final(source: string, tally: FinalState['tally'], bag: FinalState['bag'] = {}): FinalState {
-  return { source, tally, bag };
+function final(source: string, tally: FinalState['tally'], bag: FinalState['bag'] = {}, register: FinalState['register'] = {}): FinalState {
+  return { source, tally, bag, register };
 }
 
 const activated = (id: string, epoch: string, node: string, time: number, type = 'tally'): ActivationRecord => ({ type, id, epoch, node, time });
@@ -146,6 +146,12 @@ describe('checker', () => {
       const finals = [final('node-a (read)', { t1: 2 }, { b1: ['x', 'y'] }), final('s3', { t1: 1 }, { b1: ['x'] })];
       const violations = check({ ops, finals, activations: [], origin: 0 });
       expect(violations.map((v) => `${v.invariant} ${v.subject}`)).toEqual(['final-sources-disagree tally/t1', 'final-sources-disagree bag/b1']);
+    });
+
+    it('catches registers whose node and S3 values disagree, or that one source could not read', () => {
+      const finals = [final('node-a (read)', {}, {}, { r1: { value: 'v2' }, r2: { value: null }, r3: null }), final('s3', {}, {}, { r1: { value: 'v1' }, r2: { value: null }, r3: { value: 'v3' } })];
+      const violations = check({ ops: [], finals, activations: [], origin: 0 });
+      expect(violations.map((v) => `${v.invariant} ${v.subject}`)).toEqual(['final-sources-disagree register/r1', 'final-unreadable register/r3']);
     });
   });
 

@@ -57,6 +57,8 @@ export interface FinalState {
   source: string;
   tally: Record<string, number | null>;
   bag: Record<string, string[] | null>;
+  /** A register's value (`value: null`: never written); null: unreadable. */
+  register: Record<string, { value: string | null } | null>;
 }
 
 /** An `object.activated` event. */
@@ -247,6 +249,17 @@ function checkFinalAgreement(input: CheckInput): Violation[] {
       const b = other.tally[id];
       if (a !== null && b !== null && a !== undefined && b !== undefined && a !== b) {
         violations.push({ invariant: 'final-sources-disagree', subject: `tally/${id}`, message: `${first.source} says ${a}, ${other.source} says ${b}`, evidence: [] });
+      }
+    }
+    for (const id of new Set([...Object.keys(first.register), ...Object.keys(other.register)])) {
+      const a = first.register[id];
+      const b = other.register[id];
+      if (!a || !b) {
+        for (const [final, value] of [[first, a], [other, b]] as const) {
+          if (!value) violations.push({ invariant: 'final-unreadable', subject: `register/${id}`, message: `no final value from ${final.source}`, evidence: [] });
+        }
+      } else if (a.value !== b.value) {
+        violations.push({ invariant: 'final-sources-disagree', subject: `register/${id}`, message: `${first.source} says ${a.value}, ${other.source} says ${b.value}`, evidence: [] });
       }
     }
     for (const id of new Set([...Object.keys(first.bag), ...Object.keys(other.bag)])) {

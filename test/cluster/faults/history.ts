@@ -5,8 +5,8 @@
  * so they compare with the `servedAt` of replies and the `time` of lifecycle events.
  */
 
-export type ObjectKind = 'tally' | 'bag';
-export type OpName = 'increment' | 'add' | 'read';
+export type ObjectKind = 'tally' | 'bag' | 'register';
+export type OpName = 'increment' | 'add' | 'read' | 'write' | 'cas';
 export type Outcome = 'ok' | 'fail' | 'indeterminate';
 
 /**
@@ -32,6 +32,10 @@ export interface Op {
   name: OpName;
   /** The element an `add` inserts; unique in the run. */
   element?: string;
+  /** The value a register `write` writes, or a `cas` writes when it swaps; unique in the run. */
+  written?: string;
+  /** The value a register `cas` expects (null: never written). */
+  expected?: string | null;
   /** The node process the call entered through. */
   via: string;
   invokedAt: number;
@@ -44,6 +48,10 @@ export interface Op {
   value?: number;
   /** ok `read` of a bag: the elements read. */
   elements?: string[];
+  /** ok `read` of a register: the value read (null: never written). */
+  read?: string | null;
+  /** ok `cas`: whether it swapped. */
+  swapped?: boolean;
   served?: Served;
 }
 
@@ -95,8 +103,11 @@ export class History {
   ok(op: Op, reply: unknown): void {
     op.completedAt = Date.now();
     op.outcome = 'ok';
-    const r = (reply ?? {}) as { value?: unknown; elements?: unknown; node?: unknown; epoch?: unknown; servedAt?: unknown };
-    if (typeof r.value === 'number') op.value = r.value;
+    const r = (reply ?? {}) as { value?: unknown; elements?: unknown; swapped?: unknown; node?: unknown; epoch?: unknown; servedAt?: unknown };
+    if (op.type === 'register') {
+      if (op.name === 'read' && (typeof r.value === 'string' || r.value === null)) op.read = r.value;
+      if (op.name === 'cas' && typeof r.swapped === 'boolean') op.swapped = r.swapped;
+    } else if (typeof r.value === 'number') op.value = r.value;
     if (Array.isArray(r.elements)) op.elements = r.elements.map(String);
     if (typeof r.node === 'string' && typeof r.epoch === 'string' && typeof r.servedAt === 'number') {
       op.served = { node: r.node, epoch: r.epoch, servedAt: r.servedAt };
@@ -129,11 +140,16 @@ export function outcomeOf(op: Op): Outcome {
 /** One line per op, for violation evidence: times relative to `origin`. */
 export function formatOp(op: Op, origin: number): string {
   const at = (t: number | undefined) => (t === undefined ? '…' : `+${((t - origin) / 1000).toFixed(3)}s`);
-  const what = op.name === 'add' ? `add(${op.element})` : op.name;
+  const what = op.name === 'add' ? `add(${op.element})`
+    : op.name === 'write' ? `write(${op.written})`
+      : op.name === 'cas' ? `cas(${op.expected ?? 'null'}→${op.written})` : op.name;
   const head = `#${op.index} ${String(op.issuer)} ${objectKey(op)} ${what} via ${op.via} [${at(op.invokedAt)}→${at(op.completedAt)}]`;
   const outcome = outcomeOf(op);
   if (outcome !== 'ok') return `${head} ${outcome}${op.error ? ` ${op.error.code}` : ' (no answer)'}`;
-  const result = op.value !== undefined ? ` value=${op.value}` : op.elements ? ` elements=${op.elements.length}` : '';
+  const result = op.value !== undefined ? ` value=${op.value}`
+    : op.elements ? ` elements=${op.elements.length}`
+      : op.read !== undefined ? ` read=${op.read ?? 'null'}`
+        : op.swapped !== undefined ? ` swapped=${op.swapped}` : '';
   const served = op.served ? ` served by ${op.served.node} epoch ${op.served.epoch} at ${at(op.served.servedAt)}` : '';
   return `${head} ok${result}${served}`;
 }

@@ -88,7 +88,7 @@ export async function settledCoordination(
  */
 export async function finalThroughNode(workload: Workload, cluster: Cluster, timeoutMs: number, callTimeoutMs: number): Promise<FinalState> {
   const node = cluster.nodes.find((n) => n.running && workload.pool.includes(n)) ?? cluster.nodes.find((n) => n.running);
-  const final: FinalState = { source: node ? `${node.name} (read)` : 'no live node', tally: {}, bag: {} };
+  const final: FinalState = { source: node ? `${node.name} (read)` : 'no live node', tally: {}, bag: {}, register: {} };
   await Promise.all(workload.objects.map(async ({ type, id }) => {
     let read: Op | undefined;
     if (node) {
@@ -102,14 +102,15 @@ export async function finalThroughNode(workload: Workload, cluster: Cluster, tim
       await attempt; // a read under way at the timeout still ends (within callTimeoutMs) before the checks
     }
     if (type === 'tally') final.tally[id] = read ? (read.value ?? null) : null;
-    else final.bag[id] = read ? (read.elements ?? null) : null;
+    else if (type === 'bag') final.bag[id] = read ? (read.elements ?? null) : null;
+    else final.register[id] = read && read.read !== undefined ? { value: read.read } : null;
   }));
   return final;
 }
 
 /** The final state of every object straight from S3 (an object never written is in its initial state). */
 export async function finalFromStore(store: S3StateStore, objects: ReadonlyArray<{ type: ObjectKind; id: string }>): Promise<FinalState> {
-  const final: FinalState = { source: 's3', tally: {}, bag: {} };
+  const final: FinalState = { source: 's3', tally: {}, bag: {}, register: {} };
   await Promise.all(objects.map(async ({ type, id }) => {
     let stored;
     try {
@@ -117,12 +118,14 @@ export async function finalFromStore(store: S3StateStore, objects: ReadonlyArray
     } catch {
       // Reported as unreadable by the checker.
       if (type === 'tally') final.tally[id] = null;
-      else final.bag[id] = null;
+      else if (type === 'bag') final.bag[id] = null;
+      else final.register[id] = null;
       return;
     }
-    const body = stored ? (JSON.parse(stored.body) as { value?: number; elements?: string[] }) : {};
-    if (type === 'tally') final.tally[id] = body.value ?? 0;
-    else final.bag[id] = body.elements ?? [];
+    const body = stored ? (JSON.parse(stored.body) as { value?: number | string | null; elements?: string[] }) : {};
+    if (type === 'tally') final.tally[id] = typeof body.value === 'number' ? body.value : 0;
+    else if (type === 'bag') final.bag[id] = body.elements ?? [];
+    else final.register[id] = { value: typeof body.value === 'string' ? body.value : null };
   }));
   return final;
 }

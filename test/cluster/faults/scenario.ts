@@ -47,9 +47,10 @@ export interface ScenarioOptions {
   nodes: number;
   /** @default 8 */
   clients?: number;
-  /** Tally and bag objects of the workload. @default 10 and 10 */
+  /** Tally, bag and register objects of the workload. @default 8, 8 and 16 */
   tallies?: number;
   bags?: number;
+  registers?: number;
   /** @default 0.2 */
   readRatio?: number;
   inject(ctx: ScenarioContext): Promise<void>;
@@ -79,8 +80,9 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
   };
   const clients = options.clients ?? 8;
   const objects: Array<{ type: ObjectKind; id: string }> = [
-    ...Array.from({ length: options.tallies ?? 10 }, (_, i) => ({ type: 'tally' as const, id: `t${i}` })),
-    ...Array.from({ length: options.bags ?? 10 }, (_, i) => ({ type: 'bag' as const, id: `b${i}` })),
+    ...Array.from({ length: options.tallies ?? 8 }, (_, i) => ({ type: 'tally' as const, id: `t${i}` })),
+    ...Array.from({ length: options.bags ?? 8 }, (_, i) => ({ type: 'bag' as const, id: `b${i}` })),
+    ...Array.from({ length: options.registers ?? 16 }, (_, i) => ({ type: 'register' as const, id: `r${i}` })),
   ];
   const history = new History();
   const cluster = new Cluster(config, Array.from({ length: options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`));

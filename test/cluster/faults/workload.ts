@@ -6,7 +6,8 @@ import type { History, Issuer, ObjectKind, Op, OpName } from './history.js';
 /**
  * Concurrent clients in the test process: each loop picks an object and a live node process at random
  * and sends one call at a time through it — `increment` on a tally, `add` of a unique element to a
- * bag, or a `read` of either — recording every call in the history. Faults take node processes out of
+ * bag, `write` of a unique value or `cas` from the last value seen to a unique one on a register, or
+ * a `read` of any — recording every call in the history. Faults take node processes out of
  * the pool (killed, paused) and put them back.
  */
 
@@ -27,6 +28,9 @@ export class Workload {
   #loops: Promise<void>[] = [];
   #inflight = new Set<Promise<Op>>();
   #elements = 0;
+  #written = 0;
+  /** The last value seen of each register (read, written or swapped in): what a `cas` expects. */
+  #lastSeen = new Map<string, string | null>();
 
   constructor(readonly history: History, nodes: readonly NodeProcess[], private readonly options: WorkloadOptions) {
     this.#objects = [...options.objects];
@@ -68,12 +72,22 @@ export class Workload {
 
   /** Sends one call and records it; never rejects. */
   send(issuer: Issuer, node: NodeProcess, type: ObjectKind, id: string, name: OpName, timeoutMs = this.options.callTimeoutMs): Promise<Op> {
-    const element = name === 'add' ? `e${this.#elements++}` : undefined;
-    const op = this.history.invoke({ issuer, type, id, name, via: node.name, ...(element !== undefined ? { element } : {}) });
-    const arg = name === 'add' ? element : null;
+    const key = `${type}/${id}`;
+    const fields: Partial<Op> = {};
+    let arg: unknown = null;
+    if (name === 'add') arg = fields.element = `e${this.#elements++}`;
+    if (name === 'write') arg = fields.written = `v${this.#written++}`;
+    if (name === 'cas') {
+      fields.expected = this.#lastSeen.get(key) ?? null;
+      fields.written = `v${this.#written++}`;
+      arg = { expected: fields.expected, next: fields.written };
+    }
+    const op = this.history.invoke({ issuer, type, id, name, via: node.name, ...fields });
     const done = node.call(type, id, name, arg, timeoutMs).then(
       (reply) => {
         this.history.ok(op, reply);
+        if (op.read !== undefined) this.#lastSeen.set(key, op.read);
+        if (name === 'write' || op.swapped) this.#lastSeen.set(key, op.written!);
         return op;
       },
       (err: unknown) => {
@@ -95,12 +109,15 @@ export class Workload {
         await hold(pause);
         continue;
       }
-      const name: OpName = Math.random() < this.options.readRatio ? 'read' : object.type === 'tally' ? 'increment' : 'add';
+      const name: OpName = Math.random() < this.options.readRatio ? 'read' : UPDATES[object.type][Math.floor(Math.random() * UPDATES[object.type].length)]!;
       const op = await this.send(client, node, object.type, object.id, name);
       if (op.outcome !== 'ok') await hold(pause / 2 + Math.random() * pause);
     }
   }
 }
+
+/** The updates a client sends to each kind of object, picked evenly. */
+const UPDATES: Record<ObjectKind, OpName[]> = { tally: ['increment'], bag: ['add'], register: ['write', 'cas'] };
 
 function pick<T>(list: readonly T[]): T | undefined {
   return list.length === 0 ? undefined : list[Math.floor(Math.random() * list.length)];
