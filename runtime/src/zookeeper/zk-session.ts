@@ -32,6 +32,59 @@ export interface ZkSessionOptions {
 }
 
 export const { CreateMode, Exception, ACL } = zookeeper;
+
+/** ZooKeeper server error codes newer than node-zookeeper-client 1.1's table (ZooKeeper's `KeeperException.Code`). */
+const NEWER_CODES: Record<number, string> = {
+  [-12]: 'UNKNOWN_SESSION',
+  [-13]: 'NEW_CONFIG_NO_QUORUM',
+  [-14]: 'RECONFIG_IN_PROGRESS',
+  [-118]: 'SESSION_MOVED',
+  [-119]: 'NOT_READONLY',
+  [-120]: 'EPHEMERAL_ON_LOCAL_SESSION',
+  [-121]: 'NO_WATCHER',
+  [-122]: 'REQUEST_TIMEOUT',
+  [-123]: 'RECONFIG_DISABLED',
+  [-124]: 'SESSION_CLOSED_REQUIRE_SASL_AUTH',
+  [-125]: 'QUOTA_EXCEEDED',
+  [-127]: 'THROTTLED_OP',
+};
+
+type ExceptionFactory = (code: number, path?: string) => Error & { code: number; name: string; getCode(): number };
+
+/**
+ * node-zookeeper-client throws from its socket data handler when a server answers a request with an error code
+ * missing from its table (ZooKeeper 3.8 answers UNKNOWN_SESSION, -12, to a request racing a forced session
+ * expiry): an uncaught exception that ends the process (alexguan/node-zookeeper-client#70). Wrapped once per
+ * process: such a code fails that one request with an error carrying the server's code.
+ */
+export function guardUnknownZooKeeperCodes(): void {
+  const table = Exception as unknown as { create: ExceptionFactory & { guarded?: true } };
+  if (table.create.guarded) return;
+  const create = table.create;
+  const guarded = ((code: number, path?: string) => {
+    try {
+      return create(code, path);
+    } catch {
+      const error = create(Exception.SYSTEM_ERROR, path);
+      error.code = code;
+      error.name = NEWER_CODES[code] ?? `CODE_${code}`;
+      error.message = `Exception: ${error.name}[${code}]${path ? `@${path}` : ''}`;
+      return error;
+    }
+  }) as ExceptionFactory & { guarded?: true };
+  guarded.guarded = true;
+  table.create = guarded;
+}
+guardUnknownZooKeeperCodes();
+
+/**
+ * Whether a ZooKeeper error answer shows the session alive when the server handled the request: answers in the
+ * API range (`NO_NODE`, `NODE_EXISTS`, `BAD_VERSION`…) do, except those that say the session is not (or no
+ * longer) the server's; system errors (`CONNECTION_LOSS`, `UNKNOWN_SESSION`…) do not.
+ */
+function answerProvesSession(code: number): boolean {
+  return code <= Exception.API_ERROR && code !== Exception.SESSION_EXPIRED && code !== -118 && code !== -124;
+}
 // The types omit the ACL constants; the library exports them.
 const OPEN = (zookeeper.ACL as unknown as { OPEN_ACL_UNSAFE: InstanceType<typeof zookeeper.ACL>[] }).OPEN_ACL_UNSAFE;
 
@@ -240,7 +293,7 @@ export class ZkSession extends EventEmitter {
           const code = typeof (error as { getCode?: () => number }).getCode === 'function' ? (error as { getCode(): number }).getCode() : Exception.SYSTEM_ERROR;
           observe?.({ operation, durationMs: performance.now() - sentAt, error: zkCodeName(code) });
           // Any answer from a server, even an error, proves the session was alive just now.
-          if (code !== Exception.CONNECTION_LOSS && code !== Exception.SESSION_EXPIRED) contact();
+          if (answerProvesSession(code)) contact();
           reject(new ZkError(code, `${operation} ${path}: ${(error as Error).message ?? String(error)}`, path));
           return;
         }
@@ -297,9 +350,10 @@ export class ZkSession extends EventEmitter {
 }
 
 /** ZooKeeper's error codes by number (`-101` → `NO_NODE`), from the client library's own table. */
-const CODE_NAMES = new Map<number, string>(
-  Object.entries(Exception).flatMap(([name, value]) => (typeof value === 'number' ? [[value, name] as [number, string]] : [])),
-);
+const CODE_NAMES = new Map<number, string>([
+  ...Object.entries(NEWER_CODES).map(([code, name]) => [Number(code), name] as [number, string]),
+  ...Object.entries(Exception).flatMap(([name, value]) => (typeof value === 'number' ? [[value, name] as [number, string]] : [])),
+]);
 
 /** The name of a ZooKeeper error code (`NO_NODE`), or `CODE_<n>` for one the client library does not know. */
 export function zkCodeName(code: number): string {
