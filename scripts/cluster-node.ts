@@ -21,6 +21,11 @@ try {
   process.exit(1);
 }
 const { service, coordinator, shutdown } = started;
+// The fault suite's deliberately broken runtime (never set outside it): with `read-lease`, the node
+// serves from memory whether or not its ZooKeeper session can still be alive, to prove that the
+// linearizability checker catches the stale reads that follow.
+if (process.env.HIGHLANDER_TEST_BREAK === 'read-lease') coordinator.holdsLease = () => true;
+else if (process.env.HIGHLANDER_TEST_BREAK) throw new Error(`HIGHLANDER_TEST_BREAK: unknown breakage '${process.env.HIGHLANDER_TEST_BREAK}' (read-lease)`);
 const { node, gateway } = service;
 const types = new Map<string, AnyObjectType>([...node.objectTypes()].map((t) => [t.type, t]));
 // What happened while starting (node.up…) is still in the event log: send it, then every new event.

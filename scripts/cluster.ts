@@ -197,8 +197,9 @@ export class NodeProcess {
 
 export class Cluster {
   readonly nodes: NodeProcess[];
-  constructor(readonly config: ClusterConfig, names: string[]) {
-    this.nodes = names.map((name) => new NodeProcess(name, config));
+  /** `options(name)`: what differs per node (e.g. its own addresses of ZooKeeper and S3 behind fault proxies). */
+  constructor(readonly config: ClusterConfig, names: string[], options?: (name: string) => NodeProcessOptions) {
+    this.nodes = names.map((name) => new NodeProcess(name, config, options?.(name)));
   }
 
   static async start(config: ClusterConfig, count: number): Promise<Cluster> {
