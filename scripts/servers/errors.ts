@@ -49,3 +49,25 @@ export function logTail(file: string, lines = 40): string {
   const tail = text.split('\n').filter((line, index, all) => index < all.length - 1 || line !== '');
   return [`--- last lines of ${file} ---`, ...tail.slice(-lines)].join('\n');
 }
+
+/**
+ * Stable codes of {@link FaultProxyError}:
+ * - `PROXY_CLOSED`: the proxy was asked to change its rules after close().
+ * - `PROXY_FLAPPING`: a rule was set for a source (or the default) while a flap runs on it, or a
+ *   second flap was started; await the flap or abort it through its signal first.
+ */
+export type FaultProxyErrorCode = 'PROXY_CLOSED' | 'PROXY_FLAPPING';
+
+/** A fault proxy (scripts/servers/fault-proxy.ts) was asked for something its state does not allow. */
+export class FaultProxyError extends Error {
+  override readonly name = 'FaultProxyError';
+
+  constructor(
+    message: string,
+    readonly code: FaultProxyErrorCode,
+    /** The proxy's name, e.g. `node-a→zk1`. */
+    readonly proxy: string,
+  ) {
+    super(message);
+  }
+}

@@ -115,6 +115,17 @@ export const timing = {
   /** A fault's calls count as disturbed only once they have been in flight longer than faultSlowCallMs; recovery is judged this much later. */
   faultSettleMarginMs: 500,
 
+  // ---- the fault proxy (test/scripts/servers/fault-proxy) ----
+
+  /** A proxy fault stays in place this long before the test checks that nothing crossed it. */
+  proxyFaultMs: 300,
+  /** The latency a proxy's `delay` mode adds to every chunk. */
+  proxyDelayMs: 200,
+  /** One cut and one restore of a flapping proxy. */
+  proxyFlapPeriodMs: 100,
+  /** How long a proxy flaps. */
+  proxyFlapMs: 1000,
+
   // ---- the browser (test/e2e) ----
 
   /** The page shows what happened (a view, a notice, the map repainting). */
