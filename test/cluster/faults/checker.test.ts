@@ -155,6 +155,42 @@ describe('checker', () => {
     });
   });
 
+  describe('registers', () => {
+    const writeReg = (id: string, value: string, when: At): Op => ({ ...ok(base('register', id, 'write', when.at), when), written: value });
+    const readReg = (id: string, value: string | null, when: At): Op => ({ ...ok(base('register', id, 'read', when.at), when), read: value });
+    const casReg = (id: string, expected: string | null, next: string, swapped: boolean, when: At): Op => ({ ...ok(base('register', id, 'cas', when.at), when), expected, written: next, swapped });
+
+    it('passes a linearizable register history, a timed-out write taking effect late included', () => {
+      const late: Op = { ...base('register', 'r1', 'write', 60), written: 'v3', completedAt: 5060, outcome: 'indeterminate', error: { code: 'CALL_TIMEOUT', message: 'timeout' } };
+      const ops = [readReg('r1', null, { at: 0 }), writeReg('r1', 'v1', { at: 20 }), casReg('r1', 'v1', 'v2', true, { at: 40 }), late, readReg('r1', 'v2', { at: 80 }), readReg('r1', 'v3', { at: 200 })];
+      expect(invariantsOf({ ops })).toEqual([]);
+    });
+
+    it('catches a stale read, naming the write that overwrote the value', () => {
+      const ops = [writeReg('r1', 'v1', { at: 0 }), writeReg('r1', 'v2', { at: 20 }), readReg('r1', 'v1', { at: 40 })];
+      const violations = check({ ops, finals: [], activations: [], origin: 0 });
+      expect(violations.map((v) => `${v.invariant} ${v.subject}`)).toEqual(['not-linearizable register/r1']);
+      expect(formatViolations(violations)).toContain('v1 was written by #');
+      expect(formatViolations(violations)).toContain('write v2');
+    });
+
+    it('catches a write that failed (a promise of no effect) but is read later', () => {
+      const ops = [writeReg('r1', 'v1', { at: 0 }), { ...base('register', 'r1', 'write', 20), written: 'v2', completedAt: 30, outcome: 'fail', error: { code: 'OWNERSHIP_LOST', message: 'lost' } } satisfies Op, readReg('r1', 'v2', { at: 40 })];
+      expect(invariantsOf({ ops })).toEqual(['not-linearizable']);
+    });
+
+    it('reports a search that ran out of steps instead of passing it', () => {
+      const ops = [writeReg('r1', 'v1', { at: 0 }), writeReg('r1', 'v2', { at: 0 }), readReg('r1', 'v1', { at: 0 }), readReg('r1', 'v2', { at: 20 })];
+      expect(invariantsOf({ ops, linearizabilitySteps: 1 })).toEqual(['linearizability-unknown']);
+      expect(invariantsOf({ ops })).toEqual([]);
+    });
+
+    it('catches an acknowledged read whose reply carried no value', () => {
+      const ops = [ok(base('register', 'r1', 'read', 0), { at: 0 })];
+      expect(invariantsOf({ ops })).toEqual(['not-linearizable']);
+    });
+  });
+
   describe('serving', () => {
     it('catches two epochs serving in overlapping intervals', () => {
       const ops = [

@@ -1,4 +1,5 @@
 import { formatOp, objectKey, outcomeOf, type Op } from './history.js';
+import { checkRegisterHistory, type RegisterOp } from './linearizability.js';
 
 /**
  * The fault suite's invariants, checked on a recorded history, the final states and what ZooKeeper
@@ -10,6 +11,9 @@ import { formatOp, objectKey, outcomeOf, type Op } from './history.js';
  * read returned is ≤ F.
  * Set (`bag`): every acknowledged element is in the final set; every element in it was acknowledged
  * or indeterminate (a failed add promised no effect); every element a read returned is still there.
+ * Register (`register`): the history of each register (reads, writes, compare-and-sets; failed calls
+ * took no effect, indeterminate ones may or may not have) is linearizable (linearizability.ts); a search
+ * that runs out of steps is reported too, never taken as a pass.
  * Final states read through a node and straight from S3 agree.
  * Serving (one owner at a time): per object, the ok replies of one epoch span [first servedAt, last
  * servedAt]; an older epoch's span ends before a newer one's begins; no reply of an epoch was served
@@ -30,6 +34,8 @@ export type Invariant =
   | 'set-unexplained-element'
   | 'set-read-element-lost'
   | 'final-unreadable'
+  | 'not-linearizable'
+  | 'linearizability-unknown'
   | 'final-sources-disagree'
   | 'overlapping-epochs'
   | 'stale-serve'
@@ -108,6 +114,8 @@ export interface CheckInput {
   stopped?: CoordinationState;
   /** Times in evidence are relative to this. @default the first op's invokedAt */
   origin?: number;
+  /** Steps the linearizability search may take per register before it reports `linearizability-unknown`. @default 1_000_000 */
+  linearizabilitySteps?: number;
 }
 
 /** Evidence lines kept per violation. */
@@ -119,6 +127,7 @@ export function check(input: CheckInput): Violation[] {
   return [
     ...checkCounters(input, fmt),
     ...checkSets(input, fmt),
+    ...checkRegisters(input, origin),
     ...checkFinalAgreement(input),
     ...checkServing(input, fmt, origin),
     ...checkReads(input, fmt),
@@ -142,6 +151,38 @@ function idsOf(input: CheckInput, type: 'tally' | 'bag'): string[] {
   for (const op of input.ops) if (op.type === type) ids.add(op.id);
   for (const final of input.finals) for (const id of Object.keys(final[type])) ids.add(id);
   return [...ids].sort();
+}
+
+/** A register op as the linearizability checker reads it. */
+function registerOp(op: Op): RegisterOp {
+  const kind = op.name === 'write' || op.name === 'cas' ? op.name : 'read';
+  const base: RegisterOp = { index: op.index, object: op.id, client: String(op.issuer), kind, invokedAt: op.invokedAt, outcome: outcomeOf(op) };
+  if (op.completedAt !== undefined) base.completedAt = op.completedAt;
+  if (kind === 'write') base.value = op.written;
+  if (kind === 'cas') Object.assign(base, { expected: op.expected ?? null, next: op.written }, op.swapped === undefined ? {} : { result: op.swapped });
+  if (kind === 'read' && op.read !== undefined) base.value = op.read;
+  return base;
+}
+
+function checkRegisters(input: CheckInput, origin: number): Violation[] {
+  const ops = input.ops.filter((op) => op.type === 'register');
+  // An ok reply the history could not read (no value, no swapped flag) is evidence of a broken reply, not a pass.
+  const unreadable = ops.filter((op) => outcomeOf(op) === 'ok' && ((op.name === 'read' && op.read === undefined) || (op.name === 'cas' && op.swapped === undefined)));
+  const violations: Violation[] = unreadable.map((op) => ({
+    invariant: 'not-linearizable', subject: objectKey(op), message: 'an acknowledged call whose reply carries no result', evidence: [formatOp(op, origin)],
+  }));
+  const readable = ops.filter((op) => !unreadable.includes(op));
+  for (const result of checkRegisterHistory(readable.map(registerOp), { initial: null, origin, maxSteps: input.linearizabilitySteps ?? 1_000_000 })) {
+    if (result.verdict === 'linearizable') continue;
+    const [message = '', ...evidence] = result.explanation ?? [];
+    violations.push({
+      invariant: result.verdict === 'violation' ? 'not-linearizable' : 'linearizability-unknown',
+      subject: `register/${result.object}`,
+      message: message.replace(/^register \S+: /, ''),
+      evidence,
+    });
+  }
+  return violations;
 }
 
 function checkCounters(input: CheckInput, fmt: (op: Op) => string): Violation[] {
