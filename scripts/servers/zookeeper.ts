@@ -6,6 +6,7 @@ import { fourLetterWord } from './four-letter-word.js';
 import { freePorts } from './free-port.js';
 import { spawnGuarded, type GuardedDaemon } from './guarded-daemon.js';
 import { createOwnedTempDir, removeOwnedTempDir } from './owned-temp-dir.js';
+import { QuorumLinks } from './zookeeper-quorum-links.js';
 
 const CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simple.jar'].join(':');
 const JVM_ARGS = ['-Xmx512m', '-XX:+UseSerialGC', '-Djute.maxbuffer=16777216'];
@@ -23,6 +24,12 @@ export interface ZooKeeperOptions {
   baseDir?: string;
   /** How long start (and each restart) waits for a server to report its Mode. @default 30_000 */
   startTimeoutMs?: number;
+  /**
+   * The servers of an ensemble reach each other through loopback fault proxies
+   * (zookeeper-quorum-links.ts), so that `isolate(id)` can cut one off while it keeps running.
+   * @default false
+   */
+  quorumProxies?: boolean;
 }
 
 /** What the `srvr` four-letter word reports; `down` when the server does not answer or is not serving. */
@@ -53,6 +60,13 @@ export interface ZooKeeperCluster {
   readonly servers: readonly ZooKeeperServer[];
   /** The server whose Mode is `leader` (or `standalone`); waits for an election to finish. @default timeoutMs 30_000 */
   leader(timeoutMs?: number): Promise<ZooKeeperServer>;
+  /**
+   * Cuts server `id` off from the other servers, both ways (a partition of the ensemble; its clients
+   * still reach it). Needs `quorumProxies: true`.
+   */
+  isolate(id: number): void;
+  /** Every link between the servers passes again (nothing to do without `quorumProxies`). */
+  heal(): void;
   /** SIGKILLs every server and removes the temporary directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -62,6 +76,7 @@ interface CompiledOptions {
   tickTimeMs: number;
   baseDir: string | undefined;
   startTimeoutMs: number;
+  quorumProxies: boolean;
 }
 
 function compileOptions(options: ZooKeeperOptions): CompiledOptions {
@@ -73,7 +88,9 @@ function compileOptions(options: ZooKeeperOptions): CompiledOptions {
   if (!Number.isInteger(tickTimeMs) || tickTimeMs < 1) {
     throw new TypeError(`startZooKeeper: tickTimeMs must be a positive integer, got ${tickTimeMs}`);
   }
-  return { servers, tickTimeMs, baseDir: options.baseDir, startTimeoutMs: options.startTimeoutMs ?? 30_000 };
+  const quorumProxies = options.quorumProxies ?? false;
+  if (quorumProxies && servers === 1) throw new TypeError('startZooKeeper: quorumProxies needs an ensemble (servers 3 or 5)');
+  return { servers, tickTimeMs, baseDir: options.baseDir, startTimeoutMs: options.startTimeoutMs ?? 30_000, quorumProxies };
 }
 
 /**
@@ -90,31 +107,34 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
   const compiled = compileOptions(options);
   const dir = await createOwnedTempDir('highlander-zk-', compiled.baseDir);
   const servers: ZooKeeperServerProcess[] = [];
+  let links: QuorumLinks | undefined;
   try {
     const ports = await freePorts(compiled.servers * 3);
-    const portsOf = (index: number) => ({
-      clientPort: ports[index * 3] as number,
-      quorumPort: ports[index * 3 + 1] as number,
-      electionPort: ports[index * 3 + 2] as number,
+    const portsOf = (id: number) => ({
+      clientPort: ports[(id - 1) * 3] as number,
+      quorumPort: ports[(id - 1) * 3 + 1] as number,
+      electionPort: ports[(id - 1) * 3 + 2] as number,
     });
-    const ensembleLines =
+    const ids = Array.from({ length: compiled.servers }, (_, index) => index + 1);
+    if (compiled.quorumProxies) links = await QuorumLinks.start(ids, portsOf);
+    /** How server `self` reaches every server: its own ports for itself, its links' proxies for the others. */
+    const ensembleLines = (self: number) =>
       compiled.servers === 1
         ? []
         : [
             'initLimit=10',
             'syncLimit=5',
-            ...Array.from({ length: compiled.servers }, (_, index) => {
-              const { quorumPort, electionPort } = portsOf(index);
-              return `server.${index + 1}=127.0.0.1:${quorumPort}:${electionPort}`;
+            ...ids.map((id) => {
+              const { quorumPort, electionPort } = links !== undefined && id !== self ? links.portsFor(self, id) : portsOf(id);
+              return `server.${id}=127.0.0.1:${quorumPort}:${electionPort}`;
             }),
           ];
-    for (let index = 0; index < compiled.servers; index++) {
-      const id = index + 1;
+    for (const id of ids) {
       const serverDir = join(dir, `server.${id}`);
       const dataDir = join(serverDir, 'data');
       await mkdir(dataDir, { recursive: true });
       if (compiled.servers > 1) await writeFile(join(dataDir, 'myid'), `${id}\n`);
-      const { clientPort } = portsOf(index);
+      const { clientPort } = portsOf(id);
       const config = [
         `tickTime=${compiled.tickTimeMs}`,
         `dataDir=${dataDir}`,
@@ -124,7 +144,7 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
         '4lw.commands.whitelist=*',
         'maxClientCnxns=0',
         'forceSync=no',
-        ...ensembleLines,
+        ...ensembleLines(id),
       ];
       const configFile = join(serverDir, 'zoo.cfg');
       await writeFile(configFile, `${config.join('\n')}\n`);
@@ -135,10 +155,11 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
     await Promise.all(servers.map((server) => server.start()));
   } catch (error) {
     await Promise.all(servers.map((server) => server.forceStop()));
+    await links?.close();
     await removeOwnedTempDir(dir);
     throw error;
   }
-  return new LocalZooKeeperCluster(dir, servers);
+  return new LocalZooKeeperCluster(dir, servers, links);
 }
 
 class LocalZooKeeperCluster implements ZooKeeperCluster {
@@ -148,8 +169,18 @@ class LocalZooKeeperCluster implements ZooKeeperCluster {
   constructor(
     readonly dir: string,
     readonly servers: readonly ZooKeeperServerProcess[],
+    private readonly links: QuorumLinks | undefined,
   ) {
     this.connectString = servers.map((server) => `127.0.0.1:${server.clientPort}`).join(',');
+  }
+
+  isolate(id: number): void {
+    if (this.links === undefined) throw new TypeError('ZooKeeper: isolate() needs an ensemble started with quorumProxies: true');
+    this.links.isolate(id);
+  }
+
+  heal(): void {
+    this.links?.heal();
   }
 
   async leader(timeoutMs = 30_000): Promise<ZooKeeperServer> {
@@ -171,6 +202,7 @@ class LocalZooKeeperCluster implements ZooKeeperCluster {
     if (this.#stopped) return;
     this.#stopped = true;
     await Promise.all(this.servers.map((server) => server.forceStop()));
+    await this.links?.close();
     await removeOwnedTempDir(this.dir);
   }
 }

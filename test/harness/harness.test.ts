@@ -105,6 +105,35 @@ describe('ZooKeeper harness', () => {
       expect(await oldLeader.mode()).toBe('follower');
     });
   });
+
+  describe('a 3-server ensemble behind quorum proxies', () => {
+    let cluster: ZooKeeperCluster | undefined;
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+
+    it('isolates its leader: the others elect a new one and keep serving, the old one stops serving, and it rejoins when healed', async () => {
+      cluster = await startZooKeeper({ servers: 3, quorumProxies: true });
+      const oldLeader = await cluster.leader();
+      const others = cluster.servers.filter((server) => server !== oldLeader);
+      const client = await connect(others.map((server) => `127.0.0.1:${server.clientPort}`).join(','));
+      const path = `/isolated-${randomUUID()}`;
+      await call(`create ${path}`, (done) => client.create(path, Buffer.from('before'), zookeeper.CreateMode.PERSISTENT, done));
+
+      cluster.isolate(oldLeader.id);
+      // Every JVM keeps running; the majority elects a leader of its own (the election's dial-backs cross the proxies too).
+      await expect.poll(async () => (await Promise.all(others.map((server) => server.mode()))).sort(), { timeout: timing.zkElectionMs, interval: timing.pollMs })
+        .toEqual(['follower', 'leader']);
+      await expect.poll(() => oldLeader.mode(), { timeout: timing.zkElectionMs, interval: timing.pollMs }).toBe('down');
+      await retryOnConnectionLoss(() => call(`setData ${path}`, (done) => client.setData(path, Buffer.from('during'), -1, done)));
+
+      cluster.heal();
+      await expect.poll(() => oldLeader.mode(), { timeout: timing.zkElectionMs, interval: timing.pollMs }).toBe('follower');
+      const rejoined = await connect(`127.0.0.1:${oldLeader.clientPort}`);
+      // A follower serves once it has synchronised with the leader: the write made without it is there.
+      expect(await retryOnConnectionLoss(() => getData(rejoined, path))).toBe('during');
+    });
+  });
 });
 
 describe('radosgw harness', () => {

@@ -32,6 +32,11 @@ export const timing = {
   /** test/harness: a request to a harness ZooKeeper server (node-zookeeper-client has no request timeout of its own). */
   harnessRequestMs: 10_000,
   /**
+   * test/harness: a ZooKeeper ensemble noticing a partition and electing again (syncLimit of 5 ticks of 500 ms for a
+   * leader to notice, then an election; a partitioned JVM's threads wait out their socket timeouts).
+   */
+  zkElectionMs: 60_000,
+  /**
    * The interval of a poll whose every try is heavy (a read of the whole ZooKeeper tree, a call per object, a
    * talk's snapshot). Other polls keep vitest's 50 ms.
    */
@@ -112,6 +117,18 @@ export const timing = {
   faultBurstKillDelayMs: 10,
   /** After a ZooKeeper server is killed, the others count as not having stopped serving if they still all serve after this. */
   faultElectionWindowMs: 1000,
+  /** Extra latency each way on a node's ZooKeeper path in the latency-spike test (under a third of the session timeout). */
+  faultLatencySpikeMs: Math.floor(sessionTimeoutMs / 4),
+  /** A flapping path is cut and restored once per this period… */
+  faultFlapPeriodMs: 600,
+  /** …for this long. */
+  faultFlapMs: 6000,
+  /** The randomized schedule: how long a blocking cut (S3, peers, one-way loss) holds. */
+  faultScheduleCutMs: 3000,
+  /** The randomized schedule: the gap between two faults, drawn from 0.5–1.5 times this. */
+  faultScheduleGapMs: 1000,
+  /** The randomized schedule in CI draws this many faults (the soak draws until its time is up). */
+  faultScheduleCount: 5,
   /** A fault's calls count as disturbed only once they have been in flight longer than faultSlowCallMs; recovery is judged this much later. */
   faultSettleMarginMs: 500,
 
