@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkRegisterHistory, searchLinearization, type LinearizabilityResult, type Model, type RegisterOp } from './linearizability.js';
+import { seededRandom } from './random.js';
 
 /**
  * The linearizability checker on hand-made register histories (each kind of violation caught, and
@@ -182,7 +183,7 @@ describe('the search', () => {
   });
 
   it('says unknown, never linearizable, when the step budget runs out', () => {
-    const ops = generate(mulberry32(7), { objects: ['r1'], clients: 4, ops: 300, indeterminate: 5, failRate: 0.05 });
+    const ops = generate(seededRandom(7), { objects: ['r1'], clients: 4, ops: 300, indeterminate: 5, failRate: 0.05 });
     expect(checkRegisterHistory(ops)[0]!.verdict).toBe('linearizable');
     const [result] = checkRegisterHistory(ops, { maxSteps: 50 });
     expect(result).toMatchObject({ verdict: 'unknown', steps: 50 });
@@ -190,7 +191,7 @@ describe('the search', () => {
   });
 
   it('checks a long history (3,000 ops, 8 clients, 30 indeterminate) to the right verdict', () => {
-    const ops = generate(mulberry32(3000), { objects: ['r1'], clients: 8, ops: 3000, indeterminate: 30, failRate: 0.02 });
+    const ops = generate(seededRandom(3000), { objects: ['r1'], clients: 8, ops: 3000, indeterminate: 30, failRate: 0.02 });
     expect(ops.filter((o) => o.outcome === 'indeterminate')).toHaveLength(30);
     expect(checkRegisterHistory(ops)[0]).toMatchObject({ verdict: 'linearizable', ops: 3000 });
   });
@@ -200,7 +201,7 @@ describe('random histories', () => {
   it('accepts histories of a register run with real concurrency, and catches one stale read put in', () => {
     let caught = 0;
     for (let seed = 1; seed <= 200; seed++) {
-      const rng = mulberry32(seed);
+      const rng = seededRandom(seed);
       const ops = generate(rng, { objects: ['a', 'b', 'c'], clients: 3 + Math.floor(rng() * 6), ops: 60 + Math.floor(rng() * 240), indeterminate: Math.floor(rng() * 8), failRate: 0.05 });
       const results = checkRegisterHistory(ops);
       expect(results.filter((r) => r.verdict !== 'linearizable').map((r) => r.explanation), `seed ${seed}`).toEqual([]);
@@ -220,7 +221,7 @@ describe('random histories', () => {
   it('agrees with an exhaustive permutation checker on small histories', () => {
     const counts = { linearizable: 0, violation: 0 };
     for (let seed = 1; seed <= 3000; seed++) {
-      const rng = mulberry32(seed);
+      const rng = seededRandom(seed);
       const ops = generate(rng, { objects: ['r1'], clients: 2 + Math.floor(rng() * 3), ops: 3 + Math.floor(rng() * 5), indeterminate: Math.floor(rng() * 3), failRate: 0.1, spread: 3 });
       // Half of them with one read changed to any value the run knows, legal or not.
       const reads = ops.filter((o) => o.kind === 'read' && o.outcome === 'ok');
@@ -242,17 +243,6 @@ describe('random histories', () => {
 // ---------------------------------------------------------------------------------------------
 // Random histories.
 
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface GenerateOptions {
   objects: string[];

@@ -1,4 +1,5 @@
 import type { Outcome } from './history.js';
+import { seededInts } from './random.js';
 
 /**
  * A linearizability checker for the fault suite's register workload: is there one order of the
@@ -186,7 +187,7 @@ export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonl
   // number per op taken (Zobrist hashing: updated in O(1) as ops are taken and put back).
   const taken = new Uint32Array((answered.length >>> 5) + 1);
   const takenPending = new Uint32Array((pending.length >>> 5) + 1);
-  const random = mulberry32(answered.length * 31 + pending.length);
+  const random = seededInts(answered.length * 31 + pending.length);
   const answeredHash = Uint32Array.from(answered, () => random());
   const pendingHash = Uint32Array.from(pending, () => random());
   let count = 0;
@@ -427,17 +428,6 @@ function hashString(text: string): number {
   return h >>> 0;
 }
 
-/** A small seeded PRNG (mulberry32): 32-bit unsigned integers. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 function popcount(word: number): number {
   let v = word - ((word >>> 1) & 0x55555555);
