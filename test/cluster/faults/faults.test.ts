@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startRadosgw } from '../../../scripts/servers/radosgw.js';
-import { startZooKeeper } from '../../../scripts/servers/zookeeper.js';
 import { timing } from '../../harness/timing.js';
-import { formatViolations } from './checker.js';
 import {
   expireSession, killOwner, killZooKeeper, killZooKeeperDuringActivations, loseQuorum, pauseOwner, restartOwner, stopStore,
   type OwnerFault,
 } from './faults.js';
-import { outcomeOf, type Op } from './history.js';
+import { expectSafeAndRecovered, expectTakenOver } from './expectations.js';
+import { outcomeOf } from './history.js';
 import { formatSummary, type Figures } from './report.js';
-import { healServers, runScenario, type FaultServers, type ScenarioOptions, type ScenarioResult } from './scenario.js';
+import { healServers, runScenario, startFaultServers, type FaultServers, type ScenarioOptions, type ScenarioResult } from './scenario.js';
 
 /**
  * Safety under failure: a real 3-server ZooKeeper ensemble, a radosgw of the suite's own and 3–4 node
@@ -24,16 +22,7 @@ let servers: FaultServers | undefined;
 const runs: Figures[] = [];
 
 beforeAll(async () => {
-  const [zookeeper, radosgw] = await Promise.allSettled([startZooKeeper({ servers: 3 }), startRadosgw()]);
-  if (zookeeper.status === 'rejected' || radosgw.status === 'rejected') {
-    await Promise.all([
-      zookeeper.status === 'fulfilled' ? zookeeper.value.stop() : undefined,
-      radosgw.status === 'fulfilled' ? radosgw.value.stop() : undefined,
-    ]);
-    throw zookeeper.status === 'rejected' ? zookeeper.reason : (radosgw as PromiseRejectedResult).reason;
-  }
-  await radosgw.value.createBucket('faults');
-  servers = { zookeeper: zookeeper.value, radosgw: radosgw.value, bucket: 'faults' };
+  servers = await startFaultServers();
 });
 
 afterAll(async () => {
@@ -49,34 +38,6 @@ async function scenario(options: ScenarioOptions): Promise<ScenarioResult> {
   const result = await runScenario(servers!, options);
   runs.push(result.figures);
   return result;
-}
-
-/** What every run must show: no violation, every fault recovered from, service after the last fault. */
-function expectSafeAndRecovered(result: ScenarioResult): void {
-  // The serving checks need to know who served each reply: a reply without it would pass them unseen.
-  const unattributed = result.history.ops.filter((op) => op.outcome === 'ok' && (!op.served || !resultRecorded(op)));
-  expect(unattributed.length).toBe(0);
-  expect(formatViolations(result.violations)).toBe('none');
-  const unrecovered = result.recoveries.filter((r) => r.recoveryMs === null).map((r) => `${r.fault.name}: ${r.unrecovered.join(', ')}`);
-  expect(unrecovered).toEqual([]);
-  const lastFault = Math.max(...result.history.faults.map((f) => f.healedAt));
-  const ackedAfter = result.history.ops.filter((op) => op.issuer !== 'final' && outcomeOf(op) === 'ok' && op.invokedAt > lastFault);
-  expect(ackedAfter.length).toBeGreaterThan(0);
-}
-
-/** Whether an ok op carries the result its kind replies with (a write and an add reply only who served them). */
-function resultRecorded(op: Op): boolean {
-  if (op.type === 'register') return op.name === 'write' || (op.name === 'read' ? op.read !== undefined : op.swapped !== undefined);
-  if (op.type === 'bag') return op.name === 'add' || op.elements !== undefined;
-  return op.value !== undefined;
-}
-
-/** Each object the victim owned was activated again, with a newer epoch, on another node. */
-function expectTakenOver(result: ScenarioResult, fault: OwnerFault): void {
-  expect(fault.owned.length).toBeGreaterThan(0);
-  const missing = fault.owned.filter((a) => !result.activations.some((r) =>
-    r.type === a.type && r.id === a.id && r.node !== fault.victim.name && BigInt(r.epoch) > BigInt(a.epoch)));
-  expect(missing.map((a) => `${a.type}/${a.id}`)).toEqual([]);
 }
 
 describe('fault injection', () => {
@@ -206,21 +167,4 @@ describe('fault injection', () => {
     for (const b of bursts) expect(b.inFlightAtKill).toBeGreaterThan(0); // the kill met activations under way
     expectSafeAndRecovered(result);
   }, timing.faultTestMs);
-
-  it('mixed: restart, session expiry, ZooKeeper leader, S3 outage and follower in one run', async () => {
-    const result = await scenario({
-      label: 'mixed', nodes: 4,
-      async inject(ctx) {
-        const restart = await restartOwner(ctx);
-        await ctx.settle(restart.fault, restart.owned);
-        const expiry = await expireSession(ctx);
-        await ctx.settle(expiry.fault, expiry.owned);
-        await ctx.settle((await killZooKeeper(ctx, 'leader', timing.faultMixedZkDownMs)).fault);
-        await ctx.settle((await stopStore(ctx, timing.faultMixedStoreOutageMs)).fault);
-        await ctx.settle((await killZooKeeper(ctx, 'follower', timing.faultMixedZkDownMs)).fault);
-      },
-    });
-    expect(result.history.faults).toHaveLength(5);
-    expectSafeAndRecovered(result);
-  }, timing.faultTestMs * 2);
 });

@@ -7,7 +7,7 @@ import type { ZooKeeperCluster, ZooKeeperServer } from '../../../scripts/servers
 import type { LifecycleEvent } from '@highlander/runtime';
 import { hold, timing } from '../../harness/timing.js';
 import type { LiveActivation } from './checker.js';
-import type { FaultRecord, History, ObjectKind, Op } from './history.js';
+import type { FaultRecord, History, ObjectKind, Op, OpName } from './history.js';
 import type { Workload } from './workload.js';
 
 /**
@@ -117,7 +117,7 @@ export async function pauseOwner(ctx: FaultContext, takeoverTimeoutMs: number): 
     for (const a of owned) {
       const type = a.type as ObjectKind;
       probeCalls.push(ctx.workload.send('probe', zombie, type, a.id, 'read'));
-      probeCalls.push(ctx.workload.send('probe', zombie, type, a.id, type === 'tally' ? 'increment' : 'add'));
+      probeCalls.push(ctx.workload.send('probe', zombie, type, a.id, probeUpdate(type)));
     }
   } finally {
     healedAt = Date.now();
@@ -166,7 +166,12 @@ export async function expireSession(ctx: FaultContext): Promise<OwnerFault & { s
 }
 
 /** `3 ok (node-b), 2 OWNERSHIP_LOST`: how a handful of calls ended. */
-function describeOutcomes(ops: readonly Op[]): string {
+/** The update a probe sends to an object of each kind. */
+export function probeUpdate(type: ObjectKind): OpName {
+  return type === 'tally' ? 'increment' : type === 'bag' ? 'add' : 'write';
+}
+
+export function describeOutcomes(ops: readonly Op[]): string {
   const counts = new Map<string, number>();
   for (const op of ops) {
     const key = op.outcome === 'ok' ? `ok (${op.served?.node ?? '?'})` : op.error?.code ?? 'no answer';

@@ -2,8 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig } from '../../../scripts/cluster.js';
-import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
-import type { ZooKeeperCluster } from '../../../scripts/servers/zookeeper.js';
+import { startRadosgw, type RadosgwServer } from '../../../scripts/servers/radosgw.js';
+import { startZooKeeper, type ZooKeeperCluster } from '../../../scripts/servers/zookeeper.js';
 import { S3StateStore, type LifecycleEvent } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { TEST_OBJECTS } from '../../harness/test-objects.js';
@@ -14,6 +14,8 @@ import { History, objectKey, type FaultRecord, type ObjectKind } from './history
 import { activationRecords, finalFromStore, finalThroughNode, liveActivations, settledCoordination } from './observe.js';
 import { baselineOf, objectRecoveries, recoveries, type Recovery } from './recovery.js';
 import { figuresOf, formatReport, type Figures } from './report.js';
+import { FaultNet } from './network.js';
+import type { NetContext } from './network-faults.js';
 import { Workload } from './workload.js';
 
 /**
@@ -30,6 +32,8 @@ export interface FaultServers {
 }
 
 export interface ScenarioContext extends FaultContext {
+  /** The nodes' network paths, with `network: true` (scenario options). */
+  net?: FaultNet;
   /**
    * Waits until the workload has recovered from `fault` (recovery.ts: every object disturbed since it
    * was injected has been acknowledged again, and each of `mustAck` has been acknowledged since its
@@ -53,6 +57,10 @@ export interface ScenarioOptions {
   registers?: number;
   /** @default 0.2 */
   readRatio?: number;
+  /** Every node reaches ZooKeeper, S3 and its peers through fault proxies (network.ts): `ctx.net`. @default false */
+  network?: boolean;
+  /** More environment for every node process. */
+  nodeEnv?: Record<string, string>;
   inject(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -77,6 +85,7 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     callTimeoutMs: timing.faultCallMs,
     placement: 'round-robin',
     objectsModule: TEST_OBJECTS,
+    ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}),
   };
   const clients = options.clients ?? 8;
   const objects: Array<{ type: ObjectKind; id: string }> = [
@@ -85,7 +94,9 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     ...Array.from({ length: options.registers ?? 16 }, (_, i) => ({ type: 'register' as const, id: `r${i}` })),
   ];
   const history = new History();
-  const cluster = new Cluster(config, Array.from({ length: options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`));
+  const names = Array.from({ length: options.nodes }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+  const net = options.network ? await FaultNet.start(names, servers.zookeeper, servers.radosgw.endpoint) : undefined;
+  const cluster = new Cluster(config, names, net ? (name) => net.options(name) : undefined);
   const workload = new Workload(history, cluster.nodes, {
     clients, objects, readRatio: options.readRatio ?? 0.2, callTimeoutMs: timing.faultCallMs, errorPauseMs: timing.faultClientPauseMs,
   });
@@ -98,7 +109,7 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     await Promise.all(cluster.nodes.map((n) => n.start()));
     const ctx: ScenarioContext = {
       cluster, zookeeper: servers.zookeeper, radosgw: servers.radosgw, workload, history,
-      sessionTimeoutMs: timing.sessionTimeoutMs, eventMs: timing.eventMs,
+      sessionTimeoutMs: timing.sessionTimeoutMs, eventMs: timing.eventMs, ...(net ? { net } : {}),
       settle: (fault, mustAck = []) => settle(history, fault, mustAck),
     };
     workload.start();
@@ -146,8 +157,20 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     zk?.close();
     await store.close();
     for (const node of cluster.nodes) if (node.running) node.kill('SIGCONT'); // a failed scenario may leave one paused
+    try {
+      net?.heal(); // a failed scenario may leave a path cut
+    } catch {
+      // A flap still running: close() below ends it.
+    }
     await cluster.stop();
+    await net?.close();
   }
+}
+
+/** The context of a scenario run with `network: true`. */
+export function withNet(ctx: ScenarioContext): NetContext & ScenarioContext {
+  if (!ctx.net) throw new Error('this fault needs a scenario with network: true');
+  return ctx as NetContext & ScenarioContext;
 }
 
 async function settle(history: History, fault: FaultRecord, mustAck: ReadonlyArray<{ type: string; id: string }>): Promise<boolean> {
@@ -164,8 +187,26 @@ async function settle(history: History, fault: FaultRecord, mustAck: ReadonlyArr
   }, { timeout: timing.faultRecoveryMs, interval: timing.pollMs }).catch(() => false);
 }
 
-/** Healthy servers before each scenario: every ZooKeeper server serving (a failed test may have left one down). */
+/**
+ * Starts the servers of a fault-suite file: a 3-server ZooKeeper ensemble (its servers linked through
+ * fault proxies with `quorumProxies`, for isolating one) and a radosgw with a `faults` bucket.
+ */
+export async function startFaultServers(options: { quorumProxies?: boolean } = {}): Promise<FaultServers> {
+  const [zookeeper, radosgw] = await Promise.allSettled([startZooKeeper({ servers: 3, quorumProxies: options.quorumProxies ?? false }), startRadosgw()]);
+  if (zookeeper.status === 'rejected' || radosgw.status === 'rejected') {
+    await Promise.all([
+      zookeeper.status === 'fulfilled' ? zookeeper.value.stop() : undefined,
+      radosgw.status === 'fulfilled' ? radosgw.value.stop() : undefined,
+    ]);
+    throw zookeeper.status === 'rejected' ? zookeeper.reason : (radosgw as PromiseRejectedResult).reason;
+  }
+  await radosgw.value.createBucket('faults');
+  return { zookeeper: zookeeper.value, radosgw: radosgw.value, bucket: 'faults' };
+}
+
+/** Healthy servers before each scenario: every ZooKeeper server serving (a failed test may have left one down or cut off). */
 export async function healServers(servers: FaultServers): Promise<void> {
+  servers.zookeeper.heal();
   await Promise.all(servers.zookeeper.servers.map(async (server) => {
     if ((await server.mode()) !== 'down') return;
     await server.start().catch((err: Error) => {
