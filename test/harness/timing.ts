@@ -105,14 +105,14 @@ export const timing = {
   faultClientPauseMs: 50,
   /** A killed ZooKeeper server (leader or follower) stays down this long. */
   faultZkDownMs: 2000,
-  /** The mixed scenario: each killed ZooKeeper server stays down this long. */
-  faultMixedZkDownMs: 1500,
+  /** The randomized schedule: a killed ZooKeeper server stays down this long. */
+  faultScheduleZkDownMs: 1500,
   /** Two of the three ZooKeeper servers stay down this long. */
   faultQuorumLossMs: 10_000,
   /** radosgw stays stopped this long. */
   faultStoreOutageMs: 5000,
-  /** The mixed scenario: radosgw stays stopped this long. */
-  faultMixedStoreOutageMs: 3000,
+  /** The randomized schedule: radosgw stays stopped this long. */
+  faultScheduleStoreOutageMs: 3000,
   /** The ZooKeeper server is killed this long after the burst of first calls went out, so that it meets lock creates in flight. */
   faultBurstKillDelayMs: 10,
   /** After a ZooKeeper server is killed, the others count as not having stopped serving if they still all serve after this. */
