@@ -1,5 +1,5 @@
 import { MessageWindow, closeReason } from '@highlander/kit';
-import { objectKey } from '@highlander/runtime';
+import { objectKey, validateObjectId, validateTypeName } from '@highlander/runtime';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import type { z } from 'zod';
@@ -8,7 +8,7 @@ import type { ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, 
 import type { TalkFeeds } from '../talk-feed.js';
 import { EventsScope } from './events.js';
 import { ObjectScope } from './object.js';
-import { SubscribeMessage, UnsubscribeMessage, type ServerMessage, type StreamScope } from './protocol.js';
+import { SubscribeMessage, TALK_CODE_RULE, UnsubscribeMessage, type ObjectError, type ServerMessage, type StreamScope, type TalkError } from './protocol.js';
 import type { CompiledStreamOptions } from './server.js';
 import { SummaryScope } from './summary.js';
 import { TalkScope } from './talk.js';
@@ -142,8 +142,15 @@ export class StreamClient {
     }
     if (typeof value === 'object' && value !== null && 'subscribe' in value) {
       const parsed = SubscribeMessage.safeParse(value);
-      if (!parsed.success) return this.close(1008, `invalid message: ${firstIssue(parsed.error)}`);
-      return this.#subscribe(parsed.data);
+      if (parsed.success) return this.#subscribe(parsed.data);
+      // A well-formed subscription to a name that cannot exist (a search box's typo) fails that scope only:
+      // closing would make a reconnecting client send it again, and again.
+      const refusal = refuseNames(value);
+      if (!refusal) return this.close(1008, `invalid message: ${firstIssue(parsed.error)}`);
+      if (refusal.scope === 'object') this.#object.unsubscribe();
+      else this.#talk.unsubscribe();
+      this.#hub.updateModelSubscription();
+      return this.send(refusal);
     }
     this.close(1008, 'invalid message: expected {"subscribe": …} or {"unsubscribe": …}');
   }
@@ -276,4 +283,29 @@ function firstIssue(error: z.ZodError): string {
   if (!issue) return 'invalid';
   const path = issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
   return `${path}${issue.message}`;
+}
+
+/**
+ * The scope error for a subscription whose only fault is a name: `{subscribe: 'object', type, id}` or
+ * `{subscribe: 'talk', code}` with strings that are not a valid type name, object id or talk code.
+ * Anything else wrong (other fields, other types) is undefined: a broken client, closed with 1008.
+ */
+function refuseNames(value: object): ObjectError | TalkError | undefined {
+  const fields = value as Record<string, unknown>;
+  const keys = Object.keys(fields).sort().join(',');
+  if (fields.subscribe === 'object' && keys === 'id,subscribe,type' && typeof fields.type === 'string' && typeof fields.id === 'string') {
+    const { type, id } = fields;
+    for (const check of [() => validateTypeName(type), () => validateObjectId(id)]) {
+      try {
+        check();
+      } catch (err) {
+        const { code, message } = err as { code: string; message: string };
+        return { kind: 'error', scope: 'object', type, id, error: { code, message } };
+      }
+    }
+  }
+  if (fields.subscribe === 'talk' && keys === 'code,subscribe' && typeof fields.code === 'string') {
+    return { kind: 'error', scope: 'talk', code: fields.code, error: { code: 'INVALID_TALK_CODE', message: `invalid talk code: ${TALK_CODE_RULE}` } };
+  }
+  return undefined;
 }

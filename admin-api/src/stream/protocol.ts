@@ -35,14 +35,17 @@ import { ObjectId, TypeName } from '../schemas.js';
  *   { kind: 'delta', scope: 'events', events: ModelEvent[], cursor }
  *   { kind: 'snapshot', scope: 'object', type, id, detail: ObjectDetail }
  *   { kind: 'delta', scope: 'object', type, id, object?: ObjectView | null, queue?: LockQueueEntryView[], events?: ModelEvent[] }
- *   { kind: 'error', scope: 'object', type, id, error: { code, message } }     the snapshot failed; not subscribed
+ *   { kind: 'error', scope: 'object', type, id, error: { code, message } }     the snapshot failed, or the type or id
+ *                                                                       is not a valid name (INVALID_TYPE_NAME,
+ *                                                                       INVALID_OBJECT_ID); not subscribed
  *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }       on subscribing, and again after a reset; then,
  *                                                                       every ~150 ms while something changed:
  *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
  *       reactions: the new ones since the previous message (oldest first); timeline: new points;
  *       reactionsGap: some reactions were skipped (more than 500 between two polls) — `talk.totals` stays exact
- *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND), or no talk
- *                                                                       service (TALKS_UNAVAILABLE); not subscribed
+ *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND), no talk
+ *                                                                       service (TALKS_UNAVAILABLE), or not a talk
+ *                                                                       code (INVALID_TALK_CODE); not subscribed
  *   { kind: 'unsubscribed', scope }
  *
  * Deltas are coalesced per client (the latest view per node and object, the lock queue's latest,
@@ -64,11 +67,14 @@ export const STREAM_PROTOCOL = 'highlander.v1';
 export const StreamScope = z.enum(['summary', 'events', 'object', 'talk']);
 export type StreamScope = z.infer<typeof StreamScope>;
 
+/** What a talk code is, as the refusal of one that is not says. */
+export const TALK_CODE_RULE = 'a talk code is 4-8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+
 export const SubscribeMessage = z.discriminatedUnion('subscribe', [
   z.strictObject({ subscribe: z.literal('summary'), objects: z.boolean().optional() }),
   z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
   z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
-  z.strictObject({ subscribe: z.literal('talk'), code: z.string().regex(CODE_PATTERN, 'a talk code is 4-8 of ABCDEFGHJKMNPQRSTUVWXYZ23456789') }),
+  z.strictObject({ subscribe: z.literal('talk'), code: z.string().regex(CODE_PATTERN, TALK_CODE_RULE) }),
 ]);
 export type SubscribeMessage = z.infer<typeof SubscribeMessage>;
 

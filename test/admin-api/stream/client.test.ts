@@ -13,8 +13,9 @@ describe('stream client: refusing and closing', () => {
   });
 
   it.each([
-    [{ subscribe: 'object', type: 'Bad', id: 'x' }, /^invalid message: type: invalid object type name/],
     [{ subscribe: 'object', type: 'todo' }, /^invalid message: id: /],
+    [{ subscribe: 'object', type: 'todo', id: 7 }, /^invalid message: id: /],
+    [{ subscribe: 'object', type: 'Bad', id: 'x', extra: 1 }, /^invalid message: /],
     [{ subscribe: 'everything' }, /^invalid message: subscribe: /],
     [{ subscribe: 'events', since: -1 }, /^invalid message: since: /],
     [{ unsubscribe: 'all' }, /^invalid message: unsubscribe: /],
@@ -26,6 +27,22 @@ describe('stream client: refusing and closing', () => {
     const closed = await c.closed;
     expect(closed.code).toBe(1008);
     expect(closed.reason).toMatch(reason);
+  });
+
+  it.each([
+    [{ subscribe: 'object', type: 'List', id: 'list-1' }, { kind: 'error', scope: 'object', type: 'List', id: 'list-1', error: { code: 'INVALID_TYPE_NAME', message: expect.stringMatching(/^invalid object type name "List": /) } }],
+    [{ subscribe: 'object', type: 'list', id: 'a b' }, { kind: 'error', scope: 'object', type: 'list', id: 'a b', error: { code: 'INVALID_OBJECT_ID', message: expect.stringMatching(/^invalid object id "a b": /) } }],
+    [{ subscribe: 'talk', code: 'nope!' }, { kind: 'error', scope: 'talk', code: 'nope!', error: { code: 'INVALID_TALK_CODE', message: expect.stringMatching(/^invalid talk code: a talk code is 4-8 of /) } }],
+  ])('%j (a name that cannot exist) fails that scope only: an error for it, and the connection stays', async (message, error) => {
+    await start();
+    const c = await client();
+    c.send({ subscribe: 'events' });
+    await c.next(isSnapshot('events'));
+    c.send(message);
+    expect(await c.next((m) => m.kind === 'error')).toEqual(error);
+    // Still open and serving: the next subscription is answered.
+    c.send({ unsubscribe: 'events' });
+    expect(await c.next((m) => m.kind === 'unsubscribed')).toEqual({ kind: 'unsubscribed', scope: 'events' });
   });
 
   it('a binary message closes with 1003; too many messages with 1008', async () => {
