@@ -93,6 +93,47 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.close();
   });
 
+  it('searching the map rings what it finds and stays on the map; a name that cannot exist is refused inline, the stream stays live', async () => {
+    const page = await open(operator, '/');
+    await expect.poll(() => mapNodeOf(page, 'counter/b2'), { timeout: timing.uiMs }).toBe('node-b');
+    const input = page.locator('#map-find');
+    const rung = () => page.getByTestId('map-found').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')).sort());
+
+    // Capital letter: refused as typed, nothing sent, the map and the stream as they were.
+    await input.fill('Counter/b1');
+    await expect.poll(() => page.getByTestId('map-find-error').textContent(), { timeout: timing.uiMs }).toContain('“Counter” is not a type name');
+    expect(await page.getByRole('button', { name: 'Find' }).isDisabled()).toBe(true);
+    await input.fill('counter/b 1');
+    await expect.poll(() => page.getByTestId('map-find-error').textContent(), { timeout: timing.uiMs }).toContain('a space cannot be in an object id');
+    await input.press('Enter');
+    expect(page.url()).toMatch(/\/\?token=|\/$/);
+    expect(await page.getByTestId('live-indicator').getAttribute('data-status')).toBe('live');
+
+    // One object: ringed on its node, with a link to it; the page stays on the map.
+    await input.fill('counter/b2');
+    await input.press('Enter');
+    await expect.poll(rung, { timeout: timing.uiMs }).toEqual(['counter/b2']);
+    expect(await page.getByTestId('map-find-result').textContent()).toContain('counter/b2 is on node-b');
+    await shot(page, 'map-search');
+
+    // A prefix of a type: every match ringed.
+    await input.fill('counter/b');
+    await input.press('Enter');
+    await expect.poll(rung, { timeout: timing.uiMs }).toEqual(['counter/b1', 'counter/b2']);
+
+    // An object that is not active: said so, with a link to its stored state.
+    await input.fill('counter/zz-none');
+    await input.press('Enter');
+    await expect.poll(() => page.getByTestId('map-find-result').textContent(), { timeout: timing.uiMs }).toContain('counter/zz-none is not active on any node');
+    expect(await rung()).toEqual([]);
+
+    // The object view of a name that cannot exist (typed into the address bar) says why, instead of loading forever.
+    await page.goto(`${stack.url}/objects/Counter/b1?token=${OPERATOR}`);
+    await expect.poll(() => page.locator('body').textContent(), { timeout: timing.uiMs }).toContain('invalid object type name "Counter"');
+    await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
+    await page.close();
+  });
+
   it('selecting an object on the map shows its owner and lock queue', async () => {
     const page = await open(operator, '/');
     await expect.poll(() => mapNodeOf(page, 'counter/b1'), { timeout: timing.uiMs }).toBe('node-b');
