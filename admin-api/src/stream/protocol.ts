@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CODE_PATTERN } from '@highlander/audience';
-import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
+import type { QnaPresenterView, Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
 import type { Principal } from '../auth.js';
 import type { ClusterSummary, LockQueueEntryView, ModelEvent, NodeView, ObjectDetail, ObjectView } from '../contracts.js';
 import { ObjectId, TypeName } from '../schemas.js';
@@ -36,9 +36,10 @@ import { ObjectId, TypeName } from '../schemas.js';
  *   { kind: 'snapshot', scope: 'object', type, id, detail: ObjectDetail }
  *   { kind: 'delta', scope: 'object', type, id, object?: ObjectView | null, queue?: LockQueueEntryView[], events?: ModelEvent[] }
  *   { kind: 'error', scope: 'object', type, id, error: { code, message } }     the snapshot failed; not subscribed
- *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }       on subscribing, and again after a reset; then,
+ *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot, qna: QnaPresenterView }       on subscribing, and again after a reset; then,
  *                                                                       every ~150 ms while something changed:
- *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
+ *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true,
+ *     qna?: QnaPresenterView (the questions changed since the previous message) }
  *       reactions: the new ones since the previous message (oldest first); timeline: new points;
  *       reactionsGap: some reactions were skipped (more than 500 between two polls) — `talk.totals` stays exact
  *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND), or no talk
@@ -171,6 +172,8 @@ export interface TalkSnapshotMessage {
   scope: 'talk';
   code: string;
   talk: TalkSnapshot;
+  /** Every question of the talk (pending and hidden ones too), as the presenter sees them. */
+  qna: QnaPresenterView;
 }
 
 export interface TalkDelta {
@@ -184,6 +187,8 @@ export interface TalkDelta {
   timeline?: TimelinePoint[];
   /** Some reactions were skipped (more than 500 between two polls); `talk.totals` stays exact. */
   reactionsGap?: true;
+  /** The questions changed since the previous message (`full`: all of them, replacing what the client has). */
+  qna?: QnaPresenterView;
 }
 
 export interface TalkError {
@@ -219,4 +224,6 @@ export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from '@highlander/runtime';
-export type { Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint } from '@highlander/audience';
+export type {
+  ModerationAction, PresenterQuestion, QnaPresenterView, QuestionStatus, Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint,
+} from '@highlander/audience';
