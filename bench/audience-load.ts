@@ -30,6 +30,10 @@ export interface RunRequest {
   durationMs: number;
   positionEveryMs: number;
   emojiEveryMs: number;
+  /** Audience Q&A: questions asked per minute over the whole room (by random participants). @default 0 */
+  questionsPerMinute?: number;
+  /** Votes per second over the whole room, for random questions acknowledged so far. @default 0 */
+  votesPerSecond?: number;
   /** After the window: how long to wait for the outcomes of messages still in flight. */
   settleMs: number;
 }
@@ -59,6 +63,8 @@ export interface RunResult {
   perSecond: Array<{ second: number; p99: number; max: number }>;
   /** Audience: wall-clock send times (Date.now()) of the emoji that were acknowledged, ascending. */
   ackedEmojiSendTimes: number[];
+  /** Q&A: questions and votes sent and acknowledged; each acknowledged question's id and wall-clock send time. */
+  qna: { asked: number; votes: number; ackedVotes: number; ackedQuestions: Array<{ id: number; wallAt: number }>; ackLatency: Percentiles };
   ackedEmoji: Record<string, number>;
   /** Audience: device → the last position it sent, for devices whose last position was acknowledged. */
   lastPositions: Record<string, number>;
@@ -67,7 +73,7 @@ export interface RunResult {
 interface Pending {
   sentAt: number;
   wallAt: number;
-  kind: 'position' | 'emoji';
+  kind: 'position' | 'emoji' | 'question' | 'vote';
   emoji?: string;
   value?: number;
 }
@@ -102,6 +108,7 @@ interface RunState {
   rejected: Record<string, number>;
   ackedEmojiSendTimes: number[];
   ackedEmoji: Record<string, number>;
+  qna: { asked: number; votes: number; ackedVotes: number; ackedQuestions: Array<{ id: number; wallAt: number }>; latencies: number[] };
   unexpectedCloses: number;
 }
 
@@ -162,7 +169,7 @@ function open(client: Client, url: string): Promise<void> {
         if (sentAt !== undefined && run) record(run, sentAt);
         return;
       }
-      const message = JSON.parse(String(data)) as { kind: string; ref?: string; reason?: string };
+      const message = JSON.parse(String(data)) as { kind: string; ref?: string; reason?: string; question?: { id: number } };
       if (message.kind === 'welcome') {
         clearTimeout(timer);
         resolve();
@@ -190,12 +197,21 @@ function open(client: Client, url: string): Promise<void> {
   });
 }
 
-function onOutcome(client: Client, message: { kind: string; ref?: string; reason?: string }): void {
+function onOutcome(client: Client, message: { kind: string; ref?: string; reason?: string; question?: { id: number } }): void {
   if (!message.ref) return;
   const pending = client.pending.get(message.ref);
   if (!pending) return;
   client.pending.delete(message.ref);
   if (!run) return;
+  if (message.kind === 'ack' && (pending.kind === 'question' || pending.kind === 'vote')) {
+    run.qna.latencies.push(performance.now() - pending.sentAt);
+    if (pending.kind === 'vote') run.qna.ackedVotes++;
+    else if (message.question) {
+      run.qna.ackedQuestions.push({ id: message.question.id, wallAt: pending.wallAt });
+      knownQuestions.push(message.question.id);
+    }
+    return;
+  }
   if (message.kind === 'ack') {
     record(run, pending.sentAt);
     if (pending.kind === 'emoji') {
@@ -215,7 +231,13 @@ function onOutcome(client: Client, message: { kind: string; ref?: string; reason
 async function runLoad(request: RunRequest): Promise<RunResult> {
   const state: RunState = {
     latencies: [], startedAt: performance.now(), bySecond: [], sent: { positions: 0, emoji: 0 }, acked: { positions: 0, emoji: 0 }, rejected: {}, ackedEmojiSendTimes: [], ackedEmoji: {}, unexpectedCloses: 0,
+    qna: { asked: 0, votes: 0, ackedVotes: 0, ackedQuestions: [], latencies: [] },
   };
+  knownQuestions = [];
+  const questionsPerTick = mode === 'audience' ? ((request.questionsPerMinute ?? 0) / 60_000) * 20 : 0;
+  const votesPerTick = mode === 'audience' ? ((request.votesPerSecond ?? 0) / 1000) * 20 : 0;
+  let questionsDue = 0;
+  let votesDue = 0;
   run = state;
   for (const client of clients) {
     client.lastSent = undefined;
@@ -238,6 +260,12 @@ async function runLoad(request: RunRequest): Promise<RunResult> {
     for (; tick <= due; tick++) {
       for (const client of positionBySlot[tick % positionSlots]!) sendPosition(client, state);
       for (const client of emojiBySlot[tick % emojiSlots]!) sendEmoji(client, state, tick);
+      questionsDue += questionsPerTick;
+      votesDue += votesPerTick;
+      for (; questionsDue >= 1; questionsDue--) sendQna(randomClient(), state, { kind: 'ask', text: `Bench question ${state.qna.asked + 1}: how does it scale?` });
+      for (; votesDue >= 1 && knownQuestions.length > 0; votesDue--) {
+        sendQna(randomClient(), state, { kind: 'vote', question: knownQuestions[Math.floor(Math.random() * knownQuestions.length)]!, up: true });
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, tickMs));
   }
@@ -259,6 +287,7 @@ async function runLoad(request: RunRequest): Promise<RunResult> {
     perSecond: state.bySecond.map((values, second) => ({ second, ...percentiles(values ?? []) })).filter((s) => s.count > 0).map(({ second, p99, max }) => ({ second, p99, max })),
     ackedEmojiSendTimes: state.ackedEmojiSendTimes,
     ackedEmoji: state.ackedEmoji,
+    qna: { asked: state.qna.asked, votes: state.qna.votes, ackedVotes: state.qna.ackedVotes, ackedQuestions: state.qna.ackedQuestions, ackLatency: percentiles(state.qna.latencies) },
     lastPositions,
   };
 }
@@ -293,6 +322,22 @@ function sendEmoji(client: Client, state: RunState, tick: number): void {
   const ref = `e${client.nextRef++}`;
   transmit(client, ref, JSON.stringify({ kind: 'emoji', emoji, ref }), { kind: 'emoji', emoji });
   state.sent.emoji++;
+}
+
+/** Question ids acknowledged in this run (votes go to them). */
+let knownQuestions: number[] = [];
+
+function randomClient(): Client {
+  return clients[Math.floor(Math.random() * clients.length)]!;
+}
+
+function sendQna(client: Client | undefined, state: RunState, message: { kind: 'ask'; text: string } | { kind: 'vote'; question: number; up: boolean }): void {
+  const ws = client?.ws;
+  if (!client || !ws || ws.readyState !== WebSocket.OPEN) return;
+  const ref = `${message.kind === 'ask' ? 'q' : 'v'}${client.nextRef++}`;
+  transmit(client, ref, JSON.stringify({ ...message, ref }), { kind: message.kind === 'ask' ? 'question' : 'vote' });
+  if (message.kind === 'ask') state.qna.asked++;
+  else state.qna.votes++;
 }
 
 function transmit(client: Client, ref: string, text: string, what: Omit<Pending, 'sentAt' | 'wallAt'>): void {

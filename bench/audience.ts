@@ -31,6 +31,11 @@ import { formatMiB, formatNumber, formatSeconds } from './stats.js';
  * message rates, p99 round trip. Then the degradation steps (`--audience-steps`, each
  * `--audience-step-seconds` long): where p99 crosses 500 ms or feedback is refused or lost.
  *
+ * Audience Q&A rides along: random participants ask `--audience-questions-per-100-per-minute` (1)
+ * questions per 100 people per minute and vote `--audience-votes-per-second` (1) times a second
+ * for questions asked so far; reported: question sent → acknowledged, and question sent → first seen
+ * on the presenter's stream (the talk's `qna` deltas), p50/p99.
+ *
  *   npm run bench -- --only audience [--audience-participants 5000] [--audience-seconds 60]
  *                    [--audience-steps 1000,2500,5000,7500] [--audience-step-seconds 20]
  */
@@ -40,6 +45,9 @@ const settings = {
   seconds: readInteger('audience-seconds', 60),
   steps: readList('audience-steps', [1000, 2500, 5000, 7500]),
   stepSeconds: readInteger('audience-step-seconds', 20),
+  /** Audience Q&A: 1 question per 100 people per minute, and votes at 1/s, over the room. */
+  questionsPerHundred: readInteger('audience-questions-per-100-per-minute', 1),
+  votesPerSecond: readInteger('audience-votes-per-second', 1),
 };
 
 const TARGET_P99_MS = 500;
@@ -116,8 +124,13 @@ export const audience: Benchmark = {
         if (connected.failed > 0) log(`    ${connected.failed} of ${participants} participants could not connect: ${connected.failures.join('; ')}`);
         const sampler = await ProcessSampler.start(processes([]));
         const usage = sampleFor(sampler, seconds * 1000);
-        const result = await load.run({ cmd: 'run', durationMs: seconds * 1000, positionEveryMs: POSITION_EVERY_MS, emojiEveryMs: EMOJI_EVERY_MS, settleMs: SETTLE_MS });
+        const result = await load.run({
+          cmd: 'run', durationMs: seconds * 1000, positionEveryMs: POSITION_EVERY_MS, emojiEveryMs: EMOJI_EVERY_MS, settleMs: SETTLE_MS,
+          questionsPerMinute: (participants / 100) * settings.questionsPerHundred, votesPerSecond: settings.votesPerSecond,
+        });
         await presenter.waitForTotal(result.acked.emoji, 15_000);
+        await presenter.waitForQuestions(result.qna.ackedQuestions.map((q) => q.id), 15_000);
+        const questionSeen = result.qna.ackedQuestions.filter((q) => presenter.questionSeen.has(q.id)).map((q) => presenter.questionSeen.get(q.id)! - q.wallAt);
         const exported = await admin.get<{ totals: Record<string, number>; positions: Record<string, number> }>(`/api/talks/${code}/export?format=json`);
         await load.disconnect();
         const counted = Object.values(exported.totals).reduce((a, b) => a + b, 0);
@@ -129,6 +142,7 @@ export const audience: Benchmark = {
         return {
           code, connected, result, usage: await usage, counted, emojiMismatch, positionMismatch, gatewayStats,
           presenter: percentiles(seen), gatewayToPresenter: percentiles(presenter.reactionDelays),
+          questions: { seen: percentiles(questionSeen), unseen: result.qna.ackedQuestions.length - questionSeen.length },
           refused: connected.failed + Object.values(result.rejected).reduce((a, b) => a + b, 0) + result.unresolved,
         };
       };
@@ -155,6 +169,9 @@ export const audience: Benchmark = {
               `last acked positions matching the talk: ${formatNumber(Object.keys(result.lastPositions).length - main.positionMismatch)} of ${formatNumber(Object.keys(result.lastPositions).length)}`,
             `presenter, emoji sent → seen counted: ${describe(main.presenter)}; gateway accepted → presenter saw: ${describe(main.gatewayToPresenter)}`,
             `participant, sent → ack (durable in the talk): ${describe(result.latency)}; baseline echo round trip: ${describe(echoResult.latency)}`,
+            `Q&A: ${formatNumber(result.qna.asked)} questions asked, ${formatNumber(result.qna.ackedQuestions.length)} acknowledged; ${formatNumber(result.qna.votes)} votes, ${formatNumber(result.qna.ackedVotes)} acknowledged; ` +
+              `question sent → ack: ${describe(result.qna.ackLatency)}; question sent → on the presenter's stream: ${describe(main.questions.seen)}` +
+              `${main.questions.unseen > 0 ? ` (${main.questions.unseen} acknowledged questions never reached the presenter)` : ''}`,
             `gateways (3 nodes, since start): ${main.gatewayStats}`,
             `slowest seconds of the window (ack p99 by send second): ${[...result.perSecond].sort((a, b) => b.p99 - a.p99).slice(0, 5).map((s) => `${s.second}s: ${formatNumber(s.p99)} ms`).join(', ')}`,
             ...usageTable(main.usage, 'audience run'),
@@ -334,14 +351,19 @@ class Presenter {
   totals: Array<{ at: number; total: number }> = [];
   /** Per reaction seen: now − its `at` (the gateway's acceptance time). */
   reactionDelays: number[] = [];
+  /** Question id → the wall-clock time it first reached the presenter. */
+  questionSeen = new Map<number, number>();
   #code = '';
   #snapshot: (() => void) | undefined;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const now = Date.now();
-      const message = JSON.parse(String(data)) as { kind: string; scope?: string; code?: string; talk?: { totals: Record<string, number> }; reactions?: Array<{ at: number }> };
+      const message = JSON.parse(String(data)) as {
+        kind: string; scope?: string; code?: string; talk?: { totals: Record<string, number> }; reactions?: Array<{ at: number }>; qna?: { questions: Array<{ id: number }> };
+      };
       if (message.scope !== 'talk' || message.code !== this.#code || !message.talk) return;
+      for (const q of message.qna?.questions ?? []) if (!this.questionSeen.has(q.id)) this.questionSeen.set(q.id, now);
       const total = Object.values(message.talk.totals).reduce((a, b) => a + b, 0);
       this.totals.push({ at: now, total });
       if (message.kind === 'delta') for (const r of message.reactions ?? []) this.reactionDelays.push(now - r.at);
@@ -363,6 +385,7 @@ class Presenter {
     this.#code = code;
     this.totals = [];
     this.reactionDelays = [];
+    this.questionSeen = new Map();
     const snapshot = new Promise<void>((resolve) => (this.#snapshot = resolve));
     this.ws.send(JSON.stringify({ subscribe: 'talk', code }));
     return snapshot;
@@ -371,6 +394,11 @@ class Presenter {
   async waitForTotal(total: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while ((this.totals.at(-1)?.total ?? 0) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async waitForQuestions(ids: number[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (ids.some((id) => !this.questionSeen.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   close(): void {

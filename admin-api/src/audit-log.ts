@@ -25,7 +25,7 @@ import type { Principal } from './auth.js';
  * from when to when, a few of their targets).
  */
 
-export type AuditAction = 'evict' | 'migrate' | 'drain' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset';
+export type AuditAction = 'evict' | 'migrate' | 'drain' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings';
 
 export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
 

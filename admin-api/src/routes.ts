@@ -9,9 +9,9 @@ import {
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
   ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
-  TalksQuery,
+  TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema,
 } from './schemas.js';
-import { timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
+import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
 
 /**
  * Every HTTP route of the admin API, declared once: its schemas (validated by app.ts, documented by
@@ -265,14 +265,15 @@ function talkRoutes(service: TalkService | undefined): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/api/talks/:code/export', operationId: 'exportTalk', tag: 'talks', access: 'viewer',
-      summary: 'Download a talk: JSON (positions, reactions, timeline, cluster events) or CSV (the timeline)',
+      summary: 'Download a talk: JSON (positions, reactions, timeline, questions, cluster events) or CSV (the timeline, or the questions with table=questions)',
       params: TalkParams, query: TalkExportQuery, errors: TALK_ERRORS,
       success: { status: 200, description: 'The export as an attachment: application/json, or text/csv with format=csv', contentType: 'application/json' },
       handle: async ({ params, query }, { res }) => {
         const exported = await talks().export(params.code);
         const name = `talk-${params.code}-${new Date(exported.exportedAt).toISOString().replaceAll(':', '-').slice(0, 19)}`;
         if (query.format === 'csv') {
-          res.type('text/csv; charset=utf-8').attachment(`${name}.csv`).send(timelineCsv(exported));
+          const questions = query.table === 'questions';
+          res.type('text/csv; charset=utf-8').attachment(`${name}${questions ? '-questions' : ''}.csv`).send(questions ? questionsCsv(exported) : timelineCsv(exported));
         } else {
           res.type('application/json').attachment(`${name}.json`).send(JSON.stringify(exported, null, 2));
         }
@@ -280,7 +281,27 @@ function talkRoutes(service: TalkService | undefined): RouteSpec[] {
     }),
     action('open', 'Open a talk: the audience\'s feedback counts again'),
     action('close', 'Close a talk: feedback is refused (`closed`) until it is opened again'),
-    action('reset', 'Reset a talk: forget positions, reactions and the timeline; a new round starts'),
+    action('reset', 'Reset a talk: forget positions, reactions and the timeline; a new round starts (the questions stay)'),
+    route({
+      method: 'get', path: '/api/talks/:code/questions', operationId: 'talkQuestions', tag: 'talks', access: 'viewer',
+      summary: 'The talk\'s audience questions as the presenter sees them: every one (pending and hidden too) with its votes, or those changed after `since`',
+      params: TalkParams, query: QuestionsQuery, response: QnaPresenterViewSchema, errors: TALK_ERRORS,
+      handle: ({ params, query }) => talks().questions(params.code, query.since),
+    }),
+    route({
+      method: 'post', path: '/api/talks/:code/questions/moderate', operationId: 'moderateQuestion', tag: 'talks', access: 'operator',
+      summary: 'Moderate one question: approve, answer, reopen, hide (from every phone), or put on screen (presenter mode) and take off',
+      params: TalkParams, body: ModerateBody, response: QnaPresenterViewSchema, errors: [...TALK_ERRORS, 'QUESTION_NOT_FOUND'],
+      audit: { action: 'talk.moderate', target: (p) => ({ talk: p.code ?? '' }) },
+      handle: ({ params, body }) => talks().moderate(params.code, body.question, body.action),
+    }),
+    route({
+      method: 'post', path: '/api/talks/:code/questions/settings', operationId: 'questionSettings', tag: 'talks', access: 'operator',
+      summary: 'Whether new questions wait for the presenter\'s approval before phones see them',
+      params: TalkParams, body: QnaSettingsBody, response: QnaPresenterViewSchema, errors: TALK_ERRORS,
+      audit: { action: 'talk.settings', target: (p) => ({ talk: p.code ?? '' }) },
+      handle: ({ params, body }) => talks().qnaSettings(params.code, body),
+    }),
   ];
 }
 

@@ -3,7 +3,7 @@ import { HighlanderError } from '@highlander/runtime';
 import {
   MAX_NODE_NAME_LENGTH, MAX_OBJECT_ID_LENGTH, MAX_TYPE_NAME_LENGTH, validateNodeName, validateObjectId, validateTypeName,
 } from '@highlander/runtime';
-import { MAX_TITLE_LENGTH } from '@highlander/audience';
+import { MAX_TITLE_LENGTH, MODERATION_ACTIONS, type ModerationAction, type QnaPresenterView } from '@highlander/audience';
 import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
@@ -201,7 +201,7 @@ export const AuditRecordSchema = z.object({
   id: z.number().int(),
   time: z.number(),
   who: PrincipalSchema,
-  action: z.enum(['evict', 'migrate', 'drain', 'talk.create', 'talk.open', 'talk.close', 'talk.reset']),
+  action: z.enum(['evict', 'migrate', 'drain', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings']),
   target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),
@@ -240,8 +240,32 @@ export const CreateTalkBody = z.strictObject({
 });
 export const TalkActionBody = z.strictObject({});
 export const TalkExportQuery = z.strictObject({
-  format: z.enum(['json', 'csv']).default('json').meta({ description: '`json`: everything (positions, reactions, timeline, cluster events); `csv`: the timeline.' }),
+  format: z.enum(['json', 'csv']).default('json').meta({ description: '`json`: everything (positions, reactions, timeline, questions, cluster events); `csv`: one table.' }),
+  table: z.enum(['timeline', 'questions']).default('timeline').meta({ description: 'With `format=csv`: the timeline (a row per point) or the questions (a row per question, most votes first).' }),
 });
+
+export const QuestionsQuery = z.strictObject({
+  since: z.coerce.number().int().min(0).optional().meta({ description: 'Only the questions changed after this version (the `version` of an earlier answer).' }),
+});
+export const ModerateBody = z.strictObject({
+  question: z.number().int().min(1).meta({ description: 'The question\'s id.' }),
+  action: z.enum(MODERATION_ACTIONS as [ModerationAction, ...ModerationAction[]]).meta({
+    description: '`approve` (a pending question appears), `answer`, `reopen` (answered or hidden back to open), `hide` (from every phone), `screen` (shown large in presenter mode; one at a time), `unscreen`.',
+  }),
+});
+export const QnaSettingsBody = z.strictObject({
+  approval: z.boolean().meta({ description: 'New questions wait for approval before phones see them.' }),
+});
+
+const QuestionStatusSchema = z.enum(['pending', 'open', 'answered', 'hidden']);
+export const QnaPresenterViewSchema = z.object({
+  version: z.number().int(),
+  approval: z.boolean(),
+  onScreen: z.number().int().nullable(),
+  full: z.boolean(),
+  questions: z.array(z.object({ id: z.number().int(), text: z.string(), votes: z.number().int(), status: QuestionStatusSchema, at: z.number() }).meta({ id: 'PresenterQuestion' })),
+  count: z.number().int(),
+}).meta({ id: 'QnaPresenterView' });
 
 const TalkStatusSchema = z.enum(['open', 'closed']);
 const ReactionSchema = z.object({ seq: z.number().int(), emoji: z.string(), at: z.number() }).meta({ id: 'Reaction' });
@@ -303,8 +327,9 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof TalkAggregatesSchema>, TalkAggregates>,
   Exactly<z.infer<typeof TalkSnapshotSchema>, TalkSnapshot>,
   Exactly<z.infer<typeof TalkSummarySchema>, TalkSummary>,
+  Exactly<z.infer<typeof QnaPresenterViewSchema>, QnaPresenterView>,
   Exactly<z.infer<typeof EvictResultSchema>, EvictResult>,
   Exactly<z.infer<typeof MigrateResultSchema>, MigrateResult>,
   Exactly<z.infer<typeof DrainResultSchema>, DrainResult>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Backoff, sleep } from '@highlander/kit';
-import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
+import type { QnaPresenterView, TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import { describeError } from './http-error.js';
 import type { TalkMessage } from './stream/protocol.js';
 import type { TalkService } from './talks.js';
@@ -9,7 +9,8 @@ import type { TalkService } from './talks.js';
  * The presenter's live feed of one talk, for the ws stream's `talk` scope (stream/talk.ts; the
  * messages are in stream/protocol.ts): while at least one client subscribes to a talk, its snapshot
  * query is polled every `intervalMs` (150 ms) through a live node, asking only for the reactions and
- * timeline points after the last ones seen; the clients get a snapshot (on subscribing, and again
+ * timeline points after the last ones seen, and so is its Q&A (only the questions changed since the
+ * version seen); the clients get a snapshot (on subscribing, and again
  * after a reset), then a delta whenever something changed, or an error when there is no such talk.
  * One poll loop per talk, shared by its subscribers; none when nobody subscribes. A failing poll (the
  * owner failing over, a node restarting) is retried with backoff, up to 2 s apart.
@@ -57,6 +58,8 @@ class TalkFeed {
   /** Listeners that still need a snapshot. */
   readonly #fresh = new Set<(message: TalkMessage) => void>();
   #latest: TalkSnapshot | undefined;
+  /** Every question, as the clients were last told. */
+  #qna: QnaPresenterView | undefined;
   #running = false;
   #stopped = false;
   readonly #backoff: Backoff;
@@ -71,7 +74,7 @@ class TalkFeed {
 
   add(listener: (message: TalkMessage) => void): () => void {
     this.#listeners.add(listener);
-    if (this.#latest) listener({ kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest });
+    if (this.#latest && this.#qna) listener({ kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest, qna: this.#qna });
     else this.#fresh.add(listener);
     if (!this.#running) void this.#run();
     return () => {
@@ -120,13 +123,16 @@ class TalkFeed {
   async #poll(): Promise<void> {
     const { talks, pollTimeoutMs } = this.options;
     const latest = this.#latest;
-    if (!latest) {
-      this.#snapshot(await talks.snapshot(this.code, {}, pollTimeoutMs));
+    if (!latest || !this.#qna) {
+      const [snapshot, qna] = await Promise.all([talks.snapshot(this.code, {}, pollTimeoutMs), talks.questions(this.code, undefined, pollTimeoutMs)]);
+      this.#qna = qna;
+      this.#snapshot(snapshot);
       return;
     }
     const since = { reaction: latest.reactionSeq, ...(latest.timeline.length > 0 ? { timeline: latest.timeline.at(-1)!.t } : {}) };
-    const next = await talks.snapshot(this.code, since, pollTimeoutMs);
+    const [next, questions] = await Promise.all([talks.snapshot(this.code, since, pollTimeoutMs), talks.questions(this.code, this.#qna.version, pollTimeoutMs)]);
     if (this.#stopped) return;
+    const qna = this.#mergeQna(questions);
     if (next.round !== latest.round) {
       // Reset: everything the clients hold is stale. Start over with a full snapshot.
       this.#latest = undefined;
@@ -142,16 +148,30 @@ class TalkFeed {
       reactionsGap: false,
       timeline: [...latest.timeline, ...timeline],
     };
-    const changed = reactions.length > 0 || timeline.length > 0 || !sameExceptTime(aggregates, previous);
+    const changed = reactions.length > 0 || timeline.length > 0 || qna !== undefined || !sameExceptTime(aggregates, previous);
     // Listeners that subscribed during this poll get the merged snapshot, which already has this delta.
     const justSnapshotted = new Set(this.#fresh);
     this.#sendFresh();
     if (!changed) return;
     const delta: TalkMessage = {
       kind: 'delta', scope: 'talk', code: this.code, talk: aggregates, reactions,
-      ...(timeline.length > 0 ? { timeline } : {}), ...(reactionsGap ? { reactionsGap: true as const } : {}),
+      ...(timeline.length > 0 ? { timeline } : {}), ...(reactionsGap ? { reactionsGap: true as const } : {}), ...(qna ? { qna } : {}),
     };
     for (const listener of this.#listeners) if (!justSnapshotted.has(listener)) listener(delta);
+  }
+
+  /** Takes the questions changed since the last poll; what the clients must be told, if anything. */
+  #mergeQna(next: QnaPresenterView): QnaPresenterView | undefined {
+    const known = this.#qna!;
+    if (next.full) {
+      this.#qna = next;
+      return next.version === known.version ? undefined : next;
+    }
+    const settings = next.approval !== known.approval || next.onScreen !== known.onScreen || next.count !== known.count;
+    const byId = new Map(known.questions.map((q) => [q.id, q]));
+    for (const q of next.questions) byId.set(q.id, q);
+    this.#qna = { ...next, full: true, questions: [...byId.values()].sort((a, b) => a.id - b.id) };
+    return next.questions.length > 0 || settings ? next : undefined;
   }
 
   #snapshot(snapshot: TalkSnapshot): void {
@@ -161,8 +181,8 @@ class TalkFeed {
   }
 
   #sendFresh(): void {
-    if (!this.#latest || this.#fresh.size === 0) return;
-    const message: TalkMessage = { kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest };
+    if (!this.#latest || !this.#qna || this.#fresh.size === 0) return;
+    const message: TalkMessage = { kind: 'snapshot', scope: 'talk', code: this.code, talk: this.#latest, qna: this.#qna };
     for (const listener of this.#fresh) listener(message);
     this.#fresh.clear();
   }

@@ -1,5 +1,5 @@
 import { HighlanderError, NodeStopping, NodeUnreachable, ObjectRejected, UnknownObjectType } from '@highlander/runtime';
-import type { TalkAggregates, TalkExport, TalkSnapshot, TalkState } from '@highlander/audience';
+import type { ModerationAction, QnaExport, QnaPresenterView, TalkAggregates, TalkExport, TalkSnapshot, TalkState } from '@highlander/audience';
 import { newTalkCode } from '@highlander/audience';
 import type { ClusterModel, ModelEvent, Storage } from './contracts.js';
 import { HttpError } from './http-error.js';
@@ -35,6 +35,8 @@ export interface TalkView {
 export interface TalkExportWithEvents extends TalkExport {
   /** The cluster's lifecycle events in the talk's time window that the admin API still holds (nodes, this talk). */
   events: ModelEvent[];
+  /** The talk's Q&A: every question (hidden ones too) with its votes, status and voters' pseudonyms. */
+  qna: QnaExport;
 }
 
 export type TalkAction = 'open' | 'close' | 'reset';
@@ -46,6 +48,10 @@ export interface TalkService {
   snapshot(code: string, since?: { reaction?: number; timeline?: number }, timeoutMs?: number): Promise<TalkSnapshot>;
   export(code: string): Promise<TalkExportWithEvents>;
   joinUrl(code: string): Promise<string | null>;
+  /** The talk's questions as the presenter sees them (every one, or those changed after `since`). */
+  questions(code: string, since?: number, timeoutMs?: number): Promise<QnaPresenterView>;
+  moderate(code: string, question: number, action: ModerationAction): Promise<QnaPresenterView>;
+  qnaSettings(code: string, settings: { approval: boolean }): Promise<QnaPresenterView>;
 }
 
 export interface LiveTalkServiceOptions {
@@ -122,8 +128,20 @@ export class LiveTalkService implements TalkService {
   }
 
   async export(code: string): Promise<TalkExportWithEvents> {
-    const exported = await this.#call<TalkExport>(code, 'export', null);
-    return { ...exported, events: this.#eventsOf(code, exported.createdAt) };
+    const [exported, qna] = await Promise.all([this.#call<TalkExport>(code, 'export', null), this.#call<QnaExport>(code, 'export', null, undefined, 'qna')]);
+    return { ...exported, events: this.#eventsOf(code, exported.createdAt), qna };
+  }
+
+  questions(code: string, since?: number, timeoutMs?: number): Promise<QnaPresenterView> {
+    return this.#call<QnaPresenterView>(code, 'presenter', since === undefined ? {} : { since }, timeoutMs, 'qna');
+  }
+
+  moderate(code: string, question: number, action: ModerationAction): Promise<QnaPresenterView> {
+    return this.#call<QnaPresenterView>(code, 'moderate', { question, action }, undefined, 'qna');
+  }
+
+  qnaSettings(code: string, settings: { approval: boolean }): Promise<QnaPresenterView> {
+    return this.#call<QnaPresenterView>(code, 'settings', settings, undefined, 'qna');
   }
 
   async joinUrl(code: string): Promise<string | null> {
@@ -132,22 +150,22 @@ export class LiveTalkService implements TalkService {
   }
 
   /**
-   * Runs `op` on talk `code` through a live node; tries the next node when one does not answer. A
-   * code nobody created is answered TALK_NOT_FOUND from the state store, without activating (and
-   * so writing) anything.
+   * Runs `op` on talk `code` (or on its Q&A, `type` qna) through a live node; tries the next node
+   * when one does not answer. A code nobody created is answered TALK_NOT_FOUND from the state store,
+   * without activating (and so writing) anything.
    */
-  async #call<T>(code: string, op: string, arg: unknown, timeoutMs = this.#callTimeoutMs): Promise<T> {
+  async #call<T>(code: string, op: string, arg: unknown, timeoutMs = this.#callTimeoutMs, type: 'talk' | 'qna' = 'talk'): Promise<T> {
     if (op !== 'create' && !(await this.#exists(code))) throw new HttpError(404, 'TALK_NOT_FOUND', `no talk with code ${code}`, { code });
     const live = this.#options.model.nodes().filter((n) => n.status !== 'unreachable');
     if (live.length === 0) throw new HttpError(503, 'TALKS_UNAVAILABLE', 'no live node to reach the talks through');
     // The talk's owner first when the model knows it (one hop less), then the others in turn.
-    const owner = this.#options.model.object('talk', code)?.owner;
+    const owner = this.#options.model.object(type, code)?.owner;
     const start = this.#next++ % live.length;
     const nodes = [...live.slice(start), ...live.slice(0, start)].sort((a, b) => Number(b.name === owner) - Number(a.name === owner));
     let last: unknown;
     for (const node of nodes) {
       try {
-        const reply = await this.#options.nodes.request<{ value: T }>(node.address, node.name, 'POST', '/call', { type: 'talk', id: code, op, arg, timeoutMs }, timeoutMs + 2000);
+        const reply = await this.#options.nodes.request<{ value: T }>(node.address, node.name, 'POST', '/call', { type, id: code, op, arg, timeoutMs }, timeoutMs + 2000);
         return reply.value;
       } catch (err) {
         if (err instanceof ObjectRejected) throw talkError(code, err);
@@ -218,9 +236,30 @@ function talkError(code: string, err: ObjectRejected): HttpError {
       return new HttpError(404, 'TALK_NOT_FOUND', `no talk with code ${code}`, { code });
     case 'exists':
       return new HttpError(409, 'TALK_EXISTS', `a talk with code ${code} exists already`, { code });
+    case 'noQuestion':
+      return new HttpError(404, 'QUESTION_NOT_FOUND', err.message, { code });
     default:
       return new HttpError(400, 'BAD_REQUEST', err.message);
   }
+}
+
+/** The questions as CSV, most votes first: one row per question (hidden ones too), text quoted as a CSV field. */
+export function questionsCsv(exported: TalkExportWithEvents): string {
+  const lines = ['id,asked,status,votes,on_screen,text'];
+  const questions = [...exported.qna.questions].sort((a, b) => b.votes - a.votes || a.id - b.id);
+  for (const q of questions) {
+    lines.push([q.id, new Date(q.at).toISOString(), q.status, q.votes, q.id === exported.qna.onScreen, csvField(q.text)].join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A CSV field: quoted, quotes doubled; a leading = + - @ gets an apostrophe so that a spreadsheet
+ * does not run audience text as a formula.
+ */
+function csvField(text: string): string {
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return `"${safe.replaceAll('"', '""')}"`;
 }
 
 /** The timeline as CSV, one row per point (every 10 s while open); the JSON export has everything else. */

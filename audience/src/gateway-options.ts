@@ -1,3 +1,4 @@
+import { MAX_QUESTION_LENGTH } from './protocol.js';
 
 /**
  * The audience gateway's options, as a program passes them to `AudienceGateway.start`. Their
@@ -37,9 +38,17 @@ export interface AudienceGatewayOptions {
   addressEmojiBurst?: number;
   /** @default 5 */
   addressEmojiPerSecond?: number;
+  /** Questions one device may ask at once, then `questionsPerMinute`. @default 2 */
+  questionBurst?: number;
+  /** @default 2 */
+  questionsPerMinute?: number;
+  /** Votes (and undone votes) one device may send at once, then `votesPerSecond`. @default 10 */
+  voteBurst?: number;
+  /** @default 2 */
+  votesPerSecond?: number;
   /** Messages one connection may send per second; more are refused (`rate-limited`), five times more close it (1008). @default 20 */
   maxMessagesPerSecond?: number;
-  /** Largest client message; bigger closes the connection with 1009. @default 512 */
+  /** Largest client message (a question of 280 characters fits); bigger closes the connection with 1009. @default 2048 */
   maxMessageBytes?: number;
   /** ws connections from one remote address at most; more are refused with 429 before the upgrade. @default 50 */
   maxConnectionsPerAddress?: number;
@@ -80,8 +89,12 @@ export const GATEWAY_DEFAULTS = {
   emojiPerSecond: 1,
   addressEmojiBurst: 25,
   addressEmojiPerSecond: 5,
+  questionBurst: 2,
+  questionsPerMinute: 2,
+  voteBurst: 10,
+  votesPerSecond: 2,
   maxMessagesPerSecond: 20,
-  maxMessageBytes: 512,
+  maxMessageBytes: 2048,
   maxConnectionsPerAddress: 50,
   maxConnections: 20_000,
   newDevicesPerAddressBurst: 50,
@@ -104,6 +117,10 @@ export function compileGatewayOptions(options: AudienceGatewayOptions): Compiled
     emojiPerSecond: options.emojiPerSecond ?? GATEWAY_DEFAULTS.emojiPerSecond,
     addressEmojiBurst: options.addressEmojiBurst ?? GATEWAY_DEFAULTS.addressEmojiBurst,
     addressEmojiPerSecond: options.addressEmojiPerSecond ?? GATEWAY_DEFAULTS.addressEmojiPerSecond,
+    questionBurst: options.questionBurst ?? GATEWAY_DEFAULTS.questionBurst,
+    questionsPerMinute: options.questionsPerMinute ?? GATEWAY_DEFAULTS.questionsPerMinute,
+    voteBurst: options.voteBurst ?? GATEWAY_DEFAULTS.voteBurst,
+    votesPerSecond: options.votesPerSecond ?? GATEWAY_DEFAULTS.votesPerSecond,
     maxMessagesPerSecond: options.maxMessagesPerSecond ?? GATEWAY_DEFAULTS.maxMessagesPerSecond,
     maxMessageBytes: options.maxMessageBytes ?? GATEWAY_DEFAULTS.maxMessageBytes,
     maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? GATEWAY_DEFAULTS.maxConnectionsPerAddress,
@@ -118,7 +135,7 @@ export function compileGatewayOptions(options: AudienceGatewayOptions): Compiled
   };
   if (!Number.isInteger(compiled.port) || compiled.port < 0 || compiled.port > 65535) throw new TypeError(`audience gateway: port must be 0..65535 (got ${compiled.port})`);
   for (const name of [
-    'flushIntervalMs', 'heartbeatMs', 'emojiBurst', 'emojiPerSecond', 'addressEmojiBurst', 'addressEmojiPerSecond', 'maxMessagesPerSecond',
+    'flushIntervalMs', 'heartbeatMs', 'emojiBurst', 'emojiPerSecond', 'addressEmojiBurst', 'addressEmojiPerSecond', 'questionBurst', 'questionsPerMinute', 'voteBurst', 'votesPerSecond', 'maxMessagesPerSecond',
     'maxMessageBytes', 'maxConnectionsPerAddress', 'maxConnections', 'newDevicesPerAddressBurst', 'newDevicesPerAddressPerMinute',
     'attendeeWriteIntervalMs', 'attendeeWritesInFlight', 'attendeeWritesPerSecond',
   ] as const) {
@@ -126,5 +143,7 @@ export function compileGatewayOptions(options: AudienceGatewayOptions): Compiled
     if (!Number.isFinite(value) || value <= 0) throw new TypeError(`audience gateway: ${name} must be a positive number (got ${value})`);
   }
   if (compiled.emojiBurst < 1 || compiled.addressEmojiBurst < 1) throw new TypeError('audience gateway: an emoji burst must be at least 1');
+  if (compiled.questionBurst < 1 || compiled.voteBurst < 1) throw new TypeError('audience gateway: a question or vote burst must be at least 1');
+  if (compiled.maxMessageBytes < 1400) throw new TypeError(`audience gateway: maxMessageBytes must be at least 1400 so that a question of ${MAX_QUESTION_LENGTH} characters fits (got ${compiled.maxMessageBytes})`);
   return compiled;
 }

@@ -8,7 +8,7 @@ import { AttendeeWriter } from './attendee-writer.js';
 import { AudienceMetrics } from './gateway-metrics.js';
 import { compileGatewayOptions, type AudienceGatewayOptions, type CompiledGatewayOptions } from './gateway-options.js';
 
-import { CURATED_EMOJI, isDeviceId, normalizeCode, parseClientMessage, type RejectionReason, type ServerMessage, type WelcomeMessage } from './protocol.js';
+import { CURATED_EMOJI, MAX_QUESTION_LENGTH, isDeviceId, normalizeCode, parseClientMessage, type RejectionReason, type ServerMessage, type WelcomeMessage } from './protocol.js';
 import { StaticFiles, json, text } from './static-files.js';
 import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } from './talk-room.js';
 
@@ -45,17 +45,29 @@ import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } fro
  *       first message, once the talk is known; feedback sent before it is held until then
  *   { kind: 'room', participants, status, round }
  *       every ~2 s, and as soon as a change is known
- *   { kind: 'ack', ref }
- *       the position or emoji sent with that ref is DURABLE in the talk (its batch was applied);
- *       a position superseded by a later one of the same device is acknowledged with the later one
+ *   { kind: 'ack', ref, question?: { id, status } }
+ *       the position, emoji, question or vote sent with that ref is DURABLE in the talk (its batch was
+ *       applied); a position superseded by a later one of the same device is acknowledged with the
+ *       later one; a question's ack carries its id and status ('pending' while it waits for approval)
+ *   { kind: 'questions', full, approval, onScreen, questions: [{ id, text, votes, status, at }], removed: id[],
+ *     mine?: { voted: id[], asked: [{ id, text, status }] } }
+ *       the talk's visible questions (status 'open' | 'answered'): all of them with this device's own
+ *       votes and questions (`full`, after the welcome), then what changed (`removed`: hidden by the
+ *       presenter); `onScreen`: the question the presenter shows large. Text is plain text: show it as such
  *   { kind: 'rejected', ref?, reason, message, retryAfterMs? }
  *       reason: 'rate-limited' (too many emoji or messages; retry after retryAfterMs) | 'not-curated' |
  *       'closed' (the talk takes no feedback now) | 'too-large' | 'malformed' | 'talk-not-found' |
- *       'room-full' (the talk holds MAX_PARTICIPANTS already); `message` says what was wrong and what to do
+ *       'room-full' (the talk holds MAX_PARTICIPANTS already) | 'question-length' (3 to 280 characters) |
+ *       'qna-full' (the talk holds as many questions or votes as it can) | 'question-gone' (a vote for a
+ *       question no longer shown); `message` says what was wrong and what to do
  *
  * client → server
  *   { kind: 'position', value: 0..100, ref? }    the slider ("not great" 0 … "love it" 100), kept as a whole number
  *   { kind: 'emoji', emoji, ref? }                one of the curated emoji
+ *   { kind: 'ask', text, ref? }                   a question: 3 to 280 characters once cleaned (controls and
+ *                                                 line breaks become spaces, blanks collapse)
+ *   { kind: 'vote', question: id, up, ref? }      up: true votes for a question, false takes the vote back
+ *                                                 (one vote per device per question; sending it twice changes nothing)
  *   ref: a client-chosen string of at most 32 characters, echoed in the ack or rejection
  *
  * Closes: 1009 a message over maxMessageBytes (the reason says the limit), 1008 more than five times
@@ -66,8 +78,10 @@ import { CLOSE_TALK_NOT_FOUND, TalkRoom, type RoomContext, type RoomMember } fro
  *
  * Feedback path: positions are coalesced per device (the latest wins) and emoji collected; every
  * flushIntervalMs (150 ms) each talk gets ONE `apply` batch from this gateway (talk-room.ts), retried
- * with the same seq until applied, and acknowledged only then. Limits: per device AND per remote
- * address token buckets for emoji; a per-connection message rate; a message size limit; connections
+ * with the same seq until applied, and acknowledged only then. Questions and votes go the same way to
+ * the talk's `qna` object (qna-channel.ts), whose public view the gateway reads every flush interval
+ * while devices are connected and passes on as `questions` messages. Limits: per device AND per remote
+ * address token buckets for emoji; per device ones for questions and votes; a per-connection message rate; a message size limit; connections
  * per address and in total. Every refusal is counted in `highlander_audience_rejections_total{reason}`.
  *
  * ```ts
@@ -98,6 +112,8 @@ export class AudienceGateway {
   readonly #deviceEmoji: TokenBuckets;
   readonly #addressEmoji: TokenBuckets;
   readonly #addressNewDevices: TokenBuckets;
+  readonly #deviceQuestions: TokenBuckets;
+  readonly #deviceVotes: TokenBuckets;
   /** Device ids seen lately, oldest first. */
   readonly #knownDevices = new Set<string>();
   readonly #attendees: AttendeeWriter;
@@ -112,6 +128,8 @@ export class AudienceGateway {
     this.#deviceEmoji = new TokenBuckets({ burst: options.emojiBurst, perSecond: options.emojiPerSecond });
     this.#addressEmoji = new TokenBuckets({ burst: options.addressEmojiBurst, perSecond: options.addressEmojiPerSecond });
     this.#addressNewDevices = new TokenBuckets({ burst: options.newDevicesPerAddressBurst, perSecond: options.newDevicesPerAddressPerMinute / 60 });
+    this.#deviceQuestions = new TokenBuckets({ burst: options.questionBurst, perSecond: options.questionsPerMinute / 60 });
+    this.#deviceVotes = new TokenBuckets({ burst: options.voteBurst, perSecond: options.votesPerSecond });
     this.#attendees = new AttendeeWriter(node, this.metrics, {
       intervalMs: options.attendeeWriteIntervalMs, inFlight: options.attendeeWritesInFlight, perSecond: options.attendeeWritesPerSecond,
       // Attendee writes yield to the feedback path: they share the store with the talks.
@@ -134,6 +152,8 @@ export class AudienceGateway {
       welcomeLimits: {
         emojiBurst: options.emojiBurst, emojiPerSecond: options.emojiPerSecond,
         maxMessageBytes: options.maxMessageBytes, maxMessagesPerSecond: options.maxMessagesPerSecond,
+        questionBurst: options.questionBurst, questionsPerMinute: options.questionsPerMinute,
+        voteBurst: options.voteBurst, votesPerSecond: options.votesPerSecond, maxQuestionLength: MAX_QUESTION_LENGTH,
       },
       reject: (member, reason, message, extra) => this.#reject(member as AudienceConnection, reason, message, extra),
       warn: (message) => node.logger.warn({ component: 'audience-gateway' }, message),
@@ -146,6 +166,8 @@ export class AudienceGateway {
       this.#deviceEmoji.sweep();
       this.#addressEmoji.sweep();
       this.#addressNewDevices.sweep();
+      this.#deviceQuestions.sweep();
+      this.#deviceVotes.sweep();
     });
   }
 
@@ -381,6 +403,22 @@ export class AudienceGateway {
     }
     if (message.kind === 'position') {
       connection.room.position(connection, message.value, message.ref);
+      return;
+    }
+    if (message.kind === 'ask' || message.kind === 'vote') {
+      const buckets = message.kind === 'ask' ? this.#deviceQuestions : this.#deviceVotes;
+      const allowed = buckets.check(connection.device);
+      if (!allowed.ok) {
+        const why = message.kind === 'ask'
+          ? `at most ${this.#options.questionBurst} questions at once, then ${this.#options.questionsPerMinute} a minute`
+          : `at most ${this.#options.voteBurst} votes at once, then ${this.#options.votesPerSecond} a second`;
+        this.#reject(connection, 'rate-limited', `${why}: try again in ${Math.ceil(allowed.retryAfterMs / 1000)} s`, { ...(message.ref ? { ref: message.ref } : {}), retryAfterMs: allowed.retryAfterMs });
+        return;
+      }
+      const accepted = message.kind === 'ask'
+        ? connection.room.ask(connection, message.text, message.ref)
+        : connection.room.vote(connection, message.question, message.up, message.ref);
+      if (accepted) buckets.spend(connection.device);
       return;
     }
     const byDevice = this.#deviceEmoji.check(connection.device);

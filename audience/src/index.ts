@@ -1,6 +1,7 @@
 /**
- * Audience feedback for a live talk: emoji reactions and a "how do you feel" slider, kept in
- * Highlander objects. A `talk` object per session (the aggregate, the truth), an `attendee` object
+ * Audience feedback for a live talk: emoji reactions, a "how do you feel" slider and Q&A, kept in
+ * Highlander objects. A `talk` object per session (the aggregate, the truth), a `qna` object per
+ * session (questions, votes, moderation), an `attendee` object
  * per participant (a lazy mirror, for the cluster map), and a gateway per node that the audience
  * connects to over ws and that batches their feedback into the talks.
  *
@@ -24,8 +25,13 @@ export { Attendee, MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, MAX_PARTICIPANTS, M
 export type {
   ApplyResult, AttendeeState, Reaction, TalkAggregates, TalkBatch, TalkExport, TalkLookup, TalkSnapshot, TalkState, TimelinePoint,
 } from './objects.js';
+export { MAX_QNA_BATCH_OPS, MAX_QUESTIONS, MAX_VOTES, MODERATION_ACTIONS, Qna } from './qna.js';
+export type {
+  ModerationAction, ParticipantQna, PresenterQuestion, QnaApplyResult, QnaBatch, QnaExport, QnaExportQuestion, QnaOp, QnaOpResult, QnaPresenterView,
+  QnaPublicView, QnaRefusal, QnaState,
+} from './qna.js';
 export {
   CODE_ALPHABET, CODE_PATTERN, CURATED_EMOJI, DEVICE_PATTERN, PSEUDONYM_PATTERN, REJECTION_REASONS, attendeeId, devicePseudonym, isCuratedEmoji, isDeviceId,
-  newTalkCode, newTalkSecret, normalizeCode, parseClientMessage,
+  MAX_QUESTION_LENGTH, MIN_QUESTION_LENGTH, cleanQuestion, newTalkCode, newTalkSecret, normalizeCode, parseClientMessage,
 } from './protocol.js';
-export type { ClientMessage, RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from './protocol.js';
+export type { ClientMessage, PublicQuestion, QuestionStatus, QuestionsMessage, RejectionReason, ServerMessage, TalkStatus, WelcomeMessage } from './protocol.js';

@@ -1,4 +1,5 @@
 import { defineObject, type AnyObjectType } from '@highlander/runtime';
+import { Qna } from './qna.js';
 import { CURATED_EMOJI, PSEUDONYM_PATTERN, devicePseudonym, isCuratedEmoji, newTalkSecret, type TalkStatus } from './protocol.js';
 
 /**
@@ -343,8 +344,8 @@ export const Attendee = defineObject({
   },
 });
 
-/** The audience's object types, registered by a node that runs a gateway. */
-export const audienceObjects: AnyObjectType[] = [Talk, Attendee];
+/** The audience's object types, registered by a node that runs a gateway: talks, their Q&A, attendees. */
+export const audienceObjects: AnyObjectType[] = [Talk, Qna, Attendee];
 
 // ---- aggregation ----
 

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { z } from 'zod';
 
 /**
  * The audience protocol's vocabulary, shared by the gateway (audience/src/gateway.ts), the talk
@@ -27,7 +28,10 @@ export function isCuratedEmoji(emoji: unknown): emoji is string {
 }
 
 /** Why the gateway refused something; every one is counted in `highlander_audience_rejections_total{reason}`. */
-export const REJECTION_REASONS = ['rate-limited', 'not-curated', 'closed', 'too-large', 'malformed', 'talk-not-found', 'room-full', 'too-many-connections', 'too-many-devices'] as const;
+export const REJECTION_REASONS = [
+  'rate-limited', 'not-curated', 'closed', 'too-large', 'malformed', 'talk-not-found', 'room-full', 'too-many-connections', 'too-many-devices',
+  'question-length', 'qna-full', 'question-gone',
+] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 export type TalkStatus = 'open' | 'closed';
@@ -73,6 +77,41 @@ export function attendeeId(code: string, participant: string): string {
   return `${code}.${participant}`;
 }
 
+// ---- questions (the talk's Q&A, qna.ts) ----
+
+/** A question is at most this many characters (code points) after cleaning. */
+export const MAX_QUESTION_LENGTH = 280;
+/** …and at least this many. */
+export const MIN_QUESTION_LENGTH = 3;
+
+export type QuestionStatus = 'pending' | 'open' | 'answered' | 'hidden';
+
+/** A question as phones see it. */
+export interface PublicQuestion {
+  id: number;
+  text: string;
+  votes: number;
+  status: 'open' | 'answered';
+  at: number;
+}
+
+/**
+ * A question as typed, made safe to store and show as text: control characters become spaces
+ * (newlines too), bidirectional overrides go, blanks are collapsed and trimmed, NFC. Null when
+ * what is left is shorter than {@link MIN_QUESTION_LENGTH} or longer than {@link MAX_QUESTION_LENGTH}
+ * characters.
+ */
+export function cleanQuestion(raw: string): string | null {
+  const text = raw
+    .normalize('NFC')
+    .replace(/[\u202A-\u202E\u2066-\u2069\u200E\u200F]/g, '')
+    .replace(/[\p{Cc}\u2028\u2029]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const length = [...text].length;
+  return length < MIN_QUESTION_LENGTH || length > MAX_QUESTION_LENGTH ? null : text;
+}
+
 // ---- messages ----
 
 export interface WelcomeMessage {
@@ -86,7 +125,10 @@ export interface WelcomeMessage {
   participants: number;
   /** Increases on every reset of the talk; a client clears its slider when it changes. */
   round: number;
-  limits: { emojiBurst: number; emojiPerSecond: number; maxMessageBytes: number; maxMessagesPerSecond: number };
+  limits: {
+    emojiBurst: number; emojiPerSecond: number; maxMessageBytes: number; maxMessagesPerSecond: number;
+    questionBurst: number; questionsPerMinute: number; voteBurst: number; votesPerSecond: number; maxQuestionLength: number;
+  };
 }
 
 export interface RoomMessage {
@@ -99,6 +141,24 @@ export interface RoomMessage {
 export interface AckMessage {
   kind: 'ack';
   ref: string;
+  /** For an `ask`: the new question's id and status (`pending` while it waits for the presenter's approval). */
+  question?: { id: number; status: QuestionStatus };
+}
+
+/**
+ * The talk's questions as this device may see them: on joining every visible one (`full`), then
+ * what changed. `mine` (with `full` only): the questions this device voted for and the ones it
+ * asked, pending ones included.
+ */
+export interface QuestionsMessage {
+  kind: 'questions';
+  full: boolean;
+  approval: boolean;
+  onScreen: number | null;
+  questions: PublicQuestion[];
+  /** Questions not to show any more (hidden by the presenter). */
+  removed: number[];
+  mine?: { voted: number[]; asked: Array<{ id: number; text: string; status: QuestionStatus }> };
 }
 
 export interface RejectedMessage {
@@ -109,15 +169,29 @@ export interface RejectedMessage {
   retryAfterMs?: number;
 }
 
-export type ServerMessage = WelcomeMessage | RoomMessage | AckMessage | RejectedMessage;
+export type ServerMessage = WelcomeMessage | RoomMessage | AckMessage | RejectedMessage | QuestionsMessage;
 
 export type ClientMessage =
   | { kind: 'position'; value: number; ref?: string }
-  | { kind: 'emoji'; emoji: string; ref?: string };
+  | { kind: 'emoji'; emoji: string; ref?: string }
+  | { kind: 'ask'; text: string; ref?: string }
+  | { kind: 'vote'; question: number; up: boolean; ref?: string };
 
 export type ParsedClientMessage =
   | { ok: true; message: ClientMessage }
-  | { ok: false; reason: 'malformed' | 'not-curated'; message: string; ref?: string };
+  | { ok: false; reason: 'malformed' | 'not-curated' | 'question-length'; message: string; ref?: string };
+
+const Ref = z.string().min(1).max(MAX_REF_LENGTH);
+/** Before cleaning: generous, so that a question with blanks to collapse is not refused for them. */
+const AskMessage = z.strictObject({ kind: z.literal('ask'), text: z.string().max(MAX_QUESTION_LENGTH * 4), ref: Ref.optional() });
+const VoteMessage = z.strictObject({ kind: z.literal('vote'), question: z.int().min(1).max(Number.MAX_SAFE_INTEGER), up: z.boolean(), ref: Ref.optional() });
+
+/** The first problem zod found, as a person reads it: the field, then what is wrong. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  return `${issue.path.length > 0 ? `"${issue.path.join('.')}"` : 'the message'}: ${issue.message}`;
+}
 
 /**
  * Validates one client message (JSON text). A position is a number from 0 to 100, kept as a whole
@@ -161,7 +235,26 @@ export function parseClientMessage(text: string): ParsedClientMessage {
       }
       return { ok: true, message: { kind: 'emoji', emoji: message.emoji, ...withRef } };
     }
+    case 'ask': {
+      const parsed = AskMessage.safeParse(message);
+      if (!parsed.success) {
+        const tooLong = parsed.error.issues.some((i) => i.path[0] === 'text' && i.code === 'too_big');
+        return tooLong
+          ? { ok: false, reason: 'question-length', message: `a question is at most ${MAX_QUESTION_LENGTH} characters`, ...withRef }
+          : { ok: false, reason: 'malformed', message: `a question is {"kind":"ask","text":"…","ref":"…"}: ${firstIssue(parsed.error)}`, ...withRef };
+      }
+      const text = cleanQuestion(parsed.data.text);
+      if (text === null) {
+        return { ok: false, reason: 'question-length', message: `a question is ${MIN_QUESTION_LENGTH} to ${MAX_QUESTION_LENGTH} characters`, ...withRef };
+      }
+      return { ok: true, message: { kind: 'ask', text, ...withRef } };
+    }
+    case 'vote': {
+      const parsed = VoteMessage.safeParse(message);
+      if (!parsed.success) return { ok: false, reason: 'malformed', message: `a vote is {"kind":"vote","question":<id>,"up":true|false,"ref":"…"}: ${firstIssue(parsed.error)}`, ...withRef };
+      return { ok: true, message: { kind: 'vote', question: parsed.data.question, up: parsed.data.up, ...withRef } };
+    }
     default:
-      return { ok: false, reason: 'malformed', message: '"kind" must be "position" or "emoji"', ...withRef };
+      return { ok: false, reason: 'malformed', message: '"kind" must be "position", "emoji", "ask" or "vote"', ...withRef };
   }
 }

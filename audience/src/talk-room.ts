@@ -3,6 +3,7 @@ import { HighlanderError, InvalidArgument, ObjectRejected, StateTooLarge, type H
 import type { AttendeeWriter } from './attendee-writer.js';
 import type { AudienceMetrics } from './gateway-metrics.js';
 import { MAX_BATCH_POSITIONS, MAX_BATCH_REACTIONS, Talk, type ApplyResult, type TalkBatch, type TalkLookup, type TalkState } from './objects.js';
+import { QnaChannel } from './qna-channel.js';
 import { devicePseudonym, type RejectionReason, type ServerMessage, type TalkStatus, type WelcomeMessage } from './protocol.js';
 
 /**
@@ -113,11 +114,17 @@ export class TalkRoom {
   #closed = false;
   /** performance.now() until which this room's batches count as slow (see `slow`). */
   #slowUntil = -Infinity;
+  /** The talk's questions and votes (its `qna` object). */
+  readonly #qna: QnaChannel;
 
   constructor(readonly code: string, private readonly context: RoomContext) {
     // Increasing across restarts of this gateway too (the talk remembers the last seq per gateway):
     // microseconds since the epoch at creation, then +1 per batch.
     this.#seq = Date.now() * 1000;
+    this.#qna = new QnaChannel(code, {
+      node: context.node, gateway: context.gateway, metrics: context.metrics, flushIntervalMs: context.flushIntervalMs,
+      members: () => this.#members, participant: (member) => this.#participant(member), reject: context.reject, warn: context.warn,
+    });
   }
 
   /** Devices connected here. */
@@ -132,7 +139,7 @@ export class TalkRoom {
   /** Nothing connected, waiting or in flight, and the talk knows we have nobody: the room can go. */
   get idle(): boolean {
     return this.memberCount === 0 && this.#pendingPositions.size === 0 && this.#pendingReactions.length === 0
-      && this.#inflight === undefined && !this.#lookupRunning && this.#reportedConnected === 0;
+      && this.#inflight === undefined && !this.#lookupRunning && this.#reportedConnected === 0 && this.#qna.idle;
   }
 
   /** The talk's batches are slow now: one in flight for over SLOW_BATCH_MS, or one that took that long in the last second. */
@@ -143,7 +150,8 @@ export class TalkRoom {
   /** Feedback accepted here that is not in the talk yet (pending or in flight). */
   get unsettled(): number {
     return this.#pendingPositions.size + this.#pendingReactions.length
-      + (this.#inflight ? Object.keys(this.#inflight.batch.positions).length + this.#inflight.batch.reactions.length : 0);
+      + (this.#inflight ? Object.keys(this.#inflight.batch.positions).length + this.#inflight.batch.reactions.length : 0)
+      + this.#qna.unsettled;
   }
 
   // ---- members ----
@@ -163,6 +171,7 @@ export class TalkRoom {
       return;
     }
     if (!this.#members.delete(member)) return;
+    this.#qna.leave(member);
     const participant = this.#participant(member);
     const count = (this.#devices.get(participant) ?? 1) - 1;
     if (count > 0) {
@@ -219,6 +228,20 @@ export class TalkRoom {
     return true;
   }
 
+  /** Accepts a question (already cleaned) for the talk's Q&A; false when the talk is closed. */
+  ask(member: RoomMember, text: string, ref: string | undefined): boolean {
+    if (!this.#acceptsFeedback(member, ref)) return false;
+    this.#qna.ask(member, text, ref);
+    return true;
+  }
+
+  /** Accepts a vote (or its undoing) for a question; false when the talk is closed. */
+  vote(member: RoomMember, question: number, up: boolean, ref: string | undefined): boolean {
+    if (!this.#acceptsFeedback(member, ref)) return false;
+    this.#qna.vote(member, question, up, ref);
+    return true;
+  }
+
   #acceptsFeedback(member: RoomMember, ref: string | undefined): boolean {
     if (this.status === 'closed') {
       this.context.reject(member, 'closed', 'the talk is closed: feedback is not taken right now', ref ? { ref } : {});
@@ -234,6 +257,7 @@ export class TalkRoom {
     if (this.#closed) return;
     if (this.#joining.size > 0 && !this.#lookupRunning && now >= this.#lookupRetryAt) this.#lookup();
     if (!this.#inflight && this.#due(now)) this.#schedule();
+    this.#qna.tick(now, this.#members.size > 0);
   }
 
   /** Something to send: feedback, a changed connected count, or a heartbeat. */
@@ -247,6 +271,7 @@ export class TalkRoom {
   stop(): void {
     this.#closed = true;
     clearTimeout(this.#batchTimer);
+    this.#qna.stop();
   }
 
   /**
@@ -337,6 +362,7 @@ export class TalkRoom {
       kind: 'welcome', code: this.code, title: this.title, status: this.status ?? 'open', emoji: this.context.emoji, position,
       participants: Math.max(this.connected, 1), round: this.round, limits: this.context.welcomeLimits,
     });
+    this.#qna.join(member);
   }
 
   /** The position this gateway is about to write for `participant`, if any. */

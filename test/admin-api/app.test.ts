@@ -362,7 +362,8 @@ describe('OpenAPI document', () => {
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/talks', 'post /api/talks', 'get /api/talks/{code}', 'get /api/talks/{code}/export', 'post /api/talks/{code}/open',
-    'post /api/talks/{code}/close', 'post /api/talks/{code}/reset',
+    'post /api/talks/{code}/close', 'post /api/talks/{code}/reset', 'get /api/talks/{code}/questions', 'post /api/talks/{code}/questions/moderate',
+    'post /api/talks/{code}/questions/settings',
   ];
 
   it('is served as JSON without a token and lists every route with params, responses and error codes', async () => {

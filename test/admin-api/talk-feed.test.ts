@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Reaction, TalkSnapshot } from '@highlander/audience';
+import type { PresenterQuestion, QnaPresenterView, Reaction, TalkSnapshot } from '@highlander/audience';
 import { HttpError } from '../../admin-api/src/http-error.js';
 import type { TalkMessage } from '../../admin-api/src/stream/protocol.js';
 import { TalkFeeds } from '../../admin-api/src/talk-feed.js';
@@ -25,6 +25,26 @@ class FakeTalks {
     const timeline = this.talk.timeline.filter((p) => since.timeline === undefined || p.t > since.timeline);
     return { ...this.talk, reactions, timeline, at: Date.now() };
   };
+
+  questionList: Array<PresenterQuestion & { v: number }> = [];
+  version = 0;
+  questionCalls: Array<number | undefined> = [];
+
+  questions = async (_code: string, since?: number): Promise<QnaPresenterView> => {
+    this.questionCalls.push(since);
+    const questions = this.questionList.filter((q) => since === undefined || q.v > since).map(({ v: _v, ...q }) => q);
+    return { version: this.version, approval: false, onScreen: null, full: since === undefined, questions, count: this.questionList.length };
+  };
+
+  ask(text: string): void {
+    this.questionList.push({ id: this.questionList.length + 1, text, votes: 0, status: 'open', at: Date.now(), v: ++this.version });
+  }
+
+  upvote(id: number): void {
+    const q = this.questionList.find((x) => x.id === id)!;
+    q.votes++;
+    q.v = ++this.version;
+  }
 
   react(emoji: string): void {
     const seq = this.talk.reactionSeq + 1;
@@ -98,6 +118,28 @@ describe('talk feeds', () => {
     expect(first.at(-1)).toMatchObject({ talk: { round: 1, totals: {} } });
     stopFirst();
     stopSecond();
+  });
+
+  it('carry the questions: all of them in the snapshot, then only the changed ones, asked for by version', async () => {
+    const talks = new FakeTalks();
+    talks.ask('Before anyone subscribed?');
+    const feeds = feedsOver(talks);
+    const got: TalkMessage[] = [];
+    const stop = feeds.subscribe('ABCDE', (m) => got.push(m));
+    await until(() => got.length === 1);
+    expect(got[0]).toMatchObject({ kind: 'snapshot', qna: { full: true, questions: [{ id: 1, text: 'Before anyone subscribed?' }] } });
+    talks.ask('Second?');
+    talks.upvote(1);
+    await until(() => got.length === 2);
+    expect(got[1]).toMatchObject({ kind: 'delta', reactions: [], qna: { full: false, version: 3 } });
+    expect((got[1] as { qna: QnaPresenterView }).qna.questions.map((q) => [q.id, q.votes])).toEqual([[1, 1], [2, 0]]);
+    await until(() => talks.questionCalls.at(-1) === 3);
+    // A late subscriber gets every question, merged.
+    const late: TalkMessage[] = [];
+    const stopLate = feeds.subscribe('ABCDE', (m) => late.push(m));
+    expect((late[0] as { qna: QnaPresenterView }).qna.questions.map((q) => [q.id, q.votes])).toEqual([[1, 1], [2, 0]]);
+    stop();
+    stopLate();
   });
 
   it('tell every subscriber when the talk does not exist, and stop', async () => {

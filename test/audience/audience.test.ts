@@ -165,7 +165,7 @@ describe('audience feedback on a live cluster', () => {
     expect(joinUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/a/${code}$`));
     const people = await Promise.all([a, a, b, b, c, c].map((node, i) => joinRoom(node, code, `avg${i}`)));
     for (const p of people) expect(p.welcome).toMatchObject({ kind: 'welcome', code, title: 'There can be only one', status: 'open', position: null, emoji: CURATED_EMOJI, round: 0 });
-    expect(people[0]!.welcome.limits).toMatchObject({ emojiBurst: 5, emojiPerSecond: 1, maxMessageBytes: 512 });
+    expect(people[0]!.welcome.limits).toMatchObject({ emojiBurst: 5, emojiPerSecond: 1, maxMessageBytes: 2048, questionBurst: 2, maxQuestionLength: 280 });
     const values = [0, 20, 40, 60, 80, 100];
     // Each moves the slider a few times: only the last position of each device counts.
     const refs = people.map((p, i) => [p.position(50), p.position(Math.abs(values[i]! - 1)), p.position(values[i]!)]);
@@ -246,10 +246,10 @@ describe('audience feedback on a live cluster', () => {
 
     // Oversized: closed with 1009 and a reason naming the limit.
     const big = await joinRoom(a, code, 'big');
-    big.send({ kind: 'position', value: 1, ref: 'x', padding: 'y'.repeat(600) });
+    big.send({ kind: 'position', value: 1, ref: 'x', padding: 'y'.repeat(2100) });
     const closed = await big.closed;
     expect(closed.code).toBe(1009);
-    expect(closed.reason).toMatch(/at most 512 bytes/);
+    expect(closed.reason).toMatch(/at most 2048 bytes/);
     expect(big.messages.find((m) => m.kind === 'rejected')).toMatchObject({ reason: 'too-large' });
 
     // Too many connections from one address: 429 before the upgrade, with a JSON body.

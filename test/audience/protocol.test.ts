@@ -19,7 +19,7 @@ describe('client messages', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['not json', 'malformed', /^not JSON/],
       ['[1,2]', 'malformed', /JSON object/],
-      ['{"kind":"vote"}', 'malformed', /"kind" must be "position" or "emoji"/],
+      ['{"kind":"dance"}', 'malformed', /"kind" must be "position", "emoji", "ask" or "vote"/],
       ['{"kind":"position","value":101,"ref":"r"}', 'malformed', /from 0 \(not great\) to 100 \(love it\)/],
       ['{"kind":"position","value":"50"}', 'malformed', /must be a number/],
       ['{"kind":"position","value":null}', 'malformed', /must be a number/],

@@ -15,6 +15,8 @@ describe('routes', () => {
     expect(routePath({ view: 'metrics' })).toBe('/charts');
     expect(parseRoute('/audience')).toEqual({ view: 'audience' });
     expect(parseRoute('/audience/ABCDE')).toEqual({ view: 'talk', code: 'ABCDE' });
+    expect(parseRoute('/present/ABCDE')).toEqual({ view: 'present', code: 'ABCDE' });
+    expect(parseRoute('/present')).toEqual({ view: 'not-found', path: '/present' });
     expect(parseRoute('/audience/ABCDE/x')).toEqual({ view: 'not-found', path: '/audience/ABCDE/x' });
     expect(parseRoute('/objects/todo')).toEqual({ view: 'not-found', path: '/objects/todo' });
     expect(parseRoute('/nope')).toEqual({ view: 'not-found', path: '/nope' });
@@ -25,7 +27,7 @@ describe('routes', () => {
     const routes: Route[] = [
       { view: 'map' }, { view: 'objects' }, { view: 'object', type: 'todo', id: 'a b/c?d' }, { view: 'nodes' },
       { view: 'node', name: 'node-a' }, { view: 'storage' }, { view: 'storage', type: 'todo' }, { view: 'stored', type: 'todo', id: 'x#1' },
-      { view: 'events' }, { view: 'metrics' }, { view: 'audit' }, { view: 'audience' }, { view: 'talk', code: 'ABCDE' },
+      { view: 'events' }, { view: 'metrics' }, { view: 'audit' }, { view: 'audience' }, { view: 'talk', code: 'ABCDE' }, { view: 'present', code: 'ABCDE' },
     ];
     for (const route of routes) expect(parseRoute(routePath(route))).toEqual(route);
     expect(routePath({ view: 'object', type: 'todo', id: 'a b/c' })).toBe('/objects/todo/a%20b%2Fc');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CODE_PATTERN } from '@highlander/audience';
-import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
+import type { QnaPresenterView, Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
 import type { Principal } from '../auth.js';
 import type { ClusterSummary, LockQueueEntryView, ModelEvent, NodeView, ObjectDetail, ObjectView } from '../contracts.js';
 import { ObjectId, TypeName } from '../schemas.js';
@@ -38,9 +38,10 @@ import { ObjectId, TypeName } from '../schemas.js';
  *   { kind: 'error', scope: 'object', type, id, error: { code, message } }     the snapshot failed, or the type or id
  *                                                                       is not a valid name (INVALID_TYPE_NAME,
  *                                                                       INVALID_OBJECT_ID); not subscribed
- *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot }       on subscribing, and again after a reset; then,
+ *   { kind: 'snapshot', scope: 'talk', code, talk: TalkSnapshot, qna: QnaPresenterView }       on subscribing, and again after a reset; then,
  *                                                                       every ~150 ms while something changed:
- *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true }
+ *   { kind: 'delta', scope: 'talk', code, talk: TalkAggregates, reactions: Reaction[], timeline?: TimelinePoint[], reactionsGap?: true,
+ *     qna?: QnaPresenterView (the questions changed since the previous message) }
  *       reactions: the new ones since the previous message (oldest first); timeline: new points;
  *       reactionsGap: some reactions were skipped (more than 500 between two polls) — `talk.totals` stays exact
  *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND), no talk
@@ -177,6 +178,8 @@ export interface TalkSnapshotMessage {
   scope: 'talk';
   code: string;
   talk: TalkSnapshot;
+  /** Every question of the talk (pending and hidden ones too), as the presenter sees them. */
+  qna: QnaPresenterView;
 }
 
 export interface TalkDelta {
@@ -190,6 +193,8 @@ export interface TalkDelta {
   timeline?: TimelinePoint[];
   /** Some reactions were skipped (more than 500 between two polls); `talk.totals` stays exact. */
   reactionsGap?: true;
+  /** The questions changed since the previous message (`full`: all of them, replacing what the client has). */
+  qna?: QnaPresenterView;
 }
 
 export interface TalkError {
@@ -225,4 +230,6 @@ export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from '@highlander/runtime';
-export type { Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint } from '@highlander/audience';
+export type {
+  ModerationAction, PresenterQuestion, QnaPresenterView, QuestionStatus, Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint,
+} from '@highlander/audience';

@@ -52,6 +52,26 @@ export const AUDIENCE_OPTIONS = defineOptions({
     description: 'Emoji one remote address may send per second after its burst.',
     schema: positiveNumber(),
   },
+  audienceQuestionBurst: {
+    flag: 'audience-question-burst', env: 'HIGHLANDER_AUDIENCE_QUESTION_BURST', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.questionBurst),
+    description: 'Questions one device may ask at once (Q&A); then --audience-questions-per-minute.',
+    schema: integer(1),
+  },
+  audienceQuestionsPerMinute: {
+    flag: 'audience-questions-per-minute', env: 'HIGHLANDER_AUDIENCE_QUESTIONS_PER_MINUTE', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.questionsPerMinute),
+    description: 'Questions one device may ask per minute after its burst.',
+    schema: positiveNumber(),
+  },
+  audienceVoteBurst: {
+    flag: 'audience-vote-burst', env: 'HIGHLANDER_AUDIENCE_VOTE_BURST', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.voteBurst),
+    description: 'Votes (and votes taken back) one device may send at once; then --audience-votes-per-second.',
+    schema: integer(1),
+  },
+  audienceVotesPerSecond: {
+    flag: 'audience-votes-per-second', env: 'HIGHLANDER_AUDIENCE_VOTES_PER_SECOND', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.votesPerSecond),
+    description: 'Votes one device may send per second after its burst.',
+    schema: positiveNumber(),
+  },
   audienceMaxMessagesPerSecond: {
     flag: 'audience-max-messages-per-second', env: 'HIGHLANDER_AUDIENCE_MAX_MESSAGES_PER_SECOND', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.maxMessagesPerSecond),
     description: 'Messages one audience connection may send per second; more are refused (rate-limited), five times more close it (1008).',
@@ -59,8 +79,8 @@ export const AUDIENCE_OPTIONS = defineOptions({
   },
   audienceMaxMessageBytes: {
     flag: 'audience-max-message-bytes', env: 'HIGHLANDER_AUDIENCE_MAX_MESSAGE_BYTES', group: GROUP, placeholder: '<bytes>', default: String(GATEWAY_DEFAULTS.maxMessageBytes),
-    description: 'Largest audience message; a bigger one closes the connection with 1009.',
-    schema: integer(16),
+    description: 'Largest audience message (at least 1400: a question of 280 characters fits); a bigger one closes the connection with 1009.',
+    schema: integer(1400),
   },
   audienceMaxConnectionsPerAddress: {
     flag: 'audience-max-connections-per-address', env: 'HIGHLANDER_AUDIENCE_MAX_CONNECTIONS_PER_ADDRESS', group: GROUP, placeholder: '<n>', default: String(GATEWAY_DEFAULTS.maxConnectionsPerAddress),
@@ -115,6 +135,10 @@ export function gatewayOptionsFromConfig(config: AudienceConfig): AudienceGatewa
     emojiPerSecond: config.audienceEmojiPerSecond,
     addressEmojiBurst: config.audienceAddressEmojiBurst,
     addressEmojiPerSecond: config.audienceAddressEmojiPerSecond,
+    questionBurst: config.audienceQuestionBurst,
+    questionsPerMinute: config.audienceQuestionsPerMinute,
+    voteBurst: config.audienceVoteBurst,
+    votesPerSecond: config.audienceVotesPerSecond,
     maxMessagesPerSecond: config.audienceMaxMessagesPerSecond,
     maxMessageBytes: config.audienceMaxMessageBytes,
     maxConnectionsPerAddress: config.audienceMaxConnectionsPerAddress,

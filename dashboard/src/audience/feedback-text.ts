@@ -20,13 +20,25 @@ export function emojiRate(limits: Pick<Limits, 'emojiPerSecond'> | null): string
 }
 
 /** The message for a `rejected`; `about` says what was refused when the ref told us. */
-export function rejectionText(rejected: Pick<RejectedMessage, 'reason' | 'message' | 'retryAfterMs'>, about: 'emoji' | 'position' | null, limits: Limits | null): string {
+export function rejectionText(rejected: Pick<RejectedMessage, 'reason' | 'message' | 'retryAfterMs'>, about: 'emoji' | 'position' | 'question' | 'vote' | null, limits: Limits | null): string {
   const wait = rejected.retryAfterMs !== undefined && rejected.retryAfterMs > 0 ? ` · try again in ${formatWait(rejected.retryAfterMs)}` : '';
   switch (rejected.reason) {
     case 'rate-limited':
-      return about === 'emoji' ? `Slow down: ${emojiRate(limits)}${wait}` : `Slow down: too many messages${wait}`;
+      if (about === 'emoji') return `Slow down: ${emojiRate(limits)}${wait}`;
+      if (about === 'question') return `Slow down: ${limits?.questionBurst ?? 2} questions at once, then ${limits?.questionsPerMinute ?? 2} a minute${wait}`;
+      if (about === 'vote') return `Slow down: too many votes at once${wait}`;
+      return `Slow down: too many messages${wait}`;
     case 'closed':
-      return about === 'emoji' ? 'The talk is closed: that emoji was not counted' : 'The talk is closed: your rating was not counted';
+      if (about === 'emoji') return 'The talk is closed: that emoji was not counted';
+      if (about === 'question') return 'The talk is closed: your question was not sent';
+      if (about === 'vote') return 'The talk is closed: your vote was not counted';
+      return 'The talk is closed: your rating was not counted';
+    case 'question-length':
+      return `A question is ${3} to ${limits?.maxQuestionLength ?? 280} characters`;
+    case 'qna-full':
+      return 'The talk takes no more questions or votes';
+    case 'question-gone':
+      return 'That question is no longer shown';
     case 'not-curated':
       return 'That emoji is not on the palette';
     case 'room-full':

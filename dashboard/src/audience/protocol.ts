@@ -15,6 +15,13 @@ export interface Limits {
   maxMessageBytes: number;
   /** Messages of any kind one connection may send per second (absent from older gateways). */
   maxMessagesPerSecond?: number;
+  /** Questions one device may ask at once, then per minute; votes at once, then per second (absent from older gateways). */
+  questionBurst?: number;
+  questionsPerMinute?: number;
+  voteBurst?: number;
+  votesPerSecond?: number;
+  /** A question is at most this many characters. */
+  maxQuestionLength?: number;
 }
 
 export interface WelcomeMessage {
@@ -42,9 +49,35 @@ export interface RoomMessage {
 export interface AckMessage {
   kind: 'ack';
   ref: string;
+  /** For a question: its id and status (`pending` while the presenter has not approved it). */
+  question?: { id: number; status: QuestionStatus };
 }
 
-export type RejectionReason = 'rate-limited' | 'not-curated' | 'closed' | 'too-large' | 'malformed' | 'talk-not-found' | 'room-full' | 'too-many-connections' | 'too-many-devices';
+export type QuestionStatus = 'pending' | 'open' | 'answered' | 'hidden';
+
+/** A question as the room sees it. Its text is plain text: shown as such, never as markup. */
+export interface Question {
+  id: number;
+  text: string;
+  votes: number;
+  status: 'open' | 'answered';
+  at: number;
+}
+
+export interface QuestionsMessage {
+  kind: 'questions';
+  /** Every visible question (after joining), or only what changed. */
+  full: boolean;
+  approval: boolean;
+  onScreen: number | null;
+  questions: Question[];
+  removed: number[];
+  mine?: { voted: number[]; asked: Array<{ id: number; text: string; status: QuestionStatus }> };
+}
+
+export type RejectionReason =
+  | 'rate-limited' | 'not-curated' | 'closed' | 'too-large' | 'malformed' | 'talk-not-found' | 'room-full' | 'too-many-connections' | 'too-many-devices'
+  | 'question-length' | 'qna-full' | 'question-gone';
 
 export interface RejectedMessage {
   kind: 'rejected';
@@ -54,9 +87,27 @@ export interface RejectedMessage {
   retryAfterMs?: number;
 }
 
-export type ServerMessage = WelcomeMessage | RoomMessage | AckMessage | RejectedMessage;
+export type ServerMessage = WelcomeMessage | RoomMessage | AckMessage | RejectedMessage | QuestionsMessage;
 
-export type ClientMessage = { kind: 'position'; value: number; ref: string } | { kind: 'emoji'; emoji: string; ref: string };
+export type ClientMessage =
+  | { kind: 'position'; value: number; ref: string }
+  | { kind: 'emoji'; emoji: string; ref: string }
+  | { kind: 'ask'; text: string; ref: string }
+  | { kind: 'vote'; question: number; up: boolean; ref: string };
+
+/** A question is at most this many characters, unless the gateway says otherwise. */
+export const MAX_QUESTION_LENGTH = 280;
+export const MIN_QUESTION_LENGTH = 3;
+
+/** Characters as the gateway counts them (code points, after collapsing blanks). */
+export function questionLength(text: string): number {
+  return [...text.replace(/\s+/g, ' ').trim()].length;
+}
+
+/** The room's questions in the order a phone shows them: most votes first, then the oldest. */
+export function sortQuestions(questions: Iterable<Question>): Question[] {
+  return [...questions].sort((a, b) => b.votes - a.votes || a.at - b.at || a.id - b.id);
+}
 
 /** ws close code of a room code no talk has. */
 export const CLOSE_TALK_NOT_FOUND = 4404;
@@ -104,6 +155,10 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'ack':
     case 'rejected':
       return value as ServerMessage;
+    case 'questions': {
+      const m = value as Partial<QuestionsMessage>;
+      return Array.isArray(m.questions) && Array.isArray(m.removed) ? (value as QuestionsMessage) : null;
+    }
     default:
       return null;
   }

@@ -1,6 +1,9 @@
 import { Coalescer } from './coalescer.ts';
 import { emojiRate, rejectionText } from './feedback-text.ts';
-import { clampPosition, parseServerMessage, type ClientMessage, type Limits, type ServerMessage, type TalkStatus, type WelcomeMessage } from './protocol.ts';
+import {
+  clampPosition, parseServerMessage, sortQuestions, type ClientMessage, type Limits, type Question, type QuestionStatus, type QuestionsMessage, type ServerMessage,
+  type TalkStatus, type WelcomeMessage,
+} from './protocol.ts';
 import { SILENCE_MS, closeVerdict, reconnectDelayMs } from './reconnect.ts';
 
 export type LinkState =
@@ -64,6 +67,20 @@ export class AudienceRoom {
   retryAt = $state<number | null>(null);
   /** Attempts since the last welcome. */
   failures = $state(0);
+  /** The room's visible questions, most votes first. */
+  questions = $state.raw<Question[]>([]);
+  /** The question the presenter shows large, if any. */
+  onScreen = $state<number | null>(null);
+  /** New questions wait for the presenter's approval. */
+  approval = $state(false);
+  /** Questions this device voted for (its votes in flight included). */
+  voted = $state.raw<ReadonlySet<number>>(new Set());
+  /** Questions this device asked, with what became of them. */
+  asked = $state.raw<Array<{ id: number; text: string; status: QuestionStatus }>>([]);
+  /** A question on its way: not sent / waiting for its ack. */
+  askState = $state<'idle' | 'sending'>('idle');
+  /** Bumped on every acknowledged question (the form clears its text). */
+  askedCount = $state(0);
 
   readonly code: string;
   readonly #device: string;
@@ -79,6 +96,11 @@ export class AudienceRoom {
   #latestPositionRef: string | null = null;
   /** Emoji sent on this connection and not acknowledged yet, by ref. */
   #unackedEmoji = new Map<string, string>();
+  /** The question sent on this connection and not acknowledged yet. */
+  #unackedQuestion: { ref: string; text: string } | null = null;
+  /** Votes sent on this connection and not acknowledged yet, by ref. */
+  #unackedVotes = new Map<string, { question: number; up: boolean }>();
+  #questionMap = new Map<number, Question>();
   #stopped = false;
   readonly #positions = new Coalescer<number>({ intervalMs: POSITION_INTERVAL_MS, send: (value) => this.#sendPosition(value) });
   readonly #wake = () => this.#reconnectNow();
@@ -146,6 +168,25 @@ export class AudienceRoom {
     const ref = this.#ref('e');
     this.#unackedEmoji.set(ref, emoji);
     this.#send({ kind: 'emoji', emoji, ref });
+  }
+
+  /** Sends a question (the gateway cleans and checks it too). */
+  ask(text: string): void {
+    if (!this.canSend || this.askState === 'sending') return;
+    const ref = this.#ref('q');
+    this.#unackedQuestion = { ref, text };
+    this.askState = 'sending';
+    this.#send({ kind: 'ask', text, ref });
+  }
+
+  /** Votes for a question, or takes the vote back when this device voted for it already. */
+  toggleVote(question: number): void {
+    if (!this.canSend) return;
+    const up = !this.voted.has(question);
+    const ref = this.#ref('v');
+    this.#unackedVotes.set(ref, { question, up });
+    this.#setVoted(question, up);
+    this.#send({ kind: 'vote', question, up, ref });
   }
 
   /** After "no such talk": the person checked the code and tries again. */
@@ -241,6 +282,13 @@ export class AudienceRoom {
     const lost = [...this.#unackedEmoji.values()];
     this.#unackedEmoji.clear();
     if (lost.length > 0) this.#say('warn', `${lost.join('')} not confirmed: the connection dropped`);
+    // Votes are known again with the next welcome's questions; a question is not sent twice.
+    this.#unackedVotes.clear();
+    if (this.#unackedQuestion) {
+      this.#unackedQuestion = null;
+      this.askState = 'idle';
+      this.#say('warn', 'Your question was not confirmed: the connection dropped. Check the list before asking again');
+    }
   }
 
   // ---- messages ----
@@ -255,12 +303,23 @@ export class AudienceRoom {
         this.#setRound(message.round ?? 0);
         return;
       case 'ack':
-        return this.#ack(message.ref);
+        return this.#ack(message.ref, message.question);
+      case 'questions':
+        return this.#questionsMessage(message);
       case 'rejected': {
         const ref = message.ref;
         const emoji = ref === undefined ? undefined : this.#unackedEmoji.get(ref);
         if (ref !== undefined) this.#unackedEmoji.delete(ref);
-        const about = emoji !== undefined ? 'emoji' : ref?.startsWith('p') ? 'position' : null;
+        const vote = ref === undefined ? undefined : this.#unackedVotes.get(ref);
+        if (vote && ref !== undefined) {
+          this.#unackedVotes.delete(ref);
+          this.#setVoted(vote.question, !vote.up);
+        }
+        if (ref !== undefined && this.#unackedQuestion?.ref === ref) {
+          this.#unackedQuestion = null;
+          this.askState = 'idle';
+        }
+        const about = emoji !== undefined ? 'emoji' : ref?.startsWith('p') ? 'position' : ref?.startsWith('q') ? 'question' : ref?.startsWith('v') ? 'vote' : null;
         if (about === 'position' && ref === this.#latestPositionRef) this.positionState = 'idle';
         if (about === 'emoji' && message.reason === 'rate-limited' && message.retryAfterMs) {
           this.emojiPausedUntil = Date.now() + message.retryAfterMs;
@@ -297,7 +356,17 @@ export class AudienceRoom {
     }
   }
 
-  #ack(ref: string): void {
+  #ack(ref: string, question?: { id: number; status: QuestionStatus }): void {
+    if (this.#unackedQuestion?.ref === ref) {
+      const { text } = this.#unackedQuestion;
+      this.#unackedQuestion = null;
+      this.askState = 'idle';
+      this.askedCount++;
+      if (question) this.asked = [...this.asked.filter((q) => q.id !== question.id), { id: question.id, text, status: question.status }];
+      this.#say('ok', question?.status === 'pending' ? 'Question sent ✓ It shows once the presenter approves it' : 'Question sent ✓');
+      return;
+    }
+    if (this.#unackedVotes.delete(ref)) return;
     const emoji = this.#unackedEmoji.get(ref);
     if (emoji !== undefined) {
       this.#unackedEmoji.delete(ref);
@@ -308,6 +377,38 @@ export class AudienceRoom {
       this.positionState = 'saved';
       this.savedCount++;
     }
+  }
+
+  #questionsMessage(message: QuestionsMessage): void {
+    if (message.full) this.#questionMap.clear();
+    for (const q of message.questions) this.#questionMap.set(q.id, q);
+    for (const id of message.removed) this.#questionMap.delete(id);
+    this.questions = sortQuestions(this.#questionMap.values());
+    this.onScreen = message.onScreen;
+    this.approval = message.approval;
+    if (message.mine) {
+      // What the talk has, plus the votes still on their way.
+      const voted = new Set(message.mine.voted);
+      for (const { question, up } of this.#unackedVotes.values()) {
+        if (up) voted.add(question);
+        else voted.delete(question);
+      }
+      this.voted = voted;
+      this.asked = message.mine.asked;
+    }
+    // A question of mine that shows now was approved (or hidden, if it went).
+    const visible = new Map(message.questions.map((q) => [q.id, q.status]));
+    if (this.asked.some((q) => visible.has(q.id) && visible.get(q.id) !== q.status) || message.removed.some((id) => this.asked.some((q) => q.id === id))) {
+      this.asked = this.asked.map((q) => (visible.has(q.id) ? { ...q, status: visible.get(q.id)! } : message.removed.includes(q.id) && q.status !== 'pending' ? { ...q, status: 'hidden' } : q));
+    }
+  }
+
+  #setVoted(question: number, up: boolean): void {
+    if (this.voted.has(question) === up) return;
+    const next = new Set(this.voted);
+    if (up) next.add(question);
+    else next.delete(question);
+    this.voted = next;
   }
 
   #setStatus(status: TalkStatus): void {
@@ -344,7 +445,7 @@ export class AudienceRoom {
     if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
   }
 
-  #ref(prefix: 'p' | 'e'): string {
+  #ref(prefix: 'p' | 'e' | 'q' | 'v'): string {
     return `${prefix}${this.#nextRef++}`;
   }
 

@@ -15,6 +15,8 @@ export type Route =
   | { view: 'audit' }
   | { view: 'audience' }
   | { view: 'talk'; code: string }
+  /** Presenter mode: one talk, full screen, for a projector. */
+  | { view: 'present'; code: string }
   | { view: 'not-found'; path: string };
 
 export function parseRoute(pathname: string): Route {
@@ -47,6 +49,9 @@ export function parseRoute(pathname: string): Route {
         if (second === undefined) return { view: 'audience' };
         if (third === undefined) return { view: 'talk', code: second };
         break;
+      case 'present':
+        if (second !== undefined && third === undefined) return { view: 'present', code: second };
+        break;
     }
   }
   return { view: 'not-found', path: pathname };
@@ -62,6 +67,7 @@ export function routePath(route: Route): string {
     case 'stored': return `/storage/${e(route.type)}/${e(route.id)}`;
     case 'metrics': return '/charts';
     case 'talk': return `/audience/${e(route.code)}`;
+    case 'present': return `/present/${e(route.code)}`;
     case 'not-found': return route.path;
     default: return `/${route.view}`;
   }

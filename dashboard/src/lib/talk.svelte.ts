@@ -1,4 +1,4 @@
-import type { Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/admin-api/protocol';
+import type { PresenterQuestion, QnaPresenterView, Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/admin-api/protocol';
 import { stream } from './stream.svelte.ts';
 import { addLiveSample, mergeReactions, mergeTimeline } from './talk-series.ts';
 
@@ -39,6 +39,12 @@ class TalkFeed {
   /** The talk could not be followed (the server's message). */
   error = $state<string | null>(null);
   onScreen = $state<OnScreen | null>(readOnScreen());
+  /** The talk's questions (pending and hidden too), by id order; null until the first snapshot. */
+  questions = $state.raw<PresenterQuestion[] | null>(null);
+  /** The question shown large in presenter mode. */
+  questionOnScreen = $state<number | null>(null);
+  /** New questions wait for approval. */
+  approval = $state(false);
 
   #viewing: string[] = [];
   #unsubscribe: (() => void) | null = null;
@@ -76,6 +82,15 @@ class TalkFeed {
     writeOnScreen(this.onScreen);
   }
 
+  /** Takes questions from the stream or from a moderation's answer (all of them when `full`, else the changed ones). */
+  takeQuestions(view: QnaPresenterView): void {
+    const byId = new Map(view.full || this.questions === null ? [] : this.questions.map((q) => [q.id, q]));
+    for (const q of view.questions) byId.set(q.id, q);
+    this.questions = [...byId.values()].sort((a, b) => a.id - b.id);
+    this.questionOnScreen = view.onScreen;
+    this.approval = view.approval;
+  }
+
   /** Hears new reactions of the followed talk (the listener checks which talk that is: `code`). */
   listen(listener: ReactionListener): () => void {
     this.#listeners.add(listener);
@@ -93,14 +108,22 @@ class TalkFeed {
     this.reactions = [];
     this.timeline = [];
     this.live = [];
+    this.questions = null;
+    this.questionOnScreen = null;
+    this.approval = false;
     this.error = null;
     this.#lastSeq = 0;
     this.#round = undefined;
     if (wanted === null) return;
     this.#unsubscribe = stream.subscribe({ subscribe: 'talk', code: wanted }, (message) => {
       if (message.code !== this.code) return; // a late message of the previous talk
-      if (message.kind === 'snapshot') this.#snapshot(message.talk);
-      else if (message.kind === 'delta') this.#delta(message.talk, message.reactions, message.timeline);
+      if (message.kind === 'snapshot') {
+        this.#snapshot(message.talk);
+        this.takeQuestions(message.qna);
+      } else if (message.kind === 'delta') {
+        this.#delta(message.talk, message.reactions, message.timeline);
+        if (message.qna) this.takeQuestions(message.qna);
+      }
       else this.error = message.error.message || 'The talk could not be followed.';
     });
   }

@@ -1,5 +1,5 @@
 /** The admin API's talk routes (audience feedback), as the presenter view calls them. */
-import type { TalkAction, TalkSnapshot, TalkSummary, TalkView } from '@highlander/admin-api/protocol';
+import type { ModerationAction, QnaPresenterView, TalkAction, TalkSnapshot, TalkSummary, TalkView } from '@highlander/admin-api/protocol';
 import { api, downloadFile } from './api.ts';
 import { exportFilename } from './download.ts';
 
@@ -25,7 +25,16 @@ export function talkAction(code: string, action: TalkAction): Promise<TalkView> 
   return api<TalkView>('POST', `${path(code)}/${action}`, { body: {} });
 }
 
-/** Saves the talk's export (the server formats it); returns the file name. */
-export function downloadTalk(code: string, format: 'json' | 'csv'): Promise<string> {
-  return downloadFile(`${path(code)}/export`, { format }, exportFilename(code, format, new Date()));
+/** Saves the talk's export (the server formats it; CSV: the timeline, or the questions); returns the file name. */
+export function downloadTalk(code: string, format: 'json' | 'csv', table: 'timeline' | 'questions' = 'timeline'): Promise<string> {
+  return downloadFile(`${path(code)}/export`, format === 'csv' ? { format, table } : { format }, exportFilename(code, format, new Date()));
+}
+
+/** Approves, answers, reopens, hides, or puts on screen one question; answers every question. */
+export function moderateQuestion(code: string, question: number, action: ModerationAction): Promise<QnaPresenterView> {
+  return api<QnaPresenterView>('POST', `${path(code)}/questions/moderate`, { body: { question, action } });
+}
+
+export function questionSettings(code: string, settings: { approval: boolean }): Promise<QnaPresenterView> {
+  return api<QnaPresenterView>('POST', `${path(code)}/questions/settings`, { body: settings });
 }

@@ -27,4 +27,12 @@ describe('what the audience page says when refused', () => {
     expect(formatWait(999)).toBe('1 s');
     expect(formatWait(4001)).toBe('5 s');
   });
+
+  it('explains what happened to a question or a vote', () => {
+    expect(rejectionText({ reason: 'question-length', message: '' }, 'question', { ...limits, maxQuestionLength: 280 })).toBe('A question is 3 to 280 characters');
+    expect(rejectionText({ reason: 'rate-limited', message: '', retryAfterMs: 20_000 }, 'question', { ...limits, questionBurst: 2, questionsPerMinute: 2 }))
+      .toBe('Slow down: 2 questions at once, then 2 a minute · try again in 20 s');
+    expect(rejectionText({ reason: 'question-gone', message: '' }, 'vote', limits)).toBe('That question is no longer shown');
+    expect(rejectionText({ reason: 'closed', message: '' }, 'question', limits)).toBe('The talk is closed: your question was not sent');
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampPosition, codeFromPath, describePosition, normalizeCode, parseServerMessage } from '../../../dashboard/src/audience/protocol.ts';
+import { clampPosition, codeFromPath, describePosition, normalizeCode, parseServerMessage, questionLength, sortQuestions } from '../../../dashboard/src/audience/protocol.ts';
 
 describe('audience protocol (client side)', () => {
   it('reads the room code from the page path', () => {
@@ -42,5 +42,13 @@ describe('audience protocol (client side)', () => {
     expect(describePosition(50)).toBe('okay');
     expect(describePosition(80)).toBe('pretty good');
     expect(describePosition(100)).toBe('love it');
+  });
+
+  it('orders questions by votes, then the oldest first; counts characters as the gateway does', () => {
+    const q = (id: number, votes: number, at: number) => ({ id, text: `q${id}`, votes, status: 'open' as const, at });
+    expect(sortQuestions([q(1, 0, 10), q(2, 3, 30), q(3, 3, 20), q(4, 1, 5)]).map((x) => x.id)).toEqual([3, 2, 4, 1]);
+    expect(questionLength('  two\n\nwords 🤔 ')).toBe(11);
+    expect(parseServerMessage('{"kind":"questions","full":true,"questions":[],"removed":[],"approval":false,"onScreen":null}')).toMatchObject({ kind: 'questions' });
+    expect(parseServerMessage('{"kind":"questions","questions":"<b>"}')).toBeNull();
   });
 });
