@@ -18,6 +18,7 @@ export { ACL, CreateMode, Exception, ZkError, ZkSession, czxidOf, isZkCode, zkCo
 export type { ZkSessionOptions } from './zk-session.js';
 export { BUCKET_DIGITS, GUARDED_ACL, KEYSPACE_BUCKETS, KEYSPACE_LAYOUT, Keyspace, allBuckets, bucketOf, isBucketName, isGuardedAcl } from './keyspace.js';
 export type { KeyspaceLayout } from './keyspace.js';
+export { ensureBucket, ensureKeyspaceLayout, previousLayoutLocks, readKeyspaceLayout } from './keyspace-guard.js';
 export { LockQueue, parseLockName, sortQueue } from './lock-queue.js';
 export { MembershipWatch } from './membership-watch.js';
 export type { MembershipWatchOptions } from './membership-watch.js';
