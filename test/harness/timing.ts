@@ -31,6 +31,8 @@ export const timing = {
   exitMs: 10_000,
   /** test/harness: a request to a harness ZooKeeper server (node-zookeeper-client has no request timeout of its own). */
   harnessRequestMs: 10_000,
+  /** ZooKeeper's Java client (`zkCli.sh`): a JVM start, a connection and one command, or the error it reports. */
+  javaClientMs: 30_000,
   /**
    * The interval of a poll whose every try is heavy (a read of the whole ZooKeeper tree, a call per object, a
    * talk's snapshot). Other polls keep vitest's 50 ms.
