@@ -8,7 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Exception, ZkSession, isZkCode } from '@highlander/runtime/zookeeper';
+import { forEachBounded } from '@highlander/kit';
+import { Exception, Keyspace, ZkSession, allBuckets, isZkCode } from '@highlander/runtime/zookeeper';
 import { FakeNode, type FakeObject, type HeldObject } from './admin-fake-node.js';
 
 export interface FakeClusterConfig {
@@ -199,13 +200,15 @@ async function stop(): Promise<StopResult> {
   nodes = [];
   const session = await ZkSession.open({ connect: config.zookeeper });
   try {
-    const paths = [...config.types.map((t) => `${config.root}/objects/${t}`), `${config.root}/objects`, `${config.root}/nodes`, config.root];
-    for (const path of paths) {
-      await session.remove(path).catch((err) => {
-        // Not there: never created (no object of that type), or removed by an earlier stop.
-        if (!isZkCode(err, Exception.NO_NODE)) throw err;
-      });
-    }
+    const keyspace = new Keyspace(config.root);
+    const remove = (path: string) => session.remove(path).catch((err) => {
+      // Not there: never created (no object of that type), or removed by an earlier stop.
+      if (!isZkCode(err, Exception.NO_NODE)) throw err;
+    });
+    const buckets = config.types.flatMap((type) => allBuckets().map((bucket) => keyspace.bucketPath(type, bucket)));
+    await forEachBounded(buckets, 256, remove);
+    const paths = [...config.types.map((t) => keyspace.typePath(t)), keyspace.objectsPath, keyspace.layoutPath, keyspace.nodesPath, config.root];
+    for (const path of paths) await remove(path);
     return { elapsedMs: performance.now() - started, clean: (await session.exists(config.root)) === null };
   } finally {
     session.close();

@@ -4,7 +4,8 @@ import type { MemberInfo } from '@highlander/runtime';
 import { EventLog } from '@highlander/runtime';
 import { NodeStopping } from '@highlander/runtime';
 import { PeerServer } from '@highlander/runtime/transport';
-import { CreateMode, Exception, ZkSession, czxidOf, isZkCode } from '@highlander/runtime/zookeeper';
+import { forEachBounded } from '@highlander/kit';
+import { CreateMode, Exception, Keyspace, ZkSession, allBuckets, czxidOf, ensureBucket, ensureKeyspaceLayout, isZkCode } from '@highlander/runtime/zookeeper';
 
 /**
  * One Highlander node simulated at the protocol level, for the admin API benchmarks.
@@ -19,7 +20,8 @@ import { CreateMode, Exception, ZkSession, czxidOf, isZkCode } from '@highlander
  * - the runtime's own `PeerServer` and `EventLog` (so `/events?since=N` answers byte for byte like a
  *   node: the backlog, then one `{t:'event'}` message per event, a gap-free per-node `seq`, a
  *   10,000-event ring); calls on `/peer` are refused with NODE_STOPPING;
- * - real lock znodes `<root>/objects/<type>/<id>/lock-<node>-<sessionhex>-<nonce>-<seq>`
+ * - real lock znodes `<root>/objects/<type>/<bucket>/<id>/lock-<node>-<sessionhex>-<nonce>-<seq>`
+ *   (keyspace.ts; every bucket of its types is created up front)
  *   (EPHEMERAL_SEQUENTIAL, created with their persistent parent in one multi, deleted with it in
  *   one multi, as runtime/src/zookeeper/lock-queue.ts does), and per activation the events
  *   `lock.acquired` and `object.activated` carrying the lock znode's czxid as epoch; per
@@ -72,6 +74,7 @@ export class FakeNode {
   readonly name: string;
   readonly events: EventLog;
   readonly #options: FakeNodeOptions;
+  readonly #keyspace: Keyspace;
   readonly #session: ZkSession;
   readonly #server: PeerServer;
   readonly #info: MemberInfo;
@@ -84,6 +87,7 @@ export class FakeNode {
 
   private constructor(options: FakeNodeOptions, session: ZkSession, server: PeerServer, events: EventLog) {
     this.#options = options;
+    this.#keyspace = new Keyspace(options.root);
     this.name = options.name;
     this.#session = session;
     this.#server = server;
@@ -107,9 +111,12 @@ export class FakeNode {
         onRequest: async () => ({ t: 'err', error: new NodeStopping(options.name).serialize() }),
       });
       const node = new FakeNode(options, session, server, events);
-      await session.mkdirp(`${options.root}/nodes`);
-      for (const type of options.types) await session.mkdirp(`${options.root}/objects/${type}`);
-      await session.create(`${options.root}/nodes/${options.name}`, Buffer.from(JSON.stringify(node.#info)), CreateMode.EPHEMERAL);
+      const keyspace = node.#keyspace;
+      await ensureKeyspaceLayout(session, keyspace);
+      await session.mkdirp(keyspace.nodesPath);
+      const buckets = options.types.flatMap((type) => allBuckets().map((bucket) => ({ type, bucket })));
+      await forEachBounded(buckets, 256, ({ type, bucket }) => ensureBucket(session, keyspace, type, bucket));
+      await session.create(keyspace.memberPath(options.name), Buffer.from(JSON.stringify(node.#info)), CreateMode.EPHEMERAL);
       node.#loadTimer = setInterval(() => node.#publishLoad(), LOAD_REPORT_INTERVAL_MS);
       events.emit({ kind: 'node.up', address: node.address });
       return node;
@@ -151,7 +158,7 @@ export class FakeNode {
     if (objects.length === 0) return;
     const started = performance.now();
     const plan = objects.map((o) => {
-      const parent = `${this.#options.root}/objects/${o.type}/${o.id}`;
+      const parent = this.#keyspace.lockParent(o.type, o.id);
       return { ...o, parent, prefix: `${parent}/lock-${this.name}-${this.#session.sessionId}-${randomBytes(4).toString('hex')}-` };
     });
     const results = await this.#session.multi(plan[0]!.parent, (tx) => {
@@ -231,7 +238,7 @@ export class FakeNode {
     };
     await Promise.all(Array.from({ length: inFlight }, worker));
     this.events.emit({ kind: 'node.down', reason: 'shutdown' });
-    await this.#session.remove(`${this.#options.root}/nodes/${this.name}`).catch((err) => {
+    await this.#session.remove(this.#keyspace.memberPath(this.name)).catch((err) => {
       // Already gone: nothing else removes it, but a retry of stop() may have.
       if (!isZkCode(err, Exception.NO_NODE)) throw err;
     });

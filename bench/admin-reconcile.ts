@@ -1,6 +1,7 @@
 import { connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'node-zookeeper-client';
+import { Keyspace } from '@highlander/runtime/zookeeper';
 import { LiveClusterModel } from '@highlander/admin-api';
 import { fourLetterWord } from '../scripts/servers/four-letter-word.js';
 import { startFixture } from './admin-fixture.js';
@@ -24,13 +25,13 @@ const IN_FLIGHT = 256;
  * steady-state scan that runs every minute (every object known, one getChildren per object).
  *
  * Baseline: the bare ZooKeeper work of a scan on node-zookeeper-client, same concurrency (256 in
- * flight): getChildren of `<root>/objects`, of every type, and of every object's lock parent.
+ * flight): getChildren of `<root>/objects`, of every type, of every bucket and of every object's lock parent.
  */
 export const adminReconcile: Benchmark = {
   name: 'admin-reconcile',
   title: () => `full reconciliation of ${formatNumber(adminObjects)} objects' lock tree by a fresh LiveClusterModel`,
   unit: 'ms',
-  baselineTitle: `bare getChildren of <root>/objects, every type and every object's lock parent on node-zookeeper-client, ${IN_FLIGHT} in flight`,
+  baselineTitle: `bare getChildren of <root>/objects, every type, every bucket and every object's lock parent on node-zookeeper-client, ${IN_FLIGHT} in flight`,
   baselineUnit: 'ms',
   target: { of: 'figure', comparison: '<=', value: 10_000, label: '< 10 s' },
 
@@ -68,7 +69,7 @@ export const adminReconcile: Benchmark = {
     };
     const measureBaseline = async () => {
       const started = performance.now();
-      const parents = await bareScan(client, `${root}/objects`);
+      const parents = await bareScan(client, new Keyspace(root));
       return { ms: performance.now() - started, parents };
     };
 
@@ -111,12 +112,16 @@ async function receivedRequests(port: number): Promise<number> {
   return Number(match[1]);
 }
 
-/** Lists every lock parent's children under `objectsRoot`, `IN_FLIGHT` requests in flight; returns how many parents. */
-async function bareScan(client: Client, objectsRoot: string): Promise<number> {
-  const types = await children(client, objectsRoot);
-  const parents: string[] = [];
+/** Lists every lock parent's children, bucket by bucket, `IN_FLIGHT` requests in flight; returns how many parents. */
+async function bareScan(client: Client, keyspace: Keyspace): Promise<number> {
+  const types = await children(client, keyspace.objectsPath);
+  const buckets: Array<{ type: string; bucket: string }> = [];
   await boundedAll(types, async (type) => {
-    for (const id of await children(client, `${objectsRoot}/${type}`)) parents.push(`${objectsRoot}/${type}/${id}`);
+    for (const bucket of await children(client, keyspace.typePath(type))) buckets.push({ type, bucket });
+  });
+  const parents: string[] = [];
+  await boundedAll(buckets, async ({ type, bucket }) => {
+    for (const id of await children(client, keyspace.bucketPath(type, bucket))) parents.push(keyspace.lockParentIn(type, bucket, id));
   });
   await boundedAll(parents, async (parent) => {
     await children(client, parent);

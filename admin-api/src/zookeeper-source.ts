@@ -1,7 +1,10 @@
 import type { Stat } from 'node-zookeeper-client';
 import { pino, type Logger } from 'pino';
 import type { MemberInfo } from '@highlander/runtime';
-import { Exception, MembershipWatch, ZkSession, czxidOf, isZkCode, sortQueue } from '@highlander/runtime/zookeeper';
+import { KeyspaceLayoutMismatch } from '@highlander/runtime';
+import {
+  Exception, Keyspace, MembershipWatch, ZkSession, czxidOf, isBucketName, isZkCode, previousLayoutLocks, readKeyspaceLayout, sortQueue,
+} from '@highlander/runtime/zookeeper';
 import { Backoff, forEachBounded } from '@highlander/kit';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 
@@ -20,11 +23,14 @@ export interface ZooKeeperSourceOptions {
  * The cluster as ZooKeeper has it, on one session: members from the runtime's
  * {@link MembershipWatch} (one children watch on `<root>/nodes` plus one data watch per member,
  * refreshes coalesced) while someone listens; lock queues from a bounded-concurrency scan of
- * `<root>/objects/<type>/<id>/lock-…` (one request per object); one getChildren watch per lock
- * queue someone watches, re-armed only while watched; forced evictions delete the owner's lock znode.
+ * `<root>/objects/<type>/<bucket>/<id>/lock-…` (keyspace.ts), bucket by bucket, so that no listing
+ * is larger than one bucket's (one request per type, per bucket in use and per object); one
+ * getChildren watch per lock queue someone watches, re-armed only while watched; forced evictions
+ * delete the owner's lock znode.
  */
 export class ZooKeeperSource implements ClusterSource {
   readonly root: string;
+  readonly keyspace: Keyspace;
   readonly session: ZkSession;
   readonly description: string;
   readonly #ownsSession: boolean;
@@ -40,6 +46,7 @@ export class ZooKeeperSource implements ClusterSource {
   constructor(session: ZkSession, options: { root?: string; description?: string; ownsSession?: boolean; logger?: Logger } = {}) {
     this.session = session;
     this.root = options.root ?? '/highlander';
+    this.keyspace = new Keyspace(this.root);
     this.description = options.description ?? `zookeeper ${this.root}`;
     this.#ownsSession = options.ownsSession ?? false;
     this.#logger = options.logger ?? pino({ name: 'highlander-admin-api' });
@@ -55,7 +62,12 @@ export class ZooKeeperSource implements ClusterSource {
     });
   }
 
-  /** Opens its own session (closed with the source) and makes sure `<root>/nodes` exists. */
+  /**
+   * Opens its own session (closed with the source) and makes sure `<root>/nodes` exists. Refuses
+   * (`KeyspaceLayoutMismatch`) a root in another keyspace layout, or one of the previous layout whose
+   * nodes still hold locks: its lock queues would not be found. A root without a marker and without
+   * such locks is fine: the first node of this version writes the marker.
+   */
   static async open(options: ZooKeeperSourceOptions): Promise<ZooKeeperSource> {
     const root = options.root ?? '/highlander';
     const session = await ZkSession.open({ connect: options.connect, sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000 });
@@ -63,7 +75,14 @@ export class ZooKeeperSource implements ClusterSource {
       root, description: `zookeeper ${options.connect}${root}`, ownsSession: true, ...(options.logger ? { logger: options.logger } : {}),
     });
     try {
-      await session.mkdirp(`${root}/nodes`);
+      if (await readKeyspaceLayout(session, source.keyspace) === 'absent') {
+        const held = await previousLayoutLocks(session, source.keyspace);
+        if (held.length > 0) {
+          throw new KeyspaceLayoutMismatch(root, `no ${source.keyspace.layoutPath} marker, and nodes of the previous layout hold locks (${held.join(', ')})`,
+            'move the cluster to this version first (docs/deployment.md, "Moving a cluster to the bucketed keyspace")');
+        }
+      }
+      await session.mkdirp(source.keyspace.nodesPath);
     } catch (err) {
       session.close();
       throw err;
@@ -104,23 +123,24 @@ export class ZooKeeperSource implements ClusterSource {
 
   async scanLockQueues(options: { concurrency: number }): Promise<LockQueueScan[]> {
     const session = this.session;
-    const objectsRoot = `${this.root}/objects`;
-    const types = await session.getChildren(objectsRoot).catch((err) => {
+    const keyspace = this.keyspace;
+    // A folder removed since its parent's listing has nothing under it; any other failure fails the scan (it is not the truth).
+    const childrenOf = (path: string) => session.getChildren(path).catch((err) => {
       if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
       throw err;
     });
-    const parents: Array<{ type: string; id: string }> = [];
-    await forEachBounded(types, options.concurrency, async (type) => {
-      const ids = await session.getChildren(`${objectsRoot}/${type}`).catch((err) => {
-        // A type folder removed since the listing has no queues; any other failure fails the scan (it is not the truth).
-        if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
-        throw err;
-      });
-      for (const id of ids) parents.push({ type, id });
+    const buckets: Array<{ type: string; bucket: string }> = [];
+    await forEachBounded(await childrenOf(keyspace.objectsPath), options.concurrency, async (type) => {
+      for (const bucket of await childrenOf(keyspace.typePath(type))) {
+        if (isBucketName(bucket)) buckets.push({ type, bucket });
+      }
+    });
+    const parents: Array<{ type: string; id: string; parent: string }> = [];
+    await forEachBounded(buckets, options.concurrency, async ({ type, bucket }) => {
+      for (const id of await childrenOf(keyspace.bucketPath(type, bucket))) parents.push({ type, id, parent: keyspace.lockParentIn(type, bucket, id) });
     });
     const found: LockQueueScan[] = [];
-    await forEachBounded(parents, options.concurrency, async ({ type, id }) => {
-      const parent = `${objectsRoot}/${type}/${id}`;
+    await forEachBounded(parents, options.concurrency, async ({ type, id, parent }) => {
       const listed = await session.getChildrenAndStat(parent).catch((err) => {
         // Gone since the listing (its last lock released): no queue. Any other failure fails the scan.
         if (isZkCode(err, Exception.NO_NODE)) return null;
@@ -203,7 +223,7 @@ export class ZooKeeperSource implements ClusterSource {
   // ---- lock queues ----
 
   #parentOf(type: string, id: string): string {
-    return `${this.root}/objects/${type}/${id}`;
+    return this.keyspace.lockParent(type, id);
   }
 
   #armQueueWatch(watch: QueueWatch): void {

@@ -255,6 +255,21 @@ export class NodeNameTaken extends HighlanderError {
 }
 
 /**
+ * The cluster's ZooKeeper root is not in the layout this version uses (runtime/src/zookeeper/keyspace.ts):
+ * another layout's marker, or a root of the previous layout whose lock queues are still held. The node
+ * does not start, so no object can have an owner in each layout.
+ */
+export class KeyspaceLayoutMismatch extends HighlanderError {
+  static readonly code = 'KEYSPACE_LAYOUT_MISMATCH';
+  static override readonly httpStatus = 409;
+  constructor(readonly root: string, readonly found: string, remedy: string) {
+    super(KeyspaceLayoutMismatch.code, `ZooKeeper root '${root}' is not in this version's keyspace layout: ${found}; ${remedy}`);
+  }
+  override details() { return { root: this.root, found: this.found }; }
+  static revive(d: Details) { return new KeyspaceLayoutMismatch(str(d.root), str(d.found), ''); }
+}
+
+/**
  * The target node could not be reached over its peer connection. `delivered` says whether the
  * request may have reached it: `'no'` (never sent) or `'unknown'` (sent, then the connection failed).
  */
@@ -335,7 +350,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   InvalidObjectId, InvalidTypeName, InvalidNodeName, UnknownObjectType, UnknownHandler, StateTooLarge, InvalidState,
   CallTimeout, HandlerFailed, ObjectRejected, OwnershipLost, Fenced, StoreUnavailable, Indeterminate, StoredStateCorrupt,
   CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NotActiveHere, MigrationRefused, ProtocolError,
-  InvalidArgument, StoreConditionsIgnored,
+  InvalidArgument, StoreConditionsIgnored, KeyspaceLayoutMismatch,
 ];
 
 const BY_CODE = new Map<string, ErrorClass>(ERROR_CLASSES.map((c) => [c.code, c]));

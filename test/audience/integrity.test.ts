@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devicePseudonym, newTalkCode, type TalkState } from '@highlander/audience';
 import { S3StateStore } from '@highlander/runtime';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { Keyspace, ZkSession } from '@highlander/runtime/zookeeper';
 import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
@@ -119,7 +119,7 @@ describe('audience integrity', () => {
       expect(res.status, path).toBe(400);
       expect(res.body.error.code, path).toBe('INVALID_CURSOR');
     }
-    expect(await zk.exists(`${config.root}/objects/talk/${code}`)).toBeNull();
+    expect(await zk.exists(new Keyspace(config.root).lockParent('talk', code))).toBeNull();
     for (const node of cluster.nodes) expect((await node.activations()).filter((x) => x.type === 'talk' && x.id === code)).toEqual([]);
   });
 

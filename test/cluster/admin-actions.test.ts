@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../scripts/cluster.js';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { Keyspace, ZkSession } from '@highlander/runtime/zookeeper';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { hold, timing } from '../harness/timing.js';
@@ -60,7 +60,7 @@ describe('node admin actions', () => {
     const evicted = await admin(a, 'POST', '/objects/counter/e1/evict');
     expect(evicted.status).toBe(200);
     expect(evicted.body.node).toBe('node-a');
-    expect(await zk.getChildren(`${c.root}/objects/counter/e1`).catch(() => [])).toEqual([]);
+    expect(await zk.getChildren(new Keyspace(c.root).lockParent('counter', 'e1')).catch(() => [])).toEqual([]);
     expect(a.events.some((e) => e.kind === 'object.deactivated' && e.id === 'e1' && e.reason === 'evicted')).toBe(true);
     expect(await b.call('counter', 'e1', 'add', 1)).toBe(42);
   });
@@ -108,7 +108,7 @@ describe('node admin actions', () => {
     expect(target.events.some((e) => e.kind === 'lock.queued' && e.id === 'm1' && e.owner === 'node-a')).toBe(true);
     expect(a.events.some((e) => e.kind === 'object.deactivated' && e.id === 'm1' && e.reason === 'migrated')).toBe(true);
     expect(a.events.some((e) => e.kind === 'object.migrated' && e.id === 'm1' && e.to === 'node-c')).toBe(true);
-    expect(await zk.getChildren(`${c.root}/objects/tally/m1`)).toHaveLength(1);
+    expect(await zk.getChildren(new Keyspace(c.root).lockParent('tally', 'm1'))).toHaveLength(1);
   });
 
   it('after its lock is force-deleted while it is paused, a resumed owner serves nothing stale', async () => {
@@ -121,7 +121,7 @@ describe('node admin actions', () => {
       // The admin API forces an eviction only after the owner ignored a graceful one (3 s by default).
       await hold(timing.pausedOwnerMs);
       // What a forced eviction does: delete the unresponsive owner's lock znode (its session stays alive).
-      const parent = `${c.root}/objects/tally/f1`;
+      const parent = new Keyspace(c.root).lockParent('tally', 'f1');
       const [lock] = await zk.getChildren(parent);
       await zk.remove(`${parent}/${lock}`);
       const served = await b.call<{ value: number; node: string }>('tally', 'f1', 'increment', null);

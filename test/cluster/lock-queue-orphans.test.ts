@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startZooKeeper, type ZooKeeperCluster } from '../../scripts/servers/zookeeper.js';
-import { LockQueue } from '@highlander/runtime/zookeeper';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { Keyspace, LockQueue, ZkSession, bucketOf, ensureBucket, ensureKeyspaceLayout } from '@highlander/runtime/zookeeper';
 import { timing } from '../harness/timing.js';
 
 /**
@@ -13,11 +12,15 @@ import { timing } from '../harness/timing.js';
 
 let zookeeper: ZooKeeperCluster;
 let session: ZkSession;
+const keyspace = new Keyspace('/t');
+const parent = keyspace.lockParent('counter', 'o1');
 
 beforeAll(async () => {
   zookeeper = await startZooKeeper();
   session = await ZkSession.open({ connect: zookeeper.connectString, sessionTimeoutMs: 10_000, requestTimeoutMs: timing.giveUpMs });
-  await session.mkdirp('/t/objects/counter');
+  // The bucket exists, so the creates that land late can land (as for any bucket used before).
+  await ensureKeyspaceLayout(session, keyspace);
+  await ensureBucket(session, keyspace, 'counter', bucketOf('o1'));
 });
 
 afterAll(async () => {
@@ -26,7 +29,7 @@ afterAll(async () => {
 });
 
 it('sweeps lock znodes whose creates timed out but landed after the acquire gave up', async () => {
-  const queue = new LockQueue(session, '/t/objects', 'node-x');
+  const queue = new LockQueue(session, keyspace, 'node-x');
   const server = zookeeper.servers[0]!;
   server.kill('SIGSTOP');
   let outcome: unknown;
@@ -38,11 +41,11 @@ it('sweeps lock znodes whose creates timed out but landed after the acquire gave
   }
   expect(outcome).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
   // …then the server answers, and the creates queued in the client land, held by nobody.
-  await expect.poll(async () => (await session.getChildren('/t/objects/counter/o1').catch(() => [] as string[])).length, { timeout: timing.eventMs })
+  await expect.poll(async () => (await session.getChildren(parent).catch(() => [] as string[])).length, { timeout: timing.eventMs })
     .toBeGreaterThan(0);
   expect(queue.orphanCount).toBeGreaterThan(0);
   await queue.sweepOrphans();
-  expect(await session.getChildren('/t/objects/counter/o1').catch(() => [] as string[])).toEqual([]);
-  expect(await session.exists('/t/objects/counter/o1')).toBeNull(); // no empty parent left either
+  expect(await session.getChildren(parent).catch(() => [] as string[])).toEqual([]);
+  expect(await session.exists(parent)).toBeNull(); // no empty parent left either
   expect(queue.orphanCount).toBe(0);
 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { Keyspace, ZkSession } from '@highlander/runtime/zookeeper';
 import { S3StateStore } from '@highlander/runtime';
 import { CallTimeout, InvalidObjectId, ObjectRejected, StateTooLarge, UnknownHandler } from '@highlander/runtime';
 import { timing } from '../harness/timing.js';
@@ -29,7 +29,7 @@ function storeFor(c: ClusterConfig): S3StateStore {
 
 /** Lock znodes currently under an object's lock parent (empty when the parent is gone). */
 async function lockZnodes(root: string, type: string, id: string): Promise<string[]> {
-  return zk.getChildren(`${root}/objects/${type}/${id}`).catch(() => []);
+  return zk.getChildren(new Keyspace(root).lockParent(type, id)).catch(() => []);
 }
 
 async function activationsOf(c: Cluster, type: string, id: string): Promise<string[]> {
@@ -126,7 +126,7 @@ describe('ownership across three node processes', () => {
     expect(await lockZnodes(c.root, 'quick', 'q1')).toHaveLength(1);
     await a.waitForEvent((e) => e.kind === 'object.deactivated' && e.id === 'q1' && e.reason === 'idle', timing.eventMs);
     expect(await lockZnodes(c.root, 'quick', 'q1')).toHaveLength(0);
-    expect(await zk.exists(`${c.root}/objects/quick/q1`)).toBeNull(); // the empty lock parent is gone too
+    expect(await zk.exists(new Keyspace(c.root).lockParent('quick', 'q1'))).toBeNull(); // the empty lock parent is gone too
     expect(await activationsOf(cluster, 'quick', 'q1')).toEqual([]);
     expect(await cluster.nodes[1]!.call('quick', 'q1', 'touch', null)).toBe(2);
   });
@@ -187,7 +187,7 @@ describe('ownership across three node processes', () => {
     expect(badId.message).toContain('"has space"');
     const tooLong = await failure(a.call('counter', 'x'.repeat(500), 'increment', null));
     expect(tooLong).toBeInstanceOf(InvalidObjectId);
-    expect(await zk.exists(`${c.root}/objects/counter`)).toBeNull(); // nothing reached ZooKeeper
+    expect(await zk.exists(new Keyspace(c.root).typePath('counter'))).toBeNull(); // nothing reached ZooKeeper
 
     const unknown = await failure(a.call('counter', 'c1', 'frobnicate', null));
     expect(unknown).toBeInstanceOf(UnknownHandler);

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { NodeProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { S3StateStore } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
-import { ownersInZooKeeper } from '../harness/lock-tree.js';
+import { lockParentsInZooKeeper, ownersInZooKeeper } from '../harness/lock-tree.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
@@ -70,7 +70,7 @@ it('drains a node process on SIGTERM: the call in flight completes, the state is
 
   // Nothing left in ZooKeeper: no lock, no lock parent, no member znode.
   expect(await ownersInZooKeeper(zk, c.root)).toEqual(new Map());
-  expect(await zk.getChildren(`${c.root}/objects/counter`).catch(() => [])).toEqual([]);
+  expect(await lockParentsInZooKeeper(zk, c.root, 'counter')).toEqual([]);
   expect(await zk.getChildren(`${c.root}/nodes`)).toEqual(['node-b']);
   // The last acknowledged state is in S3, and the next call, served by node-b, starts from it.
   const store = new S3StateStore({

@@ -31,6 +31,8 @@ export const timing = {
   exitMs: 10_000,
   /** test/harness: a request to a harness ZooKeeper server (node-zookeeper-client has no request timeout of its own). */
   harnessRequestMs: 10_000,
+  /** ZooKeeper's Java client (`zkCli.sh`): a JVM start, a connection and one command, or the error it reports. */
+  javaClientMs: 30_000,
   /**
    * test/harness: a ZooKeeper ensemble noticing a partition and electing again (syncLimit of 5 ticks of 500 ms for a
    * leader to notice, then an election; a partitioned JVM's threads wait out their socket timeouts).

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZkSession } from '@highlander/runtime/zookeeper';
+import { lockParentsInZooKeeper } from '../harness/lock-tree.js';
 import { uniqueRoot } from '../../scripts/cluster.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
@@ -145,7 +146,7 @@ describe('the packed packages, installed in an application outside the repositor
       expect(await zk.getChildren(`${root}/nodes`)).toEqual(['packed-a']);
       process.kill(-node.child.pid!, 'SIGTERM');
       await expect.poll(() => zk.getChildren(`${root}/nodes`), { timeout: timing.eventMs }).toEqual([]);
-      expect(await zk.getChildren(`${root}/objects/todo`).catch(() => [])).toEqual([]);
+      expect(await lockParentsInZooKeeper(zk, root, 'todo')).toEqual([]);
     } finally {
       zk.close();
     }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as runtime from '@highlander/runtime';
 import {
   CallTimeout, CoordinatorUnavailable, ERROR_CLASSES, Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidArgument,
-  InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, MigrationRefused, NodeNameTaken, NodeStopping, NodeUnreachable,
+  InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, KeyspaceLayoutMismatch, MigrationRefused, NodeNameTaken, NodeStopping, NodeUnreachable,
   NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
   UnknownObjectType, deserializeError, httpStatusOf, type SerializedError,
 } from '@highlander/runtime';
@@ -36,6 +36,7 @@ const SAMPLES: Record<string, HighlanderError> = {
   ProtocolError: new ProtocolError('peer frame is not JSON'),
   InvalidArgument: new InvalidArgument('timeoutMs must be between 1 and 600000 ms (got 0)'),
   StoreConditionsIgnored: new StoreConditionsIgnored('http://127.0.0.1:9000 (bucket b)', 'a write with If-Match a stale ETag succeeded'),
+  KeyspaceLayoutMismatch: new KeyspaceLayoutMismatch('/highlander', 'lock queues of the previous layout are held (todo/a)', 'stop every node of the previous version'),
 };
 
 /** Every error class the runtime's entry point exports. */

@@ -2,6 +2,10 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { CoordinatorUnavailable, NodeNameTaken, OwnershipLost } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo } from '../coordinator.js';
+import { Keyspace } from '../zookeeper/keyspace.js';
+
+/** Lock paths as the ZooKeeper keyspace lays them out, without a root: `/objects/<type>/<bucket>/<id>/lock-…`. */
+const EMBEDDED_KEYSPACE = new Keyspace('');
 
 /**
  * The coordinator for a cluster whose nodes all live in one OS process (the seed's Elixir
@@ -213,8 +217,8 @@ export class EmbeddedRegistry {
           this.#queues.set(key, queue);
         }
         const sequence = ++this.#sequence;
-        // Named like the ZooKeeper lock znodes (lock-<node>-<session>-<nonce>-<sequence>), so tools read both alike.
-        const path = `/objects/${type}/${id}/lock-${node}-${session.id.toString(16)}-0-${String(sequence).padStart(10, '0')}`;
+        // Named like the ZooKeeper lock znodes (lock-<node>-<session>-<nonce>-<sequence>) under a root-less keyspace, so tools read both alike.
+        const path = `${EMBEDDED_KEYSPACE.lockParent(type, id)}/lock-${node}-${session.id.toString(16)}-0-${String(sequence).padStart(10, '0')}`;
         const lock: Lock = { type, id, node, session, sequence, epoch: (this.#epochBase + BigInt(sequence)).toString(), path };
         queue.locks.push(lock);
         session.locks.add(lock);

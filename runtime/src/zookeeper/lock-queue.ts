@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CoordinatorUnavailable, OwnershipLost } from '../errors.js';
 import type { AcquireOptions, AcquireResult, LockHandle, LockQueueEntry } from '../coordinator.js';
+import { bucketOf, type Keyspace } from './keyspace.js';
+import { ensureBucket } from './keyspace-guard.js';
 import { CreateMode, Exception, ZkError, czxidOf, isZkCode, type ZkSession } from './zk-session.js';
 
 /**
- * The ZooKeeper lock recipe, one queue per object under `<root>/objects/<type>/<id>/`:
+ * The ZooKeeper lock recipe, one queue per object under its lock parent
+ * `<root>/objects/<type>/<bucket>/<id>/` (keyspace.ts):
  * `EPHEMERAL_SEQUENTIAL` znodes named `lock-<node>-<session>-<nonce>-<seq>`; the lowest sequence
  * owns the object, the others wait, each watching only its predecessor.
  *
@@ -39,12 +42,12 @@ export class LockQueue {
 
   constructor(
     private readonly session: ZkSession,
-    private readonly objectsRoot: string,
+    private readonly keyspace: Keyspace,
     private readonly nodeName: string,
   ) {}
 
   parentOf(type: string, id: string): string {
-    return `${this.objectsRoot}/${type}/${id}`;
+    return this.keyspace.lockParent(type, id);
   }
 
   async queue(type: string, id: string): Promise<LockQueueEntry[]> {
@@ -69,7 +72,7 @@ export class LockQueue {
     const deadline = started + options.timeoutMs;
     const parent = this.parentOf(type, id);
     const sessionAtStart = this.session.sessionId;
-    const path = await this.#createLockZnode(type, parent, deadline);
+    const path = await this.#createLockZnode(type, id, parent, deadline);
     const name = path.slice(parent.length + 1);
     // Fetch our own stat (for the epoch) while looking at the queue: one round trip, pipelined.
     let statPromise: Promise<string | null> | null = this.session.exists(path).then((stat) => (stat ? czxidOf(stat) : null));
@@ -126,7 +129,7 @@ export class LockQueue {
   }
 
   /** Creates our ephemeral sequential znode (and the lock parent when missing), recovering from connection loss by name. */
-  async #createLockZnode(type: string, parent: string, deadline: number): Promise<string> {
+  async #createLockZnode(type: string, id: string, parent: string, deadline: number): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       if (performance.now() > deadline) throw new CoordinatorUnavailable(`create lock under ${parent}`, new Error('timed out'));
       const prefix = `${parent}/lock-${this.nodeName}-${this.session.sessionId}-${randomBytes(4).toString('hex')}-`;
@@ -145,10 +148,8 @@ export class LockQueue {
       } catch (err) {
         if (isZkCode(err, Exception.NODE_EXISTS)) continue; // the parent exists: plain create next
         if (isZkCode(err, Exception.NO_NODE)) {
-          // The type's znode is missing (first object of the type) or the parent was just cleaned up.
-          await this.session.mkdirp(`${this.objectsRoot}/${type}`).catch((mkErr) => {
-            if (!isZkCode(mkErr, Exception.NODE_EXISTS)) throw mkErr;
-          });
+          // The bucket is missing (first object of the type or of the bucket) or the parent was just cleaned up.
+          await ensureBucket(this.session, this.keyspace, type, bucketOf(id));
           attempt = -1; // next attempt is the multi again
           continue;
         }

@@ -1,5 +1,6 @@
 import { Backoff, CoalescedRun, type BackoffOptions } from '@highlander/kit';
 import type { MemberInfo } from '../coordinator.js';
+import { Keyspace } from './keyspace.js';
 import { Exception, isZkCode, type ZkSession } from './zk-session.js';
 
 export interface MembershipWatchOptions {
@@ -34,6 +35,7 @@ export class MembershipWatch {
   readonly #session: ZkSession;
   readonly #options: MembershipWatchOptions;
   readonly #backoff: Backoff;
+  readonly #keyspace: Keyspace;
   #members: MemberInfo[] = [];
   #childrenWatched = false;
   readonly #dataWatched = new Set<string>();
@@ -51,6 +53,7 @@ export class MembershipWatch {
   constructor(session: ZkSession, options: MembershipWatchOptions) {
     this.#session = session;
     this.#options = options;
+    this.#keyspace = new Keyspace(options.root);
     this.#backoff = new Backoff(options.retry ?? { initialMs: 250, maxMs: 5000 });
   }
 
@@ -117,7 +120,7 @@ export class MembershipWatch {
 
   async #list(): Promise<MemberInfo[]> {
     const session = this.#session;
-    const parent = `${this.#options.root}/nodes`;
+    const parent = this.#keyspace.nodesPath;
     const watchChildren = !this.#childrenWatched;
     this.#childrenWatched = true;
     let names: string[];
@@ -135,7 +138,7 @@ export class MembershipWatch {
       if (watchData) this.#dataWatched.add(name);
       let data: Buffer | undefined;
       try {
-        ({ data } = await session.getData(`${parent}/${name}`, watchData ? () => {
+        ({ data } = await session.getData(this.#keyspace.memberPath(name), watchData ? () => {
           this.#dataWatched.delete(name);
           this.#trigger();
         } : undefined));
@@ -157,7 +160,7 @@ export class MembershipWatch {
     } catch {
       // Not JSON: reported below like any other unreadable payload.
     }
-    this.#report(new Error(`member znode ${this.#options.root}/nodes/${name} holds no member info; left out`));
+    this.#report(new Error(`member znode ${this.#keyspace.memberPath(name)} holds no member info; left out`));
     return null;
   }
 

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import zookeeper from 'node-zookeeper-client';
-import type { Client, Event, Stat } from 'node-zookeeper-client';
+import type { ACL as AclEntry, Client, Event, Stat } from 'node-zookeeper-client';
 import { CoordinatorUnavailable } from '../errors.js';
 import type { RequestObserver } from '../request-observer.js';
+import { KEYSPACE_WRITER_AUTH } from './keyspace.js';
 
 /**
  * A ZooKeeper session with what node-zookeeper-client leaves out (notes/zookeeper.md):
@@ -110,6 +111,8 @@ export class ZkSession extends EventEmitter {
   readonly sessionTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly #observe: RequestObserver | undefined;
+  /** The keyspace writer's identity (keyspace.ts): what lets this version create types and buckets. */
+  readonly #credentials = [{ scheme: 'digest', auth: Buffer.from(KEYSPACE_WRITER_AUTH) }];
   #client: Client;
   #closed = false;
   #connected = false;
@@ -192,8 +195,18 @@ export class ZkSession extends EventEmitter {
 
   // ---- requests ----
 
-  create(path: string, data: Buffer | undefined, mode: number): Promise<string> {
-    return this.#request<string>('create', path, (cb) => this.#client.create(path, data ?? Buffer.alloc(0), OPEN, mode, cb));
+  /** Creates a znode, open to everyone unless `acl` says otherwise. */
+  create(path: string, data: Buffer | undefined, mode: number, acl: AclEntry[] = OPEN): Promise<string> {
+    return this.#request<string>('create', path, (cb) => this.#client.create(path, data ?? Buffer.alloc(0), acl, mode, cb));
+  }
+
+  /** Replaces a znode's ACL (any version). */
+  setACL(path: string, acl: AclEntry[]): Promise<void> {
+    return this.#request<void>('setACL', path, (cb) => this.#client.setACL(path, acl, -1, (error) => cb(error, undefined)));
+  }
+
+  getACL(path: string): Promise<AclEntry[]> {
+    return this.#request<AclEntry[]>('getACL', path, (cb) => this.#client.getACL(path, (error, acls) => cb(error, acls)));
   }
 
   remove(path: string, version = -1): Promise<void> {
@@ -314,6 +327,8 @@ export class ZkSession extends EventEmitter {
       // A retried create could leave a duplicate lock znode: retries stay off, losses are recovered by name.
       retries: 0,
     });
+    // Sent again by the client on every reconnect; a renewed session gets it here.
+    for (const credential of this.#credentials) client.addAuthInfo(credential.scheme, credential.auth);
     client.on('connected', () => {
       this.#connected = true;
       // The server just accepted this session: it was alive a round trip ago at most (loopback to LAN

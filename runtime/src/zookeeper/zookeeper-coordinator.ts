@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { CoordinatorUnavailable, NodeNameTaken } from '../errors.js';
+import { CoordinatorUnavailable, KeyspaceLayoutMismatch, NodeNameTaken } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockQueueEntry, MemberInfo } from '../coordinator.js';
 import { RequestObservers, type RequestObserver } from '../request-observer.js';
+import { Keyspace } from './keyspace.js';
+import { ensureKeyspaceLayout } from './keyspace-guard.js';
 import { LockQueue } from './lock-queue.js';
 import { MembershipWatch } from './membership-watch.js';
 import { CreateMode, Exception, ZkSession, isZkCode } from './zk-session.js';
@@ -50,11 +52,13 @@ export const ZOOKEEPER_DEFAULTS = {
 /**
  * Membership and lock queues on ZooKeeper:
  * `<root>/nodes/<name>` (ephemeral, the node's info as JSON) and
- * `<root>/objects/<type>/<id>/lock-…` (the lock queue, see {@link LockQueue}).
+ * `<root>/objects/<type>/<bucket>/<id>/lock-…` (the lock queue, see {@link LockQueue}; the layout is
+ * keyspace.ts's). `start()` refuses a root in another layout (`KeyspaceLayoutMismatch`, keyspace-guard.ts).
  * Holds one children watch on `<root>/nodes` and one data watch per member; none per object.
  */
 export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   readonly root: string;
+  readonly keyspace: Keyspace;
   readonly options: Required<Omit<ZooKeeperCoordinatorOptions, 'root'>>;
   #session: ZkSession | undefined;
   #locks: LockQueue | undefined;
@@ -71,6 +75,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     const root = options.root ?? ZOOKEEPER_DEFAULTS.root;
     if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(root)) throw new TypeError(`ZooKeeperCoordinator: root must be an absolute znode path like '/highlander' (got '${root}')`);
     this.root = root;
+    this.keyspace = new Keyspace(root);
     const sessionTimeoutMs = options.sessionTimeoutMs ?? ZOOKEEPER_DEFAULTS.sessionTimeoutMs;
     this.options = {
       connect: options.connect,
@@ -107,7 +112,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
       observe: (sample) => this.#observers.notify(sample),
     });
     this.#session = session;
-    this.#locks = new LockQueue(session, `${this.root}/objects`, self.name);
+    this.#locks = new LockQueue(session, this.keyspace, self.name);
     // Re-arms its watches itself after a renewed session.
     this.#watch = new MembershipWatch(session, {
       root: this.root,
@@ -127,12 +132,12 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
       this.#join().then(() => this.emit('rejoined'), (err) => this.emit('error', err));
     });
     try {
-      await session.mkdirp(`${this.root}/nodes`);
-      await session.mkdirp(`${this.root}/objects`);
+      await ensureKeyspaceLayout(session, this.keyspace);
+      await session.mkdirp(this.keyspace.nodesPath);
       await this.#join();
     } catch (err) {
       session.close();
-      throw err instanceof NodeNameTaken ? err : new CoordinatorUnavailable('join cluster', err);
+      throw err instanceof NodeNameTaken || err instanceof KeyspaceLayoutMismatch ? err : new CoordinatorUnavailable('join cluster', err);
     }
   }
 
@@ -217,7 +222,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   }
 
   #memberPath(name: string): string {
-    return `${this.root}/nodes/${name}`;
+    return this.keyspace.memberPath(name);
   }
 
   /** Creates our member znode, waiting for a previous holder of the name to expire. */

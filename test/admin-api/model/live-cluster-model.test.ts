@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Cluster, uniqueRoot, type ClusterConfig, type NodeProcess } from '../../../scripts/cluster.js';
 import { LiveClusterModel } from '@highlander/admin-api';
 import type { ModelDelta } from '@highlander/admin-api';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { Keyspace, ZkSession } from '@highlander/runtime/zookeeper';
 import { s3Config, zookeeperConnect } from '../../harness/servers.js';
 import { TEST_OBJECTS } from '../../harness/test-objects.js';
 import { timing } from '../../harness/timing.js';
@@ -119,7 +119,7 @@ describe('live cluster model', () => {
     const stop = model.watchLockQueue('counter', 'q', (queue) => seen.push(queue.length));
     await vi.waitFor(() => expect(seen[0]).toBe(1), { timeout: timing.eventMs, interval: 50 });
     // A second znode joins the queue (as a migration target would): the watcher sees two entries.
-    const parent = `${c.root}/objects/counter/q`;
+    const parent = new Keyspace(c.root).lockParent('counter', 'q');
     const waiter = await zk.create(`${parent}/lock-visitor-00-00-`, undefined, 3 /* EPHEMERAL_SEQUENTIAL */);
     await vi.waitFor(() => expect(seen).toContain(2), { timeout: timing.eventMs, interval: 50 });
     stop();

@@ -91,7 +91,7 @@ export interface CoordinationState {
   /** Children of `<root>/nodes`. */
   members: string[];
   locks: LockZnode[];
-  /** `<root>/objects/<type>/<id>` znodes (lock parents), with or without children. */
+  /** `<root>/objects/<type>/<bucket>/<id>` znodes (lock parents), with or without children. */
   lockParents: string[];
 }
 

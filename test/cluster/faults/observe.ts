@@ -1,7 +1,7 @@
 import { vi } from 'vitest';
 import type { Cluster } from '../../../scripts/cluster.js';
 import type { LifecycleEvent, S3StateStore } from '@highlander/runtime';
-import { parseLockName } from '@highlander/runtime/zookeeper';
+import { Keyspace, parseLockName } from '@highlander/runtime/zookeeper';
 import { Exception, czxidOf, isZkCode, type ZkSession } from '@highlander/runtime/zookeeper';
 import { timing } from '../../harness/timing.js';
 import type { ActivationRecord, CoordinationState, FinalState, LiveActivation } from './checker.js';
@@ -26,17 +26,20 @@ async function children(zk: ZkSession, path: string): Promise<string[]> {
 
 /** Member znodes, lock znodes (with their czxid) and lock parents under `root`. */
 export async function readCoordination(zk: ZkSession, root: string): Promise<CoordinationState> {
-  const members = (await children(zk, `${root}/nodes`)).sort();
+  const keyspace = new Keyspace(root);
+  const members = (await children(zk, keyspace.nodesPath)).sort();
   const locks: CoordinationState['locks'] = [];
   const lockParents: string[] = [];
-  for (const type of await children(zk, `${root}/objects`)) {
-    for (const id of await children(zk, `${root}/objects/${type}`)) {
-      const parent = `${root}/objects/${type}/${id}`;
-      lockParents.push(parent);
-      for (const name of await children(zk, parent)) {
-        const stat = await zk.exists(`${parent}/${name}`);
-        if (!stat) continue; // deleted between the listing and now
-        locks.push({ type, id, name, node: parseLockName(name)?.node ?? '?', epoch: czxidOf(stat) });
+  for (const type of await children(zk, keyspace.objectsPath)) {
+    for (const bucket of await children(zk, keyspace.typePath(type))) {
+      for (const id of await children(zk, keyspace.bucketPath(type, bucket))) {
+        const parent = keyspace.lockParentIn(type, bucket, id);
+        lockParents.push(parent);
+        for (const name of await children(zk, parent)) {
+          const stat = await zk.exists(`${parent}/${name}`);
+          if (!stat) continue; // deleted between the listing and now
+          locks.push({ type, id, name, node: parseLockName(name)?.node ?? '?', epoch: czxidOf(stat) });
+        }
       }
     }
   }
