@@ -47,7 +47,8 @@ async function askOn(page: Page, text: string): Promise<void> {
   await page.getByTestId('question-input').fill(text);
   await page.getByTestId('ask').click();
   await expect.poll(() => page.getByTestId('notice-ok').textContent(), { timeout: timing.uiMs }).toMatch(/^Question sent ✓/);
-  expect(await page.getByTestId('question-input').inputValue()).toBe('');
+  // The form is cleared once the question is acknowledged (in the update after the notice).
+  await expect.poll(() => page.getByTestId('question-input').inputValue(), { timeout: timing.uiMs }).toBe('');
 }
 
 function voteButton(page: Page, text: string) {
