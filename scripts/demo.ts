@@ -369,6 +369,7 @@ try {
 log('');
 log(color(1, `  audience   ${joinBase}/a/${code}`) + `   (code ${color(1, code)}, ${talkNote}; the gateway on ${hosts.note}; ${joinBase}/ asks for the code)`);
 log(color(1, `  presenter  ${adminUrl}/audience/${code}?token=${state.operatorToken}`));
+log(color(1, `  projector  ${adminUrl}/present/${code}?token=${state.operatorToken}`) + '   (presenter mode: press ? for its keys)');
 log(color(1, `  dashboard  ${adminUrl}/?token=${state.operatorToken}`));
 log(`  tokens     operator ${state.operatorToken}   viewer ${state.viewerToken}   (kept in ${STATE_FILE}; --new-tokens rotates them)`);
 log(`  try        bin/highlander ls objects --api ${adminUrl} --token ${state.viewerToken}`);

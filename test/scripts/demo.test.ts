@@ -20,7 +20,7 @@ interface Run {
   out: string;
   links: { audience: string; talkCode: string; presenter: string; dashboard: string; operator: string; viewer: string };
   /** What the test checked while the demo ran. */
-  checks: { summaryNodes: number; audiencePage: number; joinPage: string; talkStatus: number };
+  checks: { summaryNodes: number; audiencePage: number; joinPage: string; talkStatus: number; presentStatus: number; presentIsApp: boolean };
 }
 
 function runDemo(data: string, extra: string[] = []): Promise<Run> {
@@ -36,9 +36,11 @@ function runDemo(data: string, extra: string[] = []): Promise<Run> {
       out += chunk.toString();
       const audience = /audience\s+(http:\/\/\S+)\/a\/([A-Z0-9]+)/.exec(out);
       const presenter = /presenter\s+(http:\/\/\S+\/audience\/[A-Z0-9]+)\?token=/.exec(out);
+      const projector = /projector\s+(http:\/\/\S+\/present\/[A-Z0-9]+)\?token=/.exec(out);
       const dashboard = /dashboard\s+(http:\/\/\S+)\/\?token=(\S+)/.exec(out);
       const tokens = /operator (\S+)\s+viewer (\S+)/.exec(out);
-      if (checking || !audience || !presenter || !dashboard || !tokens) return;
+      if (checking || !audience || !presenter || !projector || !dashboard || !tokens) return;
+      const projectorUrl = projector[1]!;
       links = { audience: audience[1]!, talkCode: audience[2]!, presenter: presenter[1]!, dashboard: dashboard[1]!, operator: tokens[1]!, viewer: tokens[2]! };
       const l = links;
       checking = (async () => {
@@ -48,7 +50,12 @@ function runDemo(data: string, extra: string[] = []): Promise<Run> {
         const join = await (await fetch(`${l.audience}/`)).text();
         const talk = await fetch(`${l.dashboard}/api/talks/${l.talkCode}`, { headers: { authorization: `Bearer ${l.operator}` } });
         await talk.text();
-        return { summaryNodes: ((await summary.json()) as { nodes: number }).nodes, audiencePage: page.status, joinPage: join, talkStatus: talk.status };
+        const present = await fetch(projectorUrl);
+        const presentPage = await present.text();
+        return {
+          summaryNodes: ((await summary.json()) as { nodes: number }).nodes, audiencePage: page.status, joinPage: join, talkStatus: talk.status,
+          presentStatus: present.status, presentIsApp: presentPage.includes('<div id="app"'),
+        };
       })();
     });
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -69,7 +76,7 @@ describe('the demo on embedded defaults', () => {
       expect(first.code, first.out).toBe(0);
       expect(first.links.audience).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
       expect(first.links.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(first.checks).toMatchObject({ summaryNodes: 3, audiencePage: 200, talkStatus: 200 });
+      expect(first.checks).toMatchObject({ summaryNodes: 3, audiencePage: 200, talkStatus: 200, presentStatus: 200, presentIsApp: true });
       expect(first.checks.joinPage).toContain('<form method="get" action="/a">');
       expect(first.out).toMatch(/done: [1-9]\d* calls acknowledged, \d+ refused by List.insertTodo \(not allowed\), 0 failed/);
       // Quiet: a status line, no per-call lifecycle events (those come with --events).
