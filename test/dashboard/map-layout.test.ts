@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlotAllocator, cellGrid, regionLayout, slotAt, slotPosition, typeColors } from '../../dashboard/src/lib/map-layout.ts';
+import { SlotAllocator, cellGrid, regionLayout, slotAt, slotPosition } from '../../dashboard/src/lib/map-layout.ts';
 
 describe('regionLayout', () => {
   it('puts three nodes side by side on a wide screen, equal and without overlap', () => {
@@ -70,14 +70,5 @@ describe('SlotAllocator', () => {
     slots.give(4);
     expect(slots.extent).toBe(3);
     expect(slots.take()).toBe(3);
-  });
-});
-
-describe('typeColors', () => {
-  it('gives each type its own colour, the same whatever order types are seen in', () => {
-    const a = typeColors(['todo', 'list', 'user']);
-    const b = typeColors(['user', 'todo', 'list']);
-    expect(new Set(['todo', 'list', 'user'].map(a)).size).toBe(3);
-    for (const t of ['todo', 'list', 'user']) expect(a(t)).toBe(b(t));
   });
 });

@@ -2,7 +2,6 @@
  * Pure geometry of the cluster map: one region per node, one cell per owned object.
  * No DOM here; ClusterMap.canvas.svelte draws what these compute. Unit-tested.
  */
-import { scaleOrdinal, schemeTableau10 } from 'd3';
 
 export interface Rect {
   x: number;
@@ -125,10 +124,4 @@ export class SlotAllocator {
   get extent(): number {
     return this.#next;
   }
-}
-
-/** A stable colour per object type (Tableau 10, in order of the sorted type names). */
-export function typeColors(types: Iterable<string>): (type: string) => string {
-  const scale = scaleOrdinal<string, string>(schemeTableau10).domain([...new Set(types)].sort());
-  return (type) => scale(type);
 }
