@@ -220,6 +220,27 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.close();
   });
 
+  it('the sign-in form says why a token is refused: one a browser cannot send, one the admin API does not know', async () => {
+    const stranger = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    try {
+      const page = await stranger.newPage();
+      await page.goto(`${stack.url}/`);
+      const alert = page.locator('.login [role=alert]');
+      await page.locator('#token').fill('my token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => alert.textContent({ timeout: timing.uiMs }), { timeout: timing.uiMs }).toContain('it contains a space or line break');
+      await page.locator('#token').fill('not-a-configured-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => alert.textContent({ timeout: timing.uiMs }), { timeout: timing.uiMs }).toContain('The admin API does not know that token');
+      // A pasted token with a line break after it signs in.
+      await page.locator('#token').fill(`${VIEWER}\n`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it('a viewer sees no action controls', async () => {
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     try {

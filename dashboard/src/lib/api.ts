@@ -17,13 +17,19 @@ export class ApiError extends Error {
 type Query = Record<string, string | number | boolean | undefined | null>;
 
 /** One REST call to the admin API with the session's token; throws ApiError with the server's message. */
-export async function api<T>(method: 'GET' | 'POST', path: string, options: { query?: Query; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST',
+  path: string,
+  /** `token`: send this one instead of the session's (the sign-in form checks a token before keeping it). */
+  options: { query?: Query; body?: unknown; signal?: AbortSignal; token?: string } = {},
+): Promise<T> {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, String(value));
   }
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  const token = options.token ?? session.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   let response: Response;
   try {
