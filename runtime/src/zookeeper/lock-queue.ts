@@ -37,8 +37,11 @@ export function sortQueue(children: string[]): Array<{ name: string; node: strin
 }
 
 export class LockQueue {
-  /** Lock parents → name prefixes of znodes this session may have created or failed to delete. */
-  #orphans = new Map<string, Set<string>>();
+  /**
+   * Lock parents → name prefixes of znodes this session may have created or failed to delete, each
+   * with the time a create was given up (null for a delete: once absent, it stays absent).
+   */
+  #orphans = new Map<string, Map<string, number | null>>();
 
   constructor(
     private readonly session: ZkSession,
@@ -121,7 +124,7 @@ export class LockQueue {
     } catch (err) {
       await this.#deleteLock(parent, path).catch(() => {
         // Unreachable: if the session is gone, the znode is gone with it; if not, sweep it later.
-        this.#orphan(parent, name);
+        this.#orphan(parent, name, 'delete');
       });
       if (err instanceof OwnershipLost) throw err;
       throw new CoordinatorUnavailable(`acquire lock of ${type}/${id}`, err);
@@ -157,7 +160,7 @@ export class LockQueue {
           const found = await this.#findOwn(parent, prefix).catch(() => null);
           if (found) return found;
           // Not there now, but the client may still send the request after a reconnect: sweep it later.
-          this.#orphan(parent, prefix.slice(parent.length + 1));
+          this.#orphan(parent, prefix.slice(parent.length + 1), 'create');
           continue; // try again with a fresh nonce
         }
         throw err;
@@ -170,19 +173,34 @@ export class LockQueue {
    * (node-zookeeper-client sends queued requests after a reconnect, so a create we gave up on can
    * still happen later). Run when ZooKeeper answers again, periodically while any remain, and
    * before a graceful stop. An entry stays until ZooKeeper answers for it.
+   *
+   * A create we gave up on is looked for until a full session timeout after we gave up, not only
+   * once: a request sent on a connection that then broke can still be committed after the client
+   * reconnected to another server and listed the parent (the new server has seen the session's
+   * last answered request, not the ones in flight on the old connection). Forgetting it after one
+   * empty listing leaked a lock that this node held with no activation behind it, until a call
+   * reached this node for that object (seen in a fault-schedule soak).
    */
   async sweepOrphans(): Promise<void> {
+    const sessionId = this.session.sessionId;
     for (const [parent, prefixes] of [...this.#orphans]) {
       let children: string[];
       try {
         children = await this.session.getChildren(parent);
       } catch (err) {
-        if (isZkCode(err, Exception.NO_NODE)) this.#orphans.delete(parent);
-        continue; // unreachable: next sweep
+        if (!isZkCode(err, Exception.NO_NODE)) continue; // unreachable: next sweep
+        children = [];
       }
+      const listedAt = performance.now();
       try {
-        for (const child of children) {
-          if ([...prefixes].some((p) => child.startsWith(p))) await this.#deleteLock(parent, `${parent}/${child}`);
+        for (const [prefix, givenUpAt] of [...prefixes]) {
+          const found = children.filter((child) => child.startsWith(prefix));
+          for (const child of found) await this.#deleteLock(parent, `${parent}/${child}`);
+          // A create lands at most once: found and deleted, it is done. Not found, it may still land
+          // while the session lives, for a while after it was given up.
+          const mayStillLand = found.length === 0 && givenUpAt !== null && prefix.includes(`-${sessionId}-`)
+            && listedAt - givenUpAt < this.session.negotiatedTimeoutMs;
+          if (!mayStillLand) prefixes.delete(prefix);
         }
         if (children.length === 0) {
           await this.session.remove(parent).catch((err) => {
@@ -190,7 +208,7 @@ export class LockQueue {
             if (!isZkCode(err, Exception.NOT_EMPTY) && !isZkCode(err, Exception.NO_NODE)) throw err;
           });
         }
-        this.#orphans.delete(parent);
+        if (prefixes.size === 0) this.#orphans.delete(parent);
       } catch {
         // Unreachable again: next sweep.
       }
@@ -201,13 +219,13 @@ export class LockQueue {
     return this.#orphans.size;
   }
 
-  #orphan(parent: string, namePrefix: string): void {
+  #orphan(parent: string, namePrefix: string, kind: 'create' | 'delete'): void {
     let prefixes = this.#orphans.get(parent);
     if (!prefixes) {
-      prefixes = new Set();
+      prefixes = new Map();
       this.#orphans.set(parent, prefixes);
     }
-    prefixes.add(namePrefix);
+    prefixes.set(namePrefix, kind === 'create' ? performance.now() : null);
   }
 
   async #findOwn(parent: string, prefixPath: string): Promise<string | null> {
@@ -250,7 +268,7 @@ export class LockQueue {
       release: () => (released ??= this.#deleteLock(parent, path).catch((err) => {
         released = undefined;
         // The delete may or may not have happened: make sure it does once ZooKeeper answers.
-        this.#orphan(parent, path.slice(parent.length + 1));
+        this.#orphan(parent, path.slice(parent.length + 1), 'delete');
         throw new CoordinatorUnavailable(`release lock of ${type}/${id}`, err);
       })),
       verify: async () => {
