@@ -129,6 +129,8 @@ export const timing = {
   faultScheduleCutMs: 3000,
   /** The randomized schedule: the gap between two faults, drawn from 0.5–1.5 times this. */
   faultScheduleGapMs: 1000,
+  /** The time the soak's linearizability search may take per register before it reports no verdict. */
+  soakLinearizabilityMs: 60_000,
   /** The randomized schedule in CI draws this many faults (the soak draws until its time is up). */
   faultScheduleCount: 5,
   /** A fault's calls count as disturbed only once they have been in flight longer than faultSlowCallMs; recovery is judged this much later. */

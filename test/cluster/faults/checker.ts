@@ -116,6 +116,8 @@ export interface CheckInput {
   origin?: number;
   /** Steps the linearizability search may take per register before it reports `linearizability-unknown`. @default 1_000_000 */
   linearizabilitySteps?: number;
+  /** Milliseconds the linearizability search may take per register (soaks). @default no limit */
+  linearizabilityMs?: number;
 }
 
 /** Evidence lines kept per violation. */
@@ -172,7 +174,7 @@ function checkRegisters(input: CheckInput, origin: number): Violation[] {
     invariant: 'not-linearizable', subject: objectKey(op), message: 'an acknowledged call whose reply carries no result', evidence: [formatOp(op, origin)],
   }));
   const readable = ops.filter((op) => !unreadable.includes(op));
-  for (const result of checkRegisterHistory(readable.map(registerOp), { initial: null, origin, maxSteps: input.linearizabilitySteps ?? 1_000_000 })) {
+  for (const result of checkRegisterHistory(readable.map(registerOp), { initial: null, origin, maxSteps: input.linearizabilitySteps ?? 1_000_000, maxMs: input.linearizabilityMs ?? Infinity })) {
     if (result.verdict === 'linearizable') continue;
     const [message = '', ...evidence] = result.explanation ?? [];
     violations.push({

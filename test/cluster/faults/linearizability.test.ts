@@ -190,6 +190,14 @@ describe('the search', () => {
     expect(result!.explanation![0]).toContain('the search stopped after 50 steps (maxSteps)');
   });
 
+  it('says unknown, never linearizable, when the time budget runs out', () => {
+    const ops = generate(seededRandom(7), { objects: ['r1'], clients: 4, ops: 300, indeterminate: 5, failRate: 0.05 });
+    // A budget already spent (negative) stops the search at its first look at the clock, whatever the machine.
+    const [result] = checkRegisterHistory(ops, { maxMs: -1 });
+    expect(result).toMatchObject({ verdict: 'unknown' });
+    expect(result!.explanation![0]).toContain('the search stopped after -1 ms (maxMs)');
+  });
+
   it('checks a long history (3,000 ops, 8 clients, 30 indeterminate) to the right verdict', () => {
     const ops = generate(seededRandom(3000), { objects: ['r1'], clients: 8, ops: 3000, indeterminate: 30, failRate: 0.02 });
     expect(ops.filter((o) => o.outcome === 'indeterminate')).toHaveLength(30);

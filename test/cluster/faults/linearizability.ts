@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Outcome } from './history.js';
 import { seededInts } from './random.js';
 
@@ -68,6 +69,11 @@ export interface CheckRegisterOptions {
   initial?: unknown;
   /** Ops the search may try per object before it gives up with `unknown`. @default 1_000_000 */
   maxSteps?: number;
+  /**
+   * Milliseconds the search may take per object before it gives up with `unknown`: for long soak
+   * histories, where a step's cost grows with the ops still open. @default no limit
+   */
+  maxMs?: number;
   /** Times in explanations are relative to this (wall-clock ms). @default the earliest invokedAt in the input */
   origin?: number;
 }
@@ -110,6 +116,8 @@ export interface SearchOp<I, O> {
 export interface SearchResult {
   verdict: Verdict;
   steps: number;
+  /** For `unknown`: which budget ran out. */
+  stoppedBy?: 'steps' | 'time';
   /**
    * Positions in the input of the longest linearizable prefix found (most answered ops taken), in
    * linearization order: a full linearization when the verdict is linearizable.
@@ -150,7 +158,9 @@ interface Frame<S> {
  * Searches for a linearization of one object's ops. Gives up with `unknown` after `maxSteps` ops
  * tried: a search cut short never claims linearizable.
  */
-export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonly SearchOp<I, O>[], maxSteps: number): SearchResult {
+export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonly SearchOp<I, O>[], maxSteps: number, maxMs = Infinity): SearchResult {
+  const deadline = Number.isFinite(maxMs) ? performance.now() + maxMs : Infinity;
+  let nextClockLook = 0;
   const byCall = (a: number, b: number) => ops[a]!.call - ops[b]!.call || a - b;
   const answered = ops.flatMap((op, i) => (op.answer ? [i] : [])).sort(byCall);
   const pending = ops.flatMap((op, i) => (op.answer ? [] : [i])).sort(byCall);
@@ -360,7 +370,14 @@ export function searchLinearization<S, I, O>(model: Model<S, I, O>, ops: readonl
   for (;;) {
     if (steps > maxSteps) {
       keepIfLongest();
-      return { verdict: 'unknown', steps: maxSteps, longest };
+      return { verdict: 'unknown', steps: maxSteps, longest, stoppedBy: 'steps' };
+    }
+    if (steps >= nextClockLook) {
+      nextClockLook = steps + 4096;
+      if (performance.now() > deadline) {
+        keepIfLongest();
+        return { verdict: 'unknown', steps, longest, stoppedBy: 'time' };
+      }
     }
     const candidate = candidates[at];
     if (candidate) {
@@ -493,6 +510,7 @@ function valueKey(value: unknown): string {
 export function checkRegisterHistory(ops: readonly RegisterOp[], options: CheckRegisterOptions = {}): LinearizabilityResult[] {
   const initial = options.initial ?? null;
   const maxSteps = options.maxSteps ?? 1_000_000;
+  const maxMs = options.maxMs ?? Infinity;
   const origin = options.origin ?? ops.reduce((min, op) => Math.min(min, op.invokedAt), Infinity);
   for (const op of ops) validate(op);
 
@@ -502,7 +520,7 @@ export function checkRegisterHistory(ops: readonly RegisterOp[], options: CheckR
     if (!list) objects.set(op.object, (list = []));
     list.push(op);
   }
-  return [...objects.keys()].sort().map((object) => checkObject(object, objects.get(object)!, initial, maxSteps, origin));
+  return [...objects.keys()].sort().map((object) => checkObject(object, objects.get(object)!, initial, { maxSteps, maxMs }, origin));
 }
 
 function validate(op: RegisterOp): void {
@@ -511,7 +529,7 @@ function validate(op: RegisterOp): void {
   if (op.kind === 'cas' && typeof op.result !== 'boolean') throw new TypeError(`op #${op.index}: an ok cas without a boolean result`);
 }
 
-function checkObject(object: string, all: RegisterOp[], initial: unknown, maxSteps: number, origin: number): LinearizabilityResult {
+function checkObject(object: string, all: RegisterOp[], initial: unknown, limits: { maxSteps: number; maxMs: number }, origin: number): LinearizabilityResult {
   const kept = all.filter((op) => op.outcome !== 'fail' && !(op.outcome === 'indeterminate' && op.kind === 'read'));
 
   // Values something observes keep their identity; every other value is UNOBSERVED.
@@ -534,11 +552,11 @@ function checkObject(object: string, all: RegisterOp[], initial: unknown, maxSte
     return { input, call: op.invokedAt, answer: { at: op.completedAt ?? Infinity, output } };
   });
 
-  const result = searchLinearization(registerModel(intern(initial), observed.size), searchOps, maxSteps);
+  const result = searchLinearization(registerModel(intern(initial), observed.size), searchOps, limits.maxSteps, limits.maxMs);
   const base = { object, verdict: result.verdict, ops: all.length, steps: result.steps };
   if (result.verdict === 'linearizable') return base;
   const prefix = result.longest.map((position) => kept[position]!);
-  return { ...base, explanation: explain(object, result, all, kept, prefix, initial, maxSteps, origin) };
+  return { ...base, explanation: explain(object, result, all, kept, prefix, initial, limits, origin) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -623,7 +641,7 @@ function explain(
   kept: readonly RegisterOp[],
   prefix: readonly RegisterOp[],
   initial: unknown,
-  maxSteps: number,
+  limits: { maxSteps: number; maxMs: number },
   origin: number,
 ): string[] {
   const fmt = (op: RegisterOp) => formatRegisterOp(op, origin);
@@ -632,7 +650,8 @@ function explain(
   const placedAnswered = prefix.filter((op) => op.outcome === 'ok').length;
   const lines: string[] = [];
   if (result.verdict === 'unknown') {
-    lines.push(`register ${object}: no verdict — the search stopped after ${maxSteps} steps (maxSteps); at best it placed ${placedAnswered} of ${answered.length} ok ops`);
+    const why = result.stoppedBy === 'time' ? `${limits.maxMs} ms (maxMs), after ${result.steps} steps` : `${limits.maxSteps} steps (maxSteps)`;
+    lines.push(`register ${object}: no verdict — the search stopped after ${why}; at best it placed ${placedAnswered} of ${answered.length} ok ops`);
   } else {
     lines.push(`register ${object}: not linearizable — no order of its ops explains every answer; the longest linearizable prefix found places ${placedAnswered} of ${answered.length} ok ops`);
   }

@@ -8,7 +8,7 @@ import { S3StateStore, type LifecycleEvent } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { TEST_OBJECTS } from '../../harness/test-objects.js';
 import { hold, timing } from '../../harness/timing.js';
-import { check, type ActivationRecord, type LiveActivation, type Violation } from './checker.js';
+import { check, type ActivationRecord, type CheckInput, type LiveActivation, type Violation } from './checker.js';
 import type { FaultContext } from './faults.js';
 import { History, objectKey, type FaultRecord, type ObjectKind } from './history.js';
 import { activationRecords, finalFromStore, finalThroughNode, liveActivations, settledCoordination } from './observe.js';
@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   network?: boolean;
   /** More environment for every node process. */
   nodeEnv?: Record<string, string>;
+  /** Milliseconds the linearizability check may spend per register (soaks: `linearizability-unknown` rather than hours). @default no limit */
+  linearizabilityMs?: number;
   inject(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -136,10 +138,18 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
 
     const events = cluster.allEvents();
     const activations = activationRecords(events);
-    const violations = check({
+    const input: CheckInput = {
       ops: history.ops, finals: [nodeFinal, s3Final], activations,
       running: { coordination: runningCoordination, liveNodes, activations: live }, stopped, origin: history.startedAt,
-    });
+      ...(options.linearizabilityMs === undefined ? {} : { linearizabilityMs: options.linearizabilityMs }),
+    };
+    if (HISTORY_DIR) {
+      // Written before the check, so that a check that takes too long leaves the history to study.
+      await mkdir(HISTORY_DIR, { recursive: true });
+      const dump = { label: options.label, root, startedAt: history.startedAt, faults: history.faults, events, check: input };
+      await writeFile(join(HISTORY_DIR, `${options.label}.json`), JSON.stringify(dump));
+    }
+    const violations = check(input);
     const recovered = recoveries(history.ops, history.faults, endAt, timing.faultSlowCallMs);
     const figures = figuresOf(
       { label: options.label, nodes: options.nodes, clients, objects: workload.objects.length, durationMs: Date.now() - history.startedAt },
@@ -147,11 +157,7 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     );
     const report = formatReport(figures, recovered, violations, history.startedAt);
     console.log(report);
-    if (HISTORY_DIR) {
-      await mkdir(HISTORY_DIR, { recursive: true });
-      const dump = { label: options.label, root, startedAt: history.startedAt, faults: history.faults, ops: history.ops, events, violations };
-      await writeFile(join(HISTORY_DIR, `${options.label}.json`), JSON.stringify(dump));
-    }
+    if (HISTORY_DIR) await writeFile(join(HISTORY_DIR, `${options.label}.violations.json`), JSON.stringify(violations));
     return { history, violations, recoveries: recovered, figures, events, activations, report };
   } finally {
     zk?.close();
