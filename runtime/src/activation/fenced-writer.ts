@@ -62,13 +62,22 @@ const MAX_CLAIM_ATTEMPTS = 6;
  * Claims the stored object for `epoch`: returns what is stored then (the stored state, or the
  * initial one written now) and whether it existed. Throws `Fenced` when a newer owner has claimed
  * it, and whatever the store or `initialBody` throws.
+ *
+ * `earlyRead` is a read of the object started before the lock was held (activation starts it
+ * beside the lock acquisition, to save a round trip). It may be stale — an earlier owner can write
+ * between that read and our lock — and that is safe: the claim writes on condition of the ETag it
+ * read (or of the object's absence), so a stale read makes that write fail and the claim reads
+ * again; and epochs only grow, so a stale read never shows a newer epoch than the store holds.
+ * A failed early read is not an answer either: the claim reads again.
  */
-export async function claim(store: StateStore, target: WriteTarget, epoch: string, initialBody: () => string): Promise<Durable & { existed: boolean }> {
+export async function claim(
+  store: StateStore, target: WriteTarget, epoch: string, initialBody: () => string, earlyRead?: Promise<StoredObject | null>,
+): Promise<Durable & { existed: boolean }> {
   const { type, id } = target;
-  let existed = false;
+  let existed = false; // as the last read that was not of our own claim saw it
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
-    const stored = await store.read(type, id);
-    if (attempt === 0) existed = stored !== null;
+    const stored = attempt === 0 && earlyRead ? await earlyRead.catch(() => store.read(type, id)) : await store.read(type, id);
+    if (stored?.epoch !== epoch) existed = stored !== null;
     if (stored && BigInt(stored.epoch) > BigInt(epoch)) throw new Fenced(type, id); // a newer owner has claimed it: we are the stale one
     if (stored && stored.epoch === epoch) return { body: stored.body, etag: stored.etag, version: stored.version, existed }; // our own claim, whose answer was lost
     const body = stored ? stored.body : initialBody();

@@ -68,6 +68,18 @@ describe('claim', () => {
     expect(store.writes[0]).toMatchObject({ condition: { ifMatch: 'old' }, epoch: '100', version: 5 });
   });
 
+  it('takes an early read as its first, and reads again when that read failed', async () => {
+    const store = new ScriptedStore();
+    store.stored = { body: '{"value":7}', etag: 'old', epoch: '90', version: 4 };
+    await claim(store, target, '100', () => '{}', store.read());
+    expect(store.reads).toBe(1); // the early read only
+    const failed = Promise.reject(new StoreUnavailable('read', 'k', new Error('connection refused')));
+    const again = new ScriptedStore();
+    again.stored = { body: '{"value":7}', etag: 'old', epoch: '90', version: 4 };
+    expect(await claim(again, target, '100', () => '{}', failed)).toMatchObject({ body: '{"value":7}', version: 5 });
+    expect(again.reads).toBe(1);
+  });
+
   it('refuses a stored epoch newer than its own: Fenced, nothing written', async () => {
     const store = new ScriptedStore();
     store.stored = { body: '{"value":7}', etag: 'new', epoch: '200', version: 9 };
