@@ -35,5 +35,8 @@ if (values.seed !== undefined) {
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) usage(`--seed takes an integer from 0 to 4294967295, got '${values.seed}'`);
   env.HIGHLANDER_FAULT_SEED = String(seed);
 }
+// A soak's history (a 30-minute run records about 200,000 calls and their events) and its check
+// need more heap than Node's default; near that limit the check crawled through garbage collection.
+if (values.soak !== undefined) env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --max-old-space-size=8192`.trim();
 const child = spawn('npx', ['vitest', 'run', 'test/cluster/faults/schedule.test.ts'], { stdio: 'inherit', env });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

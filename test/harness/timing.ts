@@ -131,6 +131,8 @@ export const timing = {
   faultScheduleGapMs: 1000,
   /** The time the soak's linearizability search may take per register before it reports no verdict. */
   soakLinearizabilityMs: 60_000,
+  /** A soak's check of its whole history (200,000 ops for 30 minutes), beyond the run itself. */
+  soakCheckMs: 30 * 60_000,
   /** The randomized schedule in CI draws this many faults (the soak draws until its time is up). */
   faultScheduleCount: 5,
   /** A fault's calls count as disturbed only once they have been in flight longer than faultSlowCallMs; recovery is judged this much later. */

@@ -54,7 +54,7 @@ it(title, async () => {
   console.log(formatSummary([result.figures]));
   expect(result.history.faults).toHaveLength(drawn.length);
   expectSafeAndRecovered(result);
-}, soakMs === undefined ? timing.faultTestMs * 2 : soakMs + timing.faultTestMs * 2);
+}, soakMs === undefined ? timing.faultTestMs * 2 : soakMs + timing.faultTestMs * 2 + timing.soakCheckMs);
 
 function soakFromEnv(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return undefined;
