@@ -70,6 +70,10 @@ describe('alert rules', () => {
     expect(output).toMatch(/FAILED|parse error/);
   });
 
+  it('without promtool, the checks fail saying what to install (they are never skipped)', async () => {
+    await expect(promtool(['--version'], undefined, { ...process.env, PATH: scratch })).rejects.toThrow(/promtool is not installed: .*prometheus package/);
+  });
+
   it('the example Prometheus configuration is valid', async () => {
     const { code, output } = await promtool(['check', 'config', '--syntax-only', SCRAPE_EXAMPLE_FILE]);
     expect(output).toContain('SUCCESS');

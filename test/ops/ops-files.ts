@@ -103,9 +103,9 @@ export function metricNames(expr: string): string[] {
 const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset']);
 
 /** Runs promtool; fails with what to install when it is missing (it is never skipped). */
-export function promtool(args: string[], cwd?: string): Promise<{ code: number; output: string }> {
+export function promtool(args: string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    execFile('promtool', args, { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile('promtool', args, { cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
         reject(new Error('promtool is not installed: it comes with Debian\'s prometheus package (apt-get install prometheus; scripts/install-system-deps.sh installs it)'));
         return;
