@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelGauges } from './contracts.js';
@@ -23,6 +24,9 @@ export interface AdminMetricsOptions {
   /** Also collect prom-client's process and Node.js metrics. @default true */
   processMetrics?: boolean;
 }
+
+/** How long a reading of the live model serves later scrapes. */
+const MODEL_READING_REUSE_MS = 1000;
 
 /** Route label of requests no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -67,8 +71,12 @@ export class AdminMetrics {
   });
 
   #model: { gauges(): Promise<ModelGauges> } | undefined;
-  /** One reading of the model per scrape, shared by its four gauges. */
-  #reading: Promise<ModelGauges | undefined> | undefined;
+  /**
+   * The latest reading of the model, shared by its four gauges and by every scrape within
+   * {@link MODEL_READING_REUSE_MS} of it: a reading may ask ZooKeeper for lock queues, and `/metrics`
+   * needs no token, so a flood of scrapes costs ZooKeeper at most one reading a second.
+   */
+  #reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } | undefined;
 
   constructor(options: AdminMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -94,10 +102,16 @@ export class AdminMetrics {
   #read(): Promise<ModelGauges | undefined> {
     const model = this.#model;
     if (!model) return Promise.resolve(undefined);
-    this.#reading ??= model.gauges().finally(() => {
-      this.#reading = undefined;
+    const last = this.#reading;
+    if (last && (last.settledAt === undefined || performance.now() - last.settledAt < MODEL_READING_REUSE_MS)) return last.promise;
+    const reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } = { promise: Promise.resolve(undefined), settledAt: undefined };
+    // A failed reading leaves the gauges as they were (LiveClusterModel's never fails: it counts a
+    // queue it cannot read as the model has it).
+    reading.promise = model.gauges().catch(() => undefined).finally(() => {
+      reading.settledAt = performance.now();
     });
-    return this.#reading;
+    this.#reading = reading;
+    return reading.promise;
   }
 
   /** Counts and times every request; mount first. Routes name themselves in `res.locals.route`. */
