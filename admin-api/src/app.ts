@@ -89,6 +89,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
   const streamOptions = compileStreamOptions(options.stream);
   const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
   const metrics = new AdminMetrics({ processMetrics: options.processMetrics ?? true });
+  metrics.observeModel(options.model);
   const audit = options.audit;
 
   let openapi: OpenApiDocument | undefined;

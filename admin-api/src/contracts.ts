@@ -89,8 +89,22 @@ export type ModelDelta =
   | { kind: 'event'; event: ModelEvent }
   | { kind: 'lockQueue'; type: string; id: string; queue: LockQueueEntryView[] };
 
+/** The model's figures behind the admin API's gauges (`highlander_admin_cluster_*`, `highlander_admin_lock_queue_*`). */
+export interface ModelGauges {
+  /** Live member nodes. */
+  nodes: number;
+  /** Active objects. */
+  objects: number;
+  /** Nodes waiting behind the owner in the lock queues of active objects, summed. */
+  lockWaiters: number;
+  /** Nodes waiting behind the owner in the longest lock queue (0 when none waits). */
+  longestLockQueue: number;
+}
+
 export interface ClusterModel {
   summary(): ClusterSummary;
+  /** The figures of the admin API's gauges, as of now (read at every Prometheus scrape; not a use of the API). */
+  gauges(): Promise<ModelGauges>;
   nodes(): NodeView[];
   node(name: string): NodeView | undefined;
   objects(query: ObjectQuery): Page<ObjectView>;

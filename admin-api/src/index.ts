@@ -35,7 +35,7 @@ export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
-  ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, NodeView,
+  ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
   ObjectDetail, ObjectQuery, ObjectSort, ObjectView, Page, PersistedObject, Storage, StoredSummary,
 } from './contracts.js';
 export { EmbeddedSource } from './embedded-source.js';

@@ -1,5 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelGauges } from './contracts.js';
 
 /**
  * The admin API's own Prometheus metrics, on a registry of its own (served at `GET /metrics`):
@@ -11,6 +13,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * - `highlander_admin_ws_dropped_clients_total{reason}`: stream clients closed for being slow
  *   (`buffered`: too much unsent; `pending`: too many coalesced changes waiting);
  * - `highlander_admin_audit_records_total{action,result}`: actions recorded in the audit log;
+ * - from the live model of the cluster (`observeModel`): `highlander_admin_cluster_nodes`,
+ *   `highlander_admin_cluster_objects` (active), `highlander_admin_lock_queue_waiters` (nodes
+ *   waiting behind an owner, summed over every lock queue) and `highlander_admin_lock_queue_longest`
+ *   (the waiters of the longest queue);
  * - the process metrics of prom-client (`process_*`, `nodejs_*`).
  */
 
@@ -18,6 +24,9 @@ export interface AdminMetricsOptions {
   /** Also collect prom-client's process and Node.js metrics. @default true */
   processMetrics?: boolean;
 }
+
+/** How long a reading of the live model serves later scrapes. */
+const MODEL_READING_REUSE_MS = 1000;
 
 /** Route label of requests no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -61,8 +70,48 @@ export class AdminMetrics {
     registers: [this.registry],
   });
 
+  #model: { gauges(): Promise<ModelGauges> } | undefined;
+  /**
+   * The latest reading of the model, shared by its four gauges and by every scrape within
+   * {@link MODEL_READING_REUSE_MS} of it: a reading may ask ZooKeeper for lock queues, and `/metrics`
+   * needs no token, so a flood of scrapes costs ZooKeeper at most one reading a second.
+   */
+  #reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } | undefined;
+
   constructor(options: AdminMetricsOptions = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const metrics = this;
+    const fromModel = (name: string, help: string, pick: (g: ModelGauges) => number) => new Gauge({
+      name, help, registers: [this.registry],
+      async collect() {
+        const gauges = await metrics.#read();
+        if (gauges) this.set(pick(gauges));
+      },
+    });
+    fromModel('highlander_admin_cluster_nodes', 'Live nodes of the cluster, as the live model knows them', (g) => g.nodes);
+    fromModel('highlander_admin_cluster_objects', 'Active objects in the cluster, as the live model knows them', (g) => g.objects);
+    fromModel('highlander_admin_lock_queue_waiters', 'Nodes waiting behind the owner in the lock queues of active objects, summed over the cluster', (g) => g.lockWaiters);
+    fromModel('highlander_admin_lock_queue_longest', 'Nodes waiting behind the owner in the longest lock queue (0: none waits)', (g) => g.longestLockQueue);
+  }
+
+  /** Reads the cluster gauges from `model` at every scrape (without it they stay at 0). */
+  observeModel(model: { gauges(): Promise<ModelGauges> }): void {
+    this.#model = model;
+  }
+
+  #read(): Promise<ModelGauges | undefined> {
+    const model = this.#model;
+    if (!model) return Promise.resolve(undefined);
+    const last = this.#reading;
+    if (last && (last.settledAt === undefined || performance.now() - last.settledAt < MODEL_READING_REUSE_MS)) return last.promise;
+    const reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } = { promise: Promise.resolve(undefined), settledAt: undefined };
+    // A failed reading leaves the gauges as they were (LiveClusterModel's never fails: it counts a
+    // queue it cannot read as the model has it).
+    reading.promise = model.gauges().catch(() => undefined).finally(() => {
+      reading.settledAt = performance.now();
+    });
+    this.#reading = reading;
+    return reading.promise;
   }
 
   /** Counts and times every request; mount first. Routes name themselves in `res.locals.route`. */

@@ -1,9 +1,23 @@
 import { roundMs } from '@highlander/kit';
+import type { CallOutcomeKind } from './call-outcome.js';
 
 /**
  * Call counts and latency percentiles per object type, aggregated over an interval. Latencies go
  * into log-spaced buckets (about 9% wide), so recording is O(1) with no allocation per call.
+ * Failed calls are counted in two kinds (call-outcome.ts): `errors`, and `rejected` (declared
+ * rejections, which are not errors).
  */
+
+/** One type's figures over one interval, as `stats` events carry them. */
+export interface TypeCallStats {
+  calls: number;
+  /** Calls that failed with an error (not a declared rejection). */
+  errors: number;
+  /** Calls the object refused with one of its declared errors (`OBJECT_REJECTED`). */
+  rejected: number;
+  p50Ms: number;
+  p99Ms: number;
+}
 
 const BUCKETS = 256;
 const MIN_MS = 0.001;
@@ -23,11 +37,13 @@ export class LatencyHistogram {
   readonly counts = new Uint32Array(BUCKETS);
   total = 0;
   errors = 0;
+  rejected = 0;
 
-  record(ms: number, failed: boolean): void {
+  record(ms: number, outcome: CallOutcomeKind): void {
     this.counts[bucketOf(ms)]!++;
     this.total++;
-    if (failed) this.errors++;
+    if (outcome === 'error') this.errors++;
+    else if (outcome === 'rejected') this.rejected++;
   }
 
   /** The latency under which `q` (0..1) of the recorded calls fall, in ms (bucket upper bound). */
@@ -46,27 +62,28 @@ export class LatencyHistogram {
     this.counts.fill(0);
     this.total = 0;
     this.errors = 0;
+    this.rejected = 0;
   }
 }
 
 export class CallStats {
   #byType = new Map<string, LatencyHistogram>();
 
-  record(type: string, ms: number, failed: boolean): void {
+  record(type: string, ms: number, outcome: CallOutcomeKind): void {
     let histogram = this.#byType.get(type);
     if (!histogram) {
       histogram = new LatencyHistogram();
       this.#byType.set(type, histogram);
     }
-    histogram.record(ms, failed);
+    histogram.record(ms, outcome);
   }
 
   /** The interval's figures per type (only types that had calls), then starts a new interval. */
-  drain(): Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }> {
-    const out: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }> = {};
+  drain(): Record<string, TypeCallStats> {
+    const out: Record<string, TypeCallStats> = {};
     for (const [type, h] of this.#byType) {
       if (h.total === 0) continue;
-      out[type] = { calls: h.total, errors: h.errors, p50Ms: roundMs(h.quantile(0.5), 3), p99Ms: roundMs(h.quantile(0.99), 3) };
+      out[type] = { calls: h.total, errors: h.errors, rejected: h.rejected, p50Ms: roundMs(h.quantile(0.5), 3), p99Ms: roundMs(h.quantile(0.99), 3) };
       h.reset();
     }
     return out;

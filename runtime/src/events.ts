@@ -32,7 +32,11 @@ export type LifecycleEventBody =
       kind: 'stats';
       intervalMs: number;
       activations: number;
-      byType: Record<string, { calls: number; errors: number; p50Ms: number; p99Ms: number }>;
+      /**
+       * Calls this node's activations served, per type: `errors` failed with an error, `rejected` were
+       * refused with a declared error (`OBJECT_REJECTED`, not an error; see call-outcome.ts).
+       */
+      byType: Record<string, { calls: number; errors: number; rejected: number; p50Ms: number; p99Ms: number }>;
       /** The objects that had calls in the interval, busiest first (at most 1,000), with their mailbox length. */
       objects: Array<{ type: string; id: string; calls: number; queue: number }>;
       /** Objects with calls not listed because of the cap. */

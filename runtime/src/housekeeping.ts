@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Activation } from './activation/activation.js';
+import type { CallOutcomeKind } from './call-outcome.js';
 import { CallStats } from './call-stats.js';
 import type { Coordinator } from './coordinator.js';
 import type { AnyObjectType } from './define-object.js';
@@ -50,8 +51,8 @@ export class Housekeeping {
   }
 
   /** One call of `activation` finished (for the interval's stats). */
-  record(activation: Activation, ms: number, failed: boolean): void {
-    this.#stats.record(activation.type, ms, failed);
+  record(activation: Activation, ms: number, outcome: CallOutcomeKind): void {
+    this.#stats.record(activation.type, ms, outcome);
     if (activation.intervalCalls++ === 0) this.#calledThisInterval.add(activation);
   }
 

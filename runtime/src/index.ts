@@ -40,6 +40,8 @@ export * from './errors.js';
 export { EventLog } from './events.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventBody, LifecycleEventKind } from './events.js';
 export { NodeMetrics } from './metrics.js';
+export { DECLARED_REJECTION_CODES, callOutcomeKind, failureKind } from './call-outcome.js';
+export type { CallOutcomeKind } from './call-outcome.js';
 export type { NodeMetricsOptions } from './metrics.js';
 export type { RequestObserver, RequestSample } from './request-observer.js';
 export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';

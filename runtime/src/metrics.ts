@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
+import { callOutcomeKind } from './call-outcome.js';
 import type { Coordinator } from './coordinator.js';
 import type { DeactivationReason, EventLog, LifecycleEvent } from './events.js';
 import type { RequestSample } from './request-observer.js';
@@ -10,8 +11,10 @@ import type { StateStore } from './state-store.js';
  * several nodes can live in one process). A node creates one unless given `metrics: false`, serves
  * it at `GET /metrics` on its ws port, and exposes it as `node.metrics`:
  *
- * - `highlander_calls_total{type,outcome}`: calls made through this node (`ref().get/put/call`),
- *   wherever the object lives; `outcome` is `ok` or the error's code (`OBJECT_REJECTED`, `CALL_TIMEOUT`, …);
+ * - `highlander_calls_total{type,outcome,kind}`: calls made through this node (`ref().get/put/call`),
+ *   wherever the object lives; `outcome` is `ok` or the error's code (`OBJECT_REJECTED`, `CALL_TIMEOUT`, …),
+ *   `kind` is `ok`, `rejected` (a declared rejection, `OBJECT_REJECTED`: the object refused on purpose)
+ *   or `error` (every other code), so that `kind="error"` counts only what went wrong (call-outcome.ts);
  * - `highlander_call_duration_seconds{type}`: their latency as the caller saw it (histogram);
  * - `highlander_forwarded_calls_total{type,direction}`: calls sent to the owner on another node
  *   (`out`, per attempt) and calls other nodes sent here (`in`);
@@ -311,13 +314,14 @@ class CallMeter {
   constructor(registry: Registry) {
     const meter = this;
     new Counter({
-      name: 'highlander_calls_total', help: 'Calls made through this node (wherever the object lives), by type and outcome (ok, or the error code)',
-      labelNames: ['type', 'outcome'] as const, registers: [registry],
+      name: 'highlander_calls_total',
+      help: 'Calls made through this node (wherever the object lives), by type, outcome (ok, or the error code) and kind (ok; rejected: a declared rejection, OBJECT_REJECTED; error: any other code)',
+      labelNames: ['type', 'outcome', 'kind'] as const, registers: [registry],
       collect() {
         this.reset();
         for (const [type, tally] of meter.#byType) {
-          this.inc({ type, outcome: 'ok' }, tally.ok);
-          for (const [outcome, n] of tally.errors) this.inc({ type, outcome }, n);
+          this.inc({ type, outcome: 'ok', kind: 'ok' }, tally.ok);
+          for (const [outcome, n] of tally.errors) this.inc({ type, outcome, kind: callOutcomeKind(outcome) }, n);
         }
       },
     });

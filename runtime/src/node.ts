@@ -96,7 +96,7 @@ export class HighlanderNode implements RefFactory, AdminNode {
     };
     this.#activations = new ActivationRegistry({
       nodeName: this.name, coordinator, store, maxStateBytes, refs: this, emit,
-      record: (activation, ms, failed) => this.#housekeeping.record(activation, ms, failed),
+      record: (activation, ms, outcome) => this.#housekeeping.record(activation, ms, outcome),
       holdsLease: () => this.#leaseGuard.holdsLease(),
     });
     this.#peers = new PeerClient({

@@ -79,6 +79,32 @@ describe('access', () => {
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     expect(metrics.text).toMatch(/highlander_admin_http_requests_total\{method="GET",route="\/api\/summary",status="200"\} 1/);
   });
+
+  it('metrics carry the model\'s gauges: nodes, objects, lock-queue waiters and the longest queue', async () => {
+    server.cluster.model.setNode(nodeView('node-a'));
+    server.cluster.model.setNode(nodeView('node-b'));
+    server.cluster.model.setObject(objectView('todo', 'b', 'node-a', { waiting: 2 }));
+    server.cluster.model.setObject(objectView('todo', 'c', 'node-a', { waiting: 1 }));
+    const text = (await call(server, 'GET', '/metrics')).text;
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect({
+      nodes: value('highlander_admin_cluster_nodes'), objects: value('highlander_admin_cluster_objects'),
+      waiters: value('highlander_admin_lock_queue_waiters'), longest: value('highlander_admin_lock_queue_longest'),
+    }).toEqual({ nodes: 2, objects: 3, waiters: 3, longest: 2 });
+  });
+
+  it('scrapes that arrive while the model is being read share that one reading', async () => {
+    const model = server.cluster.model;
+    let open!: () => void;
+    model.gaugesGate = new Promise((resolve) => (open = resolve));
+    const reads = model.gaugeReads;
+    const scrapes = Array.from({ length: 4 }, () => call(server, 'GET', '/metrics'));
+    await expect.poll(() => model.gaugeReads).toBe(reads + 1);
+    open();
+    const texts = (await Promise.all(scrapes)).map((r) => r.text);
+    for (const text of texts) expect(text).toMatch(/^highlander_admin_cluster_objects 1$/m);
+    expect(model.gaugeReads).toBe(reads + 1);
+  });
 });
 
 describe('validation', () => {

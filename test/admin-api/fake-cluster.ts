@@ -1,5 +1,5 @@
 import type {
-  ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectDetail, ObjectQuery,
+  ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
   ObjectView, Page, PersistedObject, Storage, StoredSummary,
 } from '@highlander/admin-api';
 import type { LifecycleEventBody } from '@highlander/runtime';
@@ -38,6 +38,21 @@ export class FakeModel implements ClusterModel {
   #seq = 0;
   /** How many times watchLockQueue was called, ever. */
   watchCalls = 0;
+
+  /** How many times gauges() was called. */
+  gaugeReads = 0;
+  /** Set to hold gauges() until it resolves. */
+  gaugesGate: Promise<void> | null = null;
+
+  async gauges(): Promise<ModelGauges> {
+    this.gaugeReads++;
+    await this.gaugesGate;
+    const waiting = [...this.objectsByKey.values()].map((o) => o.waiting);
+    return {
+      nodes: this.nodesByName.size, objects: this.objectsByKey.size,
+      lockWaiters: waiting.reduce((sum, n) => sum + n, 0), longestLockQueue: Math.max(0, ...waiting),
+    };
+  }
 
   get subscriberCount(): number {
     return this.#listeners.size;

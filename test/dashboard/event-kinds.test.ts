@@ -42,7 +42,11 @@ describe('describeEvent', () => {
 
   it('sums a stats event over its types', () => {
     const stats = event('stats', { intervalMs: 2000, activations: 40, byType: { todo: { calls: 8, errors: 1 }, list: { calls: 3, errors: 0 } } });
-    expect(describeEvent(stats)).toBe('11 calls (1 failed) in 2.0 s · 5.5/s · 40 active');
+    expect(describeEvent(stats)).toBe('11 calls (1 error) in 2.0 s · 5.5/s · 40 active');
+    const refused = event('stats', { intervalMs: 1000, activations: 2, byType: { todo: { calls: 6, errors: 2, rejected: 1 }, list: { calls: 4, errors: 0, rejected: 3 } } });
+    expect(describeEvent(refused)).toBe('10 calls (2 errors, 4 rejected) in 1.0 s · 10/s · 2 active');
+    const onlyRejected = event('stats', { intervalMs: 1000, activations: 1, byType: { list: { calls: 2, errors: 0, rejected: 2 } } });
+    expect(describeEvent(onlyRejected)).toBe('2 calls (2 rejected) in 1.0 s · 2/s · 1 active');
   });
 
   it('does not throw on missing fields', () => {

@@ -75,6 +75,25 @@ describe('buildSeries', () => {
     expect(byKey.all!.slice(0, 3)).toEqual([null, null, null]);
   });
 
+  it('keeps errors and declared rejections apart, in all and per type', () => {
+    const samples = [
+      sample('a', 9200, { list: { calls: 10, errors: 1, rejected: 4, p50Ms: 1, p99Ms: 2 }, todo: { calls: 5, errors: 0, rejected: 0, p50Ms: 1, p99Ms: 2 } }),
+      sample('b', 9400, { list: { calls: 6, errors: 0, rejected: 2, p50Ms: 1, p99Ms: 2 }, todo: { calls: 4, errors: 3, rejected: 0, p50Ms: 1, p99Ms: 2 } }),
+    ];
+    const series = buildSeries(samples, window);
+    const last = (list: typeof series.errorsPerSecond) => Object.fromEntries(list.map((s) => [s.key, values(s.points).at(-1)]));
+    expect(last(series.errorsPerSecond)).toEqual({ all: 4, list: 1, todo: 3 });
+    expect(last(series.rejectedPerSecond)).toEqual({ all: 6, list: 6, todo: 0 });
+    // Before any node reported: nothing to show, for rejections as for errors.
+    expect(values(series.rejectedPerSecond[0]!.points).slice(0, 3)).toEqual([null, null, null]);
+  });
+
+  it('counts no rejections from nodes that do not report them (a version before the split)', () => {
+    const series = buildSeries([sample('a', 9500, { list: t(10, 1, 2, 3) })], window);
+    expect(values(series.errorsPerSecond[0]!.points).at(-1)).toBe(3);
+    expect(values(series.rejectedPerSecond[0]!.points).at(-1)).toBe(0);
+  });
+
   it('weights the nodes’ latencies by their calls', () => {
     const samples = [sample('a', 9500, { todo: t(30, 1, 10) }), sample('b', 9600, { todo: t(10, 5, 50) })];
     const series = buildSeries(samples, window);

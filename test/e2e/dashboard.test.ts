@@ -271,6 +271,32 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.close();
   }, timing.uiLongTestMs);
 
+  it('the Metrics view shows declared rejections apart from errors', async () => {
+    const page = await open(operator, '/charts?window=2m');
+    const legend = page.getByRole('list', { name: 'Series of Cluster failed calls per second' });
+    const latest = (label: string) => legend.locator('li').filter({ has: page.getByText(label, { exact: true }) }).locator('strong').textContent();
+    const todo = { id: 't1', title: 'milk', completed: false };
+    /** Calls the list refuses on purpose (no user is allowed on it): rejections, not errors. */
+    const refuse = async () => {
+      for (let i = 0; i < 5; i++) {
+        const refused = await a.call('list', 'closed-list', 'insertTodo', { todo, userId: 'mallory' }).catch((err: unknown) => err);
+        expect((refused as { code?: string }).code).toBe('OBJECT_REJECTED');
+      }
+    };
+    // While the nodes report only refusals, the latest bucket has rejections and no errors.
+    await expect.poll(async () => {
+      await refuse();
+      return [await latest('rejected (intended)'), await latest('errors')];
+    }, { timeout: timing.uiMs, interval: timing.pollMs }).toEqual([expect.not.stringMatching(/^(0|–)$/), '0']);
+    await shot(page, 'metrics-failed-calls');
+    // A handler that throws something undeclared is an error.
+    await expect.poll(async () => {
+      await a.call('counter', 'exploding', 'explode').catch(() => undefined);
+      return latest('errors');
+    }, { timeout: timing.uiMs, interval: timing.pollMs }).toMatch(/^(?!0$|–$)/);
+    await page.close();
+  });
+
   it('every main view renders without an error (screenshots)', async () => {
     const views: Array<[string, string]> = [
       ['/objects', 'objects'], ['/nodes', 'nodes'], ['/nodes/node-a', 'node-detail'], ['/events', 'events'],

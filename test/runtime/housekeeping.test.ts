@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedRegistry, FileStateStore, HighlanderNode, type LifecycleEvent } from '@highlander/runtime';
+import { EmbeddedRegistry, FileStateStore, HandlerFailed, HighlanderNode, ObjectRejected, type LifecycleEvent } from '@highlander/runtime';
+import { List } from '@highlander/example-todo';
 import { Counter, Quick, objects } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
 
@@ -49,5 +50,20 @@ describe('housekeeping', () => {
     expect(stats().reduce((sum, e) => sum + (e.byType.counter?.calls ?? 0), 0)).toBe(6);
     for (const e of stats()) expect(e.objects.map((o) => o.calls)).toEqual([...e.objects.map((o) => o.calls)].sort((a, b) => b - a));
     await vi.waitFor(() => expect(registry.members().find((m) => m.name === 'node-a')?.activations).toBe(2), { timeout: timing.eventMs });
+  });
+
+  it('counts a declared rejection as rejected and an undeclared throw as an error in the stats', async () => {
+    const todo = { id: 't1', title: 'milk', completed: false };
+    await node.ref(List, 'shared').call('share', 'ada');
+    await node.ref(List, 'shared').call('insertTodo', { todo, userId: 'ada' });
+    for (const userId of ['mallory', 'eve']) {
+      await expect(node.ref(List, 'shared').call('insertTodo', { todo, userId })).rejects.toBeInstanceOf(ObjectRejected);
+    }
+    await expect(node.ref(Counter, 'c2').call('explode')).rejects.toBeInstanceOf(HandlerFailed);
+    const stats = () => events.filter((e): e is Extract<LifecycleEvent, { kind: 'stats' }> => e.kind === 'stats');
+    const total = (type: string, field: 'calls' | 'errors' | 'rejected') => stats().reduce((sum, e) => sum + (e.byType[type]?.[field] ?? 0), 0);
+    await vi.waitFor(() => expect([total('list', 'calls'), total('counter', 'calls')]).toEqual([4, 1]), { timeout: timing.eventMs });
+    expect({ rejected: total('list', 'rejected'), errors: total('list', 'errors') }).toEqual({ rejected: 2, errors: 0 });
+    expect({ rejected: total('counter', 'rejected'), errors: total('counter', 'errors') }).toEqual({ rejected: 0, errors: 1 });
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { uniqueRoot } from '../../scripts/cluster.js';
 import {
-  EmbeddedRegistry, FileStateStore, HighlanderNode, NodeMetrics, ObjectRejected, S3StateStore, ZooKeeperCoordinator,
+  EmbeddedRegistry, FileStateStore, HandlerFailed, HighlanderNode, NodeMetrics, ObjectRejected, S3StateStore, ZooKeeperCoordinator,
   type HighlanderNodeOptions,
 } from '@highlander/runtime';
 import { CreateMode, ZkSession, czxidOf } from '@highlander/runtime/zookeeper';
@@ -95,15 +95,18 @@ describe('node metrics on ZooKeeper and S3', () => {
     await a.ref(List, 'groceries').call('share', 'ada');
     const refused = await a.ref(List, 'groceries').call('insertTodo', { todo: { id: 't1', title: 'milk', completed: false }, userId: 'mallory' }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(ObjectRejected);
+    await expect(a.ref(Counter, 'm1').call('explode')).rejects.toBeInstanceOf(HandlerFailed);
     await a.evict('counter', 'm1');
 
     const onA = await scrape(a, TOKEN);
-    // Calls made through node-a, by outcome: the declared error counts with its code.
-    expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'ok' })).toBe(5);
-    expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'ok' })).toBe(1);
-    expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'OBJECT_REJECTED' })).toBe(1);
-    expect(sample(onA, 'highlander_call_duration_seconds_count', { type: 'counter' })).toBe(5);
-    expect(sample(onA, 'highlander_call_duration_seconds_bucket', { type: 'counter', le: '+Inf' })).toBe(5);
+    // Calls made through node-a, by outcome: the declared error counts with its code, as a rejection (not an error);
+    // the handler that threw something undeclared counts as an error.
+    expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'ok', kind: 'ok' })).toBe(5);
+    expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'ok', kind: 'ok' })).toBe(1);
+    expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'OBJECT_REJECTED', kind: 'rejected' })).toBe(1);
+    expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'HANDLER_FAILED', kind: 'error' })).toBe(1);
+    expect(sample(onA, 'highlander_call_duration_seconds_count', { type: 'counter' })).toBe(6);
+    expect(sample(onA, 'highlander_call_duration_seconds_bucket', { type: 'counter', le: '+Inf' })).toBe(6);
     expect(sample(onA, 'highlander_call_duration_seconds_sum', { type: 'counter' })).toBeGreaterThan(0);
     // Lifecycle: one activation of each object here; the counter evicted; the list still active.
     expect(sample(onA, 'highlander_activations_total', { type: 'counter' })).toBe(1);
@@ -133,7 +136,7 @@ describe('node metrics on ZooKeeper and S3', () => {
 
     // node-b: its calls count where they were made, forwarded to node-a; node-a counts them coming in.
     const onB = await scrape(b, TOKEN);
-    expect(sample(onB, 'highlander_calls_total', { type: 'counter', outcome: 'ok' })).toBe(2);
+    expect(sample(onB, 'highlander_calls_total', { type: 'counter', outcome: 'ok', kind: 'ok' })).toBe(2);
     expect(sample(onB, 'highlander_activations_total', { type: 'counter' })).toBe(0);
     const out = sample(onB, 'highlander_forwarded_calls_total', { type: 'counter', direction: 'out' });
     expect(out).toBeGreaterThanOrEqual(2);
@@ -161,7 +164,7 @@ describe('node metrics on ZooKeeper and S3', () => {
     expect(sample(text, 'highlander_fenced_total', { type: 'counter' })).toBe(1);
     expect(sample(text, 'highlander_deactivations_total', { type: 'counter', reason: 'fenced' })).toBe(1);
     expect(sample(text, 'highlander_activations_total', { type: 'counter' })).toBe(2);
-    expect(sample(text, 'highlander_calls_total', { type: 'counter', outcome: 'ok' })).toBe(2);
+    expect(sample(text, 'highlander_calls_total', { type: 'counter', outcome: 'ok', kind: 'ok' })).toBe(2);
     await zk.remove(marker);
   });
 

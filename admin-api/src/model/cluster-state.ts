@@ -200,6 +200,11 @@ export class ClusterState {
 
   // ---- views ----
 
+  /** The active objects that have nodes waiting in their lock queue (as far as the model knows). */
+  *objectsWithWaiters(): Iterable<ObjectRecord> {
+    for (const o of this.objects.values()) if (o.waiters.size > 0) yield o;
+  }
+
   objectView(o: ObjectRecord, now: number): ObjectView {
     // A rate is for the interval it was measured in; an object quiet since then is at 0.
     const fresh = o.lastCallAt !== null && now - o.lastCallAt < 2 * o.rateIntervalMs + 500;

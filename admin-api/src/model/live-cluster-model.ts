@@ -1,11 +1,11 @@
 import { pino, type Logger } from 'pino';
 import { objectKey, type LifecycleEvent, type MemberInfo } from '@highlander/runtime';
-import { roundMs } from '@highlander/kit';
+import { forEachBounded, roundMs } from '@highlander/kit';
 import { ADMIN_API_DEFAULTS } from '../defaults.js';
 import type { NodeAccess } from '../node-access.js';
 import type { ClusterSource, SourceLockEntry } from '../cluster-source.js';
 import type {
-  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, NodeView, ObjectQuery, ObjectView, Page, Storage,
+  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from '../contracts.js';
 import { ZooKeeperSource } from '../zookeeper-source.js';
 import { ClusterState, type StateChange } from './cluster-state.js';
@@ -14,6 +14,10 @@ import { MemberStreams } from './member-streams.js';
 import { queryObjects } from './object-query.js';
 import { PersistedCensus } from './persisted-census.js';
 import { Reconciler } from './reconciler.js';
+
+/** Lock queues read again per {@link LiveClusterModel.gauges} call at most, and how many at once. */
+const MAX_RECHECKED_QUEUES = 256;
+const RECHECK_CONCURRENCY = 32;
 
 /** The model over ZooKeeper, on a session of its own (closed by `stop()`). */
 export interface LiveClusterModelOptions extends LiveClusterModelCommonOptions {
@@ -201,6 +205,36 @@ export class LiveClusterModel implements ClusterModel {
       lastReconcile: this.#reconciler.last,
       persisted: this.#census?.current ?? null,
     };
+  }
+
+  /**
+   * The gauges' figures. Waiters come from lifecycle events and scans, and a node that gives up
+   * waiting (its call timed out) says nothing until the next scan; so the queues the model believes
+   * have waiters (at most {@link MAX_RECHECKED_QUEUES}) are read again from the source first, and
+   * what they hold now is what counts (and goes into the model). A queue that cannot be read counts
+   * as the model has it. Not a use of the API: it does not keep the periodic scans running.
+   */
+  async gauges(): Promise<ModelGauges> {
+    const waited = [...this.#state.objectsWithWaiters()];
+    const fresh = new Map<string, number>();
+    await forEachBounded(waited.slice(0, MAX_RECHECKED_QUEUES), RECHECK_CONCURRENCY, async (o) => {
+      try {
+        const entries = await this.source.lockQueue(o.type, o.id);
+        fresh.set(objectKey(o.type, o.id), Math.max(0, entries.length - 1));
+        this.#state.setWaiters(o.type, o.id, entries.slice(1).map((e) => e.node), entries[0]?.node);
+      } catch (err) {
+        // Counted as the model has it; the next scrape reads it again.
+        this.#logger.debug({ err, type: o.type, id: o.id }, 'model: reading a lock queue for the gauges failed');
+      }
+    });
+    let lockWaiters = 0;
+    let longestLockQueue = 0;
+    for (const o of waited) {
+      const waiting = fresh.get(objectKey(o.type, o.id)) ?? o.waiters.size;
+      lockWaiters += waiting;
+      longestLockQueue = Math.max(longestLockQueue, waiting);
+    }
+    return { nodes: this.#state.members.size, objects: this.#state.objects.size, lockWaiters, longestLockQueue };
   }
 
   nodes(): NodeView[] {

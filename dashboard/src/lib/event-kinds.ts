@@ -77,11 +77,13 @@ export function describeEvent(e: ModelEvent): string {
     case 'object.migrated': return `${str(e.from)} → ${str(e.to)} in ${formatDuration(num(e.durationMs))}`;
     case 'object.fenced': return `epoch ${str(e.epoch)} fenced: a newer owner wrote first`;
     case 'stats': {
-      const byType = (e.byType ?? {}) as Record<string, { calls: number; errors: number }>;
+      const byType = (e.byType ?? {}) as Record<string, { calls: number; errors: number; rejected?: number }>;
       const total = Object.values(byType).reduce((sum, t) => sum + t.calls, 0);
       const errors = Object.values(byType).reduce((sum, t) => sum + t.errors, 0);
+      const rejected = Object.values(byType).reduce((sum, t) => sum + (t.rejected ?? 0), 0);
       const seconds = num(e.intervalMs) / 1000;
-      return `${calls(total)}${errors ? ` (${formatCount(errors)} failed)` : ''} in ${formatDuration(num(e.intervalMs))}` +
+      const failed = [errors ? `${formatCount(errors)} ${errors === 1 ? 'error' : 'errors'}` : '', rejected ? `${formatCount(rejected)} rejected` : ''].filter(Boolean).join(', ');
+      return `${calls(total)}${failed ? ` (${failed})` : ''} in ${formatDuration(num(e.intervalMs))}` +
         `${seconds > 0 ? ` · ${(total / seconds).toFixed(1).replace(/\.0$/, '')}/s` : ''} · ${formatCount(num(e.activations))} active`;
     }
     default: return '';

@@ -1,6 +1,11 @@
 /**
  * Time series for the Metrics view, from the nodes' `stats` events (one per node per interval:
- * calls, errors and p50/p99 latency per type, and the node's activations). Pure (no runes), unit-tested.
+ * calls, errors, declared rejections and p50/p99 latency per type, and the node's activations).
+ * Pure (no runes), unit-tested.
+ *
+ * Failed calls come in two kinds, kept apart: errors (something went wrong) and declared rejections
+ * (an object refused a call with one of its declared errors, `OBJECT_REJECTED`: part of its
+ * contract, an intended refusal, not a failure to look into).
  *
  * Samples fall into fixed buckets that end at multiples of `bucketMs` (a sample at `time` covers the
  * interval that ended then). Per node and bucket, calls become a rate over the intervals the node
@@ -16,7 +21,10 @@ export type StatsEvent = Extract<ModelEvent, { kind: 'stats' }>;
 
 export interface TypeStats {
   calls: number;
+  /** Calls that failed with an error (declared rejections not included). */
   errors: number;
+  /** Calls refused with a declared error; absent from nodes of a version that counted them as errors. */
+  rejected?: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -48,8 +56,10 @@ export interface MetricsSeries {
   times: number[];
   /** `all` (the cluster), then one per type, in type order. */
   callsPerSecond: Series[];
-  /** Failed calls per second: `all`, then one per type. */
+  /** Calls per second that failed with an error (declared rejections not included): `all`, then one per type. */
   errorsPerSecond: Series[];
+  /** Calls per second refused with a declared error (intended): `all`, then one per type. */
+  rejectedPerSecond: Series[];
   p50Ms: Series[];
   p99Ms: Series[];
   /** Active objects per node, in node order. */
@@ -129,17 +139,18 @@ interface NodeBucket {
   time: number;
   intervalMs: number;
   activations: number;
-  types: Map<string, { callsPerSecond: number; errorsPerSecond: number; p50Ms: number; p99Ms: number }>;
+  types: Map<string, { callsPerSecond: number; errorsPerSecond: number; rejectedPerSecond: number; p50Ms: number; p99Ms: number }>;
 }
 
 function nodeBucket(samples: StatsSample[]): NodeBucket {
   const seconds = samples.reduce((sum, s) => sum + s.intervalMs, 0) / 1000;
-  const sums = new Map<string, { calls: number; errors: number; p50: number; p99: number }>();
+  const sums = new Map<string, { calls: number; errors: number; rejected: number; p50: number; p99: number }>();
   for (const sample of samples) {
     for (const [type, stats] of Object.entries(sample.byType)) {
-      const sum = sums.get(type) ?? { calls: 0, errors: 0, p50: 0, p99: 0 };
+      const sum = sums.get(type) ?? { calls: 0, errors: 0, rejected: 0, p50: 0, p99: 0 };
       sum.calls += stats.calls;
       sum.errors += stats.errors;
+      sum.rejected += stats.rejected ?? 0;
       sum.p50 += stats.p50Ms * stats.calls;
       sum.p99 += stats.p99Ms * stats.calls;
       sums.set(type, sum);
@@ -151,6 +162,7 @@ function nodeBucket(samples: StatsSample[]): NodeBucket {
     types.set(type, {
       callsPerSecond: seconds > 0 ? sum.calls / seconds : 0,
       errorsPerSecond: seconds > 0 ? sum.errors / seconds : 0,
+      rejectedPerSecond: seconds > 0 ? sum.rejected / seconds : 0,
       p50Ms: sum.calls > 0 ? sum.p50 / sum.calls : NaN,
       p99Ms: sum.calls > 0 ? sum.p99 / sum.calls : NaN,
     });
@@ -196,14 +208,19 @@ export function buildSeries(samples: StatsSample[], window: MetricsWindow): Metr
   const point = (i: number, value: number | null): SeriesPoint => ({ time: times[i]!, value });
   const total: SeriesPoint[] = [];
   const errors: SeriesPoint[] = [];
-  const perType = new Map(types.map((t) => [t, { calls: [] as SeriesPoint[], errors: [] as SeriesPoint[], p50: [] as SeriesPoint[], p99: [] as SeriesPoint[] }]));
+  const rejections: SeriesPoint[] = [];
+  const perType = new Map(types.map((t) => [t, {
+    calls: [] as SeriesPoint[], errors: [] as SeriesPoint[], rejected: [] as SeriesPoint[], p50: [] as SeriesPoint[], p99: [] as SeriesPoint[],
+  }]));
   buckets.forEach((current, i) => {
     const live = current.size > 0;
     let all = 0;
     let failed = 0;
+    let refused = 0;
     for (const type of types) {
       let calls = 0;
       let typeFailed = 0;
+      let typeRefused = 0;
       let p50 = 0;
       let p99 = 0;
       for (const bucket of current.values()) {
@@ -211,6 +228,7 @@ export function buildSeries(samples: StatsSample[], window: MetricsWindow): Metr
         if (!stats) continue;
         calls += stats.callsPerSecond;
         typeFailed += stats.errorsPerSecond;
+        typeRefused += stats.rejectedPerSecond;
         if (stats.callsPerSecond > 0) {
           p50 += stats.p50Ms * stats.callsPerSecond;
           p99 += stats.p99Ms * stats.callsPerSecond;
@@ -218,14 +236,17 @@ export function buildSeries(samples: StatsSample[], window: MetricsWindow): Metr
       }
       all += calls;
       failed += typeFailed;
+      refused += typeRefused;
       const series = perType.get(type)!;
       series.calls.push(point(i, live ? calls : null));
       series.errors.push(point(i, live ? typeFailed : null));
+      series.rejected.push(point(i, live ? typeRefused : null));
       series.p50.push(point(i, calls > 0 ? p50 / calls : null));
       series.p99.push(point(i, calls > 0 ? p99 / calls : null));
     }
     total.push(point(i, live ? all : null));
     errors.push(point(i, live ? failed : null));
+    rejections.push(point(i, live ? refused : null));
   });
   const activations = nodes.map((node): Series => ({
     key: node,
@@ -237,6 +258,7 @@ export function buildSeries(samples: StatsSample[], window: MetricsWindow): Metr
     times,
     callsPerSecond: [{ key: 'all', label: 'all types', points: total }, ...types.map((t) => ({ key: t, label: t, points: perType.get(t)!.calls }))],
     errorsPerSecond: [{ key: 'all', label: 'all types', points: errors }, ...types.map((t) => ({ key: t, label: t, points: perType.get(t)!.errors }))],
+    rejectedPerSecond: [{ key: 'all', label: 'all types', points: rejections }, ...types.map((t) => ({ key: t, label: t, points: perType.get(t)!.rejected }))],
     p50Ms: types.map((t) => ({ key: t, label: t, points: perType.get(t)!.p50 })),
     p99Ms: types.map((t) => ({ key: t, label: t, points: perType.get(t)!.p99 })),
     activations,

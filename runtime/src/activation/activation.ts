@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { roundMs } from '@highlander/kit';
+import { failureKind, type CallOutcomeKind } from '../call-outcome.js';
 import type { AcquireResult, Coordinator, LockHandle } from '../coordinator.js';
 import { Replied, type AnyObjectType, type RefFactory } from '../define-object.js';
 import {
@@ -65,7 +66,7 @@ export interface ActivationHost {
   readonly refs: RefFactory;
   emit(event: LifecycleEventBody): void;
   /** Records one finished call of `activation` for the interval's stats. */
-  record(activation: Activation, ms: number, failed: boolean): void;
+  record(activation: Activation, ms: number, outcome: CallOutcomeKind): void;
   /** The read lease: false once the coordinator has been silent long enough that the lock may be gone. */
   holdsLease(): boolean;
   /** The activation is closed: its lock is released or gone. */
@@ -427,12 +428,13 @@ export class Activation {
           // An asynchronous query goes through the mailbox like any other operation (one at a
           // time), where it runs again: a query has no effect on the state.
           if (!isThenable(value)) {
-            this.host.record(this, performance.now() - startMs, false);
+            this.host.record(this, performance.now() - startMs, 'ok');
             return Promise.resolve(copyReply(value));
           }
         } catch (err) {
-          this.host.record(this, performance.now() - startMs, true);
-          return Promise.reject(this.#handlerError(operation.name, err));
+          const error = this.#handlerError(operation.name, err);
+          this.host.record(this, performance.now() - startMs, failureKind(error));
+          return Promise.reject(error);
         }
       }
     }
@@ -440,7 +442,7 @@ export class Activation {
       const entry: Entry = { operation, resolve, reject, deadline, startMs, timer: undefined, ok: false, value: undefined };
       entry.timer = setTimeout(() => {
         entry.timer = undefined;
-        this.host.record(this, performance.now() - startMs, true);
+        this.host.record(this, performance.now() - startMs, 'error');
         reject(timeoutError());
       }, Math.max(0, deadline - startMs));
       this.#mailbox.push(entry);
@@ -673,7 +675,7 @@ export class Activation {
 
   #release(entry: Entry): void {
     if (entry.timer === undefined) return; // timed out already: the caller has its CallTimeout
-    this.host.record(this, performance.now() - entry.startMs, !entry.ok);
+    this.host.record(this, performance.now() - entry.startMs, entry.ok ? 'ok' : failureKind(entry.value));
     release(entry);
   }
 

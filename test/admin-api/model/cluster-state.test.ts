@@ -104,7 +104,7 @@ describe('ClusterState: lifecycle events', () => {
     state.fold(activated('node-a', 'x', '10'), NOW);
     state.fold(event('node-a', {
       kind: 'stats', intervalMs: 1000, activations: 1,
-      byType: { todo: { calls: 30, errors: 0, p50Ms: 1, p99Ms: 2 } },
+      byType: { todo: { calls: 30, errors: 0, rejected: 0, p50Ms: 1, p99Ms: 2 } },
       objects: [{ type: 'todo', id: 'x', calls: 25, queue: 3 }, { type: 'todo', id: 'unknown', calls: 5, queue: 0 }], objectsOmitted: 0,
     }, NOW), NOW);
     const x = state.objects.get('todo/x')!;

@@ -125,4 +125,29 @@ describe('live cluster model', () => {
     stop();
     await zk.remove(waiter);
   });
+
+  it('counts lock-queue waiters for the gauges, and drops one that left without a word', async () => {
+    const c = config('model-gauges');
+    cluster = await Cluster.start(c, 2);
+    const [a] = cluster.nodes as [NodeProcess];
+    model = await LiveClusterModel.start({ connect: c.zookeeper, root: c.root });
+    await a.call('counter', 'g', 'increment', null);
+    await expectModelMatchesZooKeeper(model, c.root);
+    expect(await model.gauges()).toEqual({ nodes: 2, objects: 1, lockWaiters: 0, longestLockQueue: 0 });
+    // Two nodes queue behind the owner (as callers waiting on a stuck owner would); a scan finds them.
+    const parent = new Keyspace(c.root).lockParent('counter', 'g');
+    const waiters = [
+      await zk.create(`${parent}/lock-visitor-00-00-`, undefined, 3 /* EPHEMERAL_SEQUENTIAL */),
+      await zk.create(`${parent}/lock-guest-00-00-`, undefined, 3),
+    ];
+    await model.reconcile();
+    expect(await model.gauges()).toEqual({ nodes: 2, objects: 1, lockWaiters: 2, longestLockQueue: 2 });
+    expect(model.object('counter', 'g')?.waiting).toBe(2);
+    // One gives up (no lifecycle event says so): the gauges read the queue again and see it gone.
+    await zk.remove(waiters[0]!);
+    expect(await model.gauges()).toEqual({ nodes: 2, objects: 1, lockWaiters: 1, longestLockQueue: 1 });
+    expect(model.object('counter', 'g')?.waiting).toBe(1);
+    await zk.remove(waiters[1]!);
+    expect(await model.gauges()).toMatchObject({ lockWaiters: 0, longestLockQueue: 0 });
+  });
 });
