@@ -23,6 +23,8 @@ import type { ModelGauges } from './contracts.js';
 export interface AdminMetricsOptions {
   /** Also collect prom-client's process and Node.js metrics. @default true */
   processMetrics?: boolean;
+  /** The clock that ages a reading of the live model (tests). @default performance.now */
+  now?: () => number;
 }
 
 /** How long a reading of the live model serves later scrapes. */
@@ -78,7 +80,10 @@ export class AdminMetrics {
    */
   #reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } | undefined;
 
+  readonly #now: () => number;
+
   constructor(options: AdminMetricsOptions = {}) {
+    this.#now = options.now ?? (() => performance.now());
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const metrics = this;
     const fromModel = (name: string, help: string, pick: (g: ModelGauges) => number) => new Gauge({
@@ -103,12 +108,12 @@ export class AdminMetrics {
     const model = this.#model;
     if (!model) return Promise.resolve(undefined);
     const last = this.#reading;
-    if (last && (last.settledAt === undefined || performance.now() - last.settledAt < MODEL_READING_REUSE_MS)) return last.promise;
+    if (last && (last.settledAt === undefined || this.#now() - last.settledAt < MODEL_READING_REUSE_MS)) return last.promise;
     const reading: { promise: Promise<ModelGauges | undefined>; settledAt: number | undefined } = { promise: Promise.resolve(undefined), settledAt: undefined };
     // A failed reading leaves the gauges as they were (LiveClusterModel's never fails: it counts a
     // queue it cannot read as the model has it).
     reading.promise = model.gauges().catch(() => undefined).finally(() => {
-      reading.settledAt = performance.now();
+      reading.settledAt = this.#now();
     });
     this.#reading = reading;
     return reading.promise;

@@ -39,14 +39,7 @@ export class FakeModel implements ClusterModel {
   /** How many times watchLockQueue was called, ever. */
   watchCalls = 0;
 
-  /** How many times gauges() was called. */
-  gaugeReads = 0;
-  /** Set to hold gauges() until it resolves. */
-  gaugesGate: Promise<void> | null = null;
-
   async gauges(): Promise<ModelGauges> {
-    this.gaugeReads++;
-    await this.gaugesGate;
     const waiting = [...this.objectsByKey.values()].map((o) => o.waiting);
     return {
       nodes: this.nodesByName.size, objects: this.objectsByKey.size,
