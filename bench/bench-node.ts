@@ -12,6 +12,8 @@ export interface BenchNodeOptions {
   callTimeoutMs?: number;
   /** @default 10_000 */
   sessionTimeoutMs?: number;
+  /** false: the node keeps no Prometheus metrics. @default true */
+  metrics?: boolean;
 }
 
 /** The S3 key prefix that scripts/cluster.ts gives node processes of `root`. */
@@ -51,6 +53,7 @@ export class BenchNode {
       placement: 'local',
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       callTimeoutMs: options.callTimeoutMs ?? 30_000,
+      ...(options.metrics === false ? { metrics: false as const } : {}),
     });
     try {
       await node.start();

@@ -1,51 +1,58 @@
 import { connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
-import zookeeper, { type Client } from 'node-zookeeper-client';
+import zookeeper from 'node-zookeeper-client';
 import { Counter } from './bench-objects.js';
 import { BenchNode, storeFor } from './bench-node.js';
-import type { Benchmark } from './benchmark.js';
+import type { Benchmark, BenchContext, BenchSession } from './benchmark.js';
 import { closedLoop } from './closed-loop.js';
+import { percentiles } from './latency.js';
 import { formatNumber, formatRatio, formatSeconds } from './stats.js';
 
 const IN_FLIGHT = 64;
 const { CreateMode } = zookeeper;
 
 /**
- * Cold activations: `ref(Counter, freshId).get()` on ids never seen before, 64 in flight, on one
- * in-process node (placement local). Each one joins a fresh lock queue in ZooKeeper (a multi that
- * creates the lock parent and the lock znode, then getChildren and exists), reads S3 (404) and
- * claims the object with a conditional PUT. Deactivation is not part of the figure: the node is
- * stopped (drained) after each measurement, and that drain is only reported.
+ * Cold activations: `ref(Counter, freshId).get()` on ids never seen before, on one in-process node
+ * (placement local). Each one joins a fresh lock queue in ZooKeeper (a multi that creates the lock
+ * parent and the lock znode, then getChildren and exists), reads S3 (404) and claims the object
+ * with a conditional PUT. Deactivation is not part of the figure: the node is stopped (drained)
+ * after each measurement, and that drain is only reported.
  *
- * Baseline: the bare lock cycle on node-zookeeper-client, same concurrency: a multi creating a
- * fresh lock parent and an EPHEMERAL_SEQUENTIAL child (as the runtime does), getChildren of the
- * parent, then a multi deleting both.
+ * Baseline: the same work by hand, each step after the other, on a bare node-zookeeper-client and
+ * a bare S3StateStore: multi(create parent, create EPHEMERAL_SEQUENTIAL) + getChildren + exists of
+ * the lock, then the S3 GET (404) and the claim PUT (If-None-Match *). The lock is not released
+ * (neither is an activation's, within the measurement; the baseline's go with its session).
  *
- * Each run also measures, for reference only, the S3 part alone: a GET (404) and a claim PUT
- * (If-None-Match *) per fresh key through S3StateStore, same concurrency.
+ * Two figures: throughput at 64 in flight, and the first call's latency one at a time (p50; p99 in
+ * the details), each against the baseline's, in the same run.
  */
-export const coldActivation: Benchmark = {
-  name: 'cold-activation',
-  title: 'cold activations, 64 in flight, one node',
-  unit: 'activations/s',
-  baselineTitle: 'bare ZooKeeper lock cycle on node-zookeeper-client, 64 in flight: multi(create parent, create EPHEMERAL_SEQUENTIAL) + getChildren + multi(delete both)',
-  baselineUnit: 'cycles/s',
-  target: { of: 'ratio', comparison: '>=', value: 0.5, label: '≥ 0.50x bare ZooKeeper lock cycle' },
 
-  async setup(context) {
-    const { servers, settings } = context;
-    const root = context.uniqueRoot('cold');
-    const client = await connectRawZooKeeper(servers.zookeeper);
-    const baselineParent = `${root}/baseline`;
-    try {
-      await call<string>((cb) => client.mkdirp(baselineParent, cb));
-    } catch (err) {
-      client.close();
-      throw err;
-    }
-    let nextBaselineId = 0;
-    const lockCycle = async () => {
-      const parent = `${baselineParent}/id-${nextBaselineId++}`;
+interface ColdFixture {
+  /** One activation's work by hand. */
+  byHand(): Promise<void>;
+  /** Starts a node for one measurement; `activate()` activates a fresh object. */
+  withNode<T>(run: number, body: (activate: () => Promise<unknown>) => Promise<T>): Promise<{ result: T; drainMs: number; activations: number }>;
+  close(): Promise<void>;
+}
+
+async function coldFixture(context: BenchContext, label: string): Promise<ColdFixture> {
+  const { servers } = context;
+  const root = context.uniqueRoot(label);
+  const client = await connectRawZooKeeper(servers.zookeeper);
+  const store = storeFor(servers, root);
+  const baselineParent = `${root}/baseline`;
+  try {
+    await call<string>((cb) => client.mkdirp(baselineParent, cb));
+  } catch (err) {
+    client.close();
+    await store.close();
+    throw err;
+  }
+  let nextId = 0;
+  return {
+    async byHand() {
+      const id = `hand-${nextId++}`;
+      const parent = `${baselineParent}/${id}`;
       const created = await call<Array<{ path?: string }>>((cb) => client.transaction()
         .create(parent, CreateMode.PERSISTENT)
         .create(`${parent}/lock-bench-`, CreateMode.EPHEMERAL_SEQUENTIAL)
@@ -53,46 +60,60 @@ export const coldActivation: Benchmark = {
       const lock = created[1]?.path;
       if (!lock) throw new Error('multi create returned no lock path');
       await call<string[]>((cb) => client.getChildren(parent, cb));
-      await call<unknown>((cb) => client.transaction().remove(lock, -1).remove(parent, -1).commit(cb));
-    };
-    const loop = { concurrency: IN_FLIGHT };
-
-    const store = storeFor(servers, root);
-    let nextS3Id = 0;
-    const readAndClaim = async () => {
-      const id = `s3-${nextS3Id++}`;
+      await call<unknown>((cb) => client.exists(lock, cb));
       if (await store.read(Counter.type, id)) throw new Error(`${id} exists already`);
       const claimed = await store.write({ type: Counter.type, id, body: JSON.stringify(Counter.initial()), epoch: '1', version: 1, condition: { ifNoneMatch: '*' } });
       if (!claimed.ok) throw new Error(`claim of ${id} failed its If-None-Match`);
-    };
-    const measureS3 = async () => {
-      await closedLoop(readAndClaim, { ...loop, durationMs: settings.warmupMs });
-      return (await closedLoop(readAndClaim, { ...loop, durationMs: settings.durationMs })).rate;
-    };
-
-    let drainMs = 0;
-    const measureFigure = async (run: number) => {
-      const bench = await BenchNode.start(servers, { name: `cold-${run}`, root, callTimeoutMs: 60_000, idleTimeoutMs: 3_600_000 });
+    },
+    async withNode(run, body) {
+      const bench = await BenchNode.start(servers, { name: `${label}-${run}`, root, callTimeoutMs: 60_000, idleTimeoutMs: 3_600_000 });
+      let result;
+      let activations = 0;
+      let drainMs = 0;
       try {
-        let nextId = 0;
-        const activate = () => bench.node.ref(Counter, `r${run}-${nextId++}`).get();
-        await closedLoop(activate, { ...loop, durationMs: settings.warmupMs });
-        const result = await closedLoop(activate, { ...loop, durationMs: settings.durationMs });
-        return { rate: result.rate, activations: bench.node.activationCount };
+        let next = 0;
+        result = await body(() => bench.node.ref(Counter, `r${run}-${next++}`).get());
+        activations = bench.node.activationCount;
       } finally {
         const drainStarted = performance.now();
         await bench.stop();
         drainMs = performance.now() - drainStarted;
       }
+      return { result, drainMs, activations };
+    },
+    async close() {
+      client.close();
+      await store.close();
+    },
+  };
+}
+
+export const coldActivation: Benchmark = {
+  name: 'cold-activation',
+  title: 'cold activations, 64 in flight, one node',
+  unit: 'activations/s',
+  baselineTitle: 'the same steps by hand, 64 in flight: ZooKeeper multi(create parent, create lock) + getChildren + exists, then S3 GET (404) + claim PUT (If-None-Match)',
+  baselineUnit: 'activations/s',
+  target: { of: 'ratio', comparison: '>=', value: 0.9, label: '≥ 0.90x the same steps by hand' },
+
+  async setup(context): Promise<BenchSession> {
+    const { settings } = context;
+    const fixture = await coldFixture(context, 'cold');
+    const loop = { concurrency: IN_FLIGHT };
+    const measureFigure = async (run: number) => {
+      const { result, activations, drainMs } = await fixture.withNode(run, async (activate) => {
+        await closedLoop(activate, { ...loop, durationMs: settings.warmupMs });
+        return (await closedLoop(activate, { ...loop, durationMs: settings.durationMs })).rate;
+      });
+      return { rate: result, activations, drainMs };
     };
     const measureBaseline = async () => {
-      await closedLoop(lockCycle, { ...loop, durationMs: settings.warmupMs });
-      return (await closedLoop(lockCycle, { ...loop, durationMs: settings.durationMs })).rate;
+      await closedLoop(() => fixture.byHand(), { ...loop, durationMs: settings.warmupMs });
+      return (await closedLoop(() => fixture.byHand(), { ...loop, durationMs: settings.durationMs })).rate;
     };
-
     return {
       async measure(run) {
-        let figure: { rate: number; activations: number };
+        let figure: { rate: number; activations: number; drainMs: number };
         let baseline: number;
         if (run % 2 === 0) {
           figure = await measureFigure(run);
@@ -101,24 +122,60 @@ export const coldActivation: Benchmark = {
           baseline = await measureBaseline();
           figure = await measureFigure(run);
         }
-        const s3 = await measureS3();
         return {
           figure: figure.rate,
           baseline,
-          details: [
-            `for reference, the S3 part alone (GET 404 + claim PUT If-None-Match, ${IN_FLIGHT} in flight): ${formatNumber(s3)}/s; activations reach ${formatRatio(figure.rate / s3)} of it`,
-            `stopping the node (drain: ${formatNumber(figure.activations)} deactivations, lock releases) took ${formatSeconds(drainMs)}, not measured`,
-          ],
+          details: [`stopping the node (drain: ${formatNumber(figure.activations)} deactivations, lock releases) took ${formatSeconds(figure.drainMs)}, not measured`],
         };
       },
-      async close() {
-        client.close();
-        await store.close();
-      },
+      close: () => fixture.close(),
     };
   },
 };
 
+export const coldActivationLatency: Benchmark = {
+  name: 'cold-activation-latency',
+  title: 'first call to a cold object, one at a time, one node (p50)',
+  unit: 'ms',
+  baselineTitle: 'the same steps by hand, one after the other (p50)',
+  baselineUnit: 'ms',
+  target: { of: 'ratio', comparison: '<=', value: 1.2, label: '≤ 1.20x the same steps by hand' },
+
+  async setup(context): Promise<BenchSession> {
+    const { settings } = context;
+    const fixture = await coldFixture(context, 'cold-latency');
+    /** Latencies of `operation` one at a time for `durationMs` (after a warm-up as long as the settings say). */
+    const sequential = async (operation: () => Promise<unknown>) => {
+      const warmUntil = performance.now() + settings.warmupMs;
+      while (performance.now() < warmUntil) await operation();
+      const samples: number[] = [];
+      const until = performance.now() + settings.durationMs;
+      while (performance.now() < until) {
+        const started = performance.now();
+        await operation();
+        samples.push(performance.now() - started);
+      }
+      return percentiles(samples);
+    };
+    return {
+      async measure(run) {
+        const measureFigure = async () => (await fixture.withNode(run, (activate) => sequential(activate))).result;
+        const measureBaseline = () => sequential(() => fixture.byHand());
+        const [figure, baseline] = run % 2 === 0
+          ? [await measureFigure(), await measureBaseline()]
+          : await measureBaseline().then(async (b) => [await measureFigure(), b] as const);
+        return {
+          figure: figure.p50,
+          baseline: baseline.p50,
+          details: [
+            `first call p50 ${figure.p50.toFixed(1)} ms, p99 ${figure.p99.toFixed(1)} ms (${formatNumber(figure.count)} calls); by hand p50 ${baseline.p50.toFixed(1)} ms, p99 ${baseline.p99.toFixed(1)} ms; p99 ratio ${formatRatio(figure.p99 / baseline.p99)}`,
+          ],
+        };
+      },
+      close: () => fixture.close(),
+    };
+  },
+};
 
 /** Promisifies one node-zookeeper-client call. */
 function call<T>(start: (cb: (error: Error | null | unknown, result: T) => void) => void): Promise<T> {
@@ -126,3 +183,4 @@ function call<T>(start: (cb: (error: Error | null | unknown, result: T) => void)
     start((error, result) => (error ? reject(error) : resolve(result)));
   });
 }
+

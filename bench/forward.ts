@@ -22,7 +22,7 @@ export const forward: Benchmark = {
   unit: 'calls/s',
   baselineTitle: 'bare ws echo server in its own process, 256 messages in flight, each the size of a forwarded call',
   baselineUnit: 'msgs/s',
-  target: { of: 'ratio', comparison: '>=', value: 0.6, label: '≥ 0.60x bare ws echo' },
+  target: { of: 'ratio', comparison: '>=', value: 0.9, label: '≥ 0.90x bare ws echo' },
 
   async setup(context) {
     const { servers, settings } = context;
