@@ -131,6 +131,21 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of a guarded replacement of the state. */
+export interface ReplaceOptions extends CallOptions {
+  /**
+   * Replace only if the object is at this stored version (the `version` an admin view or a
+   * `VersionConflict` showed); else the replacement fails with `VersionConflict`, nothing written.
+   */
+  expectedVersion: number;
+}
+
+/** What a guarded replacement answers: the state it replaced, and that state's stored version. */
+export interface Replaced<S> {
+  previous: S;
+  previousVersion: number;
+}
+
 /** A typed handle on one object, usable from any node: the caller never needs to know where it lives. */
 export interface Ref<T extends AnyObjectType> {
   readonly type: string;
@@ -139,6 +154,13 @@ export interface Ref<T extends AnyObjectType> {
   get(options?: CallOptions): Promise<StateOf<T>>;
   /** Replaces the state; resolves once the new state is durable. */
   put(state: StateOf<T>, options?: CallOptions): Promise<void>;
+  /**
+   * Replaces the state through the owner's mailbox like `put`, but only if the object is still at
+   * `expectedVersion` (`VersionConflict` otherwise, with the current version and state); resolves
+   * once the new state is durable, with the state it replaced. For editing tools: the state is
+   * untyped JSON here, checked as every state is (a JSON object or array, within `maxStateBytes`).
+   */
+  replace(state: unknown, options: ReplaceOptions): Promise<Replaced<StateOf<T>>>;
   /** Runs a handler or a query; resolves with its reply once any state change is durable. */
   call<K extends OperationName<T>>(name: K, ...args: [...OperationArgs<T, K>, options?: CallOptions]): Promise<OperationReply<T, K>>;
   /**

@@ -3,7 +3,7 @@ import { roundMs } from '@highlander/kit';
 import type { AcquireResult, Coordinator, LockHandle } from '../coordinator.js';
 import { Replied, type AnyObjectType, type RefFactory } from '../define-object.js';
 import {
-  Fenced, HandlerFailed, HighlanderError, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, causeMessage,
+  Fenced, HandlerFailed, HighlanderError, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, VersionConflict, causeMessage,
 } from '../errors.js';
 import type { DeactivationReason, LifecycleEventBody } from '../events.js';
 import { Redirect, type Operation } from '../operation.js';
@@ -117,6 +117,11 @@ export class Activation {
   #durableSeq = 0;
   #etag: string | undefined;
   #storedVersion = 0;
+  /**
+   * The lowest stored version whose state is the durable state now: claims write a new version of
+   * the same state, so an operator who saw version v before an owner change still sees the current state.
+   */
+  #sameStateSince = 0;
 
   // ---- mailbox and group commit ----
   #mailbox: Entry[] = [];
@@ -254,6 +259,7 @@ export class Activation {
     this.#durableJson = claimed.body;
     this.#etag = claimed.etag;
     this.#storedVersion = claimed.version;
+    this.#sameStateSince = claimed.version - 1;
     this.#transition('active');
     this.#settleWaiters();
     this.host.emit({
@@ -488,7 +494,13 @@ export class Activation {
       return undefined;
     }
     if (operation.op === 'put') {
-      this.#apply(entry, operation.state, undefined, 'put');
+      if (operation.expectedVersion === undefined) {
+        this.#apply(entry, operation.state, undefined, 'put');
+        return undefined;
+      }
+      const conflict = this.#versionConflict(operation.expectedVersion);
+      if (conflict) this.#settle(entry, false, conflict);
+      else this.#apply(entry, operation.state, { previous: JSON.parse(this.#json), previousVersion: this.#storedVersion }, 'put');
       return undefined;
     }
     const { name, arg } = operation;
@@ -550,6 +562,19 @@ export class Activation {
     this.#settle(entry, true, reply);
   }
 
+  /**
+   * Why a replacement guarded by `expected` may not run: the object's state is not the one stored at
+   * that version (a newer version, or changes not yet durable). Undefined when it may.
+   */
+  #versionConflict(expected: number): VersionConflict | undefined {
+    const clean = this.#changeSeq === this.#durableSeq;
+    if (clean && expected >= this.#sameStateSince && expected <= this.#storedVersion) return undefined;
+    // The version the current state will be stored as: pending changes go into the next write, after one in flight.
+    const inflight = this.#inflight;
+    const current = clean ? this.#storedVersion : this.#storedVersion + (inflight && this.#changeSeq !== inflight.seq ? 2 : 1);
+    return new VersionConflict(this.type, this.id, expected, current, JSON.parse(this.#json));
+  }
+
   #serialize(state: unknown): string {
     let json: string | undefined;
     try {
@@ -602,6 +627,7 @@ export class Activation {
         this.#storeDown = undefined;
         this.#etag = etag;
         this.#storedVersion = version;
+        if (body !== this.#durableJson) this.#sameStateSince = version;
         this.#durableJson = body;
         this.#durableSeq = seq;
         this.#inflight = undefined;
