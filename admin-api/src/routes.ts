@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { roundMs } from '@highlander/kit';
-import { StateTooLarge, UnknownHandler, UnknownObjectType } from '@highlander/runtime';
+import { StateTooLarge, UnknownHandler } from '@highlander/runtime';
 import type { Principal } from './auth.js';
 import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
 import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, Storage } from './contracts.js';
@@ -282,7 +282,7 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       handle: async ({ params, body }, context) => {
         const started = performance.now();
         const type = (await actions.types()).find((t) => t.type === params.type);
-        if (!type) throw new UnknownObjectType(params.type, 'any live node');
+        if (!type) throw new HttpError(404, 'UNKNOWN_OBJECT_TYPE', `no node hosts object type '${params.type}'; GET /api/types lists the types`, { type: params.type });
         const kind = type.queries.includes(body.handler) ? 'query' : type.handlers.includes(body.handler) ? 'handler' : undefined;
         if (!kind) throw new UnknownHandler(params.type, body.handler, [...type.handlers, ...type.queries]);
         if (kind === 'handler') context.allowAction();
