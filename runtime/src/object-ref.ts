@@ -1,4 +1,4 @@
-import type { AnyObjectType, CallOptions, OperationArgs, OperationName, OperationReply, Ref, Replaced, ReplaceOptions, StateOf } from './define-object.js';
+import { argumentProblem, type AnyObjectType, type CallOptions, type OperationArgs, type OperationName, type OperationReply, type Ref, type Replaced, type ReplaceOptions, type StateOf } from './define-object.js';
 import { InvalidArgument, InvalidState, StateTooLarge, UnknownHandler, causeMessage } from './errors.js';
 import type { Invoker, Operation } from './operation.js';
 
@@ -71,6 +71,8 @@ export class ObjectRef<T extends AnyObjectType> implements Ref<T> {
     } catch (err) {
       return Promise.reject(err);
     }
+    const problem = argumentProblem(this.definition.operations.get(name)!, copied);
+    if (problem) return Promise.reject(new InvalidArgument(`the argument of '${name}' on ${this.type}/${this.id} is not valid: ${problem}`));
     return this.#run({ op: 'call', name, arg: copied }, options);
   }
 

@@ -160,6 +160,7 @@ describe('calls through the admin API', () => {
       ['argument over the state limit', callObject('bad-1', { handler: 'add', arg: 'x'.repeat(MAX_STATE_BYTES + 10) }), 400, 'INVALID_ARGUMENT', 'over the limit'],
       ['body over the limit', callObject('bad-1', { handler: 'add', arg: 'x'.repeat(MAX_STATE_BYTES + 20_000) }), 413, 'PAYLOAD_TOO_LARGE', 'over the limit'],
       ['handler that throws', callObject('bad-1', { handler: 'explode' }), 500, 'HANDLER_FAILED', 'boom'],
+      ['argument against its schema', http('POST', '/api/objects/set/bad-1/calls', { body: { handler: 'add', arg: 42 } }), 400, 'INVALID_ARGUMENT', "the argument of 'add' on set/bad-1 is not valid"],
     ];
     for (const [what, response, status, code, message] of cases) {
       const { status: got, body } = await response;
@@ -167,6 +168,7 @@ describe('calls through the admin API', () => {
       expect(body.error.message).toContain(message);
     }
     expect(await valueOf(a, 'bad-1')).toBe(1);
+    expect((await ownersInZooKeeper(zk, config.root)).has('set/bad-1')).toBe(false); // refused before anything was activated
   });
 });
 

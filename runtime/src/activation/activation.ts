@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { roundMs } from '@highlander/kit';
 import type { AcquireResult, Coordinator, LockHandle } from '../coordinator.js';
-import { Replied, type AnyObjectType, type RefFactory } from '../define-object.js';
+import { Replied, argumentProblem, type AnyObjectType, type RefFactory } from '../define-object.js';
 import {
-  Fenced, HandlerFailed, HighlanderError, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, VersionConflict, causeMessage,
+  Fenced, HandlerFailed, HighlanderError, InvalidArgument, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, VersionConflict, causeMessage,
 } from '../errors.js';
 import type { DeactivationReason, LifecycleEventBody } from '../events.js';
 import { Redirect, type Operation } from '../operation.js';
@@ -424,6 +424,11 @@ export class Activation {
     if (this.#status === 'active' && !this.#running && this.#mailbox.length === 0 && !this.#revertPending && !this.#storeDown && operation.op === 'call' && this.host.holdsLease()) {
       const spec = this.definition.operations.get(operation.name);
       if (spec?.kind === 'query' && this.#changeSeq === this.#durableSeq) {
+        const problem = argumentProblem(spec, operation.arg);
+        if (problem) {
+          this.host.record(this, performance.now() - startMs, true);
+          return Promise.reject(new InvalidArgument(`the argument of '${operation.name}' on ${this.type}/${this.id} is not valid: ${problem}`));
+        }
         try {
           const value = spec.fn(this.#state, operation.arg, this.#context());
           // An asynchronous query goes through the mailbox like any other operation (one at a
@@ -507,6 +512,12 @@ export class Activation {
     const spec = this.definition.operations.get(name);
     if (!spec) {
       this.#settle(entry, false, new UnknownHandler(this.type, name, [...this.definition.operations.keys()]));
+      return undefined;
+    }
+    // Checked by the caller's ref too; checked again here for calls forwarded from other nodes.
+    const problem = argumentProblem(spec, arg);
+    if (problem) {
+      this.#settle(entry, false, new InvalidArgument(`the argument of '${name}' on ${this.type}/${this.id} is not valid: ${problem}`));
       return undefined;
     }
     let result: unknown;

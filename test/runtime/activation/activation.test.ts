@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { Activation, checkTransition, type ActivationHost, type ActivationStatus } from '../../../runtime/src/activation/activation.js';
 import { defineObject, type Coordinator } from '@highlander/runtime';
 import { HandlerFailed, OwnershipLost, StoreUnavailable, VersionConflict } from '@highlander/runtime';
@@ -247,6 +248,29 @@ describe('Activation group commit', () => {
     await expect(activation.admitted()).rejects.toMatchObject({ code: 'FENCED' });
     expect(activation.status).toBe('deactivated');
     expect(store.writes).toHaveLength(0);
+  });
+});
+
+describe('Activation argument schemas', () => {
+  it('refuses a forwarded call whose argument does not match the schema, on the owner, before the handler runs', async () => {
+    const Named = defineObject({
+      type: 'named',
+      initial: () => ({ name: '' }),
+      handlers: { rename: (_n, name: string) => ({ name }) },
+      queries: { startsWith: (n, prefix: string) => n.name.startsWith(prefix) },
+      args: { rename: z.string().min(1), startsWith: z.string() },
+    });
+    const store = new ManualStore();
+    const activation = new Activation(Named, 'n', 'named/n', hostFor(store));
+    void activation.start({ deadline: far() });
+    await tick();
+    store.settleNext('ok');
+    await activation.admitted();
+    const send = (name: string, arg: unknown) => activation.enqueue({ op: 'call', name, arg }, far(), timeout);
+    await expect(send('rename', '')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(send('startsWith', 7)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(store.writes).toHaveLength(0);
+    expect(await send('startsWith', '')).toBe(true);
   });
 });
 
