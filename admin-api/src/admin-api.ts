@@ -57,6 +57,10 @@ export interface AdminApiOptions {
   allowedOrigins?: readonly string[];
   /** Largest request body. @default 16384 */
   maxBodyBytes?: number;
+  /** The nodes' `maxStateBytes`: the largest state an operator may put, and call argument. @default 1048576 */
+  maxStateBytes?: number;
+  /** Timeout of calls and state replacements made through the API (a call may ask for another). @default 10000 */
+  callTimeoutMs?: number;
   /** Express's `trust proxy`, for the client address in the audit log. @default false */
   trustProxy?: boolean | number | string | string[];
   /** A connection whose request (headers and body) has not arrived within this long is closed. @default 30000 */
@@ -136,6 +140,7 @@ export class AdminApi {
         model, storage, nodes, ...forced,
         ...(options.evictGraceMs !== undefined ? { gracefulTimeoutMs: options.evictGraceMs } : {}),
         ...(options.actionTimeoutMs !== undefined ? { actionTimeoutMs: options.actionTimeoutMs } : {}),
+        ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
       });
       const audit = await AuditLog.open({ path: resolve(options.auditLogPath) });
       cleanups.push(() => audit.close());
@@ -145,6 +150,7 @@ export class AdminApi {
         readOnly: options.readOnly ?? false,
         allowedOrigins: options.allowedOrigins ?? [],
         ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+        ...(options.maxStateBytes !== undefined ? { maxStateBytes: options.maxStateBytes } : {}),
         ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
         ...(options.stream !== undefined ? { stream: options.stream } : {}),
         ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),

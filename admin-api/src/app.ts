@@ -12,7 +12,7 @@ import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
 import { HttpError, correlationIdOf, describeError, errorMiddleware, notFoundHandler } from './http-error.js';
 import { AdminMetrics } from './metrics.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
-import { apiRoutes, type RouteInput, type RouteSpec } from './routes.js';
+import { apiRoutes, type RouteContext, type RouteInput, type RouteSpec } from './routes.js';
 import { StreamServer, compileStreamOptions, type StreamOptions } from './stream/server.js';
 import { TalkFeeds } from './talk-feed.js';
 import type { TalkService } from './talks.js';
@@ -46,6 +46,12 @@ export interface AdminAppOptions {
   logger?: Logger;
   /** Largest request body; bigger is refused with 413. @default 16384 (16 KiB) */
   maxBodyBytes?: number;
+  /**
+   * The nodes' `maxStateBytes`: a state replacement or a call argument may be this large as JSON (their
+   * routes take bodies up to this plus 16 KiB); a larger state is refused with 413 STATE_TOO_LARGE.
+   * @default 1048576 (1 MiB, the nodes' default)
+   */
+  maxStateBytes?: number;
   /**
    * Express's `trust proxy`: which proxies' `X-Forwarded-For` to believe for the client address
    * (the audit log records it). @default false (the socket's peer address)
@@ -83,6 +89,8 @@ const MAX_AUDITED_PARAMS_BYTES = 1024;
 export function createApp(options: AdminAppOptions): AdminApp {
   const maxBodyBytes = options.maxBodyBytes ?? ADMIN_API_DEFAULTS.maxBodyBytes;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes <= 0) throw new TypeError(`maxBodyBytes: must be a positive integer (got ${maxBodyBytes})`);
+  const maxStateBytes = options.maxStateBytes ?? ADMIN_API_DEFAULTS.maxStateBytes;
+  if (!Number.isInteger(maxStateBytes) || maxStateBytes <= 0) throw new TypeError(`maxStateBytes: must be a positive integer (got ${maxStateBytes})`);
   const readOnly = options.readOnly ?? false;
   const authenticator = new TokenAuthenticator(options.tokens);
   const checkOrigin = originChecker(options.allowedOrigins ?? []);
@@ -93,27 +101,34 @@ export function createApp(options: AdminAppOptions): AdminApp {
   const audit = options.audit;
 
   let openapi: OpenApiDocument | undefined;
-  const routes = apiRoutes({ ...options, metrics, openapi: () => openapi });
+  const routes = apiRoutes({ ...options, maxStateBytes, metrics, openapi: () => openapi });
   const talkFeeds = options.talks ? new TalkFeeds({ talks: options.talks, logger }) : undefined;
   openapi = buildOpenApiDocument(routes);
 
-  const jsonParser = express.json({ limit: maxBodyBytes });
-  const parseBody = (req: Request, res: Response): Promise<unknown> => {
+  const jsonParsers = new Map<number, RequestHandler>();
+  const parseBody = (req: Request, res: Response, limit = maxBodyBytes): Promise<unknown> => {
     const length = req.headers['content-length'];
     if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return Promise.resolve({});
-    if (length !== undefined && Number(length) > maxBodyBytes) {
-      return Promise.reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is over the limit of ${maxBodyBytes} bytes`, { limitBytes: maxBodyBytes }));
+    if (length !== undefined && Number(length) > limit) {
+      return Promise.reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body is over the limit of ${limit} bytes`, { limitBytes: limit }));
     }
+    let jsonParser = jsonParsers.get(limit);
+    if (!jsonParser) jsonParsers.set(limit, (jsonParser = express.json({ limit })));
     if (!req.is('application/json')) {
       return Promise.reject(new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'));
     }
     return new Promise((resolve, reject) => jsonParser(req, res, (err?: unknown) => (err ? reject(err) : resolve(req.body ?? {}))));
   };
+  const contextOf = (req: Request, res: Response): RouteContext => ({
+    req, res,
+    allowAction: () => checkActionAllowed(principalOf(res), readOnly),
+    mayAct: () => !readOnly && principalOf(res).role === 'operator',
+  });
 
   /** Reads: validate, answer. */
   const read = (route: RouteSpec): RequestHandler => async (req, res) => {
     const input = validate(route, req, undefined);
-    const result = await route.handle(input, { req, res });
+    const result = await route.handle(input, contextOf(req, res));
     if (!res.headersSent) res.json(result);
   };
 
@@ -125,13 +140,14 @@ export function createApp(options: AdminAppOptions): AdminApp {
     let params: Record<string, unknown> = {};
     let result: unknown;
     let failure: unknown;
+    const summarise = route.audit.params;
     try {
-      checkActionAllowed(principal, readOnly);
-      const body = await parseBody(req, res);
-      params = auditedParams(body);
+      if (route.access === 'operator') checkActionAllowed(principal, readOnly);
+      const body = await parseBody(req, res, route.maxBodyBytes);
+      params = summarise ? summarise(body) : auditedParams(body);
       const input = validate(route, req, body);
-      params = input.body as Record<string, unknown>;
-      result = await route.handle(input, { req, res });
+      if (!summarise) params = input.body as Record<string, unknown>;
+      result = await route.handle(input, contextOf(req, res));
     } catch (err) {
       failure = err;
     }
@@ -142,6 +158,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
       target: truncateStrings(route.audit.target(req.params as Record<string, string>, failure === undefined ? result : undefined)),
       params,
       result: failure === undefined ? 'ok' : 'error',
+      ...(failure === undefined && route.audit.outcome ? { outcome: route.audit.outcome(result) } : {}),
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       clientAddress: req.ip ?? req.socket.remoteAddress ?? 'unknown',
       userAgent: req.get('user-agent')?.slice(0, MAX_AUDITED_STRING) ?? null,

@@ -25,7 +25,7 @@ import type { Principal } from './auth.js';
  * from when to when, a few of their targets).
  */
 
-export type AuditAction = 'evict' | 'migrate' | 'drain' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings';
+export type AuditAction = 'evict' | 'migrate' | 'drain' | 'call' | 'state.replace' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings';
 
 export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
 
@@ -40,6 +40,8 @@ export interface AuditRecord {
   /** The body as validated (or, when it was invalid, as sent, if small). */
   params: Record<string, unknown>;
   result: 'ok' | 'error';
+  /** When `result` is `ok`, for some actions: what the action found or did (a call's kind, the state a replacement replaced). */
+  outcome?: Record<string, unknown>;
   /** When `result` is `error`: what the client was answered. */
   error?: { status: number; code: string; message: string };
   durationMs: number;

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { roundMs } from '@highlander/kit';
-import { MigrationRefused, NodeUnreachable, NotActiveHere } from '@highlander/runtime';
+import { HighlanderError, MigrationRefused, NodeStopping, NodeUnreachable, NotActiveHere } from '@highlander/runtime';
 import type { ZkSession } from '@highlander/runtime/zookeeper';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
 import type { ClusterSource } from './cluster-source.js';
-import type { ClusterActions, ClusterModel, ObjectDetail, Storage } from './contracts.js';
+import type { ClusterActions, ClusterModel, NodeView, ObjectDetail, ObjectTypeView, ReplaceStateResult, Storage } from './contracts.js';
+import { HttpError } from './http-error.js';
 import type { NodeAdminClient } from './node-admin-client.js';
 import { ZooKeeperSource } from './zookeeper-source.js';
 
@@ -36,13 +37,20 @@ export interface LiveClusterActionsCommonOptions {
    * @default 30000
    */
   actionTimeoutMs?: number;
+  /**
+   * Timeout of calls and state replacements made for operators (a call may pass a shorter one).
+   * @default 10000
+   */
+  callTimeoutMs?: number;
 }
 
 /** Admin actions, carried out by the nodes through their admin endpoints. */
 export class LiveClusterActions implements ClusterActions {
   readonly #gracefulTimeoutMs: number;
   readonly #actionTimeoutMs: number;
+  readonly #callTimeoutMs: number;
   readonly #source: ClusterSource;
+  #next = 0;
 
   constructor(private readonly options: LiveClusterActionsOptions) {
     if (options.source && options.zookeeper) throw new TypeError('LiveClusterActions: give either zookeeper or source, not both');
@@ -50,6 +58,7 @@ export class LiveClusterActions implements ClusterActions {
     this.#source = options.source ?? new ZooKeeperSource(options.zookeeper!);
     this.#gracefulTimeoutMs = options.gracefulTimeoutMs ?? ADMIN_API_DEFAULTS.evictGraceMs;
     this.#actionTimeoutMs = options.actionTimeoutMs ?? ADMIN_API_DEFAULTS.actionTimeoutMs;
+    this.#callTimeoutMs = options.callTimeoutMs ?? ADMIN_API_DEFAULTS.callTimeoutMs;
   }
 
   async detail(type: string, id: string): Promise<ObjectDetail> {
@@ -100,6 +109,62 @@ export class LiveClusterActions implements ClusterActions {
     return { node, ...result };
   }
 
+  async types(): Promise<ObjectTypeView[]> {
+    return this.#throughLiveNode(null, async (node) => {
+      const reply = await this.options.nodes.request<{ types: ObjectTypeView[] }>(node.address, node.name, 'GET', '/types', undefined, this.#callTimeoutMs);
+      return reply.types;
+    });
+  }
+
+  async call(type: string, id: string, handler: string, arg: unknown, options: { queryOnly: boolean; timeoutMs?: number }): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#callTimeoutMs;
+    return this.#throughLiveNode({ type, id }, async (node) => {
+      const body = { type, id, op: handler, ...(arg === undefined ? {} : { arg }), timeoutMs, queryOnly: options.queryOnly };
+      try {
+        return (await this.options.nodes.request<{ value: unknown }>(node.address, node.name, 'POST', '/call', body, timeoutMs + NODE_ANSWER_MARGIN_MS)).value;
+      } catch (err) {
+        if (err instanceof HighlanderError && err.code === 'NOT_A_QUERY') throw new HttpError(403, 'FORBIDDEN', err.message, { type, handler });
+        throw err;
+      }
+    });
+  }
+
+  async replaceState(type: string, id: string, state: unknown, expectedVersion: number): Promise<ReplaceStateResult> {
+    const started = performance.now();
+    const timeoutMs = this.#callTimeoutMs;
+    const replaced = await this.#throughLiveNode({ type, id }, (node) =>
+      this.options.nodes.request<{ previous: unknown; previousVersion: number }>(
+        node.address, node.name, 'PUT', `/objects/${enc(type)}/${enc(id)}/state`, { state, expectedVersion, timeoutMs }, timeoutMs + NODE_ANSWER_MARGIN_MS,
+      ));
+    return { previousVersion: replaced.previousVersion, previous: replaced.previous, durationMs: roundMs(performance.now() - started) };
+  }
+
+  /**
+   * Sends a request through a live node (the object's owner first, when known: one hop less), trying
+   * the next when one is down or stopping before it took the request.
+   */
+  async #throughLiveNode<T>(object: { type: string; id: string } | null, send: (node: NodeView) => Promise<T>): Promise<T> {
+    const live = this.options.model.nodes().filter((n) => n.status !== 'unreachable');
+    if (live.length === 0) throw new NodeUnreachable('any', new Error('no live node in the cluster'));
+    const owner = object ? this.options.model.object(object.type, object.id)?.owner : undefined;
+    const start = this.#next++ % live.length;
+    const nodes = [...live.slice(start), ...live.slice(0, start)].sort((a, b) => Number(b.name === owner) - Number(a.name === owner));
+    let last: unknown;
+    for (const node of nodes) {
+      try {
+        return await send(node);
+      } catch (err) {
+        // Not delivered (the node is down) or refused before it ran (stopping): the next node may take it.
+        if ((err instanceof NodeUnreachable && err.delivered === 'no') || err instanceof NodeStopping) {
+          last = err;
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw last;
+  }
+
   async #memory(owner: string, type: string, id: string): Promise<ObjectDetail['memory']> {
     const member = this.options.model.node(owner);
     if (!member) return null;
@@ -113,3 +178,6 @@ export class LiveClusterActions implements ClusterActions {
 }
 
 const enc = encodeURIComponent;
+
+/** How much longer than a call's own timeout the admin API waits for the node's answer (the node answers CALL_TIMEOUT first). */
+const NODE_ANSWER_MARGIN_MS = 2000;

@@ -148,6 +148,43 @@ export interface ClusterActions {
   evict(type: string, id: string, options: { force: boolean }): Promise<EvictResult>;
   migrate(type: string, id: string, to: string): Promise<MigrateResult>;
   drain(node: string): Promise<DrainResult>;
+  /** The object types the nodes host, with the names of their handlers and queries (asked of a live node). */
+  types(): Promise<ObjectTypeView[]>;
+  /**
+   * Runs a handler or query through a live node, which routes it to the owner like any call. With
+   * `queryOnly`, the node refuses a handler before anything runs.
+   */
+  call(type: string, id: string, handler: string, arg: unknown, options: { queryOnly: boolean; timeoutMs?: number }): Promise<unknown>;
+  /** Replaces the state through the owner's mailbox if it is still at `expectedVersion` (else VERSION_CONFLICT). */
+  replaceState(type: string, id: string, state: unknown, expectedVersion: number): Promise<ReplaceStateResult>;
+}
+
+export interface ObjectTypeView {
+  type: string;
+  /** Operations that may change the state: operators only. */
+  handlers: string[];
+  /** Read-only operations: viewers too. */
+  queries: string[];
+  /** Declared errors (`OBJECT_REJECTED` with `details.error` one of these). */
+  errors: string[];
+}
+
+export interface CallResult {
+  type: string;
+  id: string;
+  handler: string;
+  kind: 'handler' | 'query';
+  /** The reply (JSON; null for a handler without a reply). */
+  value: unknown;
+  durationMs: number;
+}
+
+export interface ReplaceStateResult {
+  /** The version the new state replaced (the expected one, or the same state claimed again by a new owner). */
+  previousVersion: number;
+  /** The state it replaced. */
+  previous: unknown;
+  durationMs: number;
 }
 
 export interface EvictResult {

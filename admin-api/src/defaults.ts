@@ -6,5 +6,7 @@ export const ADMIN_API_DEFAULTS = {
   maxBodyBytes: 16 * 1024,
   evictGraceMs: 3000,
   actionTimeoutMs: 30_000,
+  callTimeoutMs: 10_000,
+  maxStateBytes: 1024 * 1024,
   reconcileIntervalMs: 60_000,
 } as const;

@@ -35,8 +35,8 @@ export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
-  ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
-  ObjectDetail, ObjectQuery, ObjectSort, ObjectView, Page, PersistedObject, Storage, StoredSummary,
+  CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
+  ObjectDetail, ObjectQuery, ObjectSort, ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, Storage, StoredSummary,
 } from './contracts.js';
 export { EmbeddedSource } from './embedded-source.js';
 export { NodeAdminClient } from './node-admin-client.js';

@@ -26,7 +26,7 @@ export function nodeWsOptions(access: NodeAccess): ClientOptions {
  * One HTTP request to a node's port (`ws://host:port` or `wss://…` as published), with the secret
  * and TLS of `access`; resolves with the status and body, rejects on a network failure or after `timeoutMs`.
  */
-export function nodeHttpRequest(access: NodeAccess, address: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+export function nodeHttpRequest(access: NodeAccess, address: string, method: 'GET' | 'POST' | 'PUT', path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
   const url = new URL(path, address.replace(/^ws/, 'http'));
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

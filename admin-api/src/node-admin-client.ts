@@ -9,12 +9,12 @@ import { nodeHttpRequest, type NodeAccess } from './node-access.js';
 export class NodeAdminClient {
   constructor(private readonly access: NodeAccess) {}
 
-  async request<T>(address: string, node: string, method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number): Promise<T> {
+  async request<T>(address: string, node: string, method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, timeoutMs: number): Promise<T> {
     let response: { status: number; text: string };
     try {
       response = await nodeHttpRequest(this.access, address, method, `/admin${path}`, body === undefined ? undefined : JSON.stringify(body), timeoutMs);
     } catch (err) {
-      throw new NodeUnreachable(node, err);
+      throw new NodeUnreachable(node, err, notSent(err) ? 'no' : 'unknown');
     }
     const { text } = response;
     const ok = response.status >= 200 && response.status < 300;
@@ -32,4 +32,11 @@ export class NodeAdminClient {
     }
     return json as T;
   }
+}
+
+/** Errors that prove the request never reached the node (no connection was made): anything else may have. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+function notSent(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && NOT_SENT_CODES.has(String(err.code));
 }

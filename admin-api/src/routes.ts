@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { roundMs } from '@highlander/kit';
+import { StateTooLarge, UnknownHandler } from '@highlander/runtime';
+import type { Principal } from './auth.js';
 import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
-import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
+import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, Storage } from './contracts.js';
 import { HttpError, type ErrorCode } from './http-error.js';
 import type { AdminMetrics } from './metrics.js';
 import {
-  AuditPageSchema, AuditQuery, ClusterSummarySchema, DrainBody, DrainResultSchema, EventsPageSchema, EventsQuery, EvictBody,
+  AuditPageSchema, AuditQuery, CallBody, CallResultSchema, ClusterSummarySchema, ReplaceStateBody, ReplaceStateResultSchema, TypesSchema, DrainBody, DrainResultSchema, EventsPageSchema, EventsQuery, EvictBody,
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
   ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
@@ -19,8 +24,21 @@ import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type Talk
  * is an audited action, and its handler.
  */
 
-/** `public`: no token; `viewer`: a viewer or operator token; `operator`: an operator token, and audited. */
+/**
+ * `public`: no token; `viewer`: a viewer or operator token; `operator`: an operator token, and audited.
+ * An audited `viewer` route decides itself what needs an operator (`allowAction` in its context).
+ */
 export type Access = 'public' | 'viewer' | 'operator';
+
+/** What a handler knows of its request besides its validated input. */
+export interface RouteContext {
+  req: Request;
+  res: Response;
+  /** Throws 403 READ_ONLY or FORBIDDEN unless the caller may run actions (an operator, the API not read-only). */
+  allowAction(): void;
+  /** Whether `allowAction` would pass. */
+  mayAct(): boolean;
+}
 
 export interface RouteInput<P = unknown, Q = unknown, B = unknown> {
   params: P;
@@ -29,7 +47,7 @@ export interface RouteInput<P = unknown, Q = unknown, B = unknown> {
 }
 
 export interface RouteSpec {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'put';
   /** Express pattern: `/api/objects/:type/:id`. */
   path: string;
   operationId: string;
@@ -45,9 +63,19 @@ export interface RouteSpec {
   success?: { status: number; description: string; contentType?: string };
   /** Codes this route answers with, besides the ones every route of its access level has. */
   errors: ErrorCode[];
-  /** Actions: what the audit log records (`result`: the action's answer, when it succeeded). */
-  audit?: { action: AuditAction; target: (params: Record<string, string>, result?: unknown) => AuditTarget };
-  handle(input: RouteInput, context: { req: Request; res: Response }): unknown;
+  /** Largest body of this route. @default the API's `maxBodyBytes` */
+  maxBodyBytes?: number;
+  /**
+   * Actions: what the audit log records (`result`: the action's answer, when it succeeded). `params`
+   * summarises the body (any value, as sent; by default the body itself when small), `outcome` the answer.
+   */
+  audit?: {
+    action: AuditAction;
+    target: (params: Record<string, string>, result?: unknown) => AuditTarget;
+    params?: (body: unknown) => Record<string, unknown>;
+    outcome?: (result: unknown) => Record<string, unknown>;
+  };
+  handle(input: RouteInput, context: RouteContext): unknown;
 }
 
 /** Declares a route with its handler typed by its schemas. */
@@ -56,7 +84,7 @@ function route<P extends z.ZodObject | undefined = undefined, Q extends z.ZodObj
     params?: P;
     query?: Q;
     body?: B;
-    handle(input: RouteInput<Out<P>, Out<Q>, Out<B>>, context: { req: Request; res: Response }): unknown;
+    handle(input: RouteInput<Out<P>, Out<Q>, Out<B>>, context: RouteContext): unknown;
   },
 ): RouteSpec {
   return spec as unknown as RouteSpec;
@@ -74,7 +102,14 @@ export interface RouteDeps {
   openapi: () => unknown;
   /** Audience feedback sessions; without it, the talk routes answer 503 TALKS_UNAVAILABLE. */
   talks?: TalkService;
+  /** The nodes' `maxStateBytes`: a replacement state (and a call argument) may be this large as JSON. */
+  maxStateBytes: number;
 }
+
+/** Audit records keep a state or an argument itself up to this size as JSON; larger ones by size and SHA-256. */
+export const MAX_AUDITED_STATE_BYTES = 64 * 1024;
+/** What a body carrying a state or an argument may add to it. */
+const ENVELOPE_BYTES = 16 * 1024;
 
 const SERVICE_ERRORS: ErrorCode[] = ['COORDINATOR_UNAVAILABLE', 'NODE_UNREACHABLE', 'CALL_TIMEOUT'];
 
@@ -214,6 +249,79 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       },
     }),
     route({
+      method: 'get', path: '/api/types', operationId: 'listTypes', tag: 'objects', access: 'viewer',
+      summary: 'The object types the nodes host, with their handlers (operators may call them) and queries (viewers too)',
+      response: TypesSchema, errors: SERVICE_ERRORS,
+      handle: async () => ({ items: await actions.types() }),
+    }),
+    route({
+      method: 'post', path: '/api/objects/:type/:id/calls', operationId: 'callObject', tag: 'actions', access: 'viewer',
+      summary: 'Run a handler or a query of an object with a JSON argument, routed to its owner like any call',
+      description:
+        'A query (read-only) may be run by a viewer, but only on an object that is active or stored (it would otherwise be created); ' +
+        'a handler (it may change state) needs an operator and is refused in read-only mode. Every call is audited ' +
+        '(handler, kind, the argument\'s size and SHA-256, outcome). Errors keep the runtime\'s codes: UNKNOWN_HANDLER, ' +
+        'OBJECT_REJECTED (a declared error: `details.error`, `details.data`), HANDLER_FAILED, INVALID_ARGUMENT, CALL_TIMEOUT…',
+      params: ObjectParams, body: CallBody, response: CallResultSchema, maxBodyBytes: deps.maxStateBytes + ENVELOPE_BYTES,
+      errors: [
+        'FORBIDDEN', 'READ_ONLY', 'OBJECT_NOT_FOUND', 'UNKNOWN_OBJECT_TYPE', 'UNKNOWN_HANDLER', 'INVALID_ARGUMENT', 'OBJECT_REJECTED',
+        'HANDLER_FAILED', 'STATE_TOO_LARGE', 'INVALID_STATE', 'STORE_UNAVAILABLE', 'INDETERMINATE', ...SERVICE_ERRORS,
+      ],
+      audit: {
+        action: 'call', target: (p) => ({ type: p.type ?? '', id: p.id ?? '' }),
+        params: (body) => {
+          const { handler, arg, timeoutMs } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+          return {
+            handler: typeof handler === 'string' ? handler.slice(0, 200) : handler === undefined ? null : `(${typeof handler})`,
+            ...(arg === undefined ? {} : { arg: digestOf(arg) }),
+            ...(typeof timeoutMs === 'number' ? { timeoutMs } : {}),
+          };
+        },
+        outcome: (result) => ({ kind: (result as CallResult).kind, value: digestOf((result as CallResult).value) }),
+      },
+      handle: async ({ params, body }, context) => {
+        const started = performance.now();
+        const type = (await actions.types()).find((t) => t.type === params.type);
+        if (!type) throw new HttpError(404, 'UNKNOWN_OBJECT_TYPE', `no node hosts object type '${params.type}'; GET /api/types lists the types`, { type: params.type });
+        const kind = type.queries.includes(body.handler) ? 'query' : type.handlers.includes(body.handler) ? 'handler' : undefined;
+        if (!kind) throw new UnknownHandler(params.type, body.handler, [...type.handlers, ...type.queries]);
+        if (kind === 'handler') context.allowAction();
+        else if (!context.mayAct() && !model.object(params.type, params.id) && !(await storage.get(params.type, params.id))) {
+          throw new HttpError(404, 'OBJECT_NOT_FOUND', `${params.type}/${params.id} is neither active nor stored; a viewer's query does not create it`, { type: params.type, id: params.id });
+        }
+        const value = await actions.call(params.type, params.id, body.handler, body.arg, {
+          queryOnly: kind === 'query', ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+        });
+        const result: CallResult = {
+          type: params.type, id: params.id, handler: body.handler, kind, value: value ?? null, durationMs: roundMs(performance.now() - started),
+        };
+        return result;
+      },
+    }),
+    route({
+      method: 'put', path: '/api/objects/:type/:id/state', operationId: 'replaceState', tag: 'actions', access: 'operator',
+      summary: "Replace an object's state with JSON, through its owner's mailbox, if it is still at the version the operator saw",
+      description:
+        'Applied like any update (the owner runs it in turn, writes it fenced, answers once it is durable; an object that is not ' +
+        'active is activated). 409 VERSION_CONFLICT when the object is at another version, with `details.currentVersion` and ' +
+        '`details.state`; 413 STATE_TOO_LARGE over the state-size limit. Audited with the state it replaced.',
+      params: ObjectParams, body: ReplaceStateBody, response: ReplaceStateResultSchema, maxBodyBytes: deps.maxStateBytes + ENVELOPE_BYTES,
+      errors: ['VERSION_CONFLICT', 'STATE_TOO_LARGE', 'INVALID_STATE', 'UNKNOWN_OBJECT_TYPE', 'STORE_UNAVAILABLE', 'INDETERMINATE', ...SERVICE_ERRORS],
+      audit: {
+        action: 'state.replace', target: (p) => ({ type: p.type ?? '', id: p.id ?? '' }),
+        params: (body) => {
+          const { state, expectedVersion } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+          return { expectedVersion: typeof expectedVersion === 'number' ? expectedVersion : null, state: keptOrDigest(state) };
+        },
+        outcome: (result) => ({ previousVersion: (result as ReplaceStateResult).previousVersion, previous: keptOrDigest((result as ReplaceStateResult).previous) }),
+      },
+      handle: ({ params, body }) => {
+        const bytes = Buffer.byteLength(JSON.stringify(body.state));
+        if (bytes > deps.maxStateBytes) throw new StateTooLarge(params.type, params.id, bytes, deps.maxStateBytes);
+        return actions.replaceState(params.type, params.id, body.state, body.expectedVersion);
+      },
+    }),
+    route({
       method: 'post', path: '/api/nodes/:name/drain', operationId: 'drainNode', tag: 'actions', access: 'operator',
       summary: 'Deactivate everything on a node and take it out of placement',
       params: NodeParams, body: DrainBody, response: DrainResultSchema, errors: ['NODE_NOT_FOUND', ...SERVICE_ERRORS],
@@ -303,6 +411,18 @@ function talkRoutes(service: TalkService | undefined): RouteSpec[] {
       handle: ({ params, body }) => talks().qnaSettings(params.code, body),
     }),
   ];
+}
+
+/** A value as the audit log keeps it: its size and SHA-256 as JSON (never the value: arguments may carry secrets). */
+function digestOf(value: unknown): { bytes: number; sha256: string } {
+  const json = JSON.stringify(value) ?? 'null';
+  return { bytes: Buffer.byteLength(json), sha256: createHash('sha256').update(json).digest('hex') };
+}
+
+/** A state as the audit log keeps it: itself up to {@link MAX_AUDITED_STATE_BYTES}, so it can be restored; else its digest. */
+function keptOrDigest(state: unknown): unknown {
+  const digest = digestOf(state);
+  return digest.bytes <= MAX_AUDITED_STATE_BYTES ? { ...digest, value: state } : digest;
 }
 
 function unavailable(): never {

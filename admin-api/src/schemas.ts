@@ -8,7 +8,7 @@ import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
-  ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
+  CallResult, ClusterSummary, DrainResult, EvictResult, ObjectTypeView, ReplaceStateResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
 } from './contracts.js';
 import type { TalkSummary } from './talks.js';
 
@@ -96,6 +96,20 @@ export const EvictBody = z.strictObject({
 });
 export const MigrateBody = z.strictObject({ to: NodeName.meta({ description: 'The node to move the object to: live, not draining, not its owner.' }) });
 export const DrainBody = z.strictObject({});
+
+export const CallBody = z.strictObject({
+  handler: z.string().min(1).max(200).meta({ description: 'The name of a handler (changes state: operators only) or a query (read-only: viewers too), as `GET /api/types` lists them.' }),
+  arg: z.unknown().optional().meta({ description: 'The argument, any JSON (omit for a handler that takes none); at most the state-size limit as JSON.' }),
+  timeoutMs: z.number().int().min(1).max(600_000).optional().meta({ description: 'Give up after this long (CALL_TIMEOUT: it may or may not have taken effect). Default: 10000.' }),
+});
+
+const JsonState = z.union([z.record(z.string(), z.unknown()), z.array(z.unknown())]).meta({ description: 'A JSON object or array.' });
+export const ReplaceStateBody = z.strictObject({
+  state: JsonState.meta({ description: 'The new state: a JSON object or array, at most the state-size limit as JSON.' }),
+  expectedVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).meta({
+    description: 'The version of the state this one replaces, as `GET /api/objects/{type}/{id}` showed it (memory.version, or persisted.version when not active; 0 when nothing is stored). Another version: 409 VERSION_CONFLICT with the current version and state.',
+  }),
+});
 
 // ---- responses ----
 
@@ -201,10 +215,13 @@ export const AuditRecordSchema = z.object({
   id: z.number().int(),
   time: z.number(),
   who: PrincipalSchema,
-  action: z.enum(['evict', 'migrate', 'drain', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings']),
+  action: z.enum(['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings']),
   target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),
+  outcome: z.record(z.string(), z.unknown()).optional().meta({
+    description: "For some actions that succeeded: a call's `kind`; a replacement's `previousVersion` and the state it replaced (`previous`, or its size and SHA-256 when large).",
+  }),
   error: z.object({ status: z.number().int(), code: z.string(), message: z.string() }).optional(),
   durationMs: z.number(),
   clientAddress: z.string(),
@@ -216,6 +233,29 @@ export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), cur
 export const EvictResultSchema = z.object({ owner: z.string(), forced: z.boolean(), durationMs: z.number() });
 export const MigrateResultSchema = z.object({ from: z.string(), to: z.string(), durationMs: z.number() });
 export const DrainResultSchema = z.object({ node: z.string(), deactivated: z.number().int(), durationMs: z.number() });
+
+export const ObjectTypeViewSchema = z.object({
+  type: z.string(),
+  handlers: z.array(z.string()).meta({ description: 'Operations that may change the state: operators only.' }),
+  queries: z.array(z.string()).meta({ description: 'Read-only operations: viewers too.' }),
+  errors: z.array(z.string()).meta({ description: "Declared errors: OBJECT_REJECTED with details.error one of these." }),
+}).meta({ id: 'ObjectTypeView' });
+export const TypesSchema = z.object({ items: z.array(ObjectTypeViewSchema) });
+
+export const CallResultSchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  handler: z.string(),
+  kind: z.enum(['handler', 'query']),
+  value: z.unknown().meta({ description: 'The reply (null for a handler without one).' }),
+  durationMs: z.number(),
+}).meta({ id: 'CallResult' });
+
+export const ReplaceStateResultSchema = z.object({
+  previousVersion: z.number().int(),
+  previous: z.unknown().meta({ description: 'The state that was replaced.' }),
+  durationMs: z.number(),
+}).meta({ id: 'ReplaceStateResult' });
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
 export const ReadySchema = z.object({ ready: z.literal(true) });
@@ -331,5 +371,8 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof EvictResultSchema>, EvictResult>,
   Exactly<z.infer<typeof MigrateResultSchema>, MigrateResult>,
   Exactly<z.infer<typeof DrainResultSchema>, DrainResult>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Exactly<z.infer<typeof ObjectTypeViewSchema>, ObjectTypeView>,
+  Exactly<z.infer<typeof CallResultSchema>, CallResult>,
+  Exactly<z.infer<typeof ReplaceStateResultSchema>, ReplaceStateResult>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

@@ -40,7 +40,11 @@ export class AdminApiClient {
     return this.request<T>('POST', path, body);
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ApiAnswer<T>> {
+  put<T>(path: string, body: unknown): Promise<ApiAnswer<T>> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiAnswer<T>> {
     const { url, token, timeoutMs } = this.options;
     let response: Response;
     try {
@@ -81,7 +85,9 @@ export class AdminApiClient {
       throw new CliError(EXIT.AUTH, `the admin API at ${url} refused the request, unauthenticated: ${said}\n${hint}`, text);
     }
     if (response.status === 403) {
-      const hint = code === 'READ_ONLY' ? 'the admin API runs read-only (--read-only / HIGHLANDER_API_READ_ONLY)' : 'actions need an operator token';
+      const hint = code === 'READ_ONLY'
+        ? 'the admin API runs read-only (--read-only / HIGHLANDER_API_READ_ONLY)'
+        : 'actions, and handlers that change state, need an operator token';
       throw new CliError(EXIT.AUTH, `the admin API at ${url} refused the request, forbidden: ${said}\n${hint}`, text);
     }
     throw new CliError(EXIT.FAILED, said, text);
@@ -99,7 +105,7 @@ function unreachable(url: string, method: string, path: string, timeoutMs: numbe
     return new CliError(
       EXIT.UNREACHABLE,
       `the admin API at ${url} did not answer ${method} ${path} within ${timeoutMs} ms (--timeout-ms / HIGHLANDER_API_TIMEOUT_MS)` +
-        (method === 'POST' ? '; the action may still complete: look with `highlander show`' : ''),
+        (method !== 'GET' ? '; the action may still complete: look with `highlander show`' : ''),
     );
   }
   const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;

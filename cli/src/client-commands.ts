@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page } from '@highlander/admin-api';
+import type { CallResult, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -11,7 +12,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `show`, `evict`, `migrate`, `drain`. Each declares its options as a table (@highlander/kit's option table)
+ * `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -68,6 +69,8 @@ function clientCommand<const T extends OptionTable>(spec: {
   options: T;
   /** Names of the positional arguments, e.g. `['<type>/<id>']`. */
   positionals: readonly string[];
+  /** How many of the last positionals may be left out. @default 0 */
+  optional?: number;
   run(context: Context<T>): Promise<void>;
 }): ClientCommand {
   const table = { ...CLIENT_OPTIONS, ...spec.options };
@@ -89,8 +92,11 @@ function clientCommand<const T extends OptionTable>(spec: {
           }));
           return EXIT.OK;
         }
-        if (parsed.positionals.length !== spec.positionals.length) {
-          const expected = spec.positionals.length === 0 ? 'no arguments' : spec.positionals.join(' ');
+        const fewest = spec.positionals.length - (spec.optional ?? 0);
+        if (parsed.positionals.length < fewest || parsed.positionals.length > spec.positionals.length) {
+          const expected = spec.positionals.length === 0
+            ? 'no arguments'
+            : spec.positionals.map((p, i) => (i >= fewest ? `[${p}]` : p)).join(' ');
           throw new OptionsError([`highlander ${spec.name} takes ${expected} (got ${parsed.positionals.length === 0 ? 'none' : parsed.positionals.map((p) => `'${p}'`).join(' ')})`]);
         }
         values = parsed.values as ClientValues & OptionValues<T>;
@@ -268,6 +274,113 @@ function describeQueueEntry(entry: LockQueueEntryView, index: number): string {
   return `${index + 1}. ${entry.node} (sequence ${entry.sequence})${index === 0 ? ' owner' : `, waiting${entry.waitingSince ? ` for ${formatDuration(Date.now() - entry.waitingSince)}` : ''}`}`;
 }
 
+/** Where `show`, `get` and `put` find the object's state and its version: in memory on its owner, else in S3. */
+function currentState(detail: ObjectDetail): { state: unknown; version: number; where: string } | null {
+  if (detail.memory) return { state: detail.memory.state, version: detail.memory.version, where: `in memory on ${detail.object?.owner ?? 'its owner'}` };
+  if (detail.persisted) return { state: detail.persisted.state, version: detail.persisted.version, where: 'persisted, not active' };
+  return null;
+}
+
+/** A JSON argument: inline, `@file`, or `@-` for standard input. */
+async function jsonArgument(value: string, what: string): Promise<unknown> {
+  let text = value;
+  if (value.startsWith('@')) {
+    const file = value.slice(1);
+    try {
+      text = file === '-' ? await readStream(process.stdin) : await readFile(file, 'utf8');
+    } catch (err) {
+      throw new OptionsError([`${what}: cannot read ${file === '-' ? 'standard input' : `'${file}'`}: ${(err as Error).message}`]);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new OptionsError([`${what} is not JSON (${(err as Error).message}); quote it for the shell, e.g. '{"title":"x"}', or give @file`]);
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const get = clientCommand({
+  name: 'get',
+  brief: "an object's state as JSON (its version on stderr)",
+  synopsis: '<type>/<id>',
+  summary:
+    "Prints an object's state as JSON: in memory on its owner when active, else as persisted. Its version goes to stderr " +
+    '(what `highlander put --expected-version` takes). Reads only: a viewer token will do; an object neither active nor stored is 404.',
+  options: defineOptions({}),
+  positionals: ['<type>/<id>'],
+  async run({ positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const answer = await api.get<ObjectDetail>(path(object));
+    const current = currentState(answer.body);
+    if (!current) throw new CliError(EXIT.FAILED, `${object.type}/${object.id} has no state to show (it is being activated): try again`);
+    print(answer, () => JSON.stringify(current.state, null, 2));
+    process.stderr.write(`${object.type}/${object.id}: version ${current.version}, ${current.where}\n`);
+  },
+});
+
+const call = clientCommand({
+  name: 'call',
+  brief: 'run a handler (operator) or a query (viewer) with a JSON argument',
+  synopsis: '<type>/<id> <handler> [json|@file]',
+  summary:
+    "Runs one of an object's handlers or queries with a JSON argument (omit it for none), routed to its owner like any call, " +
+    'and prints the reply as JSON. Queries need a viewer token (and an object that exists); handlers, which may change ' +
+    'state, an operator token. Audited. Errors keep the runtime\'s codes (UNKNOWN_HANDLER, OBJECT_REJECTED, …).',
+  options: defineOptions({
+    callTimeout: {
+      flag: 'call-timeout-ms', group: 'Action', placeholder: '<ms>',
+      description: "The call's own timeout (CALL_TIMEOUT after it: it may or may not have taken effect); default the admin API's.",
+      schema: milliseconds(1, 600_000),
+    },
+  }),
+  positionals: ['<type>/<id>', '<handler>', 'json|@file'],
+  optional: 1,
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const handler = positionals[1]!;
+    const arg = positionals[2] === undefined ? undefined : await jsonArgument(positionals[2], 'the argument');
+    const answer = await api.post<CallResult>(`${path(object)}/calls`, {
+      handler, ...(arg === undefined ? {} : { arg }), ...(values.callTimeout !== undefined ? { timeoutMs: values.callTimeout } : {}),
+    });
+    print(answer, (r) => JSON.stringify(r.value, null, 2));
+  },
+});
+
+const put = clientCommand({
+  name: 'put',
+  brief: "replace an object's state with JSON (operator)",
+  synopsis: '<type>/<id> <json|@file> [--expected-version n]',
+  summary:
+    "Replaces an object's state through its owner's mailbox, like any update, once it is durable. Guarded by a version: " +
+    "--expected-version (what `highlander get` printed), else the version the object is at when the command reads it; " +
+    'if the object changed meanwhile, nothing is written (409 VERSION_CONFLICT, exit 1). Needs an operator token; audited with the previous state.',
+  options: defineOptions({
+    expectedVersion: {
+      flag: 'expected-version', group: 'Action', placeholder: '<n>',
+      description: 'Replace only the state at this version (as `highlander get` or `show` printed it).', schema: integer(0),
+    },
+  }),
+  positionals: ['<type>/<id>', '<json|@file>'],
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const state = await jsonArgument(positionals[1]!, 'the state');
+    if (typeof state !== 'object' || state === null) throw new OptionsError(['the state must be a JSON object or array']);
+    let expectedVersion = values.expectedVersion;
+    if (expectedVersion === undefined) {
+      const current = currentState((await api.get<ObjectDetail>(path(object))).body);
+      expectedVersion = current?.version ?? 0;
+    }
+    const answer = await api.put<ReplaceStateResult>(`${path(object)}/state`, { state, expectedVersion });
+    print(answer, (r) => `replaced the state of ${object.type}/${object.id} at version ${r.previousVersion} in ${formatDuration(r.durationMs)}; it was:\n${JSON.stringify(r.previous, null, 2)}`);
+  },
+});
+
 const evict = clientCommand({
   name: 'evict',
   brief: 'deactivate an object (operator)',
@@ -329,4 +442,4 @@ const drain = clientCommand({
   },
 });
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, evict, migrate, drain];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, get, call, put, evict, migrate, drain];

@@ -54,6 +54,14 @@ export interface HandlerContext<S, E extends ErrorSpecs> extends QueryContext<E>
 export type Handler<S, E extends ErrorSpecs> = (state: S, arg: any, ctx: HandlerContext<S, E>) => S | Replied<S, unknown> | Promise<S | Replied<S, unknown>>;
 export type Query<S, E extends ErrorSpecs> = (state: Readonly<S>, arg: any, ctx: QueryContext<E>) => unknown;
 
+/**
+ * A schema for a handler's or query's argument: anything with zod's `safeParse` (a zod schema, or
+ * another library's with the same shape). The runtime depends on no schema library.
+ */
+export interface ArgumentSchema {
+  safeParse(value: unknown): { success: true; data?: unknown } | { success: false; error: { issues?: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey>; message: string }>; message?: string } };
+}
+
 export interface ObjectDefinition<S, H extends Record<string, Handler<S, E>>, Q extends Record<string, Query<S, E>>, E extends ErrorSpecs> {
   /** The type name: `[a-z][a-z0-9-]*`, at most 64 characters. Part of ZooKeeper paths and S3 keys. */
   type: string;
@@ -65,6 +73,13 @@ export interface ObjectDefinition<S, H extends Record<string, Handler<S, E>>, Q 
   queries?: Q;
   /** Typed errors handlers raise with `ctx.fail.<name>(…)`; callers narrow with `Type.isError(err, name)`. */
   errors?: E;
+  /**
+   * Optional argument schemas by handler or query name (e.g. zod's `z.object({…})`): an argument that
+   * does not match is refused with `INVALID_ARGUMENT` naming what was wrong, by the caller's node before
+   * any I/O and again by the owner, so neither a local, a forwarded nor an admin call reaches the handler
+   * with it. The handler receives the argument as sent (not the schema's transformed output).
+   */
+  args?: { [K in keyof H | keyof Q]?: ArgumentSchema };
   /**
    * Deactivate an activation after this long without calls.
    * @default the node's `idleTimeoutMs`
@@ -83,6 +98,8 @@ export interface OperationSpec {
    * `(state, arg?: T)` instead of `(state, arg = x)`.)
    */
   readonly takesArgument: boolean;
+  /** The argument's schema, when the type declares one (`args`). */
+  readonly schema?: ArgumentSchema;
 }
 
 export interface ObjectType<S, H extends Record<string, Handler<S, any>>, Q extends Record<string, Query<S, any>>, E extends ErrorSpecs> {
@@ -131,6 +148,21 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of a guarded replacement of the state. */
+export interface ReplaceOptions extends CallOptions {
+  /**
+   * Replace only if the object is at this stored version (the `version` an admin view or a
+   * `VersionConflict` showed); else the replacement fails with `VersionConflict`, nothing written.
+   */
+  expectedVersion: number;
+}
+
+/** What a guarded replacement answers: the state it replaced, and that state's stored version. */
+export interface Replaced<S> {
+  previous: S;
+  previousVersion: number;
+}
+
 /** A typed handle on one object, usable from any node: the caller never needs to know where it lives. */
 export interface Ref<T extends AnyObjectType> {
   readonly type: string;
@@ -139,6 +171,13 @@ export interface Ref<T extends AnyObjectType> {
   get(options?: CallOptions): Promise<StateOf<T>>;
   /** Replaces the state; resolves once the new state is durable. */
   put(state: StateOf<T>, options?: CallOptions): Promise<void>;
+  /**
+   * Replaces the state through the owner's mailbox like `put`, but only if the object is still at
+   * `expectedVersion` (`VersionConflict` otherwise, with the current version and state); resolves
+   * once the new state is durable, with the state it replaced. For editing tools: the state is
+   * untyped JSON here, checked as every state is (a JSON object or array, within `maxStateBytes`).
+   */
+  replace(state: unknown, options: ReplaceOptions): Promise<Replaced<StateOf<T>>>;
   /** Runs a handler or a query; resolves with its reply once any state change is durable. */
   call<K extends OperationName<T>>(name: K, ...args: [...OperationArgs<T, K>, options?: CallOptions]): Promise<OperationReply<T, K>>;
   /**
@@ -160,13 +199,19 @@ export function defineObject<S, H extends Record<string, Handler<S, E>>, Q exten
   const queries = (definition.queries ?? {}) as Q;
   const errors = (definition.errors ?? {}) as E;
   const operations = new Map<string, OperationSpec>();
+  const schemas = (definition.args ?? {}) as Record<string, ArgumentSchema | undefined>;
   for (const [kind, table] of [['handler', handlers], ['query', queries]] as const) {
     for (const name of Object.keys(table)) {
       const fn = table[name];
       if (typeof fn !== 'function') throw new TypeError(`object type '${type}': ${kind} '${name}' is not a function`);
       if (operations.has(name)) throw new TypeError(`object type '${type}': '${name}' is both a handler and a query`);
-      operations.set(name, { kind, fn, takesArgument: fn.length >= 2 });
+      const schema = Object.hasOwn(schemas, name) ? schemas[name] : undefined;
+      operations.set(name, { kind, fn, takesArgument: fn.length >= 2, ...(schema ? { schema } : {}) });
     }
+  }
+  for (const [name, schema] of Object.entries(schemas)) {
+    if (!operations.has(name)) throw new TypeError(`object type '${type}': args.${name} names no handler or query`);
+    if (typeof schema?.safeParse !== 'function') throw new TypeError(`object type '${type}': args.${name} is not a schema (it has no safeParse)`);
   }
   if (typeof definition.initial !== 'function') throw new TypeError(`object type '${type}': 'initial' must be a function returning the initial state`);
   if (definition.idleTimeoutMs !== undefined && !(definition.idleTimeoutMs > 0)) {
@@ -185,6 +230,20 @@ export function defineObject<S, H extends Record<string, Handler<S, E>>, Q exten
     },
   };
   return objectType as unknown as ObjectType<S, Declared<H>, Declared<Q>, Declared<E>>;
+}
+
+/**
+ * Checks a call's argument against its operation's schema, if any; returns why it does not match
+ * (each wrong field with its message), or undefined.
+ */
+export function argumentProblem(spec: OperationSpec, arg: unknown): string | undefined {
+  if (!spec.schema) return undefined;
+  const result = spec.schema.safeParse(arg);
+  if (result.success) return undefined;
+  const issues = result.error.issues ?? [];
+  if (issues.length === 0) return result.error.message ?? 'it does not match the schema';
+  return issues.slice(0, 5).map((i) => `${i.path && i.path.length > 0 ? i.path.map(String).join('.') : '(the argument)'}: ${i.message}`).join('; ')
+    + (issues.length > 5 ? ` (and ${issues.length - 5} more)` : '');
 }
 
 /** Builds `ctx.fail` for one object: each declared error becomes a function that throws it. */

@@ -120,6 +120,20 @@ export class InvalidState extends HighlanderError {
   static revive(d: Details) { return new InvalidState(str(d.type), str(d.id), ''); }
 }
 
+/**
+ * A replacement of the state guarded by the version the caller saw, while the object is at another
+ * one: nothing was written. Carries the current version and the state at it, for the caller to compare.
+ */
+export class VersionConflict extends HighlanderError {
+  static readonly code = 'VERSION_CONFLICT';
+  static override readonly httpStatus = 409;
+  constructor(readonly type: string, readonly id: string, readonly expectedVersion: number, readonly currentVersion: number, readonly state: unknown) {
+    super(VersionConflict.code, `${type}/${id} is at version ${currentVersion}, not ${expectedVersion} as expected: it changed meanwhile; compare the current state and try again with expectedVersion ${currentVersion}`);
+  }
+  override details() { return { type: this.type, id: this.id, expectedVersion: this.expectedVersion, currentVersion: this.currentVersion, state: this.state }; }
+  static revive(d: Details) { return new VersionConflict(str(d.type), str(d.id), num(d.expectedVersion), num(d.currentVersion), d.state); }
+}
+
 /** The call did not complete within its timeout. It may or may not have taken effect. */
 export class CallTimeout extends HighlanderError {
   static readonly code = 'CALL_TIMEOUT';
@@ -350,7 +364,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   InvalidObjectId, InvalidTypeName, InvalidNodeName, UnknownObjectType, UnknownHandler, StateTooLarge, InvalidState,
   CallTimeout, HandlerFailed, ObjectRejected, OwnershipLost, Fenced, StoreUnavailable, Indeterminate, StoredStateCorrupt,
   CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NotActiveHere, MigrationRefused, ProtocolError,
-  InvalidArgument, StoreConditionsIgnored, KeyspaceLayoutMismatch,
+  InvalidArgument, StoreConditionsIgnored, KeyspaceLayoutMismatch, VersionConflict,
 ];
 
 const BY_CODE = new Map<string, ErrorClass>(ERROR_CLASSES.map((c) => [c.code, c]));

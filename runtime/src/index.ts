@@ -27,8 +27,8 @@
  */
 export { defineObject, Replied } from './define-object.js';
 export type {
-  AnyObjectType, CallOptions, ErrorSpecs, HandlerContext, ObjectDefinition, ObjectType, OperationArgs, OperationName,
-  OperationReply, OperationSpec, QueryContext, Ref, StateOf,
+  AnyObjectType, ArgumentSchema, CallOptions, ErrorSpecs, HandlerContext, ObjectDefinition, ObjectType, OperationArgs, OperationName,
+  OperationReply, OperationSpec, QueryContext, Ref, Replaced, ReplaceOptions, StateOf,
 } from './define-object.js';
 export { HighlanderNode } from './node.js';
 export type { NodeStatus } from './node.js';

@@ -138,6 +138,11 @@ export class HighlanderNode implements RefFactory, AdminNode {
     return `${this.options.tls ? 'wss' : 'ws'}://${this.options.advertiseHost}:${this.#server.port}`;
   }
 
+  /** Largest state, and call argument, as JSON (`maxStateBytes`). */
+  get maxStateBytes(): number {
+    return this.options.maxStateBytes;
+  }
+
   get draining(): boolean {
     return this.#draining;
   }

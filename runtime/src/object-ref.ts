@@ -1,5 +1,5 @@
-import type { AnyObjectType, CallOptions, OperationArgs, OperationName, OperationReply, Ref, StateOf } from './define-object.js';
-import { InvalidArgument, StateTooLarge, UnknownHandler, causeMessage } from './errors.js';
+import { argumentProblem, type AnyObjectType, type CallOptions, type OperationArgs, type OperationName, type OperationReply, type Ref, type Replaced, type ReplaceOptions, type StateOf } from './define-object.js';
+import { InvalidArgument, InvalidState, StateTooLarge, UnknownHandler, causeMessage } from './errors.js';
 import type { Invoker, Operation } from './operation.js';
 
 /** The shortest and longest timeout a call may have. Longer would overflow a timer (it would fire at once). */
@@ -23,10 +23,28 @@ export class ObjectRef<T extends AnyObjectType> implements Ref<T> {
   }
 
   async put(state: StateOf<T>, options?: CallOptions): Promise<void> {
-    const json = JSON.stringify(state);
+    await this.#run({ op: 'put', state: this.#copyState(state) }, options);
+  }
+
+  async replace(state: unknown, options: ReplaceOptions): Promise<Replaced<StateOf<T>>> {
+    const expectedVersion = options?.expectedVersion;
+    if (!(Number.isSafeInteger(expectedVersion) && expectedVersion >= 0)) {
+      throw new InvalidArgument(`expectedVersion must be the stored version the new state replaces, an integer from 0 (got ${String(expectedVersion)})`);
+    }
+    return this.#run({ op: 'put', state: this.#copyState(state), expectedVersion }, options) as Promise<Replaced<StateOf<T>>>;
+  }
+
+  /** A new state as the owner will see it (a JSON copy); one over `maxStateBytes` is refused here, before any I/O. */
+  #copyState(state: unknown): unknown {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(state);
+    } catch (err) {
+      throw new InvalidState(this.type, this.id, causeMessage(err));
+    }
     const bytes = json === undefined ? 0 : Buffer.byteLength(json);
     if (bytes > this.invoker.maxStateBytes) throw new StateTooLarge(this.type, this.id, bytes, this.invoker.maxStateBytes);
-    await this.#run({ op: 'put', state: json === undefined ? undefined : JSON.parse(json) }, options);
+    return json === undefined ? undefined : JSON.parse(json);
   }
 
   /**
@@ -53,6 +71,8 @@ export class ObjectRef<T extends AnyObjectType> implements Ref<T> {
     } catch (err) {
       return Promise.reject(err);
     }
+    const problem = argumentProblem(this.definition.operations.get(name)!, copied);
+    if (problem) return Promise.reject(new InvalidArgument(`the argument of '${name}' on ${this.type}/${this.id} is not valid: ${problem}`));
     return this.#run({ op: 'call', name, arg: copied }, options);
   }
 

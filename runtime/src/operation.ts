@@ -14,7 +14,11 @@ import type { AnyObjectType } from './define-object.js';
 /** What a caller asks of an object: its state, a new state, or a handler or query by name. */
 export type Operation =
   | { op: 'get' }
-  | { op: 'put'; state: unknown }
+  /**
+   * `expectedVersion`: replace only if the object is at this stored version (or one that differs
+   * from it only by owner claims) with nothing newer pending; else `VersionConflict`, nothing written.
+   */
+  | { op: 'put'; state: unknown; expectedVersion?: number }
   | { op: 'call'; name: string; arg: unknown };
 
 /** Runs operations on objects wherever they live (the node's call router). */

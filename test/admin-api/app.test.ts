@@ -374,6 +374,7 @@ describe('OpenAPI document', () => {
     'get /api/nodes/{name}', 'get /api/objects', 'get /api/objects/{type}/{id}', 'get /api/objects/{type}/{id}/queue',
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
+    'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
     'get /api/talks', 'post /api/talks', 'get /api/talks/{code}', 'get /api/talks/{code}/export', 'post /api/talks/{code}/open',
     'post /api/talks/{code}/close', 'post /api/talks/{code}/reset', 'get /api/talks/{code}/questions', 'post /api/talks/{code}/questions/moderate',
     'post /api/talks/{code}/questions/settings',
@@ -399,6 +400,17 @@ describe('OpenAPI document', () => {
     expect(migrate.responses['409']['x-error-codes']).toEqual(['MIGRATION_REFUSED']);
     expect(migrate.responses['403']['x-error-codes']).toEqual(['FORBIDDEN', 'READ_ONLY']);
     expect(migrate.responses['413']['x-error-codes']).toEqual(['PAYLOAD_TOO_LARGE']);
+
+    const calls = doc.paths['/api/objects/{type}/{id}/calls'].post;
+    expect(calls['x-required-role']).toBe('viewer');
+    expect(calls.requestBody.content['application/json'].schema.required).toEqual(['handler']);
+    expect(calls.responses['403']['x-error-codes']).toEqual(['FORBIDDEN', 'READ_ONLY']);
+    expect(calls.responses['404']['x-error-codes']).toEqual(['OBJECT_NOT_FOUND', 'UNKNOWN_OBJECT_TYPE', 'UNKNOWN_HANDLER']);
+    const state = doc.paths['/api/objects/{type}/{id}/state'].put;
+    expect(state['x-required-role']).toBe('operator');
+    expect(state.requestBody.content['application/json'].schema.required).toEqual(['state', 'expectedVersion']);
+    expect(state.responses['409']['x-error-codes']).toEqual(['VERSION_CONFLICT']);
+    expect(state.responses['413']['x-error-codes']).toEqual(['PAYLOAD_TOO_LARGE', 'STATE_TOO_LARGE']);
 
     const objects = doc.paths['/api/objects'].get;
     const limit = objects.parameters.find((p: { name: string }) => p.name === 'limit');

@@ -1,5 +1,5 @@
 import type {
-  ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
+  ClusterActions, ClusterModel, ObjectTypeView, ReplaceStateResult, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
   ObjectView, Page, PersistedObject, Storage, StoredSummary,
 } from '@highlander/admin-api';
 import type { LifecycleEventBody } from '@highlander/runtime';
@@ -233,6 +233,23 @@ export class FakeActions implements ClusterActions {
       deactivated++;
     }
     return { node, deactivated, durationMs: 3 };
+  }
+
+  async types(): Promise<ObjectTypeView[]> {
+    if (this.failure) throw this.failure;
+    return [{ type: 'counter', handlers: ['add'], queries: ['value'], errors: [] }];
+  }
+
+  async call(type: string, id: string, handler: string, arg: unknown, options: { queryOnly: boolean }): Promise<unknown> {
+    this.calls.push(`call ${type}/${id} ${handler} ${JSON.stringify(arg)} queryOnly=${options.queryOnly}`);
+    if (this.failure) throw this.failure;
+    return { handler };
+  }
+
+  async replaceState(type: string, id: string, state: unknown, expectedVersion: number): Promise<ReplaceStateResult> {
+    this.calls.push(`replace ${type}/${id} ${JSON.stringify(state)} expectedVersion=${expectedVersion}`);
+    if (this.failure) throw this.failure;
+    return { previousVersion: expectedVersion, previous: { from: 'memory' }, durationMs: 1 };
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,55 @@ describe('highlander CLI on a live cluster', () => {
     const badNode = await highlander(['node', '--name', 'n1', '--zk', 'localhost', '--s3-bucket', 'highlander']);
     expect(badNode.code).toBe(2);
     expect(badNode.stderr).toContain("--zk 'localhost' (or HIGHLANDER_ZK): must be host:port pairs");
+  });
+
+  it('calls handlers and queries, gets the state and puts a new one guarded by its version', async () => {
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    await b.call('counter', 'cli-call', 'add', 2);
+
+    const added = await highlander(['call', 'counter/cli-call', 'add', '3']);
+    expect(added.code).toBe(0);
+    expect(added.stdout.trim()).toBe('5');
+    const queried = await highlander(['call', 'counter/cli-call', 'value'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(queried.code).toBe(0);
+    expect(queried.stdout.trim()).toBe('5');
+    const refused = await highlander(['call', 'counter/cli-call', 'add', '1'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('403 FORBIDDEN');
+    const unknown = await highlander(['call', 'counter/cli-call', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("404 UNKNOWN_HANDLER: object type 'counter' has no handler or query 'nope'");
+    const badJson = await highlander(['call', 'counter/cli-call', 'add', '{oops']);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain('the argument is not JSON');
+
+    const got = await highlander(['get', 'counter/cli-call'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(got.code).toBe(0);
+    expect(JSON.parse(got.stdout)).toEqual({ value: 5 });
+    const version = Number(/version (\d+), in memory on node-b/.exec(got.stderr)?.[1]);
+    expect(version).toBeGreaterThan(0);
+
+    const file = join(auditDir, 'state.json');
+    await writeFile(file, JSON.stringify({ value: 50 }));
+    const put = await highlander(['put', 'counter/cli-call', `@${file}`, '--expected-version', String(version)]);
+    expect(put.code).toBe(0);
+    expect(put.stdout).toContain(`replaced the state of counter/cli-call at version ${version}`);
+    expect(put.stdout).toContain('"value": 5');
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(50);
+
+    const stale = await highlander(['put', 'counter/cli-call', '{"value":0}', '--expected-version', String(version), '--json']);
+    expect(stale.code).toBe(1);
+    expect(JSON.parse(stale.stdout).error).toMatchObject({ code: 'VERSION_CONFLICT', details: { currentVersion: version + 1, state: { value: 50 } } });
+    expect(stale.stderr).toContain('409 VERSION_CONFLICT');
+    const notObject = await highlander(['put', 'counter/cli-call', '42']);
+    expect(notObject.code).toBe(2);
+    expect(notObject.stderr).toContain('the state must be a JSON object or array');
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(50);
+
+    // Without --expected-version: the version the object is at when the command reads it.
+    const blind = await highlander(['put', 'counter/cli-call', '{"value":7}']);
+    expect(blind.code).toBe(0);
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(7);
   });
 
   it('drains a node', async () => {

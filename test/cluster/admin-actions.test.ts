@@ -20,7 +20,7 @@ function config(label: string): ClusterConfig {
 }
 
 /** Calls a node's admin endpoint; returns the HTTP status and the JSON body. */
-async function admin(node: NodeProcess, method: 'GET' | 'POST', path: string, body?: unknown, token = TOKEN): Promise<{ status: number; body: any }> {
+async function admin(node: NodeProcess, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, token = TOKEN): Promise<{ status: number; body: any }> {
   const response = await fetch(`${node.address.replace('ws://', 'http://')}/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -83,6 +83,35 @@ describe('node admin actions', () => {
     expect(unknown.status).toBe(409);
     const noBody = await admin(a, 'POST', '/objects/counter/x/migrate', {});
     expect(noBody.status).toBe(400);
+  });
+
+  it('replaces state and runs calls through any node: forwarded to the owner with the version guard, queries only when asked', async () => {
+    cluster = await Cluster.start(config('replace'), 3);
+    const [a, b] = cluster.nodes as [NodeProcess, NodeProcess];
+    await b.call('counter', 'r1', 'add', 3); // owned by node-b; the requests below go to node-a
+    const version = (await admin(b, 'GET', '/objects/counter/r1')).body.version as number;
+
+    const replaced = await admin(a, 'PUT', '/objects/counter/r1/state', { state: { value: 30 }, expectedVersion: version });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toEqual({ previous: { value: 3 }, previousVersion: version });
+    expect(await a.call('counter', 'r1', 'value', null)).toBe(30);
+    expect(await ownerOf(cluster, 'counter', 'r1')).toEqual(['node-b']);
+
+    const stale = await admin(a, 'PUT', '/objects/counter/r1/state', { state: { value: 0 }, expectedVersion: version });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { expectedVersion: version, currentVersion: version + 1, state: { value: 30 } } });
+    const malformed = await admin(a, 'PUT', '/objects/counter/r1/state', { state: { value: 0 }, expectedVersion: 'latest' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('INVALID_ARGUMENT');
+
+    const handlerAsQuery = await admin(a, 'POST', '/call', { type: 'counter', id: 'r1', op: 'add', arg: 1, queryOnly: true });
+    expect(handlerAsQuery.status).toBe(403);
+    expect(handlerAsQuery.body.error.code).toBe('NOT_A_QUERY');
+    const query = await admin(a, 'POST', '/call', { type: 'counter', id: 'r1', op: 'value', queryOnly: true });
+    expect(query.body).toEqual({ value: 30 });
+
+    const types = await admin(a, 'GET', '/types');
+    expect(types.body.types).toContainEqual({ type: 'set', handlers: ['add'], queries: ['has'], errors: [] });
   });
 
   it('migrates an object while clients hammer it: no acknowledged call lost, the target owns it after', async () => {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { defineObject } from '@highlander/runtime';
 import { objects as todoObjects } from '@highlander/example-todo';
 
@@ -35,6 +36,8 @@ export const Members = defineObject({
   queries: {
     has: (set, element: string) => set.elements.includes(element),
   },
+  /** Elements are short non-empty strings: any other argument is refused before it reaches a handler. */
+  args: { add: z.string().min(1).max(100), has: z.string() },
 });
 
 export const Quick = defineObject({

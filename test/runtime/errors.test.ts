@@ -6,7 +6,7 @@ import {
   CallTimeout, CoordinatorUnavailable, ERROR_CLASSES, Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidArgument,
   InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, KeyspaceLayoutMismatch, MigrationRefused, NodeNameTaken, NodeStopping, NodeUnreachable,
   NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
-  UnknownObjectType, deserializeError, httpStatusOf, type SerializedError,
+  UnknownObjectType, VersionConflict, deserializeError, httpStatusOf, type SerializedError,
 } from '@highlander/runtime';
 import { SOURCE_EXEC_ARGV } from '../../scripts/cluster.js';
 
@@ -37,6 +37,7 @@ const SAMPLES: Record<string, HighlanderError> = {
   InvalidArgument: new InvalidArgument('timeoutMs must be between 1 and 600000 ms (got 0)'),
   StoreConditionsIgnored: new StoreConditionsIgnored('http://127.0.0.1:9000 (bucket b)', 'a write with If-Match a stale ETag succeeded'),
   KeyspaceLayoutMismatch: new KeyspaceLayoutMismatch('/highlander', 'lock queues of the previous layout are held (todo/a)', 'stop every node of the previous version'),
+  VersionConflict: new VersionConflict('todo', 'a', 3, 5, { title: 'now' }),
 };
 
 /** Every error class the runtime's entry point exports. */

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedRegistry, FileStateStore, HighlanderNode, InvalidArgument, UnknownHandler, defineObject } from '@highlander/runtime';
-import { Counter, objects } from '../harness/test-objects.js';
+import { z } from 'zod';
+import { Counter, Members, objects } from '../harness/test-objects.js';
 
 /**
  * What a ref checks before any I/O — the operation's name (own handlers and queries only), the
@@ -50,6 +51,25 @@ describe('ref: operation names', () => {
   it('an object type refuses a name that is both a handler and a query, and a non-function', () => {
     expect(() => defineObject({ type: 'both', initial: () => ({}), handlers: { x: (s) => s }, queries: { x: () => 1 } })).toThrow(/both a handler and a query/);
     expect(() => defineObject({ type: 'bad', initial: () => ({}), handlers: { x: 5 as never } })).toThrow(/not a function/);
+  });
+});
+
+describe('ref: argument schemas', () => {
+  it('refuses an argument that does not match its schema before it reaches the handler, naming what is wrong', async () => {
+    const ref = node.ref(Members, 'schemas');
+    await expect(ref.call('add', 'ada')).resolves.toBeUndefined();
+    const empty = await ref.invoke('add', '').catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(InvalidArgument);
+    expect((empty as Error).message).toMatch(/^the argument of 'add' on set\/schemas is not valid: \(the argument\): /);
+    await expect(ref.invoke('add', { element: 'x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(ref.invoke('has', 42)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await ref.call('has', 'ada')).toBe(true);
+    expect(await ref.get()).toEqual({ elements: ['ada'] });
+  });
+
+  it('an object type refuses schemas for names it does not have, and schemas that are not schemas', () => {
+    expect(() => defineObject({ type: 'typo', initial: () => ({}), handlers: { x: (s) => s }, args: { y: z.string() } as never })).toThrow(/args.y names no handler or query/);
+    expect(() => defineObject({ type: 'bad', initial: () => ({}), handlers: { x: (s, _a: string) => s }, args: { x: 'string' as never } })).toThrow(/args.x is not a schema/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameWriter, asPeerCall, parseFrame } from '../../runtime/src/transport/peer-protocol.js';
+import { FrameWriter, asPeerCall, operationOf, parseFrame, peerCallOf } from '../../runtime/src/transport/peer-protocol.js';
 import { ProtocolError } from '@highlander/runtime';
 
 describe('peer protocol', () => {
@@ -18,5 +18,14 @@ describe('peer protocol', () => {
     expect(() => parseFrame('{"t":"call"}')).toThrow(/array/);
     expect(() => asPeerCall({ t: 'call', rid: 1, type: 'todo', id: 'a', op: 'call', timeoutMs: 5 })).toThrow(/malformed peer call/);
     expect(asPeerCall({ t: 'call', rid: 1, type: 'todo', id: 'a', op: 'get', timeoutMs: 5 }).op).toBe('get');
+    expect(() => asPeerCall({ t: 'call', rid: 1, type: 'todo', id: 'a', op: 'put', arg: {}, expectedVersion: -1, timeoutMs: 5 })).toThrow(/malformed peer call/);
+    expect(() => asPeerCall({ t: 'call', rid: 1, type: 'todo', id: 'a', op: 'put', arg: {}, expectedVersion: '3', timeoutMs: 5 })).toThrow(/malformed peer call/);
+  });
+
+  it('carries the version guard of a replacement, and none for a plain put', () => {
+    const guarded = peerCallOf('todo', 'a', { op: 'put', state: { x: 1 }, expectedVersion: 3 }, 100);
+    expect(operationOf(asPeerCall({ ...guarded, rid: 1 }))).toEqual({ op: 'put', state: { x: 1 }, expectedVersion: 3 });
+    const plain = peerCallOf('todo', 'a', { op: 'put', state: { x: 1 } }, 100);
+    expect(operationOf(asPeerCall({ ...plain, rid: 2 }))).toEqual({ op: 'put', state: { x: 1 } });
   });
 });

@@ -223,8 +223,8 @@ export type ServerMessage = HelloMessage | ScopeMessage | UnsubscribedMessage;
 // ---- the shapes the messages carry (and the REST routes answer with), for clients ----
 
 export type {
-  ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
-  ObjectView, Page, PersistedObject, StoredSummary,
+  CallResult, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
+  ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, StoredSummary,
 } from '../contracts.js';
 export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';

@@ -123,6 +123,16 @@ export const ADMIN_OPTIONS = defineOptions({
     description: 'Largest request body; bigger is refused with 413 PAYLOAD_TOO_LARGE.',
     schema: integer(1),
   },
+  maxStateBytes: {
+    flag: 'max-state-bytes', env: 'HIGHLANDER_API_MAX_STATE_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: String(ADMIN_API_DEFAULTS.maxStateBytes),
+    description: "The nodes' --max-state-bytes: the largest state an operator may put (bigger: 413 STATE_TOO_LARGE) and call argument; their request bodies may be this plus 16 KiB.",
+    schema: integer(1),
+  },
+  callTimeoutMs: {
+    flag: 'call-timeout-ms', env: 'HIGHLANDER_API_CALL_TIMEOUT_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(ADMIN_API_DEFAULTS.callTimeoutMs),
+    description: 'Timeout of calls and state replacements made through the API (a call may ask for another, up to 10 min).',
+    schema: milliseconds(1),
+  },
   auditLog: {
     flag: 'audit-log', env: 'HIGHLANDER_AUDIT_LOG', group: 'Output', placeholder: '<file>', default: 'data/audit.jsonl',
     description: 'The audit log (JSON lines, appended and fsynced before each action is answered); relative to the working directory.',
@@ -161,6 +171,8 @@ export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOpt
     readOnly: config.readOnly,
     allowedOrigins: config.allowedOrigins ?? [],
     maxBodyBytes: config.maxBodyBytes,
+    maxStateBytes: config.maxStateBytes,
+    callTimeoutMs: config.callTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
     evictGraceMs: config.evictGraceMs,
     actionTimeoutMs: config.actionTimeoutMs,

@@ -18,7 +18,7 @@ type Query = Record<string, string | number | boolean | undefined | null>;
 
 /** One REST call to the admin API with the session's token; throws ApiError with the server's message. */
 export async function api<T>(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   /** `token`: send this one instead of the session's (the sign-in form checks a token before keeping it). */
   options: { query?: Query; body?: unknown; signal?: AbortSignal; token?: string } = {},

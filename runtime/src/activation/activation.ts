@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { roundMs } from '@highlander/kit';
 import { failureKind, type CallOutcomeKind } from '../call-outcome.js';
 import type { AcquireResult, Coordinator, LockHandle } from '../coordinator.js';
-import { Replied, type AnyObjectType, type RefFactory } from '../define-object.js';
+import { Replied, argumentProblem, type AnyObjectType, type RefFactory } from '../define-object.js';
 import {
-  Fenced, HandlerFailed, HighlanderError, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, causeMessage,
+  Fenced, HandlerFailed, HighlanderError, InvalidArgument, InvalidState, OwnershipLost, StateTooLarge, StoreUnavailable, UnknownHandler, VersionConflict, causeMessage,
 } from '../errors.js';
 import type { DeactivationReason, LifecycleEventBody } from '../events.js';
 import { Redirect, type Operation } from '../operation.js';
@@ -118,6 +118,11 @@ export class Activation {
   #durableSeq = 0;
   #etag: string | undefined;
   #storedVersion = 0;
+  /**
+   * The lowest stored version whose state is the durable state now: claims write a new version of
+   * the same state, so an operator who saw version v before an owner change still sees the current state.
+   */
+  #sameStateSince = 0;
 
   // ---- mailbox and group commit ----
   #mailbox: Entry[] = [];
@@ -259,6 +264,7 @@ export class Activation {
     this.#durableJson = claimed.body;
     this.#etag = claimed.etag;
     this.#storedVersion = claimed.version;
+    this.#sameStateSince = claimed.version - 1;
     this.#transition('active');
     this.#settleWaiters();
     this.host.emit({
@@ -423,6 +429,12 @@ export class Activation {
     if (this.#status === 'active' && !this.#running && this.#mailbox.length === 0 && !this.#revertPending && !this.#storeDown && operation.op === 'call' && this.host.holdsLease()) {
       const spec = this.definition.operations.get(operation.name);
       if (spec?.kind === 'query' && this.#changeSeq === this.#durableSeq) {
+        const problem = argumentProblem(spec, operation.arg);
+        if (problem) {
+          const refusal = new InvalidArgument(`the argument of '${operation.name}' on ${this.type}/${this.id} is not valid: ${problem}`);
+          this.host.record(this, performance.now() - startMs, failureKind(refusal));
+          return Promise.reject(refusal);
+        }
         try {
           const value = spec.fn(this.#state, operation.arg, this.#context());
           // An asynchronous query goes through the mailbox like any other operation (one at a
@@ -494,13 +506,25 @@ export class Activation {
       return undefined;
     }
     if (operation.op === 'put') {
-      this.#apply(entry, operation.state, undefined, 'put');
+      if (operation.expectedVersion === undefined) {
+        this.#apply(entry, operation.state, undefined, 'put');
+        return undefined;
+      }
+      const conflict = this.#versionConflict(operation.expectedVersion);
+      if (conflict) this.#settle(entry, false, conflict);
+      else this.#apply(entry, operation.state, { previous: JSON.parse(this.#json), previousVersion: this.#storedVersion }, 'put');
       return undefined;
     }
     const { name, arg } = operation;
     const spec = this.definition.operations.get(name);
     if (!spec) {
       this.#settle(entry, false, new UnknownHandler(this.type, name, [...this.definition.operations.keys()]));
+      return undefined;
+    }
+    // Checked by the caller's ref too; checked again here for calls forwarded from other nodes.
+    const problem = argumentProblem(spec, arg);
+    if (problem) {
+      this.#settle(entry, false, new InvalidArgument(`the argument of '${name}' on ${this.type}/${this.id} is not valid: ${problem}`));
       return undefined;
     }
     let result: unknown;
@@ -556,6 +580,19 @@ export class Activation {
     this.#settle(entry, true, reply);
   }
 
+  /**
+   * Why a replacement guarded by `expected` may not run: the object's state is not the one stored at
+   * that version (a newer version, or changes not yet durable). Undefined when it may.
+   */
+  #versionConflict(expected: number): VersionConflict | undefined {
+    const clean = this.#changeSeq === this.#durableSeq;
+    if (clean && expected >= this.#sameStateSince && expected <= this.#storedVersion) return undefined;
+    // The version the current state will be stored as: pending changes go into the next write, after one in flight.
+    const inflight = this.#inflight;
+    const current = clean ? this.#storedVersion : this.#storedVersion + (inflight && this.#changeSeq !== inflight.seq ? 2 : 1);
+    return new VersionConflict(this.type, this.id, expected, current, JSON.parse(this.#json));
+  }
+
   #serialize(state: unknown): string {
     let json: string | undefined;
     try {
@@ -608,6 +645,7 @@ export class Activation {
         this.#storeDown = undefined;
         this.#etag = etag;
         this.#storedVersion = version;
+        if (body !== this.#durableJson) this.#sameStateSince = version;
         this.#durableJson = body;
         this.#durableSeq = seq;
         this.#inflight = undefined;

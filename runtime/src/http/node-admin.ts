@@ -14,10 +14,16 @@ import { validateObjectId, validateTypeName } from '../names.js';
  *   POST /admin/objects/:type/:id/evict        flush and release; answers once the lock is released
  *   POST /admin/objects/:type/:id/migrate      body { "to": "<node>" }; answers once active on the target
  *   POST /admin/drain                          deactivate everything, take no new activations
- *   POST /admin/call                           body { type, id, op, arg?, timeoutMs? }: runs handler or query `op`
- *                                              through the node's normal routing (wherever the object lives);
- *                                              answers { value }; a declared error is 409 OBJECT_REJECTED with
- *                                              `details` { type, id, error, data }
+ *   PUT  /admin/objects/:type/:id/state        body { state, expectedVersion, timeoutMs? }: replaces the state
+ *                                              through the owner's mailbox (routed like any call) if the object is
+ *                                              still at `expectedVersion`; answers { previous, previousVersion };
+ *                                              409 VERSION_CONFLICT with the current version and state otherwise
+ *   POST /admin/call                           body { type, id, op, arg?, timeoutMs?, queryOnly? }: runs handler or
+ *                                              query `op` through the node's normal routing (wherever the object
+ *                                              lives); answers { value }; a declared error is 409 OBJECT_REJECTED
+ *                                              with `details` { type, id, error, data }; with `queryOnly`, a
+ *                                              handler is refused (403 NOT_A_QUERY) before anything runs
+ *   GET  /admin/types                          { types: [{ type, handlers, queries, errors }] } registered here
  *   GET  /admin/services                       { node, services: { <name>: info } } of the services added
  *
  * Services running in the node's process (the audience gateway) describe themselves with
@@ -36,6 +42,10 @@ export interface AdminNode {
   migrate(type: string, id: string, to: string): Promise<unknown>;
   drain(): Promise<unknown>;
   objectType(name: string): AnyObjectType | undefined;
+  /** Every object type registered on the node. */
+  objectTypes(): readonly AnyObjectType[];
+  /** Largest state as JSON: bodies carrying a state may be this large, plus their envelope. */
+  readonly maxStateBytes: number;
   ref<T extends AnyObjectType>(type: T, id: string): Ref<T>;
 }
 
@@ -61,6 +71,8 @@ export function registerAdminExtension(node: AdminNode, extension: AdminExtensio
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** What a body carrying a state or an argument may add to it: its keys, the version, the timeout. */
+const ENVELOPE_BYTES = 4096;
 
 /** A refusal of the admin endpoints themselves (not a runtime error): its status, code and message. */
 export class AdminError extends Error {
@@ -88,7 +100,10 @@ export async function handleAdmin(node: AdminNode, req: IncomingMessage, pathnam
     return { status: 200, body: await node.drain() };
   }
   if (method === 'POST' && parts.length === 2 && parts[1] === 'call') {
-    return { status: 200, body: { value: await call(node, await readJson(req)) } };
+    return { status: 200, body: { value: await call(node, await readJson(req, bodyLimit(node))) } };
+  }
+  if (method === 'GET' && parts.length === 2 && parts[1] === 'types') {
+    return { status: 200, body: { node: node.name, types: node.objectTypes().map(describeType) } };
   }
   if (method === 'GET' && parts.length === 2 && parts[1] === 'services') {
     const services = Object.fromEntries((extensions.get(node) ?? []).map((e) => [e.name, e.info?.() ?? {}]));
@@ -101,6 +116,9 @@ export async function handleAdmin(node: AdminNode, req: IncomingMessage, pathnam
       const details = node.inspect(type, id);
       if (!details) throw new AdminError(404, 'NOT_ACTIVE_HERE', `${type}/${id} is not active on node '${node.name}'`);
       return { status: 200, body: details };
+    }
+    if (method === 'PUT' && parts.length === 5 && parts[4] === 'state') {
+      return { status: 200, body: await replace(node, type, id, await readJson(req, bodyLimit(node))) };
     }
     if (method === 'POST' && parts.length === 5 && parts[4] === 'evict') {
       return { status: 200, body: await node.evict(type, id) };
@@ -115,22 +133,61 @@ export async function handleAdmin(node: AdminNode, req: IncomingMessage, pathnam
   throw new AdminError(404, 'NOT_FOUND', `no admin endpoint ${method} ${pathname}`);
 }
 
-/** `POST /admin/call`: a handler or query by name, routed like any call from this node (the ref checks `timeoutMs`). */
-async function call(node: AdminNode, body: unknown): Promise<unknown> {
-  const { type, id, op, arg, timeoutMs } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  if (typeof op !== 'string' || op.length === 0) throw new AdminError(400, 'INVALID_ARGUMENT', 'body must be {"type": t, "id": i, "op": "<handler or query>", "arg"?: …, "timeoutMs"?: n}');
-  const definition = node.objectType(validateTypeName(type));
-  if (!definition) throw new UnknownObjectType(type as string, node.name);
-  const options: CallOptions | undefined = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
-  return node.ref(definition, validateObjectId(id)).invoke(op, arg, options);
+/** An object type as admin tools see it: the names of its handlers (which change state), queries and declared errors. */
+export interface ObjectTypeDescription {
+  type: string;
+  handlers: string[];
+  queries: string[];
+  errors: string[];
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+function describeType(definition: AnyObjectType): ObjectTypeDescription {
+  const handlers: string[] = [];
+  const queries: string[] = [];
+  for (const [name, spec] of definition.operations) (spec.kind === 'query' ? queries : handlers).push(name);
+  return { type: definition.type, handlers, queries, errors: Object.keys(definition.errors) };
+}
+
+/**
+ * `POST /admin/call`: a handler or query by name, routed like any call from this node (the ref checks
+ * `timeoutMs`). With `queryOnly`, only a query runs: the admin API sends it for callers who may not change state.
+ */
+async function call(node: AdminNode, body: unknown): Promise<unknown> {
+  const { type, id, op, arg, timeoutMs, queryOnly } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof op !== 'string' || op.length === 0 || (queryOnly !== undefined && typeof queryOnly !== 'boolean')) {
+    throw new AdminError(400, 'INVALID_ARGUMENT', 'body must be {"type": t, "id": i, "op": "<handler or query>", "arg"?: …, "timeoutMs"?: n, "queryOnly"?: true|false}');
+  }
+  const definition = node.objectType(validateTypeName(type));
+  if (!definition) throw new UnknownObjectType(type as string, node.name);
+  const objectId = validateObjectId(id);
+  if (queryOnly === true && definition.operations.get(op)?.kind === 'handler') {
+    throw new AdminError(403, 'NOT_A_QUERY', `'${op}' of type '${definition.type}' is a handler (it changes state), not a query`);
+  }
+  const options: CallOptions | undefined = timeoutMs === undefined ? undefined : { timeoutMs: timeoutMs as number };
+  return node.ref(definition, objectId).invoke(op, arg, options);
+}
+
+/** `PUT /admin/objects/:type/:id/state`: a guarded replacement, routed like any call from this node. */
+async function replace(node: AdminNode, type: string, id: string, body: unknown): Promise<unknown> {
+  const { state, expectedVersion, timeoutMs, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (state === undefined || typeof expectedVersion !== 'number' || Object.keys(rest).length > 0) {
+    throw new AdminError(400, 'INVALID_ARGUMENT', 'body must be {"state": <JSON object or array>, "expectedVersion": <the version it replaces>, "timeoutMs"?: n}');
+  }
+  const definition = node.objectType(type);
+  if (!definition) throw new UnknownObjectType(type, node.name);
+  return node.ref(definition, id).replace(state, { expectedVersion, ...(timeoutMs === undefined ? {} : { timeoutMs: timeoutMs as number }) });
+}
+
+function bodyLimit(node: AdminNode): number {
+  return Math.max(MAX_BODY_BYTES, node.maxStateBytes + ENVELOPE_BYTES);
+}
+
+async function readJson(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new AdminError(413, 'PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw new AdminError(413, 'PAYLOAD_TOO_LARGE', `request body over ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
   try {

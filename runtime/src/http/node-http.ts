@@ -88,9 +88,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-/** Logs an action (evict, migrate, drain) once answered: info when done, warn when refused or failed. */
+/** Logs an action (evict, migrate, drain, a state replacement) once answered: info when done, warn when refused or failed. */
 function logAction(node: AdminNode, req: IncomingMessage, res: ServerResponse, path: string): void {
-  if (req.method !== 'POST' || !/^\/admin\/(drain|objects\/[^/]+\/[^/]+\/(evict|migrate))$/.test(path)) return;
+  const action = req.method === 'POST' ? /^\/admin\/(drain|objects\/[^/]+\/[^/]+\/(evict|migrate))$/ : req.method === 'PUT' ? /^\/admin\/objects\/[^/]+\/[^/]+\/state$/ : undefined;
+  if (!action?.test(path)) return;
   const started = performance.now();
   res.once('finish', () => {
     const fields = { event: 'admin.action', method: req.method, path, status: res.statusCode, durationMs: Math.round(performance.now() - started) };

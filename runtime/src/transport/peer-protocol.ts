@@ -18,6 +18,8 @@ export interface PeerCall {
   op: PeerOperation;
   name?: string;
   arg?: unknown;
+  /** `put` only: the version the replacement is guarded by. */
+  expectedVersion?: number;
   /** What is left of the caller's timeout. */
   timeoutMs: number;
 }
@@ -52,7 +54,7 @@ export type PeerReplyBody = PeerReply extends infer R ? (R extends { rid: number
 export function peerCallOf(type: string, id: string, operation: Operation, timeoutMs: number): Omit<PeerCall, 'rid'> {
   switch (operation.op) {
     case 'get': return { t: 'call', type, id, op: 'get', timeoutMs };
-    case 'put': return { t: 'call', type, id, op: 'put', arg: operation.state, timeoutMs };
+    case 'put': return { t: 'call', type, id, op: 'put', arg: operation.state, ...(operation.expectedVersion === undefined ? {} : { expectedVersion: operation.expectedVersion }), timeoutMs };
     case 'call': return { t: 'call', type, id, op: 'call', name: operation.name, arg: operation.arg, timeoutMs };
   }
 }
@@ -61,7 +63,7 @@ export function peerCallOf(type: string, id: string, operation: Operation, timeo
 export function operationOf(call: PeerCall): Operation {
   switch (call.op) {
     case 'get': return { op: 'get' };
-    case 'put': return { op: 'put', state: call.arg };
+    case 'put': return { op: 'put', state: call.arg, ...(call.expectedVersion === undefined ? {} : { expectedVersion: call.expectedVersion }) };
     case 'call': return { op: 'call', name: call.name!, arg: call.arg };
   }
 }
@@ -112,6 +114,7 @@ export function asPeerCall(message: unknown): PeerCall {
     typeof m !== 'object' || m === null || m.t !== 'call' || typeof m.rid !== 'number' || typeof m.type !== 'string'
     || typeof m.id !== 'string' || (m.op !== 'get' && m.op !== 'put' && m.op !== 'call') || typeof m.timeoutMs !== 'number'
     || (m.op === 'call' && typeof m.name !== 'string')
+    || (m.expectedVersion !== undefined && !(Number.isSafeInteger(m.expectedVersion) && m.expectedVersion >= 0))
   ) {
     throw new ProtocolError(`malformed peer call: ${JSON.stringify(message)?.slice(0, 200)}`);
   }

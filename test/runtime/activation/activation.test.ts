@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { Activation, checkTransition, type ActivationHost, type ActivationStatus } from '../../../runtime/src/activation/activation.js';
 import { defineObject, type Coordinator } from '@highlander/runtime';
-import { HandlerFailed, OwnershipLost, StoreUnavailable } from '@highlander/runtime';
+import { HandlerFailed, OwnershipLost, StoreUnavailable, VersionConflict } from '@highlander/runtime';
 import type { LifecycleEventBody } from '@highlander/runtime';
 import type { LockHandle } from '@highlander/runtime';
 import type { StateStore, StoredObject, WriteRequest, WriteResult } from '@highlander/runtime';
@@ -247,6 +248,105 @@ describe('Activation group commit', () => {
     await expect(activation.admitted()).rejects.toMatchObject({ code: 'FENCED' });
     expect(activation.status).toBe('deactivated');
     expect(store.writes).toHaveLength(0);
+  });
+});
+
+describe('Activation argument schemas', () => {
+  it('refuses a forwarded call whose argument does not match the schema, on the owner, before the handler runs', async () => {
+    const Named = defineObject({
+      type: 'named',
+      initial: () => ({ name: '' }),
+      handlers: { rename: (_n, name: string) => ({ name }) },
+      queries: { startsWith: (n, prefix: string) => n.name.startsWith(prefix) },
+      args: { rename: z.string().min(1), startsWith: z.string() },
+    });
+    const store = new ManualStore();
+    const activation = new Activation(Named, 'n', 'named/n', hostFor(store));
+    void activation.start({ deadline: far() });
+    await tick();
+    store.settleNext('ok');
+    await activation.admitted();
+    const send = (name: string, arg: unknown) => activation.enqueue({ op: 'call', name, arg }, far(), timeout);
+    await expect(send('rename', '')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(send('startsWith', 7)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(store.writes).toHaveLength(0);
+    expect(await send('startsWith', '')).toBe(true);
+  });
+});
+
+describe('Activation guarded replacement', () => {
+  const replace = (a: Activation, state: unknown, expectedVersion: number) => a.enqueue({ op: 'put', state, expectedVersion }, far(), timeout);
+
+  it('replaces the state at the expected version through the mailbox, answering the state it replaced once durable', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store); // claimed: version 1
+    const done = replace(activation, { value: 40 }, 1);
+    await tick();
+    const w = store.settleNext('ok');
+    expect(w).toMatchObject({ body: '{"value":40}', version: 2 });
+    expect(await done).toEqual({ previous: { value: 0 }, previousVersion: 1 });
+    const inc = call(activation, 'increment');
+    await tick();
+    expect(store.settleNext('ok')).toMatchObject({ body: '{"value":41}', version: 3 });
+    expect(await inc).toBe(41);
+  });
+
+  it('refuses a stale version with the current version and state, writing nothing', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const inc = call(activation, 'increment');
+    await tick();
+    store.settleNext('ok'); // version 2: { value: 1 }
+    await inc;
+    const err: any = await replace(activation, { value: 99 }, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VersionConflict);
+    expect(err.details()).toMatchObject({ expectedVersion: 1, currentVersion: 2, state: { value: 1 } });
+    expect(store.writes).toHaveLength(0);
+    expect(JSON.parse(activation.stateJson)).toEqual({ value: 1 });
+  });
+
+  it('refuses while a change is not yet durable, naming the version it will be stored as', async () => {
+    const store = new ManualStore();
+    const { activation } = await activate(store);
+    const inc = call(activation, 'increment'); // in flight as version 2
+    await tick();
+    const conflict = replace(activation, { value: 99 }, 1).catch((e: unknown) => e);
+    await tick();
+    store.settleNext('ok');
+    await inc;
+    const err: any = await conflict;
+    expect(err).toBeInstanceOf(VersionConflict);
+    expect(err.details()).toMatchObject({ expectedVersion: 1, currentVersion: 2, state: { value: 1 } });
+    expect(store.writes).toHaveLength(0);
+  });
+
+  it('accepts the version seen before a new owner claimed the same state', async () => {
+    const store = new ManualStore();
+    store.stored = { body: '{"value":7}', etag: 'e', epoch: '50', version: 3 };
+    const activation = new Activation(Counter, 'c', 'counter/c', hostFor(store));
+    void activation.start({ deadline: far() });
+    await tick();
+    expect(store.settleNext('ok')).toMatchObject({ version: 4, body: '{"value":7}' }); // the claim
+    await activation.admitted();
+    const done = replace(activation, { value: 8 }, 3);
+    await tick();
+    expect(store.settleNext('ok')).toMatchObject({ version: 5, body: '{"value":8}' });
+    expect(await done).toEqual({ previous: { value: 7 }, previousVersion: 4 });
+    await expect(replace(activation, { value: 9 }, 4)).rejects.toMatchObject({ code: 'VERSION_CONFLICT' });
+  });
+
+  it('refuses a replacement that is no JSON object or is over maxStateBytes, leaving the state unchanged', async () => {
+    const store = new ManualStore();
+    const events: LifecycleEventBody[] = [];
+    const activation = new Activation(Counter, 'c', 'counter/c', hostFor(store, events, '100', 64));
+    void activation.start({ deadline: far() });
+    await tick();
+    store.settleNext('ok');
+    await activation.admitted();
+    await expect(replace(activation, 'text', 1)).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(replace(activation, { value: 'x'.repeat(100) }, 1)).rejects.toMatchObject({ code: 'STATE_TOO_LARGE' });
+    expect(store.writes).toHaveLength(0);
+    expect(JSON.parse(activation.stateJson)).toEqual({ value: 0 });
   });
 });
 

@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../scripts/browser.js';
+import type { NodeProcess } from '../../scripts/cluster.js';
+import { timing } from '../harness/timing.js';
+import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
+
+/**
+ * The object detail's Invoke panel and Edit state action in Debian's Chromium against a real stack
+ * (ZooKeeper, radosgw, three node processes, the admin API process serving the built dashboard):
+ * what each role is offered, replies and errors in place, the diff before a replacement, and a
+ * conflict shown with both versions. Screenshots go to test-results/screenshots/.
+ */
+
+const DIST = fileURLToPath(new URL('../../dashboard/dist/index.html', import.meta.url));
+const SHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
+
+let stack: DashboardStack;
+let browser: Browser;
+let a: NodeProcess;
+let b: NodeProcess;
+
+async function open(context: BrowserContext, path: string, token = OPERATOR): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
+  await page.goto(`${stack.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
+  await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
+  return page;
+}
+
+const valueOf = (node: NodeProcess, id: string) => node.call<number>('counter', id, 'value', null);
+
+beforeAll(async () => {
+  if (!existsSync(DIST)) throw new Error('no built dashboard: run `npm run build:dashboard` (scripts/test.sh does)');
+  await mkdir(SHOTS, { recursive: true });
+  stack = await DashboardStack.start({ sessionTimeoutMs: timing.sessionTimeoutMs });
+  [a, b] = stack.cluster.nodes as [NodeProcess, NodeProcess];
+  browser = await launchChromium();
+}, timing.uiStackStartMs);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('invoke and edit state in the object detail, in Chromium', () => {
+  it('an operator runs a handler and a query and sees the reply, and a failing handler\'s error', async () => {
+    await a.call('counter', 'ui-1', 'add', 4);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await open(context, '/objects/counter/ui-1');
+      const handler = page.getByTestId('invoke-handler');
+      await expect.poll(() => handler.locator('option').allTextContents(), { timeout: timing.uiMs })
+        .toEqual(expect.arrayContaining([expect.stringMatching(/^value \(query/), expect.stringMatching(/^add \(handler/)]));
+      await handler.selectOption('add');
+      await page.getByTestId('invoke-arg').fill('{oops');
+      await page.getByTestId('invoke-arg-problem').waitFor({ timeout: timing.uiMs });
+      expect(await page.getByTestId('invoke-run').isDisabled()).toBe(true);
+      await page.getByTestId('invoke-arg').fill('6');
+      await page.getByTestId('invoke-run').click();
+      await expect.poll(() => page.getByTestId('invoke-result').locator('pre').textContent(), { timeout: timing.uiActionMs }).toBe('10\n');
+      expect(await valueOf(b, 'ui-1')).toBe(10);
+      await page.screenshot({ path: `${SHOTS}object-invoke.png` });
+
+      await handler.selectOption('explode');
+      await page.getByTestId('invoke-arg').fill('');
+      await page.getByTestId('invoke-run').click();
+      await expect.poll(() => page.getByTestId('invoke-error').textContent(), { timeout: timing.uiActionMs }).toMatch(/^HANDLER_FAILED: .*boom/);
+      expect(await valueOf(b, 'ui-1')).toBe(10);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a viewer is offered queries only and no state editor', async () => {
+    await a.call('counter', 'ui-2', 'add', 2);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    try {
+      const page = await open(context, '/objects/counter/ui-2', VIEWER);
+      const handler = page.getByTestId('invoke-handler');
+      await expect.poll(() => handler.locator('option').allTextContents(), { timeout: timing.uiMs }).toEqual(['value (query, reads)']);
+      await page.getByTestId('invoke-run').click();
+      await expect.poll(() => page.getByTestId('invoke-result').locator('pre').textContent(), { timeout: timing.uiActionMs }).toBe('2\n');
+      expect(await page.getByTestId('edit-state').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('an operator edits the state after seeing the diff; a change meanwhile is refused with both versions, then the current one is edited', async () => {
+    await a.call('counter', 'ui-3', 'add', 1);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await open(context, '/objects/counter/ui-3');
+      await expect.poll(() => page.getByTestId('owner').textContent(), { timeout: timing.uiMs }).toBe('node-a');
+      await page.getByTestId('edit-state').click();
+      const editor = page.getByTestId('state-text');
+      expect(JSON.parse(await editor.inputValue())).toEqual({ value: 1 });
+      const seen = Number(/editing version (\d+)/.exec((await page.getByTestId('state-editor').textContent()) ?? '')?.[1]);
+      await editor.fill('{ "value": 42 }');
+      await page.getByTestId('state-review').click();
+      expect(await page.locator('dialog[open]').getByTestId('state-diff-summary').textContent()).toBe('changed value');
+      await page.locator('dialog[open]').getByTestId('confirm').click();
+      await page.getByTestId('notice-success').filter({ hasText: 'Replaced the state of counter/ui-3' }).waitFor({ timeout: timing.uiActionMs });
+      expect(await valueOf(b, 'ui-3')).toBe(42);
+
+      // Open the editor on the new version, then change the object behind the operator's back.
+      await expect.poll(() => page.getByTestId('edit-state').isEnabled(), { timeout: timing.uiMs }).toBe(true);
+      await expect.poll(async () => {
+        await page.getByTestId('edit-state').click();
+        const text = (await page.getByTestId('state-editor').textContent()) ?? '';
+        if (text.includes(`editing version ${seen + 1}`)) return true;
+        await page.getByTestId('state-cancel').click(); // the view had not read the new state yet
+        return false;
+      }, { timeout: timing.uiMs }).toBe(true);
+      await a.call('counter', 'ui-3', 'add', 1);
+      await editor.fill('{ "value": 7 }');
+      await page.getByTestId('state-review').click();
+      await page.locator('dialog[open]').getByTestId('confirm').click();
+      const conflict = page.getByTestId('state-conflict');
+      await conflict.waitFor({ timeout: timing.uiActionMs });
+      expect(await page.getByTestId('conflict-expected').textContent()).toBe(String(seen + 1));
+      expect(await page.getByTestId('conflict-current').textContent()).toBe(String(seen + 2));
+      expect(JSON.parse((await conflict.locator('pre').textContent()) ?? '')).toEqual({ value: 43 });
+      await page.screenshot({ path: `${SHOTS}object-edit-conflict.png` });
+      expect(await valueOf(b, 'ui-3')).toBe(43);
+
+      await page.getByTestId('conflict-reload').click();
+      expect(await page.getByTestId('state-editor').textContent()).toContain(`editing version ${seen + 2}`);
+      await editor.fill('{ "value": 7 }');
+      await page.getByTestId('state-review').click();
+      await page.locator('dialog[open]').getByTestId('confirm').click();
+      await expect.poll(() => valueOf(b, 'ui-3'), { timeout: timing.uiActionMs }).toBe(7);
+      expect(await page.getByTestId('notice-error').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, timing.uiLongTestMs);
+});
