@@ -274,7 +274,8 @@ describe('dashboard in Chromium on a live cluster', () => {
   it('the Metrics view shows declared rejections apart from errors', async () => {
     const page = await open(operator, '/charts?window=2m');
     const legend = page.getByRole('list', { name: 'Series of Cluster failed calls per second' });
-    const latest = (label: string) => legend.locator('li').filter({ has: page.getByText(label, { exact: true }) }).locator('strong').textContent();
+    // A short look: a series not drawn yet fails this look, and the poll looks again (rather than one look waiting out the poll).
+    const latest = (label: string) => legend.locator('li').filter({ has: page.getByText(label, { exact: true }) }).locator('strong').textContent({ timeout: timing.uiLookMs });
     const todo = { id: 't1', title: 'milk', completed: false };
     /** Calls the list refuses on purpose (no user is allowed on it): rejections, not errors. */
     const refuse = async () => {
@@ -295,7 +296,7 @@ describe('dashboard in Chromium on a live cluster', () => {
       return latest('errors');
     }, { timeout: timing.uiMs, interval: timing.pollMs }).toMatch(/^(?!0$|–$)/);
     await page.close();
-  });
+  }, timing.uiLongTestMs);
 
   it('every main view renders without an error (screenshots)', async () => {
     const views: Array<[string, string]> = [

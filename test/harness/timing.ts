@@ -155,6 +155,8 @@ export const timing = {
   uiMs: 15_000,
   /** An admin action in the UI reports its result (a forced eviction first waits out the graceful one). */
   uiActionMs: 30_000,
+  /** One look at the page inside a poll (a read of an element that may not be there yet): the poll looks again. */
+  uiLookMs: 1000,
   /** The dashboard's live connection is back after the admin API restarted (its reconnect backs off). */
   uiReconnectMs: 30_000,
   /** The page shows what follows a killed owner: its session expires and another node activates the object. */

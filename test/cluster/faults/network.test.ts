@@ -201,13 +201,17 @@ describe('the checker against a broken runtime', () => {
           await vi.waitFor(async () => {
             for (const a of takenOverSince(ctx, victim.name, owned, injectedAt)) {
               const reads: Op[] = [];
+              const writes: Op[] = [];
               for (let round = 0; round < 2; round++) {
-                probes.push(await ctx.workload.send('probe', others[0]!, 'register', a.id, 'write'));
+                const write = await ctx.workload.send('probe', others[0]!, 'register', a.id, 'write');
+                probes.push(write);
+                writes.push(write);
                 const read = await ctx.workload.send('probe', victim, 'register', a.id, 'read');
                 probes.push(read);
                 reads.push(read);
               }
-              if (reads.every(staleServe) && reads[0]!.read === reads[1]!.read) {
+              // Only acknowledged writes prove it: an indeterminate one may take effect after the read.
+              if (writes.every((w) => outcomeOf(w) === 'ok') && reads.every(staleServe) && reads[0]!.read === reads[1]!.read) {
                 staleTwice.push(...reads);
                 return;
               }
