@@ -103,7 +103,7 @@ describe('ZooKeeper harness', () => {
 
       await oldLeader.start();
       expect(await oldLeader.mode()).toBe('follower');
-    });
+    }, timing.zkEnsembleTestMs);
   });
 
   describe('a 3-server ensemble behind quorum proxies', () => {
@@ -132,7 +132,7 @@ describe('ZooKeeper harness', () => {
       const rejoined = await connect(`127.0.0.1:${oldLeader.clientPort}`);
       // A follower serves once it has synchronised with the leader: the write made without it is there.
       expect(await retryOnConnectionLoss(() => getData(rejoined, path))).toBe('during');
-    });
+    }, timing.zkEnsembleTestMs);
   });
 });
 

@@ -38,6 +38,8 @@ export const timing = {
    * leader to notice, then an election; a partitioned JVM's threads wait out their socket timeouts).
    */
   zkElectionMs: 60_000,
+  /** A test that starts an ensemble and waits for elections (up to three, each within zkElectionMs) on a loaded machine. */
+  zkEnsembleTestMs: 240_000,
   /**
    * The interval of a poll whose every try is heavy (a read of the whole ZooKeeper tree, a call per object, a
    * talk's snapshot). Other polls keep vitest's 50 ms.
