@@ -28,21 +28,27 @@ afterAll(async () => {
   await zookeeper?.stop();
 });
 
-it('sweeps lock znodes whose creates timed out but landed after the acquire gave up', async () => {
-  const queue = new LockQueue(session, keyspace, 'node-x');
+/**
+ * An acquire that gives up while the server is paused (as during a quorum loss), then the server
+ * answering again: the creates queued in the client land, held by nobody. Returns how the acquire ended.
+ */
+async function giveUpWhilePaused(queue: LockQueue): Promise<unknown> {
   const server = zookeeper.servers[0]!;
   server.kill('SIGSTOP');
   let outcome: unknown;
   try {
-    // The acquire gives up while the server is paused (as during a quorum loss)…
     outcome = await queue.acquire('counter', 'o1', { wait: false, timeoutMs: timing.pausedAcquireMs }).catch((err: unknown) => err);
   } finally {
     server.kill('SIGCONT');
   }
-  expect(outcome).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
-  // …then the server answers, and the creates queued in the client land, held by nobody.
   await expect.poll(async () => (await session.getChildren(parent).catch(() => [] as string[])).length, { timeout: timing.eventMs })
     .toBeGreaterThan(0);
+  return outcome;
+}
+
+it('sweeps lock znodes whose creates timed out but landed after the acquire gave up', async () => {
+  const queue = new LockQueue(session, keyspace, 'node-x');
+  expect(await giveUpWhilePaused(queue)).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
   expect(queue.orphanCount).toBeGreaterThan(0);
   await queue.sweepOrphans();
   expect(await session.getChildren(parent).catch(() => [] as string[])).toEqual([]);
@@ -55,17 +61,7 @@ it('keeps looking for a given-up create after a sweep found nothing, for a sessi
   // parent through another server. Here the late landing is made by hand: the creates that landed
   // are deleted before the first sweep and created again, with the same names, after it.
   const queue = new LockQueue(session, keyspace, 'node-y');
-  const server = zookeeper.servers[0]!;
-  server.kill('SIGSTOP');
-  let outcome: unknown;
-  try {
-    outcome = await queue.acquire('counter', 'o1', { wait: false, timeoutMs: timing.pausedAcquireMs }).catch((err: unknown) => err);
-  } finally {
-    server.kill('SIGCONT');
-  }
-  expect(outcome).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
-  await expect.poll(async () => (await session.getChildren(parent).catch(() => [] as string[])).length, { timeout: timing.eventMs })
-    .toBeGreaterThan(0);
+  expect(await giveUpWhilePaused(queue)).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
   const landed = await session.getChildren(parent);
   for (const name of landed) await session.remove(`${parent}/${name}`);
 
@@ -84,15 +80,7 @@ it('keeps looking for a given-up create after a sweep found nothing, for a sessi
 
 it('stops looking for a given-up create that never landed once a session timeout has passed', async () => {
   const queue = new LockQueue(session, keyspace, 'node-z');
-  const server = zookeeper.servers[0]!;
-  server.kill('SIGSTOP');
-  try {
-    await queue.acquire('counter', 'o1', { wait: false, timeoutMs: timing.pausedAcquireMs }).catch(() => {});
-  } finally {
-    server.kill('SIGCONT');
-  }
-  await expect.poll(async () => (await session.getChildren(parent).catch(() => [] as string[])).length, { timeout: timing.eventMs })
-    .toBeGreaterThan(0);
+  await giveUpWhilePaused(queue);
   for (const name of await session.getChildren(parent)) await session.remove(`${parent}/${name}`); // as if they never landed
   await queue.sweepOrphans();
   expect(queue.orphanCount).toBe(1);
