@@ -90,3 +90,16 @@ async function slicedLoop(operation: () => unknown, concurrency: number, duratio
   const elapsedMs = performance.now() - started;
   return { operations, elapsedMs, rate: (operations * 1000) / elapsedMs };
 }
+
+/**
+ * Measures the figure and the baseline of one run, in an order that alternates run by run, so that
+ * drift on a busy machine does not always favour one side.
+ */
+export async function alternate<F, B>(run: number, figure: () => Promise<F>, baseline: () => Promise<B>): Promise<{ figure: F; baseline: B }> {
+  if (run % 2 === 0) {
+    const f = await figure();
+    return { figure: f, baseline: await baseline() };
+  }
+  const b = await baseline();
+  return { figure: await figure(), baseline: b };
+}

@@ -4,7 +4,7 @@ import zookeeper from 'node-zookeeper-client';
 import { Counter } from './bench-objects.js';
 import { BenchNode, storeFor } from './bench-node.js';
 import type { Benchmark, BenchContext, BenchSession } from './benchmark.js';
-import { closedLoop } from './closed-loop.js';
+import { alternate, closedLoop } from './closed-loop.js';
 import { percentiles } from './latency.js';
 import { formatNumber, formatRatio, formatSeconds } from './stats.js';
 
@@ -113,15 +113,7 @@ export const coldActivation: Benchmark = {
     };
     return {
       async measure(run) {
-        let figure: { rate: number; activations: number; drainMs: number };
-        let baseline: number;
-        if (run % 2 === 0) {
-          figure = await measureFigure(run);
-          baseline = await measureBaseline();
-        } else {
-          baseline = await measureBaseline();
-          figure = await measureFigure(run);
-        }
+        const { figure, baseline } = await alternate(run, () => measureFigure(run), measureBaseline);
         return {
           figure: figure.rate,
           baseline,
@@ -161,9 +153,7 @@ export const coldActivationLatency: Benchmark = {
       async measure(run) {
         const measureFigure = async () => (await fixture.withNode(run, (activate) => sequential(activate))).result;
         const measureBaseline = () => sequential(() => fixture.byHand());
-        const [figure, baseline] = run % 2 === 0
-          ? [await measureFigure(), await measureBaseline()]
-          : await measureBaseline().then(async (b) => [await measureFigure(), b] as const);
+        const { figure, baseline } = await alternate(run, measureFigure, measureBaseline);
         return {
           figure: figure.p50,
           baseline: baseline.p50,

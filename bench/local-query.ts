@@ -1,7 +1,7 @@
 import { Counter } from './bench-objects.js';
 import { BenchNode } from './bench-node.js';
 import type { Benchmark, BenchContext, BenchSession } from './benchmark.js';
-import { closedLoop } from './closed-loop.js';
+import { alternate, closedLoop } from './closed-loop.js';
 import { formatNumber } from './stats.js';
 
 const IN_FLIGHT = 64;
@@ -59,16 +59,6 @@ async function queryLoop(context: BenchContext, label: string, metrics: boolean)
     return (await closedLoop(operation, { ...loop, durationMs })).rate;
   };
   return { viaRuntime: () => rate(() => ref.call('value')), rate, stop: () => bench.stop() };
-}
-
-/** Alternates the order of figure and baseline run by run, so that drift on a busy machine does not always favour one side. */
-async function alternate(run: number, figure: () => Promise<number>, baseline: () => Promise<number>): Promise<{ figure: number; baseline: number }> {
-  if (run % 2 === 0) {
-    const f = await figure();
-    return { figure: f, baseline: await baseline() };
-  }
-  const b = await baseline();
-  return { figure: await figure(), baseline: b };
 }
 
 /**
