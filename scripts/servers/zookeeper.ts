@@ -19,6 +19,8 @@ const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
 const POLL_INTERVAL_MS = 50;
 /** A restart after kill() waits this long for the previous JVM to be gone. */
 const PREVIOUS_EXIT_TIMEOUT_MS = 10_000;
+/** Starts on fresh ports after a server found its port taken, before the error is thrown. */
+const START_ATTEMPTS = 3;
 
 export interface ZooKeeperOptions {
   /** 1 runs a standalone server; 3 or 5 run an ensemble on loopback. @default 1 */
@@ -110,6 +112,19 @@ function compileOptions(options: ZooKeeperOptions): CompiledOptions {
  */
 export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperCluster> {
   const compiled = compileOptions(options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreshPorts(compiled);
+    } catch (error) {
+      // A port that was free when picked was bound by another process before the server bound it:
+      // nothing is wrong with the server, so it starts again on other ports.
+      const portTaken = error instanceof ServerStartError && error.logTail.includes('Address already in use');
+      if (!portTaken || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startOnFreshPorts(compiled: CompiledOptions): Promise<ZooKeeperCluster> {
   const dir = await createOwnedTempDir('highlander-zk-', compiled.baseDir);
   const servers: ZooKeeperServerProcess[] = [];
   let links: QuorumLinks | undefined;

@@ -284,11 +284,17 @@ describe('dashboard in Chromium on a live cluster', () => {
         expect((refused as { code?: string }).code).toBe('OBJECT_REJECTED');
       }
     };
+    // The chart is drawn (its legend lists every series from the start); if not, say what the page shows instead.
+    // The admin API restarted in the test before: the page waits for the events it kept and the nodes' stats since.
+    await legend.waitFor({ timeout: timing.uiReconnectMs }).catch(async (err: unknown) => {
+      await shot(page, 'failed-metrics');
+      throw new Error(`no failed-calls chart (${(err as Error).message}); page text: ${(await page.locator('main').innerText()).slice(0, 600)}`);
+    });
     // While the nodes report only refusals, the latest bucket has rejections and no errors.
     await expect.poll(async () => {
       await refuse();
       return [await latest('rejected (intended)'), await latest('errors')];
-    }, { timeout: timing.uiMs, interval: timing.pollMs }).toEqual([expect.not.stringMatching(/^(0|–)$/), '0']);
+    }, { timeout: timing.uiReconnectMs, interval: timing.pollMs }).toEqual([expect.not.stringMatching(/^(0|–)$/), '0']);
     await shot(page, 'metrics-failed-calls');
     // A handler that throws something undeclared is an error.
     await expect.poll(async () => {

@@ -132,15 +132,17 @@ describe('network faults', () => {
   }, timing.faultTestMs * 1.5);
 
   it('the ZooKeeper leader cut off from the other servers, with a node that reaches only it and S3', async () => {
+    // The takeover waits for the majority's election (which a loaded machine can stretch: its servers' election
+    // messages to the cut-off leader each wait out a connect timeout), then for the victim's session to expire there.
     const { result, fault } = await pathScenario('net-zk-leader-isolated', (ctx) => isolateZooKeeperLeader(withNet(ctx), {
-      holdMs: timing.sessionTimeoutMs, untilTakenOverMs: timing.failoverMs, probe: true,
+      holdMs: timing.sessionTimeoutMs, untilTakenOverMs: timing.zkElectionMs + timing.failoverMs, probe: true,
     }));
     // The majority (two servers, the other nodes) took over every object of the node on the leader's side.
     expect(fault.takenOver.map(key)).toEqual(fault.owned.map(key));
     expect(fault.sessionLost).toBeDefined();
     expect(servedByOldOwnerAfterTakeover(result, fault)).toEqual([]);
     expectSafeAndRecovered(result);
-  }, timing.faultTestMs);
+  }, timing.faultTestMs + 2 * timing.zkElectionMs);
 
   it('ZooKeeper path stalled past the session timeout (a pause of the network): held requests arrive late, the session is gone', async () => {
     const { result, fault } = await pathScenario('net-zk-stall', (ctx) => cutOwnerPath(withNet(ctx), {
