@@ -3,10 +3,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failOnPageErrors, watchPageErrors } from './page-errors.js';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
 import { hold, timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
+
+failOnPageErrors();
 
 /**
  * Audience feedback in Debian's Chromium on a real stack: three node processes, each with an
@@ -62,7 +65,7 @@ async function openPhone(gateway: string): Promise<Phone> {
       ws.send(message);
     });
   });
-  phone.page.on('pageerror', (err) => console.error(`phone page error: ${err.message}`));
+  watchPageErrors(phone.page, 'a phone');
   await phone.page.goto(`${gateway}/a/${code}`);
   await expect.poll(() => phone.page.getByTestId('talk-title').textContent(), { timeout: timing.uiMs }).toBe(TITLE);
   return phone;
@@ -111,7 +114,7 @@ afterAll(async () => {
 describe('audience feedback in Chromium on a live cluster', () => {
   it('the presenter creates a talk in the dashboard and gets its join link and QR code', async () => {
     presenter = await presenterContext.newPage();
-    presenter.on('pageerror', (err) => console.error(`presenter page error: ${err.message}`));
+    watchPageErrors(presenter, 'the presenter');
     await presenter.goto(`${stack.url}/audience?token=${OPERATOR}`);
     await presenter.getByTestId('talk-title-input').fill(TITLE);
     await presenter.getByTestId('create-talk').click();

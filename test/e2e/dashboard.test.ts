@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failOnPageErrors, watchPageErrors } from './page-errors.js';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
 import { ZkSession } from '@highlander/runtime/zookeeper';
@@ -10,6 +11,8 @@ import { zookeeperConnect } from '../harness/servers.js';
 import { ownersInZooKeeper } from '../harness/lock-tree.js';
 import { hold, timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
+
+failOnPageErrors();
 
 /**
  * The dashboard in Debian's Chromium against a real stack: ZooKeeper, radosgw, three node
@@ -30,7 +33,7 @@ let c: NodeProcess;
 
 async function open(context: BrowserContext, path: string, token = OPERATOR): Promise<Page> {
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
+  watchPageErrors(page, path);
   await page.goto(`${stack.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
   await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
   return page;

@@ -3,10 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failOnPageErrors, watchPageErrors } from './page-errors.js';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
 import { timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
+
+failOnPageErrors();
 
 /**
  * The object detail's Invoke panel and Edit state action in Debian's Chromium against a real stack
@@ -25,7 +28,7 @@ let b: NodeProcess;
 
 async function open(context: BrowserContext, path: string, token = OPERATOR): Promise<Page> {
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`page error on ${path}: ${err.message}`));
+  watchPageErrors(page, path);
   await page.goto(`${stack.url}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
   await page.getByTestId('live-indicator').and(page.locator('[data-status=live]')).waitFor({ timeout: timing.uiMs });
   return page;

@@ -3,9 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failOnPageErrors, watchPageErrors } from './page-errors.js';
 import { launchChromium } from '../../scripts/browser.js';
 import { timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR } from './dashboard-stack.js';
+
+failOnPageErrors();
 
 /**
  * Audience Q&A and presenter mode in Debian's Chromium on a real stack: three node processes with
@@ -32,7 +35,7 @@ const phones: Page[] = [];
 async function openPhone(gateway: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`phone page error: ${err.message}`));
+  watchPageErrors(page, 'a phone');
   await page.goto(`${gateway}/a/${code}`);
   await expect.poll(() => page.getByTestId('talk-title').textContent(), { timeout: timing.uiMs }).toBe(TITLE);
   return page;
@@ -105,7 +108,7 @@ describe('audience Q&A and presenter mode in Chromium on a live cluster', () => 
   it('the presenter hides a question: it goes from every phone; puts one on screen: phones tag it', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     presenter = await context.newPage();
-    presenter.on('pageerror', (err) => console.error(`presenter page error: ${err.message}`));
+    watchPageErrors(presenter, 'the presenter');
     await presenter.goto(`${stack.url}/audience/${code}?token=${OPERATOR}`);
     const rude = presenter.getByTestId('presenter-question').filter({ hasText: RUDE });
     await rude.waitFor({ timeout: timing.uiMs });
