@@ -6,7 +6,7 @@ import {
 } from '@highlander/runtime';
 import { CreateMode, ZkSession, czxidOf } from '@highlander/runtime/zookeeper';
 import { List } from '@highlander/example-todo';
-import { Counter, objects } from '../harness/test-objects.js';
+import { Counter, Members, objects } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -96,17 +96,22 @@ describe('node metrics on ZooKeeper and S3', () => {
     const refused = await a.ref(List, 'groceries').call('insertTodo', { todo: { id: 't1', title: 'milk', completed: false }, userId: 'mallory' }).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(ObjectRejected);
     await expect(a.ref(Counter, 'm1').call('explode')).rejects.toBeInstanceOf(HandlerFailed);
+    // Queries on an object active here run at once, outside the mailbox: counted all the same.
+    for (let i = 0; i < 3; i++) expect(await a.ref(Counter, 'm1').call('value')).toBe(7);
+    await a.ref(Members, 'crew').call('add', 'ada');
+    expect(await a.ref(Members, 'crew').call('has', 'ada')).toBe(true);
     await a.evict('counter', 'm1');
 
     const onA = await scrape(a, TOKEN);
     // Calls made through node-a, by outcome: the declared error counts with its code, as a rejection (not an error);
     // the handler that threw something undeclared counts as an error.
-    expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'ok', kind: 'ok' })).toBe(5);
+    expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'ok', kind: 'ok' })).toBe(8);
+    expect(sample(onA, 'highlander_calls_total', { type: 'set', outcome: 'ok', kind: 'ok' })).toBe(2);
     expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'ok', kind: 'ok' })).toBe(1);
     expect(sample(onA, 'highlander_calls_total', { type: 'list', outcome: 'OBJECT_REJECTED', kind: 'rejected' })).toBe(1);
     expect(sample(onA, 'highlander_calls_total', { type: 'counter', outcome: 'HANDLER_FAILED', kind: 'error' })).toBe(1);
-    expect(sample(onA, 'highlander_call_duration_seconds_count', { type: 'counter' })).toBe(6);
-    expect(sample(onA, 'highlander_call_duration_seconds_bucket', { type: 'counter', le: '+Inf' })).toBe(6);
+    expect(sample(onA, 'highlander_call_duration_seconds_count', { type: 'counter' })).toBe(9);
+    expect(sample(onA, 'highlander_call_duration_seconds_bucket', { type: 'counter', le: '+Inf' })).toBe(9);
     expect(sample(onA, 'highlander_call_duration_seconds_sum', { type: 'counter' })).toBeGreaterThan(0);
     // Lifecycle: one activation of each object here; the counter evicted; the list still active.
     expect(sample(onA, 'highlander_activations_total', { type: 'counter' })).toBe(1);

@@ -83,6 +83,9 @@ export interface StartOptions {
   onQueued?: (position: number, owner: string) => void;
 }
 
+/** What {@link Activation.runNow} did: the query's value or error, and how long it took (ms). */
+export type RunNow = { ok: true; value: unknown; ms: number } | { ok: false; error: unknown; ms: number };
+
 interface Entry {
   operation: Operation;
   resolve: (value: unknown) => void;
@@ -417,39 +420,53 @@ export class Activation {
   // ---- the mailbox ----
 
   /**
+   * The fast path of a synchronous query: when this activation is active, idle (nothing queued or
+   * running), clean (every change durable) and holds the read lease, a query whose function returns
+   * a value (not a promise) runs at once, without the mailbox, and its outcome is returned. Undefined
+   * when the operation must go through {@link enqueue} instead (and nothing ran: an asynchronous
+   * query's promise is dropped, and it runs again in the mailbox; a query has no effect on the state).
+   */
+  runNow(operation: Operation): RunNow | undefined {
+    if (operation.op !== 'call' || this.#status !== 'active' || this.#running || this.#mailbox.length > 0 || this.#revertPending
+      || this.#storeDown || this.#changeSeq !== this.#durableSeq) return undefined;
+    const spec = this.definition.operations.get(operation.name);
+    if (spec?.kind !== 'query' || !this.host.holdsLease()) return undefined;
+    const startMs = performance.now();
+    this.lastActivityMs = startMs;
+    const problem = argumentProblem(spec, operation.arg);
+    if (problem) {
+      const refusal = new InvalidArgument(`the argument of '${operation.name}' on ${this.type}/${this.id} is not valid: ${problem}`);
+      const ms = performance.now() - startMs;
+      this.host.record(this, ms, failureKind(refusal));
+      return { ok: false, error: refusal, ms };
+    }
+    let value: unknown;
+    try {
+      value = spec.fn(this.#state, operation.arg, this.#context());
+    } catch (err) {
+      const error = this.#handlerError(operation.name, err);
+      const ms = performance.now() - startMs;
+      this.host.record(this, ms, failureKind(error));
+      return { ok: false, error, ms };
+    }
+    if (isThenable(value)) return undefined;
+    const reply = copyReply(value);
+    const ms = performance.now() - startMs;
+    this.host.record(this, ms, 'ok');
+    return { ok: true, value: reply, ms };
+  }
+
+  /**
    * Queues an operation; resolves with its outcome once the state it observed is durable, or
    * rejects with `timeoutError()` at `deadline`. A deactivated activation refuses it with a
    * retryable `OwnershipLost`.
    */
   enqueue(operation: Operation, deadline: number, timeoutError: () => Error): Promise<unknown> {
+    if (this.#status === 'deactivated') return Promise.reject(new OwnershipLost(this.type, this.id, 'deactivated'));
+    const now = this.runNow(operation);
+    if (now !== undefined) return now.ok ? Promise.resolve(now.value) : Promise.reject(now.error);
     const startMs = performance.now();
     this.lastActivityMs = startMs;
-    if (this.#status === 'deactivated') return Promise.reject(new OwnershipLost(this.type, this.id, 'deactivated'));
-    // Fast path: an idle, clean, active activation runs a synchronous query at once.
-    if (this.#status === 'active' && !this.#running && this.#mailbox.length === 0 && !this.#revertPending && !this.#storeDown && operation.op === 'call' && this.host.holdsLease()) {
-      const spec = this.definition.operations.get(operation.name);
-      if (spec?.kind === 'query' && this.#changeSeq === this.#durableSeq) {
-        const problem = argumentProblem(spec, operation.arg);
-        if (problem) {
-          const refusal = new InvalidArgument(`the argument of '${operation.name}' on ${this.type}/${this.id} is not valid: ${problem}`);
-          this.host.record(this, performance.now() - startMs, failureKind(refusal));
-          return Promise.reject(refusal);
-        }
-        try {
-          const value = spec.fn(this.#state, operation.arg, this.#context());
-          // An asynchronous query goes through the mailbox like any other operation (one at a
-          // time), where it runs again: a query has no effect on the state.
-          if (!isThenable(value)) {
-            this.host.record(this, performance.now() - startMs, 'ok');
-            return Promise.resolve(copyReply(value));
-          }
-        } catch (err) {
-          const error = this.#handlerError(operation.name, err);
-          this.host.record(this, performance.now() - startMs, failureKind(error));
-          return Promise.reject(error);
-        }
-      }
-    }
     return new Promise((resolve, reject) => {
       const entry: Entry = { operation, resolve, reject, deadline, startMs, timer: undefined, ok: false, value: undefined };
       entry.timer = setTimeout(() => {

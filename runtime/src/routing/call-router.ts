@@ -99,7 +99,17 @@ export class CallRouter implements Invoker {
   }
 
   invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
-    const { metrics } = this.#options;
+    const { metrics, node, activations } = this.#options;
+    // Fastest path: a synchronous query on an object active here runs now (no mailbox, no routing).
+    // Its outcome is never reroutable: the activation served it, or refused its argument, or the query threw.
+    const local = operation.op === 'call' && node.running ? activations.get(objectKey(definition.type, id)) : undefined;
+    if (local !== undefined) {
+      const now = local.runNow(operation);
+      if (now !== undefined) {
+        metrics?.recordCall(definition.type, now.ms, now.ok ? undefined : now.error);
+        return now.ok ? Promise.resolve(now.value) : Promise.reject(now.error);
+      }
+    }
     if (metrics === undefined) return this.#invoke(definition, id, operation, timeoutMs);
     const started = performance.now();
     const outcome = this.#invoke(definition, id, operation, timeoutMs);
