@@ -307,6 +307,39 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.close();
   }, timing.uiLongTestMs);
 
+  it('the UTC switch shows every time in UTC and back in local time, and is kept across a reload', async () => {
+    // A browser whose local time is not UTC, so the two forms differ. The audit log has the actions of the tests above.
+    const eastern = await browser.newContext({ viewport: { width: 1280, height: 720 }, timezoneId: 'America/New_York' });
+    try {
+      const page = await open(eastern, '/audit');
+      const time = page.getByTestId('audit-time').first();
+      const zone = page.getByTestId('time-zone');
+      await time.waitFor({ timeout: timing.uiMs });
+      expect(await zone.getAttribute('aria-pressed')).toBe('false');
+      const local = (await time.textContent()) ?? '';
+      const parsed = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC([+-]\d\d:\d\d)$/.exec(local);
+      expect(parsed, `a local timestamp: ${local}`).not.toBeNull();
+      expect(parsed![3]).toMatch(/^-0[45]:00$/);
+      // The same instant in UTC, worked out here rather than by the dashboard's own code.
+      const utc = `${new Date(`${parsed![1]}T${parsed![2]}${parsed![3]}`).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+      await zone.click();
+      await expect.poll(() => time.textContent(), { timeout: timing.uiMs }).toBe(utc);
+      expect(await zone.getAttribute('aria-pressed')).toBe('true');
+      await shot(page, 'audit-utc');
+
+      await page.reload();
+      await expect.poll(() => time.textContent(), { timeout: timing.uiMs }).toBe(utc);
+      expect(await zone.getAttribute('aria-pressed')).toBe('true');
+
+      await zone.click();
+      await expect.poll(() => time.textContent(), { timeout: timing.uiMs }).toBe(local);
+      expect(await zone.getAttribute('aria-pressed')).toBe('false');
+    } finally {
+      await eastern.close();
+    }
+  });
+
   it('every main view renders without an error (screenshots)', async () => {
     const views: Array<[string, string]> = [
       ['/objects', 'objects'], ['/nodes', 'nodes'], ['/nodes/node-a', 'node-detail'], ['/events', 'events'],
