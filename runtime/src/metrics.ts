@@ -85,6 +85,8 @@ export class NodeMetrics {
   readonly registry: Registry;
   readonly #calls: CallMeter;
   readonly #forwarded: Counter<'type' | 'direction'>;
+  readonly #forwardedIn = new Map<string, Counter.Internal>();
+  readonly #forwardedOut = new Map<string, Counter.Internal>();
   readonly #activations: Counter<'type'>;
   readonly #activationDuration: Histogram<'type'>;
   readonly #deactivations: Counter<'type' | 'reason'>;
@@ -240,7 +242,14 @@ export class NodeMetrics {
   }
 
   recordForwarded(type: string, direction: 'in' | 'out'): void {
-    this.#forwarded.inc({ type, direction });
+    // Per call: the labelled child is looked up once per type (prom-client hashes the labels on every inc otherwise).
+    const children = direction === 'in' ? this.#forwardedIn : this.#forwardedOut;
+    let child = children.get(type);
+    if (child === undefined) {
+      child = this.#forwarded.labels({ type, direction });
+      children.set(type, child);
+    }
+    child.inc();
   }
 
   #onEvent(event: LifecycleEvent): void {

@@ -92,7 +92,7 @@ describe('calls through the admin API', () => {
     expect(types.status).toBe(200);
     const counter = types.body.items.find((t: { type: string }) => t.type === 'counter');
     expect(counter.handlers).toEqual(expect.arrayContaining(['add', 'increment', 'explode']));
-    expect(counter.queries).toEqual(['value']);
+    expect(counter.queries).toEqual(['value', 'dividedBy']);
   });
 
   it("runs an operator's handler on the owner, where it stays, and audits it with the argument's digest", async () => {

@@ -84,7 +84,8 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
     try {
       const page = await open(context, '/objects/counter/ui-2', VIEWER);
       const handler = page.getByTestId('invoke-handler');
-      await expect.poll(() => handler.locator('option').allTextContents(), { timeout: timing.uiMs }).toEqual(['value (query, reads)']);
+      await expect.poll(() => handler.locator('option').allTextContents(), { timeout: timing.uiMs }).toEqual(['value (query, reads)', 'dividedBy (query, reads)']);
+      await handler.selectOption({ label: 'value (query, reads)' });
       await page.getByTestId('invoke-run').click();
       await expect.poll(() => page.getByTestId('invoke-result').locator('pre').textContent(), { timeout: timing.uiActionMs }).toBe('2\n');
       expect(await page.getByTestId('edit-state').count()).toBe(0);

@@ -24,6 +24,11 @@ export const Counter = defineObject({
   },
   queries: {
     value: (counter) => counter.value,
+    /** A query that throws for 0: how a failing query is answered, here and forwarded. */
+    dividedBy: (counter, by: number) => {
+      if (by === 0) throw new Error('division by zero');
+      return counter.value / by;
+    },
   },
 });
 

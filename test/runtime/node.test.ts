@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { EmbeddedRegistry, FileStateStore, HighlanderNode, MigrationRefused, NotActiveHere, type LifecycleEvent } from '@highlander/runtime';
+import { EmbeddedRegistry, FileStateStore, HandlerFailed, HighlanderNode, MigrationRefused, NotActiveHere, type LifecycleEvent } from '@highlander/runtime';
 import { Counter, objects } from '../harness/test-objects.js';
 import { timing } from '../harness/timing.js';
 
@@ -58,6 +58,21 @@ describe('routing', () => {
     expect(holders('r1')).toEqual(['node-a']);
     expect(await forwardedOut(b)).toBe(2);
     expect(events.filter((e) => e.kind === 'object.activated' && e.id === 'r1')).toHaveLength(1);
+  });
+
+  it('answers a query at once on the owner, here and forwarded, and a query that throws with HANDLER_FAILED', async () => {
+    const [a, b] = nodes as [HighlanderNode, HighlanderNode, HighlanderNode];
+    for (let i = 0; i < 6; i++) await a.ref(Counter, 'q1').call('increment', null);
+    expect(await a.ref(Counter, 'q1').call('dividedBy', 3)).toBe(2);
+    expect(await b.ref(Counter, 'q1').call('dividedBy', 2)).toBe(3); // forwarded to node-a
+    for (const via of [a, b]) {
+      const failed = await via.ref(Counter, 'q1').call('dividedBy', 0).catch((err: unknown) => err);
+      expect(failed).toBeInstanceOf(HandlerFailed);
+      expect((failed as HandlerFailed).message).toContain('division by zero');
+    }
+    // The failed query changed nothing, and the owner goes on serving.
+    expect(await b.ref(Counter, 'q1').call('value')).toBe(6);
+    expect(holders('q1')).toEqual(['node-a']);
   });
 
   it('a call sent to a former owner is redirected to the current one', async () => {

@@ -82,9 +82,14 @@ interface Call {
   key: string;
   operation: Operation;
   deadline: number;
-  timeout: () => CallTimeout;
+  timeoutMs: number;
   /** The last reroutable error. */
   lastError: HighlanderError | undefined;
+}
+
+/** The error of a call that ran out of time. */
+function timeoutOf(call: Call): CallTimeout {
+  return new CallTimeout(call.definition.type, call.id, operationName(call.operation), call.timeoutMs);
 }
 
 export class CallRouter implements Invoker {
@@ -100,19 +105,20 @@ export class CallRouter implements Invoker {
 
   invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
     const { metrics, node, activations } = this.#options;
+    const key = objectKey(definition.type, id);
+    const local = node.running ? activations.get(key) : undefined;
     // Fastest path: a synchronous query on an object active here runs now (no mailbox, no routing).
     // Its outcome is never reroutable: the activation served it, or refused its argument, or the query threw.
-    const local = operation.op === 'call' && node.running ? activations.get(objectKey(definition.type, id)) : undefined;
-    if (local !== undefined) {
+    if (local !== undefined && operation.op === 'call') {
       const now = local.runNow(operation);
       if (now !== undefined) {
         metrics?.recordCall(definition.type, now.ms, now.ok ? undefined : now.error);
         return now.ok ? Promise.resolve(now.value) : Promise.reject(now.error);
       }
     }
-    if (metrics === undefined) return this.#invoke(definition, id, operation, timeoutMs);
     const started = performance.now();
-    const outcome = this.#invoke(definition, id, operation, timeoutMs);
+    const outcome = this.#invoke({ definition, id, key, operation, deadline: started + timeoutMs, timeoutMs, lastError: undefined }, local);
+    if (metrics === undefined) return outcome;
     outcome.then(
       () => metrics.recordCall(definition.type, performance.now() - started, undefined),
       (err: unknown) => metrics.recordCall(definition.type, performance.now() - started, err),
@@ -120,29 +126,40 @@ export class CallRouter implements Invoker {
     return outcome;
   }
 
-  async #invoke(definition: AnyObjectType, id: string, operation: Operation, timeoutMs: number): Promise<unknown> {
-    const { node, activations } = this.#options;
+  /** `local`: the object's activation here when the call was made, if any. */
+  async #invoke(call: Call, local: Activation | undefined): Promise<unknown> {
+    const { node, owners } = this.#options;
     if (!node.running) throw new NodeStopping(node.name);
-    const deadline = performance.now() + timeoutMs;
-    const key = objectKey(definition.type, id);
-    const timeout = () => new CallTimeout(definition.type, id, operationName(operation), timeoutMs);
-    // Fast path: the object is active here.
-    const local = activations.get(key);
-    if (local !== undefined && local.status === 'active') {
-      try {
-        return await local.enqueue(operation, deadline, timeout);
-      } catch (err) {
-        if (!reroutable(err)) throw err;
+    // Fast paths: the object is active here, or known to be active elsewhere (then forwarded at once).
+    if (local !== undefined) {
+      if (local.status === 'active') {
+        try {
+          return await local.enqueue(call.operation, call.deadline, () => timeoutOf(call));
+        } catch (err) {
+          if (!reroutable(err)) throw err;
+        }
       }
+      return this.#route(call, AT_ONCE);
     }
-    return this.#route({ definition, id, key, operation, deadline, timeout, lastError: undefined });
+    const owner = owners.get(call.key);
+    if (owner === undefined || owner === node.name) return this.#route(call, AT_ONCE);
+    const outcome = await this.#forward(owner, call);
+    if ('value' in outcome) return outcome.value;
+    if (outcome.error) call.lastError = outcome.error;
+    return this.#route(call, outcome);
   }
 
-  async #route(call: Call): Promise<unknown> {
+  /** Routes the call until it settles, within its deadline; `first`: how the attempt before this ended. */
+  async #route(call: Call, first: Again): Promise<unknown> {
     const { node, activations, owners } = this.#options;
     let backoff: Backoff | undefined; // made on first use: most calls are routed at the first attempt
+    let again = first;
     for (let attempt = 0; attempt < MAX_ROUTING_ATTEMPTS; attempt++) {
-      if (call.deadline - performance.now() <= 0) throw call.lastError ?? call.timeout();
+      if (again.backoff) {
+        backoff ??= new Backoff({ initialMs: 20, maxMs: 500 });
+        await sleep(Math.min(backoff.next(), Math.max(0, call.deadline - performance.now())));
+      }
+      if (call.deadline - performance.now() <= 0) throw call.lastError ?? timeoutOf(call);
       if (!node.running) throw new NodeStopping(node.name);
       let here = activations.get(call.key);
       let outcome: { value: unknown } | Again;
@@ -158,12 +175,9 @@ export class CallRouter implements Invoker {
       }
       if ('value' in outcome) return outcome.value;
       if (outcome.error) call.lastError = outcome.error;
-      if (outcome.backoff) {
-        backoff ??= new Backoff({ initialMs: 20, maxMs: 500 });
-        await sleep(Math.min(backoff.next(), Math.max(0, call.deadline - performance.now())));
-      }
+      again = outcome;
     }
-    throw call.lastError ?? call.timeout();
+    throw call.lastError ?? timeoutOf(call);
   }
 
   /** For an object nobody is known to own: the node placement chooses among the live members taking activations. */
@@ -183,13 +197,13 @@ export class CallRouter implements Invoker {
       return AT_ONCE;
     }
     try {
-      const redirect = activation.status === 'activating' ? await activation.admitted(call.deadline, call.timeout) : undefined;
+      const redirect = activation.status === 'activating' ? await activation.admitted(call.deadline, () => timeoutOf(call)) : undefined;
       if (redirect) {
         // Another node won the lock: go there.
         if (redirect.owner !== null && redirect.owner !== this.#options.node.name) this.#options.owners.set(call.key, redirect.owner);
         return AT_ONCE;
       }
-      return { value: await activation.enqueue(call.operation, call.deadline, call.timeout) };
+      return { value: await activation.enqueue(call.operation, call.deadline, () => timeoutOf(call)) };
     } catch (err) {
       if (!reroutable(err)) throw err;
       return { backoff: true, error: err };
@@ -216,11 +230,11 @@ export class CallRouter implements Invoker {
       owners.delete(key);
       const readOnly = isReadOnly(definition, operation);
       if (err.delivered === 'unknown' && !readOnly) {
-        if (performance.now() >= deadline) throw call.timeout();
+        if (performance.now() >= deadline) throw timeoutOf(call);
         throw new Indeterminate(definition.type, id, `the connection to the owner '${owner}' failed after the call was sent (${err.message})`, err);
       }
       if (performance.now() >= deadline) {
-        if (readOnly) throw call.timeout();
+        if (readOnly) throw timeoutOf(call);
         return AT_ONCE; // out of time: the last reroutable error before this one, or CallTimeout
       }
       return { backoff: true, error: err };

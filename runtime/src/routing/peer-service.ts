@@ -44,8 +44,15 @@ export class PeerService {
     this.#options = options;
   }
 
-  /** Serves one request from a peer: a forwarded call, or a migration step. */
-  serve(request: PeerRequest): Promise<PeerReplyBody> {
+  /**
+   * Serves one request from a peer: a forwarded call, or a migration step. A synchronous query on an
+   * object active here is answered at once (the reply, not a promise); a query that throws, throws.
+   */
+  serve(request: PeerRequest): PeerReplyBody | Promise<PeerReplyBody> {
+    if (request.t === 'call') {
+      const now = this.#serveNow(request);
+      if (now !== undefined) return now;
+    }
     const serving = request.t === 'adopt' ? this.#options.adopt(request) : this.#serveCall(request);
     this.#serving.add(serving);
     const done = () => this.#serving.delete(serving);
@@ -56,6 +63,19 @@ export class PeerService {
   /** Resolves once every request accepted so far has been answered (or after `timeoutMs`). */
   settled(timeoutMs: number): Promise<void> {
     return raceTimeout(timeoutMs, Promise.allSettled([...this.#serving]));
+  }
+
+  /** The reply to a call that runs at once here ({@link Activation.runNow}), or undefined when it cannot. */
+  #serveNow(call: PeerCall): PeerReplyBody | undefined {
+    const { node, activations, metrics } = this.#options;
+    // An activation is registered under a checked type and id only: finding one checks the call's.
+    const active = node.running ? activations.get(objectKey(call.type, call.id)) : undefined;
+    if (active === undefined) return undefined;
+    const now = active.runNow(operationOf(call));
+    if (now === undefined) return undefined;
+    metrics?.recordForwarded(active.type, 'in');
+    if (!now.ok) throw now.error;
+    return { t: 'ok', value: now.value };
   }
 
   async #serveCall(call: PeerCall): Promise<PeerReplyBody> {

@@ -175,8 +175,7 @@ class PeerConnection {
       if (!pending) continue; // timed out already: the caller has its CallTimeout
       this.#pending.delete(reply.rid);
       clearTimeout(pending.timer);
-      const { rid: _rid, ...body } = reply;
-      pending.resolve(body as PeerReplyBody);
+      pending.resolve(reply); // its rid is left on: a reply body with one more field
     }
     if (this.#waiting.length > 0) this.#pump();
   }

@@ -16,8 +16,11 @@ export interface PeerServerOptions {
   port: number;
   /** Largest accepted frame; a larger one closes the connection with 1009. */
   maxPayloadBytes: number;
-  /** Handles one request from a peer (a forwarded call, or a migration step). */
-  onRequest(request: PeerRequest): Promise<PeerReplyBody>;
+  /**
+   * Handles one request from a peer (a forwarded call, or a migration step): its reply, or a promise
+   * of it when it cannot be answered at once. A throw or a rejection is answered as an `err` reply.
+   */
+  onRequest(request: PeerRequest): PeerReplyBody | Promise<PeerReplyBody>;
   /** Plain HTTP requests (the node's admin endpoints); answers 426 when absent. */
   onHttp?: (req: IncomingMessage, res: ServerResponse) => void;
   events: EventLog;
@@ -147,13 +150,17 @@ export class PeerServer {
           else ws.close(1007, closeReason((err as Error).message));
           continue;
         }
-        this.options.onRequest(call).then(
-          (reply) => writer.write({ ...reply, rid: call.rid }),
-          (err: unknown) => {
-            const error = err instanceof HighlanderError ? err.serialize() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
-            writer.write({ t: 'err', rid: call.rid, error });
-          },
-        );
+        const { rid } = call;
+        let reply: PeerReplyBody | Promise<PeerReplyBody>;
+        try {
+          reply = this.options.onRequest(call);
+        } catch (err) {
+          writer.write(errorReply(rid, err));
+          continue;
+        }
+        // Most forwarded calls are answered at once (a query on an active object): no promise to wait for.
+        if (reply instanceof Promise) reply.then((body) => writer.write({ ...body, rid }), (err: unknown) => writer.write(errorReply(rid, err)));
+        else writer.write({ ...reply, rid });
       }
     });
   }
@@ -180,6 +187,12 @@ export class PeerServer {
     ws.on('close', unsubscribe);
     ws.on('message', () => ws.close(1008, 'the events stream takes no messages'));
   }
+}
+
+/** The reply to request `rid` that failed with `err`. */
+function errorReply(rid: number, err: unknown): PeerReplyBody & { rid: number } {
+  const error = err instanceof HighlanderError ? err.serialize() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
+  return { t: 'err', rid, error };
 }
 
 function remoteAddress(socket: Duplex): string {
