@@ -22,13 +22,14 @@ import { coldActivation, coldActivationLatency } from './cold-activation.js';
 import { dashboardFirstRender, dashboardFps } from './dashboard.js';
 import { forward } from './forward.js';
 import { hotObject } from './hot-object.js';
+import { isolation } from './isolation.js';
 import { localQuery, metricsCost } from './local-query.js';
 import { memory } from './memory.js';
 import { formatNumber, formatRatio, formatSeconds, median } from './stats.js';
 import { audience } from './audience.js';
 import { processesWithArgument } from './proc-stats.js';
 
-const BENCHMARKS: readonly Benchmark[] = [localQuery, metricsCost, forward, coldActivation, coldActivationLatency, hotObject, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, dashboardFirstRender, dashboardFps, audience];
+const BENCHMARKS: readonly Benchmark[] = [localQuery, metricsCost, forward, coldActivation, coldActivationLatency, hotObject, isolation, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, dashboardFirstRender, dashboardFps, audience];
 const BUCKET = 'highlander-bench';
 const DEFAULT_MEMORY_OBJECTS = 50_000;
 const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N] [--audience-participants N] [--audience-seconds N] [--audience-steps N,N,…] [--audience-step-seconds N]`;
