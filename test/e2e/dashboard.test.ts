@@ -340,6 +340,39 @@ describe('dashboard in Chromium on a live cluster', () => {
     }
   });
 
+  it('the main views fit 1440x900 and 1920x1080 at DPR 1, and the map canvas is drawn at the device pixel ratio (1 and 2)', async () => {
+    const views: Array<[string, string]> = [
+      ['/', 'map'], ['/objects', 'objects'], ['/nodes', 'nodes'], ['/events', 'events'], ['/charts', 'metrics'], ['/audit', 'audit'],
+    ];
+    for (const [width, height, dpr] of [[1440, 900, 1], [1920, 1080, 1], [1440, 900, 2]] as const) {
+      const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: dpr });
+      try {
+        const page = await open(context, '/');
+        for (const [path, name] of dpr === 1 ? views : views.slice(0, 1)) {
+          await page.goto(`${stack.url}${path}`);
+          await page.locator('main h1, [data-testid=cluster-map]').first().waitFor({ timeout: timing.uiMs });
+          await hold(timing.uiSettleMs); // an error notice, or the map's cells, would show by now
+          expect(await page.getByTestId('notice-error').count(), `an error notice on ${path}`).toBe(0);
+          // Nothing wider than the window: no sideways scrolling at either size.
+          expect(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'), `overflow on ${path} at ${width}px`).toBeLessThanOrEqual(0);
+          if (path === '/') {
+            // The canvas backing store matches its CSS size times the ratio: one canvas pixel per device pixel, so lines are crisp.
+            const canvas = await page.evaluate(`(() => {
+              const c = document.querySelector('[data-testid=cluster-map] canvas');
+              const box = c.getBoundingClientRect();
+              return { width: c.width, height: c.height, expectedWidth: Math.round(box.width * devicePixelRatio), expectedHeight: Math.round(box.height * devicePixelRatio) };
+            })()`) as { width: number; height: number; expectedWidth: number; expectedHeight: number };
+            expect(canvas.width).toBe(canvas.expectedWidth);
+            expect(canvas.height).toBe(canvas.expectedHeight);
+          }
+          await shot(page, `${name}-${width}x${height}${dpr === 1 ? '' : `@${dpr}x`}`);
+        }
+      } finally {
+        await context.close();
+      }
+    }
+  }, timing.uiLongTestMs);
+
   it('every main view renders without an error (screenshots)', async () => {
     const views: Array<[string, string]> = [
       ['/objects', 'objects'], ['/nodes', 'nodes'], ['/nodes/node-a', 'node-detail'], ['/events', 'events'],
