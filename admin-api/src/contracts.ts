@@ -1,4 +1,5 @@
 import type { LifecycleEvent } from '@highlander/runtime';
+import type { HistoryResolution, StatsSample } from './model/stats-history.js';
 
 /**
  * What the HTTP and ws layer of the admin API needs from the rest of it. `ClusterModel` (the live
@@ -115,6 +116,8 @@ export interface ClusterModel {
   watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void;
   /** Events after `since` (oldest first), at most `limit`; `cursor` is the last one returned (or `since`). */
   events(since: number, limit: number): { events: ModelEvent[]; cursor: number };
+  /** The nodes' call metrics after `since` (ms): each node's samples of the last hour (`1s`), or per node and minute of the last day (`1m`). */
+  statsHistory(resolution: HistoryResolution, since: number): StatsSample[];
   /** Subscribes to model changes; returns the unsubscribe function. */
   subscribe(listener: (delta: ModelDelta) => void): () => void;
   /** Ready: connected to the coordination source (ZooKeeper) and reconciled at least once. */

@@ -33,6 +33,8 @@ export { LiveClusterActions } from './cluster-actions.js';
 export type { LiveClusterActionsOptions } from './cluster-actions.js';
 export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
+export { StatsHistory } from './model/stats-history.js';
+export type { HistoryResolution, StatsHistoryOptions, StatsSample } from './model/stats-history.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
   CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,

@@ -14,7 +14,7 @@ import {
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
   ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
-  TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema,
+  TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema,
 } from './schemas.js';
 import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
 
@@ -217,6 +217,12 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       method: 'get', path: '/api/events', operationId: 'listEvents', tag: 'events', access: 'viewer',
       summary: 'Lifecycle events after a cursor, oldest first', query: EventsQuery, response: EventsPageSchema, errors: [],
       handle: ({ query }) => model.events(query.since, query.limit),
+    }),
+    route({
+      method: 'get', path: '/api/metrics/history', operationId: 'metricsHistory', tag: 'events', access: 'viewer',
+      summary: "The nodes' call metrics over the last hour (each node's samples) or day (per node and minute), oldest first",
+      query: MetricsHistoryQuery, response: MetricsHistorySchema, errors: [],
+      handle: ({ query }) => ({ resolution: query.resolution, samples: model.statsHistory(query.resolution, query.since) }),
     }),
     route({
       method: 'get', path: '/api/audit', operationId: 'listAudit', tag: 'audit', access: 'viewer',

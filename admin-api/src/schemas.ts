@@ -81,6 +81,13 @@ export const EventsQuery = z.strictObject({
   limit: Limit,
 });
 
+export const MetricsHistoryQuery = z.strictObject({
+  resolution: z.enum(['1s', '1m'], { error: "resolution must be '1s' (each node's samples, the last hour) or '1m' (per node and minute, the last day)" })
+    .default('1s').meta({ description: "`1s`: every node's samples as sent, the last hour; `1m`: rolled up per node and minute, the last day." }),
+  since: z.coerce.number({ error: 'since must be a time in ms since the epoch' }).int('since must be a whole number of ms since the epoch').min(0).default(0)
+    .meta({ description: 'Samples that ended after this time (ms since the epoch; 0: all kept).' }),
+});
+
 export const AuditQuery = z.strictObject({
   cursor: z.string().regex(/^[1-9][0-9]{0,15}$/, 'an audit cursor is the id of the last record of the previous page').optional(),
   limit: Limit,
@@ -208,6 +215,22 @@ export const ModelEventSchema = z.looseObject({
 }).meta({ id: 'ModelEvent' });
 
 export const EventsPageSchema = z.object({ events: z.array(ModelEventSchema), cursor: z.number().int() });
+
+const SampleTypeStatsSchema = z.object({
+  calls: z.number().int(), errors: z.number().int(), rejected: z.number().int(), p50Ms: z.number(), p99Ms: z.number(),
+});
+
+/** One node's calls over an interval: a `stats` event without its busiest objects, or a minute of them rolled up. */
+export const StatsSampleSchema = z.object({
+  cursor: z.number().int().meta({ description: 'The `stats` event\'s cursor (0 in a minute rollup).' }),
+  node: z.string(),
+  time: z.number().meta({ description: 'When the interval ended (ms since the epoch).' }),
+  intervalMs: z.number(),
+  activations: z.number().int(),
+  byType: z.record(z.string(), SampleTypeStatsSchema).meta({ description: 'Per type: calls, errors, declared rejections, p50/p99 (a rollup: calls-weighted p50, highest p99).' }),
+}).meta({ id: 'StatsSample' });
+
+export const MetricsHistorySchema = z.object({ resolution: z.enum(['1s', '1m']), samples: z.array(StatsSampleSchema) });
 
 export const PrincipalSchema = z.object({ name: z.string(), role: z.enum(['viewer', 'operator']) });
 

@@ -372,7 +372,7 @@ describe('OpenAPI document', () => {
   const expected = [
     'get /healthz', 'get /readyz', 'get /metrics', 'get /api/openapi.json', 'get /api/stream', 'get /api/summary', 'get /api/nodes',
     'get /api/nodes/{name}', 'get /api/objects', 'get /api/objects/{type}/{id}', 'get /api/objects/{type}/{id}/queue',
-    'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/audit',
+    'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/metrics/history', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
     'get /api/talks', 'post /api/talks', 'get /api/talks/{code}', 'get /api/talks/{code}/export', 'post /api/talks/{code}/open',

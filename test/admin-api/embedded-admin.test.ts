@@ -183,6 +183,32 @@ describe('admin API over an embedded cluster', () => {
     expect(rows).toEqual(ownersInRegistry());
   });
 
+  it("keeps the nodes' call metrics, each node's samples and per node and minute, and refuses a bad query", async () => {
+    for (let i = 0; i < 7; i++) await node('node-a').ref(Counter, 'history-1').call('increment', null);
+    type Sample = { cursor: number; node: string; time: number; intervalMs: number; byType: Record<string, { calls: number }> };
+    const history = async (query: string) => (await api('GET', `/api/metrics/history${query}`)).body as { resolution: string; samples: Sample[] };
+    const counterCalls = (samples: Sample[]) => samples.reduce((n, s) => n + (s.byType.counter?.calls ?? 0), 0);
+    // The calls arrive with the owner's next stats event.
+    await expect.poll(async () => counterCalls((await history('')).samples), { timeout: timing.eventMs }).toBe(7);
+    const fine = await history('?resolution=1s');
+    expect(fine.resolution).toBe('1s');
+    expect(fine.samples.some((s) => s.node === 'node-a' && (s.byType.counter?.calls ?? 0) > 0)).toBe(true);
+    expect(fine.samples.every((s) => s.cursor > 0 && s.intervalMs > 0)).toBe(true);
+    // Rolled up per node and minute: the same calls, in samples a minute long.
+    const coarse = await history('?resolution=1m');
+    expect(counterCalls(coarse.samples)).toBe(7);
+    expect(coarse.samples.every((s) => s.intervalMs === 60_000 && s.time % 60_000 === 0)).toBe(true);
+    // `since` leaves out what ended before it.
+    const last = Math.max(...fine.samples.map((s) => s.time));
+    expect(counterCalls((await history(`?since=${last}`)).samples)).toBe(0);
+    // A query that cannot be answered is refused, saying why.
+    for (const [query, says] of [['?resolution=1h', "'1s'"], ['?since=-5', 'since'], ['?since=soon', 'since'], ['?window=1h', 'window']] as const) {
+      const refused = await api('GET', `/api/metrics/history${query}`);
+      expect(refused.status, query).toBe(400);
+      expect(JSON.stringify(refused.body), query).toContain(says);
+    }
+  });
+
   it('pages the store with cursors it signed, and refuses any other cursor with 400 INVALID_CURSOR', async () => {
     for (let i = 0; i < 3; i++) await node('node-a').ref(Gate, `paged-${i}`).call('bump', null);
     await cluster.stop(); // flushed: every state is in the folder

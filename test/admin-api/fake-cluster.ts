@@ -1,7 +1,8 @@
 import type {
   ClusterActions, ClusterModel, ObjectTypeView, ReplaceStateResult, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
-  ObjectView, Page, PersistedObject, Storage, StoredSummary,
+  ObjectView, Page, PersistedObject, Storage, StoredSummary, HistoryResolution, StatsSample,
 } from '@highlander/admin-api';
+import { StatsHistory } from '@highlander/admin-api';
 import type { LifecycleEventBody } from '@highlander/runtime';
 import { NotActiveHere } from '@highlander/runtime';
 
@@ -29,6 +30,8 @@ export class FakeModel implements ClusterModel {
   readonly objectsByKey = new Map<string, ObjectView>();
   readonly queues = new Map<string, LockQueueEntryView[]>();
   readonly eventLog: ModelEvent[] = [];
+  /** The real history, fed the stats events emitted here. */
+  readonly stats = new StatsHistory();
   isReady = true;
   /** Set to make `summary()` throw. */
   failure: Error | null = null;
@@ -80,6 +83,7 @@ export class FakeModel implements ClusterModel {
   emitEvent(body: LifecycleEventBody, node = 'node-a'): ModelEvent {
     const event = { ...body, seq: ++this.#seq, node, time: Date.now(), cursor: ++this.#cursor } as ModelEvent;
     this.eventLog.push(event);
+    if (event.kind === 'stats') this.stats.add(event as Parameters<StatsHistory['add']>[0], event.cursor);
     this.#emit({ kind: 'event', event });
     return event;
   }
@@ -138,6 +142,10 @@ export class FakeModel implements ClusterModel {
       set.delete(listener);
       if (set.size === 0) this.#queueWatchers.delete(key);
     };
+  }
+
+  statsHistory(resolution: HistoryResolution, since: number): StatsSample[] {
+    return this.stats.samples(resolution, since);
   }
 
   events(since: number, limit: number): { events: ModelEvent[]; cursor: number } {

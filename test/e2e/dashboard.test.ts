@@ -304,6 +304,9 @@ describe('dashboard in Chromium on a live cluster', () => {
       await a.call('counter', 'exploding', 'explode').catch(() => undefined);
       return latest('errors');
     }, { timeout: timing.uiMs, interval: timing.pollMs }).toMatch(/^(?!0$|–$)/);
+    // The last day comes from the admin API's minute rollups, fetched when the window is chosen.
+    await page.getByRole('group', { name: 'Time window' }).getByRole('button', { name: '24 h' }).click();
+    await expect.poll(() => page.locator('.metrics .status').textContent(), { timeout: timing.uiMs }).toMatch(/600 s per point · history since \d\d:\d\d:\d\d/);
     await page.close();
   }, timing.uiLongTestMs);
 

@@ -10,6 +10,7 @@ import type {
 import { ZooKeeperSource } from '../zookeeper-source.js';
 import { ClusterState, type StateChange } from './cluster-state.js';
 import { ModelEventLog } from './event-log.js';
+import { StatsHistory, type HistoryResolution, type StatsSample } from './stats-history.js';
 import { MemberStreams } from './member-streams.js';
 import { queryObjects } from './object-query.js';
 import { PersistedCensus } from './persisted-census.js';
@@ -84,6 +85,7 @@ export class LiveClusterModel implements ClusterModel {
   readonly #logger: Logger;
   readonly #state = new ClusterState((change) => this.#changed(change));
   readonly #events: ModelEventLog;
+  readonly #statsHistory = new StatsHistory();
   readonly #streams: MemberStreams;
   readonly #reconciler: Reconciler;
   readonly #census: PersistedCensus | undefined;
@@ -293,6 +295,11 @@ export class LiveClusterModel implements ClusterModel {
     return this.#events.since(since, limit);
   }
 
+  /** The nodes' call metrics over the last hour (`1s`: as sent) or day (`1m`: per node and minute), after `since` (ms). */
+  statsHistory(resolution: HistoryResolution, since: number): StatsSample[] {
+    return this.#statsHistory.samples(resolution, since);
+  }
+
   subscribe(listener: (delta: ModelDelta) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -330,6 +337,7 @@ export class LiveClusterModel implements ClusterModel {
 
   #record(event: LifecycleEvent): void {
     const modelEvent = this.#events.record(event);
+    if (event.kind === 'stats') this.#statsHistory.add(event, modelEvent.cursor);
     this.#delta(() => ({ kind: 'event', event: modelEvent }));
   }
 
