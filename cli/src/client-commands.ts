@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CallResult, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult } from '@highlander/admin-api';
+import type { CallResult, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -12,7 +12,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`. Each declares its options as a table (@highlander/kit's option table)
+ * `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -442,4 +442,66 @@ const drain = clientCommand({
   },
 });
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, get, call, put, evict, migrate, drain];
+const METRICS_OPTIONS = defineOptions({
+  window: {
+    flag: 'window', group: 'What', placeholder: '<1h|24h>', default: '1h',
+    description: "1h: from every node's samples of the last hour; 24h: from the admin API's rollups per node and minute of the last day.",
+    schema: oneOf(['1h', '24h']),
+  },
+  type: {
+    flag: 'type', group: 'What', placeholder: '<type>', description: 'Only calls to objects of this type.', schema: checkedBy(validateTypeName),
+  },
+  limit: {
+    flag: 'limit', group: 'What', placeholder: '<n>', default: '20', description: 'The newest n minutes, 1 to 1440.', schema: integer(1, 1440),
+  },
+});
+
+/** One minute of the cluster's calls, summed over the nodes' samples that ended in it. */
+interface MinuteRow {
+  minute: number;
+  calls: number;
+  errors: number;
+  rejected: number;
+  p50Weighted: number;
+  p99: number;
+}
+
+const metrics = clientCommand({
+  name: 'metrics',
+  brief: "the cluster's calls per minute: errors, declared rejections, latency",
+  synopsis: '',
+  summary:
+    "Prints the cluster's calls per minute (UTC), newest last: calls, errors, declared rejections (OBJECT_REJECTED, not errors), " +
+    'p50 (weighted by calls) and p99 (the highest of the nodes\'), from the history the admin API keeps (GET /api/metrics/history).',
+  options: METRICS_OPTIONS,
+  positionals: [],
+  async run({ values, api, print }) {
+    const resolution = values.window === '24h' ? '1m' : '1s';
+    const answer = await api.get<{ samples: StatsSample[] }>(`/api/metrics/history?resolution=${resolution}`);
+    print(answer, ({ samples }) => {
+      const rows = new Map<number, MinuteRow>();
+      for (const sample of samples) {
+        const minute = Math.ceil(sample.time / 60_000) * 60_000;
+        const row = rows.get(minute) ?? rows.set(minute, { minute, calls: 0, errors: 0, rejected: 0, p50Weighted: 0, p99: 0 }).get(minute)!;
+        for (const [type, t] of Object.entries(sample.byType)) {
+          if (values.type && type !== values.type) continue;
+          row.calls += t.calls;
+          row.errors += t.errors;
+          row.rejected += t.rejected;
+          row.p50Weighted += t.p50Ms * t.calls;
+          if (t.calls > 0) row.p99 = Math.max(row.p99, t.p99Ms);
+        }
+      }
+      const newest = [...rows.values()].sort((a, b) => a.minute - b.minute).slice(-values.limit);
+      if (newest.length === 0) return 'no samples yet: every node sends one per interval while it runs';
+      const ms = (n: number) => (n === 0 ? '—' : `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`);
+      return formatTable(
+        ['MINUTE (UTC)', 'CALLS', 'ERRORS', 'REJECTED', 'P50', 'P99'],
+        newest.map((r) => [new Date(r.minute - 60_000).toISOString().slice(0, 16).replace('T', ' '), r.calls, r.errors, r.rejected, ms(r.calls > 0 ? r.p50Weighted / r.calls : 0), ms(r.p99)]),
+        { right: [1, 2, 3, 4, 5] },
+      );
+    });
+  },
+});
+
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, get, call, put, evict, migrate, drain, metrics];

@@ -165,6 +165,24 @@ describe('highlander CLI on a live cluster', () => {
     expect(after.stdout).toContain('{"value":5}'); // the persisted state
   });
 
+  it("prints the cluster's calls per minute from the admin API's history, for one type, and refuses a bad window", async () => {
+    for (let i = 0; i < 4; i++) await highlander(['call', 'counter/cli-metrics', 'add', '1']);
+    // The calls reach the admin API with the owner's next stats sample.
+    await expect.poll(async () => {
+      const table = await highlander(['metrics', '--type', 'counter'], { HIGHLANDER_API_TOKEN: VIEWER });
+      expect(table.code, table.stderr).toBe(0);
+      const rows = table.stdout.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
+      return rows.reduce((n, row) => n + Number(row[1]), 0);
+    }, { timeout: timing.eventMs, interval: timing.pollMs }).toBeGreaterThanOrEqual(4);
+    const header = await highlander(['metrics', '--window', '24h', '--limit', '5']);
+    expect(header.stdout.split('\n')[0]).toMatch(/^MINUTE \(UTC\)\s+CALLS\s+ERRORS\s+REJECTED\s+P50\s+P99$/);
+    const json = await highlander(['metrics', '--json']);
+    expect(JSON.parse(json.stdout).resolution).toBe('1s');
+    const bad = await highlander(['metrics', '--window', '2d']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--window');
+  });
+
   it('exits 1 with the API\'s code and message when the API refuses', async () => {
     const missing = await highlander(['show', 'counter/never-seen']);
     expect(missing.code).toBe(1);
