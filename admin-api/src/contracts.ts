@@ -170,6 +170,8 @@ export interface ObjectTypeView {
   queries: string[];
   /** Declared errors (`OBJECT_REJECTED` with `details.error` one of these). */
   errors: string[];
+  /** The JSON Schema of each operation's argument that has one (absent: any JSON; from nodes of a version that did not send them, none). */
+  args?: Record<string, Record<string, unknown>>;
 }
 
 export interface CallResult {

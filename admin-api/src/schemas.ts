@@ -262,6 +262,8 @@ export const ObjectTypeViewSchema = z.object({
   handlers: z.array(z.string()).meta({ description: 'Operations that may change the state: operators only.' }),
   queries: z.array(z.string()).meta({ description: 'Read-only operations: viewers too.' }),
   errors: z.array(z.string()).meta({ description: "Declared errors: OBJECT_REJECTED with details.error one of these." }),
+  args: z.record(z.string(), z.record(z.string(), z.unknown())).optional()
+    .meta({ description: "Each operation's argument as JSON Schema (draft 2020-12), where its schema can say; the dashboard draws a form from it." }),
 }).meta({ id: 'ObjectTypeView' });
 export const TypesSchema = z.object({ items: z.array(ObjectTypeViewSchema) });
 

@@ -236,6 +236,24 @@ export function defineObject<S, H extends Record<string, Handler<S, E>>, Q exten
  * Checks a call's argument against its operation's schema, if any; returns why it does not match
  * (each wrong field with its message), or undefined.
  */
+/**
+ * The JSON Schema of an operation's argument, when its schema can say (Standard JSON Schema, which
+ * zod 4 schemas implement: `schema['~standard'].jsonSchema.input`); undefined without a schema, or
+ * when the schema cannot be written as JSON Schema (a transform, a custom check). For tools only
+ * (the dashboard draws a form from it): calls are checked with `safeParse`, never with this.
+ */
+export function argumentJsonSchema(spec: OperationSpec): Record<string, unknown> | undefined {
+  const standard = (spec.schema as { '~standard'?: { jsonSchema?: { input?: (options: { target: string }) => unknown } } } | undefined)?.['~standard'];
+  const input = standard?.jsonSchema?.input;
+  if (typeof input !== 'function') return undefined;
+  try {
+    const schema = input.call(standard!.jsonSchema, { target: 'draft-2020-12' });
+    return typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined; // not expressible as JSON Schema: the UI offers the JSON editor
+  }
+}
+
 export function argumentProblem(spec: OperationSpec, arg: unknown): string | undefined {
   if (!spec.schema) return undefined;
   const result = spec.schema.safeParse(arg);

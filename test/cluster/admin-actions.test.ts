@@ -111,7 +111,16 @@ describe('node admin actions', () => {
     expect(query.body).toEqual({ value: 30 });
 
     const types = await admin(a, 'GET', '/types');
-    expect(types.body.types).toContainEqual({ type: 'set', handlers: ['add'], queries: ['has'], errors: [] });
+    // Each argument schema as JSON Schema (zod's Standard JSON Schema), for tools that draw a form from it.
+    expect(types.body.types).toContainEqual({
+      type: 'set', handlers: ['add'], queries: ['has'], errors: [],
+      args: {
+        add: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'string', minLength: 1, maxLength: 100 },
+        has: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'string' },
+      },
+    });
+    // A type without argument schemas has none to describe.
+    expect(types.body.types.find((t: { type: string }) => t.type === 'counter').args).toEqual({});
   });
 
   it('migrates an object while clients hammer it: no acknowledged call lost, the target owns it after', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { AnyObjectType, CallOptions, Ref } from '../define-object.js';
+import { argumentJsonSchema, type AnyObjectType, type CallOptions, type Ref } from '../define-object.js';
 import { UnknownObjectType } from '../errors.js';
 import { validateObjectId, validateTypeName } from '../names.js';
 
@@ -23,7 +23,8 @@ import { validateObjectId, validateTypeName } from '../names.js';
  *                                              lives); answers { value }; a declared error is 409 OBJECT_REJECTED
  *                                              with `details` { type, id, error, data }; with `queryOnly`, a
  *                                              handler is refused (403 NOT_A_QUERY) before anything runs
- *   GET  /admin/types                          { types: [{ type, handlers, queries, errors }] } registered here
+ *   GET  /admin/types                          { types: [{ type, handlers, queries, errors, args }] } registered here
+ *                                              (args: each operation's argument as JSON Schema, where it has one)
  *   GET  /admin/services                       { node, services: { <name>: info } } of the services added
  *
  * Services running in the node's process (the audience gateway) describe themselves with
@@ -139,13 +140,20 @@ export interface ObjectTypeDescription {
   handlers: string[];
   queries: string[];
   errors: string[];
+  /** The JSON Schema of each operation's argument that has one it can express (see `argumentJsonSchema`). */
+  args: Record<string, Record<string, unknown>>;
 }
 
 function describeType(definition: AnyObjectType): ObjectTypeDescription {
   const handlers: string[] = [];
   const queries: string[] = [];
-  for (const [name, spec] of definition.operations) (spec.kind === 'query' ? queries : handlers).push(name);
-  return { type: definition.type, handlers, queries, errors: Object.keys(definition.errors) };
+  const args: Record<string, Record<string, unknown>> = {};
+  for (const [name, spec] of definition.operations) {
+    (spec.kind === 'query' ? queries : handlers).push(name);
+    const schema = argumentJsonSchema(spec);
+    if (schema) args[name] = schema;
+  }
+  return { type: definition.type, handlers, queries, errors: Object.keys(definition.errors), args };
 }
 
 /**
