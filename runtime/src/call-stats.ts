@@ -73,7 +73,7 @@ const LOG_OBJECT_GROWTH = Math.log(OBJECT_GROWTH);
 
 /**
  * One object's latencies over one interval, for its p99 in `stats` events: 64 log buckets 25% wide
- * from 10 µs (everything over ~10 s falls in the last), so recording is O(1) and an instance is 256
+ * from 10 µs (everything over ~13 s falls in the last), so recording is O(1) and an instance is 256
  * bytes. The node holds one per object called in the interval and reuses them (housekeeping.ts).
  */
 export class ObjectLatency {
