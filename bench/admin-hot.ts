@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { HotObjects, type HotObjectView, type HotRanking } from '@highlander/admin-api';
 import type { LifecycleEvent } from '@highlander/runtime';
 import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
+import { startFixture } from './admin-fixture.js';
 import { adminObjects } from './admin-settings.js';
 import type { Benchmark } from './benchmark.js';
 import { formatNumber } from './stats.js';
@@ -133,3 +134,65 @@ function rate(work: (i: number) => number, durationMs: number): { perSecond: num
   if (sink < 0) throw new Error('unreachable');
   return { perSecond: (i / elapsed) * 1000, count: i };
 }
+
+/**
+ * `GET /api/hot` answered by the admin API process over HTTP, with `--admin-objects` (100,000)
+ * objects in its model on 5 simulated nodes (bench/admin-fixture.ts) that each send a stats event
+ * listing 1,000 of their objects before every measurement: the figure is the median time of one
+ * request per ranking (20 rows), from sending it to the parsed answer, in ms.
+ *
+ * Baseline, in this process: the same rows (as the API answered them with limit 200 beforehand,
+ * padded to 5,000 by repeating them) sorted by hand for each ranking and the first 20 serialized.
+ */
+export const adminHotHttp: Benchmark = {
+  name: 'admin-hot-http',
+  title: () => `GET /api/hot (20 rows) over HTTP with ${formatNumber(adminObjects)} objects active and ${FAKE_NODES} × ${formatNumber(LISTED)} listed`,
+  unit: 'ms',
+  baselineTitle: `the same ${formatNumber(FAKE_NODES * LISTED)} rows sorted by hand per ranking + JSON.stringify of the first ${LIMIT}, in the bench process`,
+  baselineUnit: 'ms',
+  target: { of: 'figure', comparison: '<=', value: 50, label: '< 50 ms' },
+
+  async setup(context) {
+    const fixture = await startFixture(context, 'admin-hot', { populate: true, admin: true });
+    const admin = fixture.admin!;
+    const cluster = fixture.cluster;
+    /** Sends a round of stats and waits until the API ranks rows from every node. */
+    const interval = async () => {
+      await cluster.stats(LISTED, 1000);
+      const started = performance.now();
+      for (;;) {
+        const page = await admin.get<{ items: HotObjectView[] }>('/api/hot?limit=200');
+        if (new Set(page.items.map((r) => r.node)).size === FAKE_NODES || performance.now() - started > 30_000) return page.items;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    return {
+      async measure() {
+        const sample = await interval();
+        const times: number[] = [];
+        let held = 0;
+        for (const by of RANKINGS) {
+          const started = performance.now();
+          const page = await admin.get<{ items: HotObjectView[] }>(`/api/hot?by=${by}`);
+          times.push(performance.now() - started);
+          held += page.items.length;
+        }
+        const rows = Array.from({ length: FAKE_NODES * LISTED }, (_, i) => sample[i % sample.length]!);
+        const started = performance.now();
+        for (const by of RANKINGS) {
+          const figure = FIGURE[by];
+          const sorted = [...rows].sort((a, b) => figure(b) - figure(a));
+          JSON.stringify(sorted.slice(0, LIMIT));
+        }
+        const baseline = (performance.now() - started) / RANKINGS.length;
+        const sorted = [...times].sort((a, b) => a - b);
+        return {
+          figure: sorted[Math.floor(sorted.length / 2)]!,
+          baseline,
+          details: [`per ranking: ${RANKINGS.map((by, i) => `${by} ${formatNumber(times[i]!)} ms`).join(', ')} (${held} rows answered)`],
+        };
+      },
+      close: () => fixture.close(),
+    };
+  },
+};
