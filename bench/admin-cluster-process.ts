@@ -37,7 +37,14 @@ export interface ChurnRequest {
   durationMs: number;
 }
 
-export type FakeClusterRequest = PopulateRequest | ChurnRequest | { cmd: 'objects' } | { cmd: 'stop' };
+/** Each node sends one `stats` event listing `listed` of its objects. */
+export interface StatsRequest {
+  cmd: 'stats';
+  listed: number;
+  intervalMs: number;
+}
+
+export type FakeClusterRequest = PopulateRequest | ChurnRequest | StatsRequest | { cmd: 'objects' } | { cmd: 'stop' };
 
 export interface PopulateResult {
   count: number;
@@ -100,6 +107,9 @@ async function handle(request: FakeClusterRequest): Promise<unknown> {
       return populate(request);
     case 'churn':
       return churn(request);
+    case 'stats':
+      for (const node of nodes) node.emitStats(request.listed, request.intervalMs);
+      return null;
     case 'objects':
       return nodes.flatMap((n) => n.held()) satisfies HeldObject[];
     case 'stop':

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HeldObject } from './admin-fake-node.js';
 import type {
-  ChurnRequest, ChurnResult, FakeClusterConfig, FakeClusterMessage, FakeClusterRequest, PopulateRequest, PopulateResult, StopResult,
+  ChurnRequest, ChurnResult, FakeClusterConfig, FakeClusterMessage, FakeClusterRequest, PopulateRequest, PopulateResult, StatsRequest, StopResult,
 } from './admin-cluster-process.js';
 import { trackChild } from './child-processes.js';
 import { formatNumber, formatSeconds } from './stats.js';
@@ -105,6 +105,11 @@ export class FakeCluster {
   /** `changesPerSecond` object changes (half deactivations, half activations) for `durationMs`. */
   churn(changesPerSecond: number, durationMs: number): Promise<ChurnResult> {
     return this.#request<ChurnResult>({ cmd: 'churn', changesPerSecond, durationMs } satisfies ChurnRequest);
+  }
+
+  /** Each node sends one `stats` event listing `listed` of its objects (at random, with random figures). */
+  stats(listed: number, intervalMs: number): Promise<null> {
+    return this.#request<null>({ cmd: 'stats', listed, intervalMs } satisfies StatsRequest);
   }
 
   /** Every active object with its owner, epoch and activation time. */

@@ -140,6 +140,31 @@ export class FakeNode {
     return [...this.#held.values()].map((h) => ({ type: h.type, id: h.id, owner: this.name, epoch: h.epoch, activeSince: h.activeSince }));
   }
 
+  /**
+   * A `stats` event as the runtime's housekeeping sends it, listing `listed` of the held objects
+   * (picked at random, busiest first) with random calls, errors, p99, mailbox length and state size.
+   */
+  emitStats(listed: number, intervalMs: number): void {
+    const held = [...this.#held.values()];
+    const objects: Array<{ type: string; id: string; calls: number; queue: number; errors: number; p99Ms: number; stateBytes: number }> = [];
+    for (let i = 0; i < Math.min(listed, held.length); i++) {
+      const h = held[Math.floor(Math.random() * held.length)]!;
+      const calls = 1 + Math.floor(Math.random() ** 3 * 500);
+      objects.push({
+        type: h.type, id: h.id, calls, queue: Math.floor(Math.random() ** 4 * 20), errors: Math.random() < 0.05 ? Math.floor(Math.random() * calls) : 0,
+        p99Ms: Math.round(Math.random() ** 2 * 2000) / 10, stateBytes: Math.floor(Math.random() * 64_000),
+      });
+    }
+    objects.sort((a, b) => b.calls - a.calls);
+    const byType: Record<string, { calls: number; errors: number; rejected: number; p50Ms: number; p99Ms: number }> = {};
+    for (const o of objects) {
+      const t = (byType[o.type] ??= { calls: 0, errors: 0, rejected: 0, p50Ms: 1, p99Ms: 10 });
+      t.calls += o.calls;
+      t.errors += o.errors;
+    }
+    this.events.emit({ kind: 'stats', intervalMs, activations: held.length, byType, objects, objectsOmitted: Math.max(0, held.length - objects.length) });
+  }
+
   /** The oldest `count` active objects not being deactivated already (the next ones `churn` deactivates). */
   oldest(count: number): FakeObject[] {
     const out: FakeObject[] = [];

@@ -80,6 +80,33 @@ export interface Page<T> {
   total: number;
 }
 
+/** What the hot objects are ranked by: calls per second, error rate, p99 latency, mailbox length, state size. */
+export type HotRanking = 'calls' | 'errors' | 'p99' | 'queue' | 'state';
+
+export interface HotQuery {
+  by: HotRanking;
+  type?: string;
+  node?: string;
+  /** 1..200 */
+  limit: number;
+}
+
+/** One of the hottest objects, from its node's latest `stats` interval. */
+export interface HotObjectView {
+  type: string;
+  id: string;
+  /** The node whose stats listed it (its owner then). */
+  node: string;
+  callsPerSecond: number;
+  /** Calls that failed with an error (not a declared rejection), as a fraction of its calls: 0..1. */
+  errorRate: number;
+  p99Ms: number;
+  /** Calls waiting in its mailbox at the end of the interval. */
+  queue: number;
+  /** Its state as JSON, in bytes. */
+  stateBytes: number;
+}
+
 /** A lifecycle event as the admin API numbers them: one cursor across every node's stream. */
 export type ModelEvent = LifecycleEvent & { cursor: number };
 
@@ -110,6 +137,11 @@ export interface ClusterModel {
   node(name: string): NodeView | undefined;
   objects(query: ObjectQuery): Page<ObjectView>;
   object(type: string, id: string): ObjectView | undefined;
+  /**
+   * The hottest objects by one figure, from each node's latest `stats` event (the busiest objects of
+   * its interval, at most 1,000 per node): bounded by nodes × 1,000 rows, not by active objects.
+   */
+  hot(query: HotQuery): HotObjectView[];
   /** Reads the object's lock queue from the coordination source (ZooKeeper) now. */
   lockQueue(type: string, id: string): Promise<LockQueueEntryView[]>;
   /** Watches one lock queue while someone looks at it; returns the stop function. Never one watch per object otherwise. */

@@ -35,9 +35,10 @@ export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export { StatsHistory } from './model/stats-history.js';
 export type { HistoryResolution, StatsHistoryOptions, StatsSample } from './model/stats-history.js';
+export { HotObjects, compareRows, topRows } from './model/hot-objects.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
-  CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
+  CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
   ObjectDetail, ObjectQuery, ObjectSort, ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, Storage, StoredSummary,
 } from './contracts.js';
 export { EmbeddedSource } from './embedded-source.js';

@@ -12,7 +12,7 @@ import type { AdminMetrics } from './metrics.js';
 import {
   AuditPageSchema, AuditQuery, CallBody, CallResultSchema, ClusterSummarySchema, ReplaceStateBody, ReplaceStateResultSchema, TypesSchema, DrainBody, DrainResultSchema, EventsPageSchema, EventsQuery, EvictBody,
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
-  ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
+  HotPageSchema, HotQueryParams, ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
   TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema,
 } from './schemas.js';
@@ -148,7 +148,8 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       summary: 'The live stream (WebSocket)',
       description:
         'Upgrade to a WebSocket with the subprotocols `highlander.v1` and `bearer.<token>`. Send ' +
-        '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}` or ' +
+        '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}`, ' +
+        '`{"subscribe":"hot","by":"calls|errors|p99|queue|state","type"?,"node"?,"limit"?}` or ' +
         '`{"unsubscribe":scope}`; receive a snapshot per subscription, then deltas coalesced per client (flushed every 100 ms by default). ' +
         'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream/protocol.ts. ' +
         'A plain GET is answered 426.',
@@ -178,6 +179,16 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       summary: 'Active objects, filtered by type, node and id prefix, sorted, a page at a time',
       query: ObjectsQuery, response: ObjectsPageSchema, errors: ['INVALID_CURSOR'],
       handle: ({ query }) => model.objects(query),
+    }),
+    route({
+      method: 'get', path: '/api/hot', operationId: 'listHotObjects', tag: 'objects', access: 'viewer',
+      summary: 'The hottest objects by calls/s, error rate, p99 latency, mailbox length or state size',
+      description:
+        "From each node's latest stats interval, which lists its busiest objects (at most 1,000 per node): the ranking " +
+        'covers those, so its cost is bounded by nodes × 1,000 rows however many objects are active. A node without calls ' +
+        'for two intervals, or gone, has no rows. The stream scope `{"subscribe":"hot"}` pushes the same rows each interval.',
+      query: HotQueryParams, response: HotPageSchema, errors: [],
+      handle: ({ query }) => ({ by: query.by, items: model.hot(query) }),
     }),
     route({
       method: 'get', path: '/api/objects/:type/:id', operationId: 'getObject', tag: 'objects', access: 'viewer',

@@ -8,7 +8,7 @@ import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
-  CallResult, ClusterSummary, DrainResult, EvictResult, ObjectTypeView, ReplaceStateResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
+  CallResult, ClusterSummary, DrainResult, EvictResult, HotObjectView, ObjectTypeView, ReplaceStateResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
 } from './contracts.js';
 import type { TalkSummary } from './talks.js';
 
@@ -67,6 +67,25 @@ export const ObjectsQuery = z.strictObject({
   order: z.enum(['asc', 'desc']).default('asc'),
   cursor: Cursor.optional(),
   limit: Limit,
+});
+
+/** What `GET /api/hot` and the stream's `hot` scope rank by. */
+export const HOT_RANKINGS = ['calls', 'errors', 'p99', 'queue', 'state'] as const;
+export const HotRankingSchema = z.enum(HOT_RANKINGS, { error: `must be one of ${HOT_RANKINGS.join(', ')}` });
+const HOT_LIMIT_RULE = 'must be a whole number from 1 to 200';
+/** Rows of a hot ranking: from a query string (`coerce`), or a JSON number (the stream). */
+export function hotLimit(coerce: boolean) {
+  const number = coerce ? z.coerce.number({ error: HOT_LIMIT_RULE }) : z.number({ error: HOT_LIMIT_RULE });
+  return number.int(HOT_LIMIT_RULE).min(1, 'must be at least 1').max(200, 'must be at most 200');
+}
+
+export const HotQueryParams = z.strictObject({
+  by: HotRankingSchema.default('calls').meta({
+    description: 'Rank by calls per second (calls), error rate (errors), p99 latency (p99), mailbox length (queue) or state size (state).',
+  }),
+  type: TypeName.optional().meta({ description: 'Only objects of this type.' }),
+  node: NodeName.optional().meta({ description: 'Only objects listed by this node (their owner).' }),
+  limit: hotLimit(true).default(20).meta({ description: 'Rows, 1..200.' }),
 });
 
 export const StorageQuery = z.strictObject({
@@ -168,6 +187,22 @@ export const ObjectsPageSchema = z.object({
 });
 
 export const NodesSchema = z.object({ items: z.array(NodeViewSchema) });
+
+export const HotObjectViewSchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  node: z.string().meta({ description: 'The node whose latest stats listed it (its owner then).' }),
+  callsPerSecond: z.number(),
+  errorRate: z.number().meta({ description: 'Calls that failed with an error (not a declared rejection), as a fraction of its calls: 0..1.' }),
+  p99Ms: z.number(),
+  queue: z.number().int().meta({ description: 'Calls waiting in its mailbox at the end of the interval.' }),
+  stateBytes: z.number().int().meta({ description: 'Its state as JSON, in bytes.' }),
+}).meta({ id: 'HotObjectView' });
+
+export const HotPageSchema = z.object({
+  by: HotRankingSchema,
+  items: z.array(HotObjectViewSchema),
+});
 
 export const PersistedObjectSchema = z.object({
   type: z.string(),
@@ -385,6 +420,7 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof LockQueueEntrySchema>, LockQueueEntryView>,
   Exactly<z.infer<typeof ClusterSummarySchema>, ClusterSummary>,
   Exactly<z.infer<typeof ObjectsPageSchema>, Page<ObjectView>>,
+  Exactly<z.infer<typeof HotObjectViewSchema>, HotObjectView>,
   Exactly<z.infer<typeof PersistedObjectSchema>, PersistedObject>,
   Exactly<z.infer<typeof ObjectDetailSchema>, ObjectDetail>,
   Exactly<z.infer<typeof StoredSummarySchema>, StoredSummary>,
@@ -399,5 +435,5 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof ObjectTypeViewSchema>, ObjectTypeView>,
   Exactly<z.infer<typeof CallResultSchema>, CallResult>,
   Exactly<z.infer<typeof ReplaceStateResultSchema>, ReplaceStateResult>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CallResult, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
+import type { CallResult, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -12,7 +12,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
+ * `hot`, `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -237,6 +237,42 @@ const lsObjects = clientCommand({
     });
   },
 });
+
+const hot = clientCommand({
+  name: 'hot',
+  brief: 'the hottest objects by calls/s, error rate, p99, mailbox or state size',
+  synopsis: '',
+  summary:
+    "Lists the hottest objects, from each node's latest stats interval (its busiest objects, at most 1,000 per node): " +
+    'type, id, node, calls per second, error rate, p99 latency, mailbox length, state size; highest first by --by.',
+  options: defineOptions({
+    by: {
+      flag: 'by', group: 'Ranking', placeholder: '<figure>', default: 'calls',
+      description: 'Rank by calls (per second), errors (error rate), p99 (latency), queue (mailbox length) or state (size).',
+      schema: oneOf(['calls', 'errors', 'p99', 'queue', 'state']),
+    },
+    type: LS_OBJECTS_OPTIONS.type,
+    node: { ...LS_OBJECTS_OPTIONS.node, description: 'Only objects listed by this node (their owner).' },
+    limit: { flag: 'limit', group: 'Ranking', placeholder: '<n>', default: '20', description: 'Rows, 1 to 200.', schema: integer(1, 200) },
+  }),
+  positionals: [],
+  async run({ values, api, print }) {
+    const query = new URLSearchParams({ by: values.by, limit: String(values.limit) });
+    if (values.type) query.set('type', values.type);
+    if (values.node) query.set('node', values.node);
+    print(await api.get<{ by: HotRanking; items: HotObjectView[] }>(`/api/hot?${query}`), ({ items }) => {
+      if (items.length === 0) return 'no objects with calls in the last interval';
+      return formatTable(
+        ['TYPE', 'ID', 'NODE', 'CALLS/S', 'ERRORS', 'P99', 'QUEUE', 'STATE'],
+        items.map((o) => [o.type, o.id, o.node, rate(o.callsPerSecond), percent(o.errorRate), `${o.p99Ms} ms`, o.queue, formatBytes(o.stateBytes)]),
+        { right: [3, 4, 5, 6, 7] },
+      );
+    });
+  },
+});
+
+const percent = (fraction: number) => (fraction === 0 ? '0%' : `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`);
+const formatBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`);
 
 const show = clientCommand({
   name: 'show',
@@ -504,4 +540,4 @@ const metrics = clientCommand({
   },
 });
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, show, get, call, put, evict, migrate, drain, metrics];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, get, call, put, evict, migrate, drain, metrics];

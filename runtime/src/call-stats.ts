@@ -66,6 +66,44 @@ export class LatencyHistogram {
   }
 }
 
+const OBJECT_BUCKETS = 64;
+const OBJECT_MIN_MS = 0.01;
+const OBJECT_GROWTH = 1.25;
+const LOG_OBJECT_GROWTH = Math.log(OBJECT_GROWTH);
+
+/**
+ * One object's latencies over one interval, for its p99 in `stats` events: 64 log buckets 25% wide
+ * from 10 µs (everything over ~13 s falls in the last), so recording is O(1) and an instance is 256
+ * bytes. The node holds one per object called in the interval and reuses them (housekeeping.ts).
+ */
+export class ObjectLatency {
+  readonly counts = new Uint32Array(OBJECT_BUCKETS);
+  total = 0;
+
+  record(ms: number): void {
+    const bucket = ms <= OBJECT_MIN_MS ? 0 : Math.min(OBJECT_BUCKETS - 1, Math.ceil(Math.log(ms / OBJECT_MIN_MS) / LOG_OBJECT_GROWTH));
+    this.counts[bucket]!++;
+    this.total++;
+  }
+
+  /** The latency under which `q` (0..1) of the recorded calls fall, in ms (bucket upper bound). */
+  quantile(q: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.ceil(q * this.total);
+    let seen = 0;
+    for (let i = 0; i < OBJECT_BUCKETS; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return OBJECT_MIN_MS * OBJECT_GROWTH ** i;
+    }
+    return OBJECT_MIN_MS * OBJECT_GROWTH ** (OBJECT_BUCKETS - 1);
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.total = 0;
+  }
+}
+
 export class CallStats {
   #byType = new Map<string, LatencyHistogram>();
 

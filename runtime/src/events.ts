@@ -37,8 +37,12 @@ export type LifecycleEventBody =
        * refused with a declared error (`OBJECT_REJECTED`, not an error; see call-outcome.ts).
        */
       byType: Record<string, { calls: number; errors: number; rejected: number; p50Ms: number; p99Ms: number }>;
-      /** The objects that had calls in the interval, busiest first (at most 1,000), with their mailbox length. */
-      objects: Array<{ type: string; id: string; calls: number; queue: number }>;
+      /**
+       * The objects that had calls in the interval, busiest first (at most 1,000), with their mailbox
+       * length, the calls that failed with an error, their p99 latency and the size of the object's
+       * state as JSON. (`errors`, `p99Ms` and `stateBytes` are absent from nodes of earlier versions.)
+       */
+      objects: Array<{ type: string; id: string; calls: number; queue: number; errors?: number; p99Ms?: number; stateBytes?: number }>;
       /** Objects with calls not listed because of the cap. */
       objectsOmitted: number;
     };

@@ -371,7 +371,7 @@ describe('audit log through the API', () => {
 describe('OpenAPI document', () => {
   const expected = [
     'get /healthz', 'get /readyz', 'get /metrics', 'get /api/openapi.json', 'get /api/stream', 'get /api/summary', 'get /api/nodes',
-    'get /api/nodes/{name}', 'get /api/objects', 'get /api/objects/{type}/{id}', 'get /api/objects/{type}/{id}/queue',
+    'get /api/nodes/{name}', 'get /api/objects', 'get /api/hot', 'get /api/objects/{type}/{id}', 'get /api/objects/{type}/{id}/queue',
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/metrics/history', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
@@ -417,6 +417,14 @@ describe('OpenAPI document', () => {
     expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } });
     expect(objects.responses['401']['x-error-codes']).toEqual(['UNAUTHENTICATED']);
     expect(objects.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/ObjectView' });
+
+    const hot = doc.paths['/api/hot'].get;
+    expect(hot['x-required-role']).toBe('viewer');
+    expect(hot.parameters.map((p: { name: string }) => p.name)).toEqual(['by', 'type', 'node', 'limit']);
+    expect(hot.parameters[0].schema).toMatchObject({ enum: ['calls', 'errors', 'p99', 'queue', 'state'], default: 'calls' });
+    expect(hot.parameters[3].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200, default: 20 });
+    expect(hot.responses['400']['x-error-codes']).toEqual(['VALIDATION_FAILED']);
+    expect(hot.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/HotObjectView' });
 
     // Every $ref resolves.
     const refs = [...res.text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);

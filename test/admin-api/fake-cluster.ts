@@ -1,10 +1,11 @@
 import type {
-  ClusterActions, ClusterModel, ObjectTypeView, ReplaceStateResult, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
+  ClusterActions, ClusterModel, HotObjectView, HotQuery, ObjectTypeView, ReplaceStateResult, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
   ObjectView, Page, PersistedObject, Storage, StoredSummary, HistoryResolution, StatsSample,
 } from '@highlander/admin-api';
 import { StatsHistory } from '@highlander/admin-api';
 import type { LifecycleEventBody } from '@highlander/runtime';
 import { NotActiveHere } from '@highlander/runtime';
+import { HotObjects } from '@highlander/admin-api';
 
 /**
  * In-memory implementations of the admin API's own interfaces (contracts.ts), for testing its HTTP
@@ -39,6 +40,8 @@ export class FakeModel implements ClusterModel {
   readonly #queueWatchers = new Map<string, Set<(queue: LockQueueEntryView[]) => void>>();
   #cursor = 0;
   #seq = 0;
+  /** The real aggregate, fed by the `stats` events emitted here. */
+  readonly hotObjects = new HotObjects();
   /** How many times watchLockQueue was called, ever. */
   watchCalls = 0;
 
@@ -83,7 +86,10 @@ export class FakeModel implements ClusterModel {
   emitEvent(body: LifecycleEventBody, node = 'node-a'): ModelEvent {
     const event = { ...body, seq: ++this.#seq, node, time: Date.now(), cursor: ++this.#cursor } as ModelEvent;
     this.eventLog.push(event);
-    if (event.kind === 'stats') this.stats.add(event as Parameters<StatsHistory['add']>[0], event.cursor);
+    if (event.kind === 'stats') {
+      this.stats.add(event as Parameters<StatsHistory['add']>[0], event.cursor);
+      this.hotObjects.update(event, Date.now());
+    }
     this.#emit({ kind: 'event', event });
     return event;
   }
@@ -110,6 +116,10 @@ export class FakeModel implements ClusterModel {
 
   node(name: string): NodeView | undefined {
     return this.nodesByName.get(name);
+  }
+
+  hot(query: HotQuery): HotObjectView[] {
+    return this.hotObjects.query(query, Date.now());
   }
 
   objects(query: ObjectQuery): Page<ObjectView> {

@@ -183,6 +183,36 @@ describe('highlander CLI on a live cluster', () => {
     expect(bad.stderr).toContain('--window');
   });
 
+  it('lists the hottest objects, as a table and as the API\'s JSON, and refuses a ranking it does not know', async () => {
+    const nodes = cluster.nodes;
+    let running = true;
+    // Keeps one counter busy while the CLI is asked (the ranking is of the last stats interval).
+    const busy = (async () => {
+      for (let i = 0; running; i++) await nodes[i % nodes.length]!.call('counter', 'cli-hot', 'increment', null);
+    })();
+    try {
+      await expect.poll(async () => {
+        const table = await highlander(['hot', '--type', 'counter', '--limit', '3'], { HIGHLANDER_API_TOKEN: VIEWER });
+        const [header, first] = table.stdout.trimEnd().split('\n');
+        return table.code === 0 && /^TYPE\s+ID\s+NODE\s+CALLS\/S\s+ERRORS\s+P99\s+QUEUE\s+STATE$/.test(header ?? '') ? first?.split(/\s+/).slice(0, 2) : header;
+      }, { timeout: timing.eventMs, interval: timing.pollMs }).toEqual(['counter', 'cli-hot']);
+      const json = await highlander(['hot', '--by', 'state', '--node', 'node-a', '--json']);
+      expect(json.code).toBe(0);
+      const body = JSON.parse(json.stdout);
+      expect(body.by).toBe('state');
+      expect(body.items.every((r: { node: string }) => r.node === 'node-a')).toBe(true);
+    } finally {
+      running = false;
+      await busy;
+    }
+    const badBy = await highlander(['hot', '--by', 'speed']);
+    expect(badBy.code).toBe(2);
+    expect(badBy.stderr).toContain("--by 'speed'");
+    const badLimit = await highlander(['hot', '--limit', '500']);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toContain("--limit '500'");
+  });
+
   it('exits 1 with the API\'s code and message when the API refuses', async () => {
     const missing = await highlander(['show', 'counter/never-seen']);
     expect(missing.code).toBe(1);

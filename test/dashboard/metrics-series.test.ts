@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketMsFor, buildSeries, busiestObjects, latestValue, mergeSamples, toSample, type StatsSample } from '../../dashboard/src/lib/metrics-series.ts';
+import { bucketMsFor, buildSeries, latestValue, mergeSamples, toSample, type StatsSample } from '../../dashboard/src/lib/metrics-series.ts';
 import type { StatsEvent } from '../../dashboard/src/lib/metrics-series.ts';
 
 let cursor = 0;
@@ -154,21 +154,5 @@ describe('latestValue', () => {
   it('is the newest value that is not null', () => {
     expect(latestValue({ key: 'k', label: 'k', points: [{ time: 1, value: 3 }, { time: 2, value: 5 }, { time: 3, value: null }] })).toBe(5);
     expect(latestValue({ key: 'k', label: 'k', points: [{ time: 1, value: null }] })).toBeNull();
-  });
-});
-
-describe('busiestObjects', () => {
-  it('ranks the nodes’ objects together, busiest first', () => {
-    const top = busiestObjects(
-      [
-        { node: 'a', objects: [{ type: 'todo', id: 'x', calls: 3, queue: 0 }, { type: 'todo', id: 'y', calls: 1, queue: 0 }] },
-        { node: 'b', objects: [{ type: 'list', id: 'z', calls: 7, queue: 2 }] },
-      ],
-      2,
-    );
-    expect(top).toEqual([
-      { type: 'list', id: 'z', calls: 7, queue: 2, node: 'b' },
-      { type: 'todo', id: 'x', calls: 3, queue: 0, node: 'a' },
-    ]);
   });
 });

@@ -310,6 +310,54 @@ describe('dashboard in Chromium on a live cluster', () => {
     await page.close();
   }, timing.uiLongTestMs);
 
+  it('the hot objects panel lists a hammered object first and ranks by state size; the map rings it and its legend says how', async () => {
+    let running = true;
+    // One counter called as fast as the clients go, one with a big state called now and then (each shows only in intervals with calls).
+    const load = (async () => {
+      for (let i = 0; running; i++) {
+        await [a, b, c][i % 3]!.call('counter', 'e2e-hot', 'increment', null);
+        if (i % 20 === 0) await a.call('counter', 'e2e-big', 'grow', 20_000);
+      }
+    })();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    try {
+      const page = await open(context, '/charts?window=2m');
+      const panel = page.getByTestId('hot-objects');
+      const firstKey = () => panel.getByTestId('hot-row').first().getAttribute('data-key', { timeout: timing.uiLookMs }).catch(() => null);
+      await expect.poll(firstKey, { timeout: timing.uiMs, interval: timing.pollMs }).toBe('counter/e2e-hot');
+      await shot(page, 'metrics-hot-1440x900');
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await shot(page, 'metrics-hot-1920x1080');
+
+      // The ranking is a choice kept in the URL; the type filter narrows the rows.
+      await panel.getByRole('button', { name: 'State size' }).click();
+      await expect.poll(firstKey, { timeout: timing.uiMs, interval: timing.pollMs }).toBe('counter/e2e-big');
+      expect(new URL(page.url()).searchParams.get('hot')).toBe('state');
+      await panel.getByLabel('Hot objects of type').selectOption('counter');
+      await expect.poll(firstKey, { timeout: timing.uiMs, interval: timing.pollMs }).toBe('counter/e2e-big');
+      await panel.getByRole('button', { name: 'Calls/s' }).click();
+      await expect.poll(firstKey, { timeout: timing.uiMs, interval: timing.pollMs }).toBe('counter/e2e-hot');
+
+      // A row links to the object's detail.
+      await panel.getByTestId('hot-row').first().getByRole('link', { name: 'counter/e2e-hot' }).click();
+      await page.waitForURL(/\/objects\/counter\/e2e-hot$/, { timeout: timing.uiMs });
+
+      // On the map: the hammered object is ringed at full intensity, and the legend explains the rings.
+      await page.goto(`${stack.url}/`);
+      await expect(page.getByTestId('map-legend-hot').textContent({ timeout: timing.uiMs })).resolves.toMatch(/hot: ringed, brighter and wider with more calls\/s/);
+      const ring = page.locator('[data-testid=map-hot][data-key="counter/e2e-hot"]');
+      await expect.poll(() => ring.getAttribute('data-intensity', { timeout: timing.uiLookMs }).catch(() => null), { timeout: timing.uiMs, interval: timing.pollMs })
+        .toBe('1.00');
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await shot(page, 'map-hot-1440x900');
+      await page.close();
+    } finally {
+      running = false;
+      await load;
+      await context.close();
+    }
+  }, timing.uiLongTestMs);
+
   it('the UTC switch shows every time in UTC and back in local time, and is kept across a reload', async () => {
     // A browser whose local time is not UTC, so the two forms differ. The audit log has the actions of the tests above.
     const eastern = await browser.newContext({ viewport: { width: 1280, height: 720 }, timezoneId: 'America/New_York' });

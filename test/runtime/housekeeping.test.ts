@@ -66,4 +66,23 @@ describe('housekeeping', () => {
     expect({ rejected: total('list', 'rejected'), errors: total('list', 'errors') }).toEqual({ rejected: 2, errors: 0 });
     expect({ rejected: total('counter', 'rejected'), errors: total('counter', 'errors') }).toEqual({ rejected: 0, errors: 1 });
   });
+
+  it("lists each called object's errors, p99 latency and state size, with a declared rejection not counted as an error", async () => {
+    await node.ref(Counter, 'big').call('grow', 2000);
+    for (let i = 0; i < 3; i++) await expect(node.ref(Counter, 'faulty').call('explode')).rejects.toBeInstanceOf(HandlerFailed);
+    await node.ref(Counter, 'faulty').call('increment', null);
+    await node.ref(Counter, 'slow').call('slowIncrement', timing.slowHandlerMs);
+    const todo = { id: 't1', title: 'milk', completed: false };
+    await node.ref(List, 'guarded').call('share', 'ada');
+    await expect(node.ref(List, 'guarded').call('insertTodo', { todo, userId: 'eve' })).rejects.toBeInstanceOf(ObjectRejected);
+    const listed = () => events.flatMap((e) => (e.kind === 'stats' ? e.objects : []));
+    const sum = (id: string, field: 'calls' | 'errors') => listed().filter((o) => o.id === id).reduce((n, o) => n + (o[field] ?? 0), 0);
+    await vi.waitFor(() => expect(['big', 'faulty', 'slow', 'guarded'].map((id) => sum(id, 'calls'))).toEqual([1, 4, 1, 2]), { timeout: timing.eventMs });
+    expect(['big', 'faulty', 'slow', 'guarded'].map((id) => sum(id, 'errors'))).toEqual([0, 3, 0, 0]);
+    const big = listed().find((o) => o.id === 'big')!;
+    expect(big.stateBytes).toBe(Buffer.byteLength(JSON.stringify({ value: 0, padding: 'x'.repeat(2000) })));
+    // The slow handler's one call is its p99 (a bucket's upper bound: at most 25% over).
+    const slow = listed().find((o) => o.id === 'slow')!;
+    expect(slow.p99Ms).toBeGreaterThanOrEqual(timing.slowHandlerMs);
+  });
 });

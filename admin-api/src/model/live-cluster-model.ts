@@ -5,12 +5,13 @@ import { ADMIN_API_DEFAULTS } from '../defaults.js';
 import type { NodeAccess } from '../node-access.js';
 import type { ClusterSource, SourceLockEntry } from '../cluster-source.js';
 import type {
-  ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectQuery, ObjectView, Page, Storage,
+  ClusterModel, ClusterSummary, HotObjectView, HotQuery, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from '../contracts.js';
 import { ZooKeeperSource } from '../zookeeper-source.js';
 import { ClusterState, type StateChange } from './cluster-state.js';
 import { ModelEventLog } from './event-log.js';
 import { StatsHistory, type HistoryResolution, type StatsSample } from './stats-history.js';
+import { HotObjects } from './hot-objects.js';
 import { MemberStreams } from './member-streams.js';
 import { queryObjects } from './object-query.js';
 import { PersistedCensus } from './persisted-census.js';
@@ -86,6 +87,7 @@ export class LiveClusterModel implements ClusterModel {
   readonly #state = new ClusterState((change) => this.#changed(change));
   readonly #events: ModelEventLog;
   readonly #statsHistory = new StatsHistory();
+  readonly #hot = new HotObjects();
   readonly #streams: MemberStreams;
   readonly #reconciler: Reconciler;
   readonly #census: PersistedCensus | undefined;
@@ -259,6 +261,12 @@ export class LiveClusterModel implements ClusterModel {
     return o ? this.#state.objectView(o, Date.now()) : undefined;
   }
 
+  hot(query: HotQuery): HotObjectView[] {
+    const now = Date.now();
+    this.#lastQueryAt = now;
+    return this.#hot.query(query, now);
+  }
+
   async lockQueue(type: string, id: string): Promise<LockQueueEntryView[]> {
     return (await this.source.lockQueue(type, id)).map(entryView);
   }
@@ -323,6 +331,7 @@ export class LiveClusterModel implements ClusterModel {
     const now = Date.now();
     for (const name of gone) {
       this.#streams.unfollow(name);
+      this.#hot.dropNode(name);
       this.#state.removeMember(name, now);
       this.#record({ kind: 'node.down', reason: 'left', seq: 0, node: name, time: now });
     }
@@ -330,6 +339,9 @@ export class LiveClusterModel implements ClusterModel {
 
   /** Folds one node's lifecycle event into the model. */
   #apply(event: LifecycleEvent, now: number): void {
+    // The hot objects first: a stream's hot scope reads them when the event's delta arrives.
+    if (event.kind === 'stats') this.#hot.update(event, now);
+    else if (event.kind === 'node.down' || event.kind === 'node.session-lost') this.#hot.dropNode(event.node);
     this.#record(event);
     this.#state.fold(event, now);
     if (event.kind.startsWith('lock.') && 'type' in event) this.#notifyQueue(event.type, event.id);

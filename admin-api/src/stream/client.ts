@@ -7,6 +7,7 @@ import type { Principal } from '../auth.js';
 import type { ClusterActions, ClusterModel, ClusterSummary, LockQueueEntryView, ModelDelta } from '../contracts.js';
 import type { TalkFeeds } from '../talk-feed.js';
 import { EventsScope } from './events.js';
+import { HotScope } from './hot.js';
 import { ObjectScope } from './object.js';
 import { SubscribeMessage, TALK_CODE_RULE, UnsubscribeMessage, type ObjectError, type ServerMessage, type StreamScope, type TalkError } from './protocol.js';
 import type { CompiledStreamOptions } from './server.js';
@@ -34,7 +35,7 @@ export interface StreamHub {
 
 /**
  * One connected client: its messages, its subscriptions (one module per scope: summary.ts,
- * events.ts, object.ts, talk.ts), the changes waiting for its next flush, and backpressure. A client
+ * events.ts, object.ts, talk.ts, hot.ts), the changes waiting for its next flush, and backpressure. A client
  * with more than `maxBufferedBytes` unsent, or more than `maxPendingChanges` changes waiting, is
  * closed with 1013 and a reason saying how to resume (the events cursor it was last sent).
  */
@@ -44,6 +45,7 @@ export class StreamClient {
   readonly #ws: WebSocket;
   readonly #summary = new SummaryScope();
   readonly #events = new EventsScope();
+  readonly #hot = new HotScope();
   readonly #object: ObjectScope;
   readonly #talk: TalkScope;
   readonly #messages: MessageWindow;
@@ -78,7 +80,7 @@ export class StreamClient {
 
   /** Whether the client needs the model's changes (talks come from elsewhere). */
   hasSubscriptions(): boolean {
-    return !this.#dropped && (this.#summary.subscribed || this.#events.subscribed || this.#object.subscribed);
+    return !this.#dropped && (this.#summary.subscribed || this.#events.subscribed || this.#object.subscribed || this.#hot.subscribed);
   }
 
   send(message: ServerMessage): void {
@@ -118,6 +120,7 @@ export class StreamClient {
     this.#events.unsubscribe();
     this.#object.unsubscribe();
     this.#talk.unsubscribe();
+    this.#hot.unsubscribe();
     this.#hub.updateModelSubscription();
   }
 
@@ -181,6 +184,13 @@ export class StreamClient {
       case 'talk':
         this.#talk.subscribe(message.code);
         return;
+      case 'hot': {
+        const { by, type, node, limit } = message;
+        const snapshot = this.#hot.subscribe(hub.model, { by, limit, ...(type !== undefined ? { type } : {}), ...(node !== undefined ? { node } : {}) });
+        hub.updateModelSubscription();
+        this.send(snapshot);
+        return;
+      }
     }
   }
 
@@ -197,6 +207,9 @@ export class StreamClient {
         break;
       case 'talk':
         this.#talk.unsubscribe();
+        break;
+      case 'hot':
+        this.#hot.unsubscribe();
         break;
     }
     this.#hub.updateModelSubscription();
@@ -215,7 +228,8 @@ export class StreamClient {
     const summary = this.#summary.offer(delta);
     const events = delta.kind === 'event' && this.#events.offer(delta.event);
     const object = this.#object.offer(delta);
-    if (summary || events || object) this.#changed();
+    const hot = this.#hot.offer(delta);
+    if (summary || events || object || hot) this.#changed();
   }
 
   /** The latest lock queue of object `key` (from the shared queue watch). */
@@ -227,15 +241,15 @@ export class StreamClient {
   /** Sends what changed since the last flush, a message per scope. */
   flush(summary: () => ClusterSummary): void {
     if (this.#dropped || this.#ws.readyState !== WebSocket.OPEN) return;
-    if (!this.#summary.hasPending() && !this.#events.hasPending() && !this.#object.hasPending()) return;
+    if (!this.#summary.hasPending() && !this.#events.hasPending() && !this.#object.hasPending() && !this.#hot.hasPending()) return;
     if (this.#tooSlow()) return;
-    for (const message of [this.#summary.flush(summary), this.#events.flush(), this.#object.flush()]) {
+    for (const message of [this.#summary.flush(summary), this.#events.flush(), this.#object.flush(), this.#hot.flush(this.#hub.model)]) {
       if (message) this.send(message);
     }
   }
 
   #changed(): void {
-    const pending = this.#summary.pendingCount + this.#events.pendingCount + this.#object.pendingCount;
+    const pending = this.#summary.pendingCount + this.#events.pendingCount + this.#object.pendingCount + this.#hot.pendingCount;
     if (pending > this.#hub.options.maxPendingChanges) {
       this.#drop('pending', `over ${this.#hub.options.maxPendingChanges} changes waiting`);
       return;

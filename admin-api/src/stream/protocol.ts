@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { CODE_PATTERN } from '@highlander/audience';
 import type { QnaPresenterView, Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
 import type { Principal } from '../auth.js';
-import type { ClusterSummary, LockQueueEntryView, ModelEvent, NodeView, ObjectDetail, ObjectView } from '../contracts.js';
-import { ObjectId, TypeName } from '../schemas.js';
+import type { ClusterSummary, HotObjectView, HotRanking, LockQueueEntryView, ModelEvent, NodeView, ObjectDetail, ObjectView } from '../contracts.js';
+import { HotRankingSchema, hotLimit, NodeName, ObjectId, TypeName } from '../schemas.js';
 
 /**
  * The live stream at `ws://<admin-api>/api/stream`: a snapshot per subscription, then coalesced deltas.
@@ -22,7 +22,10 @@ import { ObjectId, TypeName } from '../schemas.js';
  *   { "subscribe": "events", "since"?: <cursor> }     the event feed (after `since`; without it, the newest)
  *   { "subscribe": "object", "type": t, "id": i }     one object: detail, live lock queue, its events (one at a time)
  *   { "subscribe": "talk", "code": c }                one talk's audience feedback (one at a time; see talk-feed.ts)
- *   { "unsubscribe": "summary" | "events" | "object" | "talk" }
+ *   { "subscribe": "hot", "by"?: r, "type"?: t, "node"?: n, "limit"?: 1..200 }
+ *                                                    the hottest objects (as GET /api/hot ranks them; by calls, 20 rows
+ *                                                    unless given), again after each node's stats interval (one at a time)
+ *   { "unsubscribe": "summary" | "events" | "object" | "talk" | "hot" }
  *
  * Server → client (JSON text):
  *   { kind: 'hello', protocol: 'highlander.v1', who: { name, role }, readOnly, flushIntervalMs }
@@ -47,6 +50,8 @@ import { ObjectId, TypeName } from '../schemas.js';
  *   { kind: 'error', scope: 'talk', code, error: { code, message } }   no such talk (TALK_NOT_FOUND), no talk
  *                                                                       service (TALKS_UNAVAILABLE), or not a talk
  *                                                                       code (INVALID_TALK_CODE); not subscribed
+ *   { kind: 'snapshot' | 'delta', scope: 'hot', by, type?, node?, limit, items: HotObjectView[] }
+ *       the whole ranking each time (at most `limit` rows); a delta at most per flush, after a stats interval or a node leaving
  *   { kind: 'unsubscribed', scope }
  *
  * Deltas are coalesced per client (the latest view per node and object, the lock queue's latest,
@@ -65,7 +70,7 @@ export const STREAM_PROTOCOL = 'highlander.v1';
 
 // ---- client → server ----
 
-export const StreamScope = z.enum(['summary', 'events', 'object', 'talk']);
+export const StreamScope = z.enum(['summary', 'events', 'object', 'talk', 'hot']);
 export type StreamScope = z.infer<typeof StreamScope>;
 
 /** What a talk code is, as the refusal of one that is not says. */
@@ -76,6 +81,9 @@ export const SubscribeMessage = z.discriminatedUnion('subscribe', [
   z.strictObject({ subscribe: z.literal('events'), since: z.number().int().min(0).optional() }),
   z.strictObject({ subscribe: z.literal('object'), type: TypeName, id: ObjectId }),
   z.strictObject({ subscribe: z.literal('talk'), code: z.string().regex(CODE_PATTERN, TALK_CODE_RULE) }),
+  z.strictObject({
+    subscribe: z.literal('hot'), by: HotRankingSchema.default('calls'), type: TypeName.optional(), node: NodeName.optional(), limit: hotLimit(false).default(20),
+  }),
 ]);
 export type SubscribeMessage = z.infer<typeof SubscribeMessage>;
 
@@ -204,6 +212,21 @@ export interface TalkError {
   error: StreamError;
 }
 
+export interface HotSnapshot {
+  kind: 'snapshot';
+  scope: 'hot';
+  by: HotRanking;
+  type?: string;
+  node?: string;
+  limit: number;
+  /** The hottest objects, highest first. */
+  items: HotObjectView[];
+}
+
+export interface HotDelta extends Omit<HotSnapshot, 'kind'> {
+  kind: 'delta';
+}
+
 export interface UnsubscribedMessage {
   kind: 'unsubscribed';
   scope: StreamScope;
@@ -213,7 +236,8 @@ export interface UnsubscribedMessage {
 export type TalkMessage = TalkSnapshotMessage | TalkDelta | TalkError;
 
 /** Every message of a subscription (what a scope's handler receives). */
-export type ScopeMessage = SummarySnapshot | SummaryDelta | EventsSnapshot | EventsDelta | ObjectSnapshot | ObjectDelta | ObjectError | TalkMessage;
+export type ScopeMessage =
+  | SummarySnapshot | SummaryDelta | EventsSnapshot | EventsDelta | ObjectSnapshot | ObjectDelta | ObjectError | TalkMessage | HotSnapshot | HotDelta;
 
 /** The messages of one scope's subscription. */
 export type MessageOf<S extends StreamScope> = Extract<ScopeMessage, { scope: S }>;
@@ -223,7 +247,7 @@ export type ServerMessage = HelloMessage | ScopeMessage | UnsubscribedMessage;
 // ---- the shapes the messages carry (and the REST routes answer with), for clients ----
 
 export type {
-  CallResult, ClusterSummary, DrainResult, EvictResult, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
+  CallResult, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
   ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, StoredSummary,
 } from '../contracts.js';
 export type { HistoryResolution, StatsSample } from '../model/stats-history.js';

@@ -273,18 +273,3 @@ export function latestValue(series: Series): number | null {
   }
   return null;
 }
-
-export interface BusyObject {
-  type: string;
-  id: string;
-  node: string;
-  calls: number;
-  queue: number;
-}
-
-/** The busiest objects of the nodes' latest intervals, busiest first. */
-export function busiestObjects(latestByNode: Iterable<{ node: string; objects: { type: string; id: string; calls: number; queue: number }[] }>, limit: number): BusyObject[] {
-  const all: BusyObject[] = [];
-  for (const { node, objects } of latestByNode) for (const o of objects) all.push({ ...o, node });
-  return all.sort((a, b) => b.calls - a.calls || b.queue - a.queue || (a.id < b.id ? -1 : 1)).slice(0, limit);
-}

@@ -15,9 +15,6 @@ const OVERLAP_MS = 5000;
 /** While someone looks at the day, its rollups are fetched again this often (a minute is the finest they get). */
 const DAY_REFRESH_MS = 30_000;
 
-/** A stats event's busiest objects, with their mailbox length. */
-type BusyList = StatsEvent['objects'];
-
 /**
  * The nodes' `stats` events for the Metrics view, for as long as the page lives (the history
  * survives leaving the view; following the events does not). Starting follows the cluster's events
@@ -28,8 +25,6 @@ type BusyList = StatsEvent['objects'];
  */
 class StatsHistory {
   samples = $state.raw<StatsSample[]>([]);
-  /** Each node's busiest objects in its latest interval. */
-  busiest = $state.raw<Map<string, { time: number; objects: BusyList }>>(new Map());
   /** The cluster's clock minus this browser's (ms), from when the newest stats event arrived. */
   clockOffsetMs = $state(0);
   /** The admin API's rollups per node and minute over the last day (fetched while followed). */
@@ -67,22 +62,10 @@ class StatsHistory {
       const stats = event;
       samples.push(toSample(stats));
       if (!newest || stats.time > newest.time) newest = stats;
-      this.#noteBusiest(stats);
     }
     if (newest) this.clockOffsetMs = newest.time - Date.now();
     const horizon = (this.samples.at(-1)?.time ?? Date.now() + this.clockOffsetMs) - HISTORY_MS;
     this.samples = mergeSamples(this.samples, samples, MAX_SAMPLES, horizon);
-  }
-
-  #noteBusiest(stats: StatsEvent): void {
-    const objects: BusyList = stats.objects ?? [];
-    const next = new Map(this.busiest);
-    const known = next.get(stats.node);
-    if (known && known.time > stats.time) return;
-    next.set(stats.node, { time: stats.time, objects });
-    // A node that stopped reporting (gone) drops out after a few intervals.
-    for (const [node, entry] of next) if (stats.time - entry.time > stats.intervalMs * 5) next.delete(node);
-    this.busiest = next;
   }
 
   /** The samples the admin API keeps from after the newest one here (all of them at first). */

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { roundMs } from '@highlander/kit';
 import { failureKind, type CallOutcomeKind } from '../call-outcome.js';
+import type { ObjectLatency } from '../call-stats.js';
 import type { AcquireResult, Coordinator, LockHandle } from '../coordinator.js';
 import { Replied, argumentProblem, type AnyObjectType, type RefFactory } from '../define-object.js';
 import {
@@ -112,10 +113,17 @@ export class Activation {
   readonly activatedAtMs = this.lastActivityMs;
   /** Calls finished in the current stats interval (read and reset by the node's stats). */
   intervalCalls = 0;
+  /** Of those, calls that failed with an error (not declared rejections). */
+  intervalErrors = 0;
+  /** Their latencies: set on the interval's first call, given back when the stats are emitted (housekeeping.ts). */
+  intervalLatency: ObjectLatency | undefined;
 
   // ---- state and durability ----
   #state: any;
   #json = '';
+  /** The JSON last measured by `stateBytes`, and its size. */
+  #measuredJson = '';
+  #measuredBytes = 0;
   #changeSeq = 0;
   #durableJson = '';
   #durableSeq = 0;
@@ -187,6 +195,15 @@ export class Activation {
   /** The current in-memory state as JSON (for admin views). */
   get stateJson(): string {
     return this.#json;
+  }
+
+  /** The size of the in-memory state as JSON, in bytes (measured again only after the state changed). */
+  get stateBytes(): number {
+    if (this.#measuredJson !== this.#json) {
+      this.#measuredJson = this.#json;
+      this.#measuredBytes = Buffer.byteLength(this.#json);
+    }
+    return this.#measuredBytes;
   }
 
   get storedVersion(): number {

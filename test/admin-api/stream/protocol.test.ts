@@ -10,6 +10,8 @@ describe('stream protocol: client messages', () => {
     [{ subscribe: 'events', since: 0 }],
     [{ subscribe: 'object', type: 'todo', id: 'groceries-2024' }],
     [{ subscribe: 'talk', code: 'ABCDE' }],
+    [{ subscribe: 'hot' }],
+    [{ subscribe: 'hot', by: 'p99', type: 'todo', node: 'node-a', limit: 200 }],
   ])('%j is a subscription', (message) => {
     expect(SubscribeMessage.safeParse(message).success).toBe(true);
   });
@@ -19,12 +21,16 @@ describe('stream protocol: client messages', () => {
     [{ subscribe: 'events', since: 1.5 }],
     [{ subscribe: 'object', type: 'Todo', id: 'a' }],
     [{ subscribe: 'talk', code: 'abcde' }],
+    [{ subscribe: 'hot', by: 'latency' }],
+    [{ subscribe: 'hot', limit: '5' }],
+    [{ subscribe: 'hot', limit: 0 }],
+    [{ subscribe: 'hot', node: 'no such' }],
   ])('%j is refused', (message) => {
     expect(SubscribeMessage.safeParse(message).success).toBe(false);
   });
 
-  it('unsubscribes from one of the four scopes', () => {
-    expect(StreamScope.options).toEqual(['summary', 'events', 'object', 'talk']);
+  it('unsubscribes from one of the five scopes', () => {
+    expect(StreamScope.options).toEqual(['summary', 'events', 'object', 'talk', 'hot']);
     for (const scope of StreamScope.options) expect(UnsubscribeMessage.parse({ unsubscribe: scope })).toEqual({ unsubscribe: scope });
     expect(UnsubscribeMessage.safeParse({ unsubscribe: 'all' }).success).toBe(false);
   });
