@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { HotObjects, type HotObjectView, type HotRanking } from '@highlander/admin-api';
+import { HOT_FIGURES, HotObjects, type HotObjectView, type HotRanking } from '@highlander/admin-api';
 import type { LifecycleEvent } from '@highlander/runtime';
 import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
 import { startFixture } from './admin-fixture.js';
@@ -58,7 +58,7 @@ export const adminHot: Benchmark = {
       let rows = 0;
       for (const by of RANKINGS) {
         const all = ([] as HotObjectView[]).concat(...interval.rows);
-        const figure = FIGURE[by];
+        const figure = HOT_FIGURES[by];
         all.sort((a, b) => figure(b) - figure(a));
         rows += all.slice(0, LIMIT).length;
       }
@@ -83,14 +83,6 @@ export const adminHot: Benchmark = {
       async close() {},
     };
   },
-};
-
-const FIGURE: Record<HotRanking, (row: HotObjectView) => number> = {
-  calls: (r) => r.callsPerSecond,
-  errors: (r) => r.errorRate,
-  p99: (r) => r.p99Ms,
-  queue: (r) => r.queue,
-  state: (r) => r.stateBytes,
 };
 
 /** One interval: each node's stats event listing 1,000 of its objects (a seeded draw), and the same as rows. */
@@ -180,7 +172,7 @@ export const adminHotHttp: Benchmark = {
         const rows = Array.from({ length: FAKE_NODES * LISTED }, (_, i) => sample[i % sample.length]!);
         const started = performance.now();
         for (const by of RANKINGS) {
-          const figure = FIGURE[by];
+          const figure = HOT_FIGURES[by];
           const sorted = [...rows].sort((a, b) => figure(b) - figure(a));
           JSON.stringify(sorted.slice(0, LIMIT));
         }

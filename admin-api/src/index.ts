@@ -35,7 +35,7 @@ export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export { StatsHistory } from './model/stats-history.js';
 export type { HistoryResolution, StatsHistoryOptions, StatsSample } from './model/stats-history.js';
-export { HotObjects, compareRows, topRows } from './model/hot-objects.js';
+export { HOT_FIGURES, HotObjects, compareRows, topRows } from './model/hot-objects.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
   CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,

@@ -13,7 +13,7 @@ interface NodeEntries {
 }
 
 /** A row's figure for a ranking. */
-const FIGURE: Record<HotRanking, (row: HotObjectView) => number> = {
+export const HOT_FIGURES: Readonly<Record<HotRanking, (row: HotObjectView) => number>> = {
   calls: (r) => r.callsPerSecond,
   errors: (r) => r.errorRate,
   p99: (r) => r.p99Ms,
@@ -93,7 +93,7 @@ function isFresh(entries: NodeEntries, now: number): boolean {
 
 /** Orders rows by `by`, highest first, ties by calls per second, then type and id. */
 export function compareRows(by: HotRanking): (a: HotObjectView, b: HotObjectView) => number {
-  const figure = FIGURE[by];
+  const figure = HOT_FIGURES[by];
   return (a, b) => figure(b) - figure(a) || b.callsPerSecond - a.callsPerSecond || cmp(a.type, b.type) || cmp(a.id, b.id) || cmp(a.node, b.node);
 }
 

@@ -250,7 +250,7 @@ export type {
   CallResult, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
   ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, StoredSummary,
 } from '../contracts.js';
-export type { HistoryResolution, StatsSample } from '../model/stats-history.js';
+export type { HistoryResolution, SampleTypeStats, StatsSample } from '../model/stats-history.js';
 export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';

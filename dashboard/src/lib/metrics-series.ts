@@ -14,30 +14,19 @@
  * previous bucket for a while (`STALE_INTERVALS`), so the cluster's sum does not dip. The cluster
  * is the sum of its nodes; a latency percentile is the nodes' percentiles weighted by their calls.
  */
-import type { ModelEvent } from '@highlander/admin-api/protocol';
+import type { ModelEvent, SampleTypeStats, StatsSample as HistorySample } from '@highlander/admin-api/protocol';
 
 /** A node's `stats` event (runtime/src/events.ts): its calls per type and busiest objects in one interval. */
 export type StatsEvent = Extract<ModelEvent, { kind: 'stats' }>;
 
-export interface TypeStats {
-  calls: number;
-  /** Calls that failed with an error (declared rejections not included). */
-  errors: number;
-  /** Calls refused with a declared error; absent from nodes of a version that counted them as errors. */
-  rejected?: number;
-  p50Ms: number;
-  p99Ms: number;
-}
+/**
+ * One type's figures in a sample, as the admin API keeps them (GET /api/metrics/history); `rejected`
+ * is absent from a live event of a node of a version that counted declared rejections as errors.
+ */
+export type TypeStats = Omit<SampleTypeStats, 'rejected'> & { rejected?: number };
 
-/** A `stats` event without its list of busiest objects (kept for an hour, that list would dominate memory). */
-export interface StatsSample {
-  cursor: number;
-  node: string;
-  time: number;
-  intervalMs: number;
-  activations: number;
-  byType: Record<string, TypeStats>;
-}
+/** A `stats` event without its list of busiest objects (kept for an hour, that list would dominate memory), as the admin API's history has it. */
+export type StatsSample = Omit<HistorySample, 'byType'> & { byType: Record<string, TypeStats> };
 
 export interface SeriesPoint {
   time: number;

@@ -20,6 +20,9 @@ describe('stream client: refusing and closing', () => {
     [{ subscribe: 'events', since: -1 }, /^invalid message: since: /],
     [{ unsubscribe: 'all' }, /^invalid message: unsubscribe: /],
     [{ hello: 1 }, /^invalid message: expected \{"subscribe": …\} or \{"unsubscribe": …\}$/],
+    [{ subscribe: 'hot', by: 'speed' }, /by: must be one of calls, errors, p99, queue, state/],
+    [{ subscribe: 'hot', limit: 500 }, /limit: must be at most 200/],
+    [{ subscribe: 'hot', colour: 'red' }, /colour/],
   ])('%j closes with 1008 and a reason naming the field', async (message, reason) => {
     await start();
     const c = await client();
