@@ -2,8 +2,9 @@
  * `npm run bench:capacity`: how many locks a small ZooKeeper ensemble holds, measured. Not part of
  * `npm run bench` (it takes tens of minutes). Starts its own 3-server loopback ensemble (stock
  * settings; only the JVM heap is an input), then for each step brings the number of held locks to
- * N with the runtime's own lock recipe (ZooKeeperCoordinator.acquire through a few sessions standing
- * for nodes, 256 in flight, UUID ids spread over the 4,096 buckets by their hash) and measures:
+ * N with the runtime's own lock recipe (ZooKeeperCoordinator.acquire through sessions standing
+ * for nodes, at most 10,000 locks each, 256 in flight, UUID ids spread over the 4,096 buckets by
+ * their hash) and measures:
  *
  * - ZooKeeper's heap used after a full GC (`jcmd <pid> GC.run`, then `GC.heap_info`) and RSS
  *   (/proc/<pid>/status), the largest of the three servers, and `mntr`'s znode count;
@@ -25,8 +26,16 @@
  * queues of `--recovery-waiters` of those objects and asks for all the others: the time until that
  * node holds every one of them, and how fast the waiters were woken.
  *
+ * How many locks one session may hold is bounded by that transaction: a CloseSessionTxn lists the
+ * path of every ephemeral znode of the session, and a stock follower refuses a transaction over
+ * `jute.maxbuffer` + `jute.maxbuffer.extrasize` (2 × 1 MiB): the followers drop out, the ensemble
+ * loses its quorum and the znodes stay (ZOOKEEPER-4306; measured here: 25,000 ephemerals of ~110 B
+ * in one session, `IOException: Unreasonable length = 2788938` on both followers, and a session of
+ * 100,000 locks took the whole ensemble down). So the sessions standing for nodes hold at most
+ * 10,000 locks each, and the recovery refuses to close a session whose transaction would not fit.
+ *
  *   npm run bench:capacity -- [--steps 10000,100000,300000] [--max-heap 512m] [--cycle-ms 5000]
- *     [--recovery-locks 100000] [--recovery-waiters 5000]
+ *     [--recovery-locks 15000] [--recovery-waiters 2000]
  *
  * It goes as far as memory allows: a step is not started when the heap measured so far, per lock,
  * says it would not fit in 90% of `--max-heap`, and a step that fails stops the run. Either way the
@@ -59,8 +68,15 @@ const ZKCLI_TIMEOUT_MS = 60_000;
 const ROOT = '/capacity';
 const TYPE = 'doc';
 const CYCLE_TYPE = 'cycle';
-/** Sessions standing for nodes that hold the step's locks. */
-const HOLDERS = 4;
+/**
+ * Locks each session standing for a node holds at most. A session's close or expiry is one
+ * CloseSessionTxn naming every ephemeral znode of it; a stock follower refuses a transaction over
+ * jute.maxbuffer plus its default extra size (2 × 1 MiB), and the ensemble then loses its quorum
+ * (ZOOKEEPER-4306). The runtime's lock paths here are ~115 bytes: 10,000 make ~1.1 MiB.
+ */
+const LOCKS_PER_SESSION = 10_000;
+/** What a follower reads at most (`jute.maxbuffer` + `jute.maxbuffer.extrasize`, stock), less a margin for the packet's header. */
+const CLOSE_SESSION_TXN_LIMIT = 2 * 1_048_575 - 4096;
 /** Acquisitions in flight while loading a step (the admin API's scan uses the same). */
 const LOAD_IN_FLIGHT = 256;
 const SESSION_TIMEOUT_MS = 10_000;
@@ -80,8 +96,8 @@ try {
       'max-heap': { type: 'string', default: '512m' },
       'cycle-ms': { type: 'string', default: '5000' },
       'warmup-ms': { type: 'string', default: '1000' },
-      'recovery-locks': { type: 'string', default: '100000' },
-      'recovery-waiters': { type: 'string', default: '5000' },
+      'recovery-locks': { type: 'string', default: '15000' },
+      'recovery-waiters': { type: 'string', default: '2000' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -158,8 +174,9 @@ let raw: Client | undefined;
 
 async function cleanUp(): Promise<void> {
   raw?.close();
-  await Promise.allSettled(coordinators.map((c) => c.stop()));
+  // The ensemble first: closing sessions that hold many locks is the recovery's business, not the cleanup's.
   await ensemble?.stop();
+  await Promise.allSettled(coordinators.map((c) => c.stop()));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -180,7 +197,9 @@ try {
   raw = await connectRawZooKeeper(zk.connectString);
   const bare = raw;
   const keyspace = new Keyspace(ROOT);
-  const holders = await Promise.all(Array.from({ length: HOLDERS }, (_, i) => startCoordinator(zk, `holder-${i}`)));
+  const holderCount = Math.max(4, Math.ceil(steps.at(-1)! / LOCKS_PER_SESSION));
+  const holders = await Promise.all(Array.from({ length: holderCount }, (_, i) => startCoordinator(zk, `holder-${i}`)));
+  log(`${holderCount} sessions stand for the nodes holding the locks (at most ${formatNumber(LOCKS_PER_SESSION)} each)`);
   const cycler = await startCoordinator(zk, 'cycler');
   // Every bucket of both types exists, as on a cluster in use: no step pays for making them.
   const bucketsStarted = performance.now();
@@ -208,9 +227,10 @@ try {
       // Bring the held locks to N with the real recipe.
       const loadStarted = performance.now();
       const toAcquire = locks - held.length;
+      const first = held.length;
       let done = 0;
       await forEachBounded(range(toAcquire), LOAD_IN_FLIGHT, async (_, i) => {
-        const holder = holders[i % HOLDERS]!;
+        const holder = holders[(first + i) % holderCount]!;
         const id = randomUUID();
         const result = await holder.acquire(TYPE, id, { wait: false, timeoutMs: REQUEST_TIMEOUT_MS });
         if (!result.acquired) throw new Error(`${TYPE}/${id} is held by ${result.owner} (a fresh id)`);
@@ -218,7 +238,7 @@ try {
         if (++done % 100_000 === 0) log(`    … ${formatNumber(held.length)} held (${formatNumber((done * 1000) / (performance.now() - loadStarted))} acquisitions/s)`);
       });
       const loadMs = performance.now() - loadStarted;
-      log(`  load: ${formatNumber(toAcquire)} acquisitions in ${formatSeconds(loadMs)} (${formatNumber((toAcquire * 1000) / loadMs)}/s, ${LOAD_IN_FLIGHT} in flight over ${HOLDERS} sessions)`);
+      log(`  load: ${formatNumber(toAcquire)} acquisitions in ${formatSeconds(loadMs)} (${formatNumber((toAcquire * 1000) / loadMs)}/s, ${LOAD_IN_FLIGHT} in flight over ${holderCount} sessions)`);
       const loadedZxid = await currentZxid(zk.servers[0]!);
 
       // Acquire+release cycles on fresh ids against the same ZooKeeper work on a bare client.
@@ -319,10 +339,17 @@ async function measureRecovery(zk: ZooKeeperCluster, keyspace: Keyspace): Promis
   const rescuer = await startCoordinator(zk, 'rescuer');
   const ids = Array.from({ length: recoveryLocks }, () => randomUUID());
   const loadStarted = performance.now();
+  let closeTxnBytes = 0;
   await forEachBounded(ids, LOAD_IN_FLIGHT, async (id) => {
     const result = await victim.acquire(TYPE, id, { wait: false, timeoutMs: REQUEST_TIMEOUT_MS });
     if (!result.acquired) throw new Error(`${TYPE}/${id} is held by ${result.owner} (a fresh id)`);
+    closeTxnBytes += 4 + Buffer.byteLength(result.lock.path);
   });
+  // Its CloseSessionTxn lists every lock path: past what a stock follower reads, closing it would take the ensemble down.
+  if (closeTxnBytes > CLOSE_SESSION_TXN_LIMIT) {
+    throw new Error(`a session holding ${formatNumber(recoveryLocks)} locks makes a ${formatNumber(closeTxnBytes)} B CloseSessionTxn, over the ${formatNumber(CLOSE_SESSION_TXN_LIMIT)} B a stock follower reads: its close or expiry would cost the ensemble its quorum (ZOOKEEPER-4306); not closing it`);
+  }
+  log(`    its CloseSessionTxn will list ${formatNumber(closeTxnBytes)} B of lock paths (a stock follower reads ${formatNumber(CLOSE_SESSION_TXN_LIMIT)} B at most)`);
   log(`    taken in ${formatSeconds(performance.now() - loadStarted)}; ${formatNumber(recoveryWaiters)} waiters queue behind it…`);
   let queued = 0;
   let closedAt = 0;
