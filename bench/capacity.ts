@@ -44,7 +44,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -289,6 +289,12 @@ try {
       log(`\n${stopReason}`);
       const modes = await Promise.all(zk.servers.map(async (s) => `server ${s.id}: ${await s.mode()}`));
       log(`  ensemble after the failure: ${modes.join(', ')}`);
+      // The logs go with the ensemble's temporary directory: keep what says why here.
+      for (const server of zk.servers) {
+        const lines = (await readFile(server.logFile, 'utf8').catch(() => '')).split('\n').filter((line) => / (WARN|ERROR) |Exception|OutOfMemory/.test(line));
+        log(`  server ${server.id}'s log, first and last of its ${lines.length} warnings and errors:`);
+        for (const line of [...new Set([...lines.slice(0, 5), ...lines.slice(-15)])]) log(`    ${line.slice(0, 300)}`);
+      }
       break;
     }
     log('');
