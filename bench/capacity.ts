@@ -291,8 +291,10 @@ try {
       log(`  ensemble after the failure: ${modes.join(', ')}`);
       // The logs go with the ensemble's temporary directory: keep what says why here.
       for (const server of zk.servers) {
-        const lines = (await readFile(server.logFile, 'utf8').catch(() => '')).split('\n').filter((line) => / (WARN|ERROR) |Exception|OutOfMemory/.test(line));
-        log(`  server ${server.id}'s log, first and last of its ${lines.length} warnings and errors:`);
+        // Quorum and server-state lines only: the connection noise of clients being turned away says nothing.
+        const lines = (await readFile(server.logFile, 'utf8').catch(() => '')).split('\n')
+          .filter((line) => / (WARN|ERROR) |Exception|OutOfMemory/.test(line) && !/NIOServerCnxn|old client|not running|maxCnxns|Connection refused/.test(line));
+        log(`  server ${server.id}'s log, first and last of its ${lines.length} quorum warnings and errors:`);
         for (const line of [...new Set([...lines.slice(0, 5), ...lines.slice(-15)])]) log(`    ${line.slice(0, 300)}`);
       }
       break;
