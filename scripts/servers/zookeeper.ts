@@ -14,7 +14,8 @@ const CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/slf4j-simpl
  * production ensembles, so that tests and benchmarks meet every request a stock server refuses (a large
  * multi, the watches a client sends again after a reconnect).
  */
-const JVM_ARGS = ['-Xmx512m', '-XX:+UseSerialGC'];
+const JVM_ARGS = ['-XX:+UseSerialGC'];
+const DEFAULT_MAX_HEAP = '512m';
 const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
 const POLL_INTERVAL_MS = 50;
 /** A restart after kill() waits this long for the previous JVM to be gone. */
@@ -37,6 +38,11 @@ export interface ZooKeeperOptions {
    * @default false
    */
   quorumProxies?: boolean;
+  /**
+   * Each JVM's maximum heap (`-Xmx`), e.g. `'2g'`: a sizing input for capacity benchmarks, not a
+   * protocol setting. @default '512m'
+   */
+  maxHeap?: string;
 }
 
 /** What the `srvr` four-letter word reports; `down` when the server does not answer or is not serving. */
@@ -50,6 +56,8 @@ export interface ZooKeeperServer {
   readonly pid: number;
   /** stdout and stderr of every JVM this server ran, appended. */
   readonly logFile: string;
+  /** The server's `dataDir` (snapshots and transaction logs under `version-2/`). */
+  readonly dataDir: string;
   /** Sends a signal to the JVM. @default 'SIGKILL' */
   kill(signal?: NodeJS.Signals): void;
   /** SIGTERM, SIGKILL after 5 s; resolves once the JVM has exited. */
@@ -84,6 +92,7 @@ interface CompiledOptions {
   baseDir: string | undefined;
   startTimeoutMs: number;
   quorumProxies: boolean;
+  maxHeap: string;
 }
 
 function compileOptions(options: ZooKeeperOptions): CompiledOptions {
@@ -97,7 +106,9 @@ function compileOptions(options: ZooKeeperOptions): CompiledOptions {
   }
   const quorumProxies = options.quorumProxies ?? false;
   if (quorumProxies && servers === 1) throw new TypeError('startZooKeeper: quorumProxies needs an ensemble (servers 3 or 5)');
-  return { servers, tickTimeMs, baseDir: options.baseDir, startTimeoutMs: options.startTimeoutMs ?? 30_000, quorumProxies };
+  const maxHeap = options.maxHeap ?? DEFAULT_MAX_HEAP;
+  if (!/^\d+[kmg]$/.test(maxHeap)) throw new TypeError(`startZooKeeper: maxHeap must be like '512m' or '2g', got '${maxHeap}'`);
+  return { servers, tickTimeMs, baseDir: options.baseDir, startTimeoutMs: options.startTimeoutMs ?? 30_000, quorumProxies, maxHeap };
 }
 
 /**
@@ -169,7 +180,7 @@ async function startOnFreshPorts(compiled: CompiledOptions): Promise<ZooKeeperCl
       const configFile = join(serverDir, 'zoo.cfg');
       await writeFile(configFile, `${config.join('\n')}\n`);
       servers.push(
-        new ZooKeeperServerProcess(id, clientPort, configFile, join(serverDir, 'server.log'), compiled.startTimeoutMs),
+        new ZooKeeperServerProcess(id, clientPort, configFile, join(serverDir, 'server.log'), compiled.startTimeoutMs, [`-Xmx${compiled.maxHeap}`, ...JVM_ARGS], dataDir),
       );
     }
     await Promise.all(servers.map((server) => server.start()));
@@ -236,6 +247,8 @@ class ZooKeeperServerProcess implements ZooKeeperServer {
     private readonly configFile: string,
     readonly logFile: string,
     private readonly startTimeoutMs: number,
+    private readonly jvmArgs: readonly string[],
+    readonly dataDir: string,
   ) {}
 
   get pid(): number {
@@ -272,7 +285,7 @@ class ZooKeeperServerProcess implements ZooKeeperServer {
     const daemon = await spawnGuarded({
       name,
       command: 'java',
-      args: [...JVM_ARGS, '-cp', CLASSPATH, MAIN_CLASS, this.configFile],
+      args: [...this.jvmArgs, '-cp', CLASSPATH, MAIN_CLASS, this.configFile],
       logFile: this.logFile,
     });
     this.#daemon = daemon;
