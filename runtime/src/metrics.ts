@@ -337,13 +337,19 @@ class CallMeter {
     registry.registerMetric(new CallDurationHistogram(this.#byType));
   }
 
+  /** The type of the last call and its tally: calls come in runs of one type, so most skip the map. */
+  #lastType: string | undefined;
+  #lastTally: CallTally | undefined;
+
   /** `error`: undefined for a call that succeeded, else its code. */
   record(type: string, durationMs: number, error: string | undefined): void {
-    let tally = this.#byType.get(type);
+    let tally = type === this.#lastType ? this.#lastTally : this.#byType.get(type);
     if (!tally) {
       tally = { buckets: new Float64Array(CALL_DURATION_BUCKETS.length), sum: 0, count: 0, ok: 0, errors: new Map() };
       this.#byType.set(type, tally);
     }
+    this.#lastType = type;
+    this.#lastTally = tally;
     const seconds = durationMs / 1000;
     let i = 0;
     while (i < CALL_DURATION_BUCKETS.length && seconds > CALL_DURATION_BUCKETS[i]!) i++;
