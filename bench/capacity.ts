@@ -50,7 +50,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import zookeeper, { type Client } from 'node-zookeeper-client';
+import type { Client } from 'node-zookeeper-client';
 import { pino } from 'pino';
 import { forEachBounded } from '@highlander/kit';
 import { ZooKeeperCoordinator, type LockHandle } from '@highlander/runtime';
@@ -59,7 +59,7 @@ import { LiveClusterModel } from '@highlander/admin-api';
 import { fourLetterWord } from '../scripts/servers/four-letter-word.js';
 import { startZooKeeper, type ZooKeeperCluster, type ZooKeeperServer } from '../scripts/servers/zookeeper.js';
 import { alternate, closedLoop } from './closed-loop.js';
-import { connectRawZooKeeper } from './raw-zookeeper.js';
+import { bareLockAcquire, call, connectRawZooKeeper } from './raw-zookeeper.js';
 import { residentMemory } from './proc-stats.js';
 import { formatNumber, formatRatio, formatSeconds } from './stats.js';
 
@@ -84,7 +84,6 @@ const SESSION_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 /** A step is not started when the heap it would need passes this share of the maximum heap. */
 const HEAP_HEADROOM = 0.9;
-const { CreateMode } = zookeeper;
 const PACER_DATA = Buffer.from('x');
 const USAGE = 'usage: npm run bench:capacity -- [--steps N,N,…] [--max-heap 512m] [--cycle-ms N] [--warmup-ms N] [--recovery-locks N] [--recovery-waiters N]';
 
@@ -404,14 +403,7 @@ async function measureRecovery(zk: ZooKeeperCluster, keyspace: Keyspace): Promis
 
 /** The recipe's ZooKeeper work on a bare client: multi(create parent, create lock) + getChildren + exists + multi(delete lock, delete parent). */
 async function bareLockCycle(client: Client, parent: string): Promise<void> {
-  const created = await call<Array<{ path?: string }>>((cb) => client.transaction()
-    .create(parent, CreateMode.PERSISTENT)
-    .create(`${parent}/lock-bench-`, CreateMode.EPHEMERAL_SEQUENTIAL)
-    .commit(cb));
-  const lock = created[1]?.path;
-  if (!lock) throw new Error('multi create returned no lock path');
-  await call<string[]>((cb) => client.getChildren(parent, cb));
-  await call<unknown>((cb) => client.exists(lock, cb));
+  const lock = await bareLockAcquire(client, parent);
   await call<unknown>((cb) => client.transaction().remove(lock, -1).remove(parent, -1).commit(cb));
 }
 
@@ -542,12 +534,6 @@ function run(command: string, args: string[]): Promise<string> {
   });
 }
 
-/** Promisifies one node-zookeeper-client call. */
-function call<T>(start: (cb: (error: Error | null | unknown, result: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    start((error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
 
 function range(n: number): number[] {
   return Array.from({ length: Math.max(0, n) }, (_, i) => i);

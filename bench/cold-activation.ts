@@ -1,6 +1,5 @@
-import { connectRawZooKeeper } from './raw-zookeeper.js';
+import { bareLockAcquire, call, connectRawZooKeeper } from './raw-zookeeper.js';
 import { performance } from 'node:perf_hooks';
-import zookeeper from 'node-zookeeper-client';
 import { Counter } from './bench-objects.js';
 import { BenchNode, storeFor } from './bench-node.js';
 import type { Benchmark, BenchContext, BenchSession } from './benchmark.js';
@@ -9,7 +8,6 @@ import { percentiles } from './latency.js';
 import { formatNumber, formatRatio, formatSeconds } from './stats.js';
 
 const IN_FLIGHT = 64;
-const { CreateMode } = zookeeper;
 
 /**
  * Cold activations: `ref(Counter, freshId).get()` on ids never seen before, on one in-process node
@@ -53,14 +51,7 @@ async function coldFixture(context: BenchContext, label: string): Promise<ColdFi
     async byHand() {
       const id = `hand-${nextId++}`;
       const parent = `${baselineParent}/${id}`;
-      const created = await call<Array<{ path?: string }>>((cb) => client.transaction()
-        .create(parent, CreateMode.PERSISTENT)
-        .create(`${parent}/lock-bench-`, CreateMode.EPHEMERAL_SEQUENTIAL)
-        .commit(cb));
-      const lock = created[1]?.path;
-      if (!lock) throw new Error('multi create returned no lock path');
-      await call<string[]>((cb) => client.getChildren(parent, cb));
-      await call<unknown>((cb) => client.exists(lock, cb));
+      await bareLockAcquire(client, parent);
       if (await store.read(Counter.type, id)) throw new Error(`${id} exists already`);
       const claimed = await store.write({ type: Counter.type, id, body: JSON.stringify(Counter.initial()), epoch: '1', version: 1, condition: { ifNoneMatch: '*' } });
       if (!claimed.ok) throw new Error(`claim of ${id} failed its If-None-Match`);
@@ -167,10 +158,4 @@ export const coldActivationLatency: Benchmark = {
   },
 };
 
-/** Promisifies one node-zookeeper-client call. */
-function call<T>(start: (cb: (error: Error | null | unknown, result: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    start((error, result) => (error ? reject(error) : resolve(result)));
-  });
-}
 
