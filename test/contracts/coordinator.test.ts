@@ -1,10 +1,10 @@
-import zookeeper from 'node-zookeeper-client';
 import { vi } from 'vitest';
 import { uniqueRoot } from '../../scripts/cluster.js';
 import { raceTimeout } from '@highlander/kit';
 import { EmbeddedRegistry, ZooKeeperCoordinator, type Coordinator } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../harness/servers.js';
+import { stealAndClose } from '../harness/session-expiry.js';
 import { timing } from '../harness/timing.js';
 import { coordinatorContract } from './coordinator-contract.js';
 
@@ -51,29 +51,8 @@ async function expireZooKeeperSession(connect: string, coordinator: Coordinator)
     resolve();
   }));
   await vi.waitFor(async () => {
-    await stealAndClose(connect, coordinator);
+    await stealAndClose(connect, { ...coordinator.session.credentials, timeoutMs: coordinator.session.negotiatedTimeoutMs });
     await raceTimeout(timing.sessionTimeoutMs, sessionLost);
     if (!lost) throw new Error(`the session survived forced expiries for ${timing.failoverMs} ms`);
   }, { timeout: timing.failoverMs });
-}
-
-async function stealAndClose(connect: string, coordinator: ZooKeeperCoordinator): Promise<void> {
-  const { sessionId, sessionPassword } = coordinator.session.credentials;
-  // The types lack sessionId / sessionPassword; the client reads them (notes/zookeeper.md).
-  const options = { sessionTimeout: coordinator.session.negotiatedTimeoutMs, retries: 0, sessionId, sessionPassword } as unknown as Parameters<typeof zookeeper.createClient>[1];
-  const thief = zookeeper.createClient(connect, options);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`second client on the victim's session: not connected within ${timing.eventMs} ms`)), timing.eventMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      thief.once('connected', done);
-      thief.once('expired', done); // the session is gone already
-      thief.connect();
-    });
-  } finally {
-    thief.close();
-  }
 }

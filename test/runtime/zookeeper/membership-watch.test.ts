@@ -1,9 +1,10 @@
-import zookeeper from 'node-zookeeper-client';
 import { afterEach, beforeAll, afterAll, describe, expect, it, vi } from 'vitest';
 import { uniqueRoot } from '../../../scripts/cluster.js';
+import { FaultProxy } from '../../../scripts/servers/fault-proxy.js';
 import type { MemberInfo } from '@highlander/runtime';
 import { CreateMode, MembershipWatch, ZkSession } from '@highlander/runtime/zookeeper';
 import { zookeeperConnect } from '../../harness/servers.js';
+import { closeSessionFor } from '../../harness/session-expiry.js';
 import { timing } from '../../harness/timing.js';
 
 /**
@@ -22,10 +23,23 @@ beforeAll(async () => {
 
 afterAll(() => raw.close());
 
-afterEach(() => {
+const proxies: FaultProxy[] = [];
+
+afterEach(async () => {
   for (const watch of watches.splice(0)) watch.stop();
   for (const session of sessions.splice(0)) session.close();
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
+
+/** A proxy in front of the harness's ZooKeeper, so a test can cut one session's path. */
+async function zookeeperProxy(): Promise<FaultProxy> {
+  const [server, ...more] = zookeeperConnect().split(',');
+  const [, host, port] = /^(.*):(\d+)$/.exec(server ?? '') ?? [];
+  if (more.length > 0 || host === undefined) throw new Error(`expected one ZooKeeper server, got '${zookeeperConnect()}'`);
+  const proxy = await FaultProxy.start({ name: 'session→zookeeper', target: { host, port: Number(port) } });
+  proxies.push(proxy);
+  return proxy;
+}
 
 function member(name: string, overrides: Partial<MemberInfo> = {}): MemberInfo {
   return { name, address: `ws://127.0.0.1:1/${name}`, pid: 1, startedAt: 1, activations: 0, draining: false, ...overrides };
@@ -37,8 +51,8 @@ async function join(root: string, info: MemberInfo): Promise<void> {
 }
 
 /** A watch on its own session, recording every delivery and error. */
-async function watching(root: string, options: { retry?: { initialMs: number; maxMs: number } } = {}) {
-  const session = await ZkSession.open({ connect: zookeeperConnect(), sessionTimeoutMs: timing.sessionTimeoutMs });
+async function watching(root: string, { connect = zookeeperConnect(), ...options }: { connect?: string; retry?: { initialMs: number; maxMs: number } } = {}) {
+  const session = await ZkSession.open({ connect, sessionTimeoutMs: timing.sessionTimeoutMs });
   sessions.push(session);
   const deliveries: MemberInfo[][] = [];
   const errors: unknown[] = [];
@@ -115,11 +129,12 @@ describe('MembershipWatch', () => {
     const root = uniqueRoot('membership-renewed');
     await raw.mkdirp(`${root}/nodes`);
     await join(root, member('node-a'));
-    const { session, watch, deliveries, names } = await watching(root);
+    const proxy = await zookeeperProxy();
+    const { session, watch, deliveries, names } = await watching(root, { connect: proxy.address });
     await watch.start();
     const renewed = new Promise<void>((resolve) => session.once('renewed', () => resolve()));
     const before = deliveries.length;
-    await expireSession(session);
+    await expireSession(session, proxy);
     await renewed;
     // Listed afresh on the new session.
     await vi.waitFor(() => expect(deliveries.length).toBeGreaterThan(before), timing.eventMs);
@@ -142,26 +157,14 @@ describe('MembershipWatch', () => {
 });
 
 /**
- * Expires `session` the way the fault suite does: a second client opens it with its credentials and
- * closes it. The victim may win its session back first: then steal it again.
+ * Expires `session` for sure: its connection runs through `proxy`, which is cut while a second client
+ * opens the session with its id and password and closes it; healed, the victim finds it expired.
  */
-async function expireSession(session: ZkSession): Promise<void> {
+async function expireSession(session: ZkSession, proxy: FaultProxy): Promise<void> {
   let expired = false;
   session.once('expired', () => (expired = true));
-  for (let attempt = 1; attempt <= 5 && !expired; attempt++) {
-    const { sessionId, sessionPassword } = session.credentials;
-    // The types lack sessionId / sessionPassword; the client reads them (notes/zookeeper.md).
-    const options = { sessionTimeout: session.negotiatedTimeoutMs, retries: 0, sessionId, sessionPassword } as unknown as Parameters<typeof zookeeper.createClient>[1];
-    const thief = zookeeper.createClient(zookeeperConnect(), options);
-    await new Promise<void>((resolve) => {
-      thief.once('connected', () => resolve());
-      thief.once('expired', () => resolve());
-      thief.connect();
-    });
-    thief.close();
-    await vi.waitFor(() => expect(expired).toBe(true), { timeout: timing.sessionTimeoutMs, interval: 50 }).catch(() => {
-      // Not expired yet: the victim reconnected first; steal it again.
-    });
-  }
-  expect(expired).toBe(true);
+  proxy.set({ mode: 'blackhole' });
+  await closeSessionFor(zookeeperConnect(), { ...session.credentials, timeoutMs: session.negotiatedTimeoutMs });
+  proxy.set({ mode: 'pass' });
+  await vi.waitFor(() => expect(expired, 'the victim saw its session expire').toBe(true), timing.eventMs);
 }
