@@ -1,10 +1,10 @@
-import zookeeper from 'node-zookeeper-client';
 import { vi } from 'vitest';
 import type { Cluster, NodeProcess } from '../../../scripts/cluster.js';
 import { fourLetterWord } from '../../../scripts/servers/four-letter-word.js';
 import type { RadosgwServer } from '../../../scripts/servers/radosgw.js';
 import type { ZooKeeperCluster, ZooKeeperServer } from '../../../scripts/servers/zookeeper.js';
 import type { LifecycleEvent } from '@highlander/runtime';
+import { stealAndClose } from '../../harness/session-expiry.js';
 import { hold, timing } from '../../harness/timing.js';
 import type { LiveActivation } from './checker.js';
 import type { FaultRecord, History, ObjectKind, Op, OpName } from './history.js';
@@ -142,35 +142,20 @@ export async function expireSession(ctx: FaultContext): Promise<OwnerFault & { s
   const { node, owned } = await busiestOwner(ctx);
   const session = await node.command<{ sessionId: string; sessionPassword: string; timeoutMs: number }>('session');
   const injectedAt = Date.now();
-  // The types lack sessionId / sessionPassword; the client reads them (notes/zookeeper.md).
-  const options = {
-    sessionTimeout: session.timeoutMs, retries: 0,
-    sessionId: Buffer.from(session.sessionId, 'hex'), sessionPassword: Buffer.from(session.sessionPassword, 'hex'),
-  } as unknown as Parameters<typeof zookeeper.createClient>[1];
-  const thief = zookeeper.createClient(ctx.zookeeper.connectString, options);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`second client for ${node.name}'s session: not connected within ${ctx.eventMs} ms`)), ctx.eventMs);
-      thief.once('connected', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      thief.connect();
-    });
-  } finally {
-    thief.close();
-  }
+  await stealAndClose(ctx.zookeeper.connectString, {
+    sessionId: Buffer.from(session.sessionId, 'hex'), sessionPassword: Buffer.from(session.sessionPassword, 'hex'), timeoutMs: session.timeoutMs,
+  });
   const sessionLost = await node.waitForEvent((e) => e.kind === 'node.session-lost' && e.time >= injectedAt, ctx.eventMs).catch(() => undefined);
   const fault = ctx.history.fault({ name: 'session expiry', detail: `${node.name}, ${owned.length} objects`, injectedAt, healedAt: injectedAt, blocking: false });
   return { fault, victim: node, owned, sessionLost };
 }
 
-/** `3 ok (node-b), 2 OWNERSHIP_LOST`: how a handful of calls ended. */
 /** The update a probe sends to an object of each kind. */
 export function probeUpdate(type: ObjectKind): OpName {
   return type === 'tally' ? 'increment' : type === 'bag' ? 'add' : 'write';
 }
 
+/** `3 ok (node-b), 2 OWNERSHIP_LOST`: how a handful of calls ended. */
 export function describeOutcomes(ops: readonly Op[]): string {
   const counts = new Map<string, number>();
   for (const op of ops) {
