@@ -51,6 +51,12 @@ export interface CutOptions {
   /** Service cannot come back before the path heals (see FaultRecord.blocking). */
   blocking: boolean;
   /**
+   * The fault is meant to end the victim's session: after healing, wait (at most eventMs) for its
+   * `node.session-lost`. Otherwise only one already received is reported: waiting for an event that is
+   * not coming cost every such fault eventMs. @default untilTakenOverMs !== undefined
+   */
+  losesSession?: boolean;
+  /**
    * Before healing, send a read and an update through the victim for each object it owned; with
    * `'answered'`, wait for their answers (or their timeouts) before healing.
    */
@@ -150,7 +156,10 @@ async function breakOwner(ctx: NetContext, options: BreakOptions): Promise<PathF
   }
   const discardedBytes = options.discarded(victim.name) - discardedBefore;
   takenOver = takenOverSince(ctx, victim.name, owned, injectedAt);
-  const sessionLost = await victim.waitForEvent((e) => e.kind === 'node.session-lost' && e.time >= injectedAt, ctx.eventMs).catch(() => undefined);
+  const isLoss = (e: LifecycleEvent) => e.kind === 'node.session-lost' && e.time >= injectedAt;
+  const sessionLost = options.losesSession ?? options.untilTakenOverMs !== undefined
+    ? await victim.waitForEvent(isLoss, ctx.eventMs).catch(() => undefined)
+    : victim.events.find(isLoss);
   const probes = await Promise.all(probeCalls);
   await Promise.all(asks);
   const fault = ctx.history.fault({

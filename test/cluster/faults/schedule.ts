@@ -46,7 +46,7 @@ export const SCHEDULE_FAULTS: ReadonlyArray<{ name: string; run(ctx: Ctx): Promi
   { name: 'replies lost owner ↔ peers', run: (ctx) => cutOwnerPath(ctx, { path: 'peers', rule: { mode: 'drop-replies' }, holdMs: timing.faultScheduleCutMs, blocking: true }) },
   {
     name: 'ZooKeeper path stalled past the session',
-    run: (ctx) => cutOwnerPath(ctx, { path: 'zookeeper', rule: { mode: 'stall' }, holdMs: timing.sessionTimeoutMs * 1.5, blocking: false }),
+    run: (ctx) => cutOwnerPath(ctx, { path: 'zookeeper', rule: { mode: 'stall' }, holdMs: timing.sessionTimeoutMs * 1.5, blocking: false, losesSession: true }),
   },
   {
     name: 'latency spike owner ↔ ZooKeeper',
