@@ -14,6 +14,8 @@ export interface BenchNodeOptions {
   sessionTimeoutMs?: number;
   /** false: the node keeps no Prometheus metrics. @default true */
   metrics?: boolean;
+  /** The node's lock budget (HighlanderNodeOptions.lockBudgetBytes). @default the node's default */
+  lockBudgetBytes?: number;
 }
 
 /** The S3 key prefix that scripts/cluster.ts gives node processes of `root`. */
@@ -54,6 +56,7 @@ export class BenchNode {
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       callTimeoutMs: options.callTimeoutMs ?? 30_000,
       ...(options.metrics === false ? { metrics: false as const } : {}),
+      ...(options.lockBudgetBytes === undefined ? {} : { lockBudgetBytes: options.lockBudgetBytes }),
     });
     try {
       await node.start();

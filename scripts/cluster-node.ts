@@ -37,7 +37,7 @@ process.send?.({ ready: { name: node.name, address: node.address, pid: process.p
 
 interface Command {
   rid: number;
-  cmd: 'call' | 'get' | 'put' | 'activations' | 'members' | 'stop' | 'session';
+  cmd: 'call' | 'get' | 'put' | 'activations' | 'members' | 'stop' | 'session' | 'evict';
   type?: string;
   id?: string;
   name?: string;
@@ -73,6 +73,8 @@ async function run(command: Command): Promise<unknown> {
     }
     case 'activations':
       return node.activations();
+    case 'evict':
+      return node.evict(command.type ?? '', command.id ?? '');
     case 'members':
       return node.members().map((m) => m.name);
     case 'session': {

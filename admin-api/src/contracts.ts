@@ -18,6 +18,8 @@ export interface NodeView {
   /** `up`: member and event stream connected; `draining`; `unreachable`: member, but its event stream is down. */
   status: 'up' | 'draining' | 'unreachable';
   activations: number;
+  /** At its lock budget (`--lock-budget-bytes`): it refuses new activations, placement uses other nodes. */
+  full: boolean;
   callsPerSecond: number;
 }
 

@@ -147,6 +147,7 @@ export const NodeViewSchema = z.object({
   uptimeMs: z.number(),
   status: z.enum(['up', 'draining', 'unreachable']),
   activations: z.number().int(),
+  full: z.boolean().meta({ description: 'At its lock budget (--lock-budget-bytes): it refuses new activations (NODE_FULL) and placement uses other nodes.' }),
   callsPerSecond: z.number(),
 }).meta({ id: 'NodeView' });
 

@@ -17,6 +17,8 @@ export interface MemberInfo {
   activations: number;
   /** A draining node takes no new activations. */
   draining: boolean;
+  /** At its lock budget (`lockBudgetBytes`): placement sends new activations elsewhere. Absent: not full. */
+  full?: boolean;
 }
 
 /** A held lock: this node owns the object until `release()` or the session is lost. */
@@ -84,6 +86,12 @@ export interface Coordinator {
   acquire(type: string, id: string, options: AcquireOptions): Promise<AcquireResult>;
   /** Monotonic time (performance.now()) at which the coordinator last answered. */
   lastContactMs(): number;
+  /**
+   * Optional: the bytes one object's lock adds to what the coordination service must delete in one
+   * transaction when this node's session ends (ZooKeeper: the lock znode's path and its 4-byte length).
+   * A coordinator without such a limit leaves it out, and the node then sets no lock budget.
+   */
+  lockBytes?(type: string, id: string): number;
   /**
    * The read lease: true while the coordinator answered recently enough that this node's session,
    * and so every lock it holds, is certainly still alive. An owner serves nothing without it.

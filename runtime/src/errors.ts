@@ -308,6 +308,22 @@ export class NodeStopping extends HighlanderError {
   static revive(d: Details) { return new NodeStopping(str(d.node)); }
 }
 
+/**
+ * No node taking activations has room for one more lock: each is at its lock budget (`lockBudgetBytes`,
+ * the lock paths ZooKeeper deletes in one transaction when its session ends). `node` names the one
+ * that refused last.
+ */
+export class NodeFull extends HighlanderError {
+  static readonly code = 'NODE_FULL';
+  static override readonly httpStatus = 503;
+  constructor(readonly node: string, readonly lockBytes: number, readonly budgetBytes: number) {
+    super(NodeFull.code, `node '${node}' holds ${lockBytes} bytes of lock paths of its budget of ${budgetBytes} (lockBudgetBytes) and takes no new activation; `
+      + 'wait for idle objects to deactivate, add nodes, or raise the budget within what a ZooKeeper transaction may hold (docs/deployment.md, Sizing)', { retryable: true });
+  }
+  override details() { return { node: this.node, lockBytes: this.lockBytes, budgetBytes: this.budgetBytes }; }
+  static revive(d: Details) { return new NodeFull(str(d.node), num(d.lockBytes), num(d.budgetBytes)); }
+}
+
 /** An admin action on an object that is not active on the node asked. */
 export class NotActiveHere extends HighlanderError {
   static readonly code = 'NOT_ACTIVE_HERE';
@@ -363,7 +379,7 @@ export interface ErrorClass {
 export const ERROR_CLASSES: readonly ErrorClass[] = [
   InvalidObjectId, InvalidTypeName, InvalidNodeName, UnknownObjectType, UnknownHandler, StateTooLarge, InvalidState,
   CallTimeout, HandlerFailed, ObjectRejected, OwnershipLost, Fenced, StoreUnavailable, Indeterminate, StoredStateCorrupt,
-  CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NotActiveHere, MigrationRefused, ProtocolError,
+  CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NodeFull, NotActiveHere, MigrationRefused, ProtocolError,
   InvalidArgument, StoreConditionsIgnored, KeyspaceLayoutMismatch, VersionConflict,
 ];
 

@@ -25,7 +25,7 @@ const MAX_SPARE_LATENCIES = 4096;
 export interface HousekeepingOptions {
   coordinator: Coordinator;
   types: Iterable<AnyObjectType>;
-  activations: Iterable<Activation> & { readonly size: number };
+  activations: Iterable<Activation> & { readonly size: number; readonly full: boolean };
   idleTimeoutMs: number;
   statsIntervalMs: number;
   loadReportIntervalMs: number;
@@ -43,6 +43,7 @@ export class Housekeeping {
   readonly #spareLatencies: ObjectLatency[] = [];
   readonly #timers: NodeJS.Timeout[] = [];
   #publishedActivations = -1;
+  #publishedFull = false;
 
   constructor(options: HousekeepingOptions) {
     this.#options = options;
@@ -51,7 +52,7 @@ export class Housekeeping {
   start(): void {
     this.#every(this.#options.statsIntervalMs, () => this.#emitStats());
     this.#every(this.#idleSweepIntervalMs(), () => this.#sweepIdle());
-    this.#every(this.#options.loadReportIntervalMs, () => this.#publishLoad());
+    this.#every(this.#options.loadReportIntervalMs, () => this.publishLoad());
   }
 
   stop(): void {
@@ -121,11 +122,14 @@ export class Housekeeping {
     });
   }
 
-  #publishLoad(): void {
+  /** Republishes the activation count and fullness if either changed (every loadReportIntervalMs, and at once when the node fills up or has room again). */
+  publishLoad(): void {
     const count = this.#options.activations.size;
-    if (count === this.#publishedActivations || !this.#options.running()) return;
+    const full = this.#options.activations.full;
+    if ((count === this.#publishedActivations && full === this.#publishedFull) || !this.#options.running()) return;
     this.#publishedActivations = count;
-    this.#options.coordinator.update({ activations: count }).catch(() => {
+    this.#publishedFull = full;
+    this.#options.coordinator.update({ activations: count, full }).catch(() => {
       this.#publishedActivations = -1; // try again next interval
     });
   }

@@ -60,6 +60,16 @@ export interface HighlanderNodeOptions {
    */
   maxInFlightPerPeer?: number;
   /**
+   * The most bytes of lock paths this node holds (its objects' lock znodes, waiting or owning, as
+   * `Coordinator.lockBytes` counts them). When a node's ZooKeeper session ends, the server deletes
+   * all its locks in one transaction listing their paths, and a stock server refuses one over 2 MiB
+   * (ZOOKEEPER-4306: the ensemble then loses its quorum). Past the budget the node refuses new
+   * activations (`NodeFull`) and placement sends them to other nodes. The default, 75% of that
+   * limit, is ~13,000 locks with UUID ids and short names. Ignored by a coordinator without the limit.
+   * @default 1500000
+   */
+  lockBudgetBytes?: number;
+  /**
    * Interval of `stats` events (call counts and latency per type).
    * @default 1000
    */
@@ -135,6 +145,7 @@ export const NODE_DEFAULTS = {
   idleTimeoutMs: 60_000,
   maxStateBytes: 1024 * 1024,
   maxInFlightPerPeer: 1024,
+  lockBudgetBytes: 1_500_000,
   statsIntervalMs: 1000,
   loadReportIntervalMs: 2000,
 } as const satisfies Partial<HighlanderNodeOptions>;
@@ -153,6 +164,7 @@ export interface CompiledNodeOptions {
   readonly idleTimeoutMs: number;
   readonly maxStateBytes: number;
   readonly maxInFlightPerPeer: number;
+  readonly lockBudgetBytes: number;
   readonly statsIntervalMs: number;
   readonly loadReportIntervalMs: number;
   readonly clusterSecret: string | undefined;
@@ -196,6 +208,7 @@ export function compileNodeOptions(options: HighlanderNodeOptions): CompiledNode
     idleTimeoutMs: positive('idleTimeoutMs'),
     maxStateBytes: positive('maxStateBytes'),
     maxInFlightPerPeer: positive('maxInFlightPerPeer'),
+    lockBudgetBytes: positive('lockBudgetBytes'),
     statsIntervalMs: positive('statsIntervalMs'),
     loadReportIntervalMs: positive('loadReportIntervalMs'),
     clusterSecret: options.clusterSecret,

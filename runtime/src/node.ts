@@ -98,7 +98,11 @@ export class HighlanderNode implements RefFactory, AdminNode {
       nodeName: this.name, coordinator, store, maxStateBytes, refs: this, emit,
       record: (activation, ms, outcome) => this.#housekeeping.record(activation, ms, outcome),
       holdsLease: () => this.#leaseGuard.holdsLease(),
-    });
+    }, coordinator.lockBytes ? {
+      bytes: this.options.lockBudgetBytes,
+      cost: (type, id) => coordinator.lockBytes!(type, id),
+      changed: () => this.#housekeeping.publishLoad(),
+    } : undefined);
     this.#peers = new PeerClient({
       maxPayloadBytes: maxPayloadFor(maxStateBytes), maxInFlight: this.options.maxInFlightPerPeer,
       ...(this.options.clusterSecret ? { clusterSecret: this.options.clusterSecret } : {}),

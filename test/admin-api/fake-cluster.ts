@@ -16,7 +16,7 @@ import { HotObjects } from '@highlander/admin-api';
 export function nodeView(name: string, overrides: Partial<NodeView> = {}): NodeView {
   return {
     name, address: `ws://127.0.0.1:1/${name}`, pid: 1, startedAt: 1_700_000_000_000, uptimeMs: 1000, status: 'up',
-    activations: 0, callsPerSecond: 0, ...overrides,
+    activations: 0, full: false, callsPerSecond: 0, ...overrides,
   };
 }
 

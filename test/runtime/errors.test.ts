@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as runtime from '@highlander/runtime';
 import {
   CallTimeout, CoordinatorUnavailable, ERROR_CLASSES, Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidArgument,
-  InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, KeyspaceLayoutMismatch, MigrationRefused, NodeNameTaken, NodeStopping, NodeUnreachable,
+  InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, KeyspaceLayoutMismatch, MigrationRefused, NodeNameTaken, NodeStopping, NodeFull, NodeUnreachable,
   NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
   UnknownObjectType, VersionConflict, deserializeError, httpStatusOf, type SerializedError,
 } from '@highlander/runtime';
@@ -31,6 +31,7 @@ const SAMPLES: Record<string, HighlanderError> = {
   NodeNameTaken: new NodeNameTaken('node-a', 8000),
   NodeUnreachable: new NodeUnreachable('node-b', new Error('connection closed'), 'unknown'),
   NodeStopping: new NodeStopping('node-a'),
+  NodeFull: new NodeFull('node-a', 1_499_900, 1_500_000),
   NotActiveHere: new NotActiveHere('todo', 'a', 'node-a'),
   MigrationRefused: new MigrationRefused('todo', 'a', 'node-z', 'no live node of that name'),
   ProtocolError: new ProtocolError('peer frame is not JSON'),

@@ -227,6 +227,7 @@ export class ClusterState {
       uptimeMs: Math.max(0, now - m.info.startedAt),
       status: m.info.draining ? 'draining' : m.streamConnected ? 'up' : 'unreachable',
       activations,
+      full: m.info.full === true,
       callsPerSecond: roundMs(this.nodeRate(m, now)),
     };
   }

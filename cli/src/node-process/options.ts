@@ -80,6 +80,13 @@ export const NODE_OPTIONS = defineOptions({
     description: 'Largest state (as JSON) and call argument; bigger is refused with STATE_TOO_LARGE, nothing written.',
     schema: integer(1),
   },
+  lockBudgetBytes: {
+    flag: 'lock-budget-bytes', env: 'HIGHLANDER_LOCK_BUDGET_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: String(NODE_DEFAULTS.lockBudgetBytes),
+    description: 'Most bytes of lock paths the node holds (~115 bytes per object with a UUID id: ~13,000 objects by default). '
+      + 'ZooKeeper deletes them in one transaction when the node\'s session ends, and a stock server refuses one over 2 MiB '
+      + '(the ensemble then loses its quorum); past the budget the node refuses new activations with NODE_FULL and placement uses other nodes.',
+    schema: integer(1),
+  },
   statsIntervalMs: {
     flag: 'stats-interval-ms', env: 'HIGHLANDER_STATS_INTERVAL_MS', group: 'Timeouts and limits', placeholder: '<ms>', default: String(NODE_DEFAULTS.statsIntervalMs),
     description: 'Interval of the `stats` lifecycle events (call rates and latencies per type).',
@@ -162,6 +169,7 @@ export function nodeOptionsFromConfig(config: NodeConfig): Omit<HighlanderNodeOp
     idleTimeoutMs: config.idleTimeoutMs,
     maxStateBytes: config.maxStateBytes,
     maxInFlightPerPeer: config.maxInFlightPerPeer,
+    lockBudgetBytes: config.lockBudgetBytes,
     statsIntervalMs: config.statsIntervalMs,
     loadReportIntervalMs: config.loadReportIntervalMs,
     ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}),

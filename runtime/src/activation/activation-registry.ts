@@ -1,25 +1,79 @@
 import type { AnyObjectType } from '../define-object.js';
+import { NodeFull } from '../errors.js';
 import { objectKey } from '../names.js';
 import { Activation, type ActivationHost, type StartOptions } from './activation.js';
 
 /**
+ * A bound on the lock paths one node holds. When a ZooKeeper session ends, the server deletes all
+ * its ephemeral znodes in one transaction that lists their paths, and a stock server refuses a
+ * transaction over 2 MiB (ZOOKEEPER-4306): the crash of a node holding more would take the ensemble
+ * down. So a node refuses a new activation (`NodeFull`) once its lock paths would pass the budget.
+ */
+export interface LockBudget {
+  /** The most bytes of lock paths this node may hold (waiting or owning). */
+  bytes: number;
+  /** What one object's lock adds (`Coordinator.lockBytes`). */
+  cost(type: string, id: string): number;
+  /** Called when the node's fullness (see `ActivationRegistry.full`) may have changed. */
+  changed?(): void;
+}
+
+/**
  * The activations of one node, by object key. An activation is registered the moment it starts
  * (so every call for the object finds it, in arrival order) and leaves once it is closed (its lock
- * released or gone).
+ * released or gone). With a lock budget, a new activation that would pass it is refused.
  */
 export class ActivationRegistry implements Iterable<Activation> {
   readonly #byKey = new Map<string, Activation>();
   readonly #host: ActivationHost;
+  readonly #budget: LockBudget | undefined;
+  /** The lock cost of each registered activation (with a budget). */
+  readonly #costs = new Map<string, number>();
+  #lockBytes = 0;
+  #full = false;
   /** Set once the node stops: no new activation starts. */
   #refuseNew: (() => Error) | undefined;
 
-  constructor(host: Omit<ActivationHost, 'closed'>) {
+  constructor(host: Omit<ActivationHost, 'closed'>, budget?: LockBudget) {
+    this.#budget = budget;
     this.#host = {
       ...host,
       closed: (activation) => {
-        if (this.#byKey.get(activation.key) === activation) this.#byKey.delete(activation.key);
+        if (this.#byKey.get(activation.key) !== activation) return;
+        this.#byKey.delete(activation.key);
+        this.#release(activation.key);
       },
     };
+  }
+
+  /** Bytes of lock paths of the registered activations (0 without a budget). */
+  get lockBytes(): number {
+    return this.#lockBytes;
+  }
+
+  /**
+   * Whether the node is (about) at its lock budget: one more lock of the average cost here would pass
+   * it. Published with the node's info so that placement sends new activations elsewhere.
+   */
+  get full(): boolean {
+    return this.#full;
+  }
+
+  #release(key: string): void {
+    const cost = this.#costs.get(key);
+    if (cost === undefined) return;
+    this.#costs.delete(key);
+    this.#lockBytes -= cost;
+    this.#updateFull();
+  }
+
+  #updateFull(): void {
+    if (!this.#budget) return;
+    const average = this.#costs.size === 0 ? 0 : this.#lockBytes / this.#costs.size;
+    const full = this.#costs.size > 0 && this.#lockBytes + average > this.#budget.bytes;
+    if (full === this.#full) return;
+    this.#full = full;
+    this.#budget.changed?.();
   }
 
   get size(): number {
@@ -43,6 +97,19 @@ export class ActivationRegistry implements Iterable<Activation> {
     const registered = this.#byKey.get(key);
     if (registered) return registered;
     if (this.#refuseNew) throw this.#refuseNew();
+    if (this.#budget) {
+      const cost = this.#budget.cost(definition.type, id);
+      if (this.#lockBytes + cost > this.#budget.bytes) {
+        if (!this.#full) {
+          this.#full = true;
+          this.#budget.changed?.();
+        }
+        throw new NodeFull(this.#host.nodeName, this.#lockBytes, this.#budget.bytes);
+      }
+      this.#costs.set(key, cost);
+      this.#lockBytes += cost;
+      this.#updateFull();
+    }
     const activation = new Activation(definition, id, key, this.#host);
     this.#byKey.set(key, activation);
     void activation.start(options);
@@ -57,12 +124,20 @@ export class ActivationRegistry implements Iterable<Activation> {
   /** Forgets every activation (after a stop: they are closed, or their locks went with the session). */
   clear(): void {
     this.#byKey.clear();
+    this.#forgetCosts();
+  }
+
+  #forgetCosts(): void {
+    this.#costs.clear();
+    this.#lockBytes = 0;
+    this.#updateFull();
   }
 
   /** Drops every activation at once (session lost, stop without drain); returns how many there were. */
   dropAll(reason: 'session-lost' | 'shutdown', error?: () => Error): number {
     const activations = [...this.#byKey.values()];
     this.#byKey.clear();
+    this.#forgetCosts();
     for (const activation of activations) activation.drop(reason, error?.());
     return activations.length;
   }

@@ -5,7 +5,7 @@ import type { ActivationRegistry } from '../activation/activation-registry.js';
 import type { MemberInfo } from '../coordinator.js';
 import type { AnyObjectType } from '../define-object.js';
 import {
-  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, NodeStopping, NodeUnreachable, OwnershipLost,
+  CallTimeout, CoordinatorUnavailable, Fenced, HighlanderError, Indeterminate, NodeFull, NodeStopping, NodeUnreachable, OwnershipLost,
   deserializeError,
 } from '../errors.js';
 import type { NodeMetrics } from '../metrics.js';
@@ -85,6 +85,8 @@ interface Call {
   timeoutMs: number;
   /** The last reroutable error. */
   lastError: HighlanderError | undefined;
+  /** Nodes that refused to activate the object for this call (`NodeFull`): placement skips them. */
+  full?: Set<string>;
 }
 
 /** The error of a call that ran out of time. */
@@ -167,8 +169,8 @@ export class CallRouter implements Invoker {
       else {
         const owner = owners.get(call.key) ?? this.#place(call);
         if (owner === node.name) {
-          here = activations.activate(call.definition, call.id, { deadline: call.deadline });
-          outcome = await this.#callHere(here, call);
+          here = this.#activateHere(call);
+          outcome = here ? await this.#callHere(here, call) : AT_ONCE;
         } else {
           outcome = await this.#forward(owner, call);
         }
@@ -180,13 +182,35 @@ export class CallRouter implements Invoker {
     throw call.lastError ?? timeoutOf(call);
   }
 
-  /** For an object nobody is known to own: the node placement chooses among the live members taking activations. */
+  /**
+   * For an object nobody is known to own: the node placement chooses among the live members taking
+   * activations (not draining, not refused this call already), those not published as full first.
+   * Fullness is published with a lag and estimated, so a full-looking node is still asked before the
+   * call gives up; each node refuses a call at most once, and once all have, the last `NodeFull` is
+   * thrown. With no member at all, this node.
+   */
   #place(call: Call): string {
     const { node, placement } = this.#options;
-    const candidates = [...node.members()]
-      .filter((m) => !m.draining && !(node.draining && m.name === node.name))
+    const open = [...node.members()]
+      .filter((m) => !m.draining && !call.full?.has(m.name) && !(node.draining && m.name === node.name))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
-    return candidates.length === 0 ? node.name : placement.choose({ type: call.definition.type, id: call.id, self: node.name, candidates });
+    const roomy = open.filter((m) => !m.full);
+    const candidates = roomy.length > 0 ? roomy : open;
+    if (candidates.length > 0) return placement.choose({ type: call.definition.type, id: call.id, self: node.name, candidates });
+    if (call.full !== undefined && call.lastError) throw call.lastError;
+    return node.name;
+  }
+
+  /** Activates the object here, or notes that this node is full (`NodeFull`) and returns undefined. */
+  #activateHere(call: Call): Activation | undefined {
+    try {
+      return this.#options.activations.activate(call.definition, call.id, { deadline: call.deadline });
+    } catch (err) {
+      if (!(err instanceof NodeFull)) throw err;
+      (call.full ??= new Set()).add(this.#options.node.name);
+      call.lastError = err;
+      return undefined;
+    }
   }
 
   /** Runs the call on the activation here: once it serves, or after it closed, or wherever it says the owner is. */
@@ -242,6 +266,12 @@ export class CallRouter implements Invoker {
     if (reply.t === 'ok') return { value: reply.value };
     if (reply.t === 'err') {
       const error = deserializeError(reply.error);
+      if (error instanceof NodeFull) {
+        // Placement chose a node at its lock budget (its published info lagged): place it elsewhere.
+        owners.delete(key);
+        (call.full ??= new Set()).add(owner);
+        return { backoff: false, error };
+      }
       if (!reroutable(error)) throw error;
       owners.delete(key);
       return { backoff: true, error };

@@ -3,7 +3,7 @@ import { roundMs } from '@highlander/kit';
 import type { ActivationRegistry } from '../activation/activation-registry.js';
 import type { MemberInfo } from '../coordinator.js';
 import type { AnyObjectType } from '../define-object.js';
-import { CallTimeout, MigrationRefused, NodeStopping, NotActiveHere, UnknownObjectType, deserializeError } from '../errors.js';
+import { CallTimeout, MigrationRefused, NodeFull, NodeStopping, NotActiveHere, UnknownObjectType, deserializeError } from '../errors.js';
 import type { LifecycleEventBody } from '../events.js';
 import { objectKey, validateObjectId } from '../names.js';
 import type { PeerClient } from '../transport/peer-client.js';
@@ -89,7 +89,13 @@ export class Migration {
       if (activations.get(objectKey(type, id))) return refused(request, node.name, 'the target already has an activation of it');
       let queued!: () => void;
       const isQueued = new Promise<void>((resolve) => (queued = resolve));
-      const activation = activations.activate(definition, id, { deadline, wait: true, onQueued: () => queued() });
+      let activation;
+      try {
+        activation = activations.activate(definition, id, { deadline, wait: true, onQueued: () => queued() });
+      } catch (err) {
+        if (err instanceof NodeFull) return refused(request, node.name, `the target is at its lock budget: ${err.message}`);
+        throw err;
+      }
       // Queued behind the owner, or (if the owner released meanwhile) already serving, or failed.
       await Promise.race([isQueued, activation.admitted(deadline, timeout).catch(() => undefined)]);
       if (activation.status === 'deactivated') return refused(request, node.name, 'the target could not join the lock queue');

@@ -167,6 +167,13 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     return this.#lockQueue().acquire(type, id, options);
   }
 
+  lockBytes(type: string, id: string): number {
+    // <lock parent>/lock-<node>-<16-hex session>-<8-hex nonce>-<10-digit sequence> (lock-queue.ts), as the
+    // session-close transaction lists it: its UTF-8 bytes after a 4-byte length.
+    const node = this.#self?.name ?? '';
+    return Buffer.byteLength(this.keyspace.lockParent(type, id)) + Buffer.byteLength(node) + '/lock-'.length + 1 + 16 + 1 + 8 + 1 + 10 + 4;
+  }
+
   lastContactMs(): number {
     return this.#session?.lastContactMs ?? -Infinity;
   }
