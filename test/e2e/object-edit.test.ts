@@ -238,4 +238,35 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
       await context.close();
     }
   });
+
+  it('a change too big to diff line by line is summed up in the review: how many lines, from where', async () => {
+    await a.call('set', 'ui-big', 'add', 'ada');
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    try {
+      const page = await open(context, '/objects/set/ui-big');
+      await expect.poll(() => page.getByTestId('edit-state').isEnabled(), { timeout: timing.uiMs }).toBe(true);
+      await page.getByTestId('edit-state').click();
+      // 3,000 new lines after "ada": more differing lines than the diff works out one by one.
+      const names = ['ada', ...Array.from({ length: 3000 }, (_, i) => `name-${i}`)];
+      // Set at once (typing 3,000 lines into the field would only test the keyboard).
+      await page.getByTestId('state-text').evaluate((field, text) => {
+        const area = field as unknown as { value: string; dispatchEvent(event: Event): boolean };
+        area.value = text;
+        area.dispatchEvent(new Event('input', { bubbles: true }));
+      }, JSON.stringify({ elements: names }, null, 2));
+      await page.getByTestId('state-review').click();
+      const dialog = page.locator('dialog[open]');
+      // The summary names the first few paths, not 3,000 of them.
+      expect(await dialog.getByTestId('state-diff-summary').textContent({ timeout: timing.uiMs }))
+        .toBe('added elements[1], elements[2], elements[3], elements[4], elements[5] and 2,995 more');
+      expect(await dialog.getByTestId('line-diff-too-big').textContent({ timeout: timing.uiMs }))
+        .toMatch(/^\s*Too many changes to show line by line: 1 of 5 lines\s+become 3,001 of 3,005, the first at line 3 \(elements\[0\]\)\.\s*$/);
+      expect(await dialog.getByTestId('diff-line').count()).toBe(0);
+      await page.screenshot({ path: `${SHOTS}object-edit-diff-too-big.png` });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      expect(await a.call<boolean>('set', 'ui-big', 'has', 'name-0')).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
 });
