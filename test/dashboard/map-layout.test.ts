@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlotAllocator, cellGrid, regionLayout, slotAt, slotPosition } from '../../dashboard/src/lib/map-layout.ts';
+import { SlotAllocator, cellGrid, devicePixels, regionLayout, slotAt, slotPosition } from '../../dashboard/src/lib/map-layout.ts';
 
 describe('regionLayout', () => {
   it('puts three nodes side by side on a wide screen, equal and without overlap', () => {
@@ -39,6 +39,18 @@ describe('cellGrid', () => {
     expect(g.cell).toBeLessThan(2.5);
   });
 
+  it('makes a cell of two device pixels or more a whole number of them, still holding the capacity', () => {
+    for (const dpr of [1, 1.5, 2, 3]) {
+      for (const capacity of [7, 60, 500, 3000]) {
+        const g = cellGrid({ x: 0, y: 0, width: 447.3, height: 611.9 }, capacity, 26, dpr);
+        expect(g.columns * g.rows).toBeGreaterThanOrEqual(capacity);
+        expect(g.columns * g.cell).toBeLessThanOrEqual(447.3);
+        if (g.cell * dpr >= 2) expect(Number.isInteger(Math.round(g.cell * dpr * 1e9) / 1e9)).toBe(true);
+      }
+    }
+    expect(cellGrid(area, 500, 26, 2).cell).toBeLessThanOrEqual(cellGrid(area, 500).cell);
+  });
+
   it('maps slots to positions and back', () => {
     const g = cellGrid(area, 500);
     for (const slot of [0, 1, g.columns - 1, g.columns, 499]) {
@@ -47,6 +59,23 @@ describe('cellGrid', () => {
     }
     expect(slotAt(area, g, -1, 5)).toBe(-1);
     expect(slotAt(area, g, g.columns * g.cell + 1, 5)).toBe(-1);
+  });
+});
+
+describe('devicePixels', () => {
+  it('rounds each edge to a device pixel, so neighbours share their edges exactly', () => {
+    expect(devicePixels(10.3, 20.6, 7.5, 7.5, 1)).toEqual({ x: 10, y: 21, width: 8, height: 7 });
+    expect(devicePixels(10.3, 20.6, 7.5, 7.5, 2)).toEqual({ x: 21, y: 41, width: 15, height: 15 });
+    const step = 8.25;
+    for (let i = 0; i < 20; i++) {
+      const a = devicePixels(3.4 + i * step, 0, step, step, 1.5);
+      const b = devicePixels(3.4 + (i + 1) * step, 0, step, step, 1.5);
+      expect(a.x + a.width).toBe(b.x);
+    }
+  });
+
+  it('keeps a sliver at least one device pixel wide', () => {
+    expect(devicePixels(5.1, 5.1, 0.2, 0.2, 1)).toEqual({ x: 5, y: 5, width: 1, height: 1 });
   });
 });
 

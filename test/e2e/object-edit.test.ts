@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Browser, BrowserContext, Locator, Page } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failOnPageErrors, watchPageErrors } from './page-errors.js';
 import { launchChromium } from '../../scripts/browser.js';
 import type { NodeProcess } from '../../scripts/cluster.js';
+import { s3ClientConfig } from '../../scripts/servers/s3-client-config.js';
+import { s3Config } from '../harness/servers.js';
 import { timing } from '../harness/timing.js';
 import { DashboardStack, OPERATOR, VIEWER } from './dashboard-stack.js';
 
@@ -35,6 +38,15 @@ async function open(context: BrowserContext, path: string, token = OPERATOR): Pr
 }
 
 const valueOf = (node: NodeProcess, id: string) => node.call<number>('counter', id, 'value', null);
+
+/** The rows of a line diff as `<kind> <marker> <text>` (indentation left out): what a reader sees, colour aside. */
+function diffRows(diff: Locator): Promise<string[]> {
+  return diff.getByTestId('diff-line').evaluateAll((rows) => rows.map((row) => {
+    const marker = row.querySelector('.marker')?.textContent ?? '';
+    const text = row.querySelector('.text')?.lastChild?.textContent ?? '';
+    return [row.getAttribute('data-kind'), marker.trim(), text.trim()].filter(Boolean).join(' ');
+  }));
+}
 
 beforeAll(async () => {
   if (!existsSync(DIST)) throw new Error('no built dashboard: run `npm run build:dashboard` (scripts/test.sh does)');
@@ -142,6 +154,13 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
       await editor.fill('{ "value": 42 }');
       await page.getByTestId('state-review').click();
       expect(await page.locator('dialog[open]').getByTestId('state-diff-summary').textContent()).toBe('changed value');
+      // The changed line, old and new, each with its marker: not colour alone.
+      expect(await diffRows(page.locator('dialog[open]').getByTestId('line-diff'))).toEqual([
+        'same {', 'changed-removed − "value": 1', 'changed-added + "value": 42', 'same }',
+      ]);
+      // The dialog holds the diff without scrolling sideways.
+      expect(await page.locator('dialog[open]').evaluate((d) => d.scrollWidth - d.clientWidth)).toBeLessThanOrEqual(0);
+      await page.screenshot({ path: `${SHOTS}object-edit-diff.png` });
       await page.locator('dialog[open]').getByTestId('confirm').click();
       await page.getByTestId('notice-success').filter({ hasText: 'Replaced the state of counter/ui-3' }).waitFor({ timeout: timing.uiActionMs });
       expect(await valueOf(b, 'ui-3')).toBe(42);
@@ -178,4 +197,76 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
       await context.close();
     }
   }, timing.uiLongTestMs);
+
+  it('when the store holds something else at the same version as memory, the object view says so and shows the lines and paths where', async () => {
+    for (const name of ['ada', 'grace', 'lin']) await a.call('set', 'ui-diff', 'add', name);
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const s3 = new S3Client(s3ClientConfig(s3Config()));
+    try {
+      const page = await open(context, '/objects/set/ui-diff');
+      const summary = page.getByTestId('diff-summary');
+      // Every call is persisted before it is answered: once read, memory and store agree.
+      await expect.poll(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return summary.textContent({ timeout: timing.uiLookMs }).catch(() => null);
+      }, { timeout: timing.uiMs, interval: timing.pollMs }).toBe('In memory and persisted state are the same.');
+      expect(await page.getByTestId('line-diff').count()).toBe(0);
+
+      // Rewrite the stored document behind the owner's back, keeping its version and epoch.
+      const { bucket } = s3Config();
+      const key = `${stack.config.root.slice(1)}/objects/set/ui-diff.json`;
+      const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const envelope = JSON.parse(await stored.Body!.transformToString('utf8')) as { highlander: unknown; state: unknown };
+      const tampered = { highlander: envelope.highlander, state: { note: 'written outside the owner', elements: ['ada', 'grace', 'linus'] } };
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(tampered), ContentType: 'application/json', Metadata: stored.Metadata }));
+
+      await expect.poll(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return summary.textContent({ timeout: timing.uiLookMs }).catch(() => null);
+      }, { timeout: timing.uiMs, interval: timing.pollMs }).toMatch(/^At the same version \(\d+\) they differ: changed elements\[2\]; only persisted note\. Lines 5–6 of the diff below\.$/);
+      const diff = page.getByTestId('line-diff');
+      expect(await diffRows(diff)).toEqual([
+        'same "elements": [', 'same "ada",', 'same "grace",',
+        'changed-removed − "linus"', 'changed-removed − ],', 'removed − "note": "written outside the owner"',
+        'changed-added + "lin"', 'changed-added + ]',
+        'same }',
+      ]);
+      expect(await diff.getByTestId('line-diff-counts').textContent()).toBe('lines: 2 changed, 0 added, 1 removed');
+      await page.screenshot({ path: `${SHOTS}object-state-differs-1440x900.png` });
+    } finally {
+      s3.destroy();
+      await context.close();
+    }
+  });
+
+  it('a change too big to diff line by line is summed up in the review: how many lines, from where', async () => {
+    await a.call('set', 'ui-big', 'add', 'ada');
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    try {
+      const page = await open(context, '/objects/set/ui-big');
+      await expect.poll(() => page.getByTestId('edit-state').isEnabled(), { timeout: timing.uiMs }).toBe(true);
+      await page.getByTestId('edit-state').click();
+      // 3,000 new lines after "ada": more differing lines than the diff works out one by one.
+      const names = ['ada', ...Array.from({ length: 3000 }, (_, i) => `name-${i}`)];
+      // Set at once (typing 3,000 lines into the field would only test the keyboard).
+      await page.getByTestId('state-text').evaluate((field, text) => {
+        const area = field as unknown as { value: string; dispatchEvent(event: Event): boolean };
+        area.value = text;
+        area.dispatchEvent(new Event('input', { bubbles: true }));
+      }, JSON.stringify({ elements: names }, null, 2));
+      await page.getByTestId('state-review').click();
+      const dialog = page.locator('dialog[open]');
+      // The summary names the first few paths, not 3,000 of them.
+      expect(await dialog.getByTestId('state-diff-summary').textContent({ timeout: timing.uiMs }))
+        .toBe('added elements[1], elements[2], elements[3], elements[4], elements[5] and 2,995 more');
+      expect(await dialog.getByTestId('line-diff-too-big').textContent({ timeout: timing.uiMs }))
+        .toMatch(/^\s*Too many changes to show line by line: 1 of 5 lines\s+become 3,001 of 3,005, the first at line 3 \(elements\[0\]\)\.\s*$/);
+      expect(await dialog.getByTestId('diff-line').count()).toBe(0);
+      await page.screenshot({ path: `${SHOTS}object-edit-diff-too-big.png` });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      expect(await a.call<boolean>('set', 'ui-big', 'has', 'name-0')).toBe(false);
+    } finally {
+      await context.close();
+    }
+  });
 });

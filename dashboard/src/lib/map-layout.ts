@@ -55,17 +55,34 @@ export function regionLayout(count: number, width: number, height: number, optio
   });
 }
 
-/** The biggest square cells (at most `maxCell` px) so that `capacity` of them fit in `area`. */
-export function cellGrid(area: Rect, capacity: number, maxCell = 26): CellGrid {
+/**
+ * The biggest square cells (at most `maxCell` px) so that `capacity` of them fit in `area`. With a
+ * device pixel ratio `dpr`, a cell of at least two device pixels is a whole number of them, so that
+ * every cell is drawn the same size and its edges fall on device pixels (no anti-aliased seams).
+ */
+export function cellGrid(area: Rect, capacity: number, maxCell = 26, dpr = 1): CellGrid {
   const n = Math.max(1, capacity);
   if (area.width <= 0 || area.height <= 0) return { cell: 0, columns: 1, rows: n };
   let cell = Math.min(maxCell, Math.sqrt((area.width * area.height) / n));
   for (;;) {
-    const columns = Math.max(1, Math.floor(area.width / cell));
-    const rows = Math.floor(area.height / cell);
-    if (columns * rows >= n || cell <= 0.5) return { cell, columns, rows: Math.max(rows, Math.ceil(n / columns)) };
+    // Rounding down only makes cells smaller: a fit stays a fit.
+    const side = cell * dpr >= 2 ? Math.floor(cell * dpr) / dpr : cell;
+    const columns = Math.max(1, Math.floor(area.width / side));
+    const rows = Math.floor(area.height / side);
+    if (columns * rows >= n || side <= 0.5) return { cell: side, columns, rows: Math.max(rows, Math.ceil(n / columns)) };
     cell *= 0.97;
   }
+}
+
+/**
+ * A rectangle in CSS pixels as whole device pixels: each edge rounded to the nearest one, at least
+ * one wide and high. Rectangles that share an edge in CSS pixels share it in device pixels, so
+ * neighbours neither overlap nor leave a seam; drawn with the identity transform, fills are crisp.
+ */
+export function devicePixels(x: number, y: number, width: number, height: number, dpr: number): Rect {
+  const left = Math.round(x * dpr);
+  const top = Math.round(y * dpr);
+  return { x: left, y: top, width: Math.max(1, Math.round((x + width) * dpr) - left), height: Math.max(1, Math.round((y + height) * dpr) - top) };
 }
 
 /** The top-left corner of slot `slot` in a grid laid out row by row from `area`'s corner. */
