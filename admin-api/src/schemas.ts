@@ -109,7 +109,7 @@ export const MetricsHistoryQuery = z.strictObject({
 });
 
 const HISTORY_LIMIT_RULE = 'must be a whole number from 1 to 1000';
-const HISTORY_BEFORE_RULE = 'must be the `cursor` of a previous page (a whole number from 1)';
+const HISTORY_BEFORE_RULE = 'must be the cursor of a previous page (a whole number from 1)';
 export const ObjectHistoryQuery = z.strictObject({
   limit: z.coerce.number({ error: HISTORY_LIMIT_RULE }).int(HISTORY_LIMIT_RULE).min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100)
     .meta({ description: 'Entries, 1..1000 (default 100).' }),
