@@ -358,6 +358,8 @@ export class ObjectHistory {
   #bound(record: ObjectRecord): void {
     const over = record.entries.length - this.maxEntriesPerObject;
     if (over > 0) this.#forget(record, record.entries.splice(0, over));
+    // Only when over: iterating a Map whose front was churned by delete-and-set skips every deleted slot.
+    if (this.#size <= this.maxEntries) return;
     for (const [key, oldest] of this.#objects) {
       if (this.#size <= this.maxEntries) break;
       if (oldest === record) continue;
