@@ -150,7 +150,7 @@ export const ADMIN_OPTIONS = defineOptions({
   },
   historyMaxEntries: {
     flag: 'history-max-entries', env: 'HIGHLANDER_HISTORY_MAX_ENTRIES', group: 'Output', placeholder: '<n>', default: String(OBJECT_HISTORY_DEFAULTS.maxEntries),
-    description: 'Ownership history entries kept in all (about 200 bytes each in memory); beyond, the objects whose history changed longest ago are forgotten.',
+    description: 'Ownership history entries kept in all (in memory about 350 bytes each at 2 per object; on disk at most twice that many lines of about 170 bytes); beyond, the objects whose history changed longest ago are forgotten.',
     schema: integer(1),
   },
   logLevel: {
