@@ -116,9 +116,12 @@ describe('ownership history over a real cluster', () => {
     expect(file).toContain('"id":"h-1"');
     await startApi();
     expect(await history('h-1')).toEqual(before);
-    // The nodes send their recent events again to the new process: nothing is folded twice.
-    await cluster.nodes[0]!.call('counter', 'h-2', 'increment', null);
-    await expect.poll(async () => (await history('h-2')).items.length, { timeout: timing.eventMs }).toBe(1);
+    // Each node sends its recent events again to the new process (h-1's among them): nothing is folded twice. An
+    // object activated on each node now shows once that node's stream has caught up.
+    for (const [i, node] of cluster.nodes.entries()) {
+      await node.call('counter', `h-after-${i}`, 'increment', null);
+      await expect.poll(async () => (await history(`h-after-${i}`)).items.length, { timeout: timing.eventMs }).toBe(1);
+    }
     expect(await history('h-1')).toEqual(before);
   });
 
@@ -137,6 +140,31 @@ describe('ownership history over a real cluster', () => {
     const rest = await history('h-bounded', `?limit=3&before=${firstPage.cursor}`);
     expect(rest.items).toEqual(all.items.slice(3));
     expect(rest.cursor).toBeUndefined();
+  });
+
+  it("ends a paused owner's activation when another takes over (reason unknown), then with the reason it reports once resumed", async () => {
+    const [a, b] = cluster.nodes;
+    await a!.call('counter', 'h-paused', 'increment', null);
+    await expect.poll(() => ownerOf('h-paused'), { timeout: timing.eventMs }).toBe('node-a');
+    const onA = () => history('h-paused').then((page) => page.items.find((e: { node: string }) => e.node === 'node-a'));
+    a!.kill('SIGSTOP');
+    try {
+      const forced = await request('POST', '/api/objects/counter/h-paused/evict', OPERATOR, { force: true });
+      expect(forced.body).toMatchObject({ owner: 'node-a', forced: true });
+      await b!.call('counter', 'h-paused', 'increment', null);
+      // node-b's activation arrives while node-a cannot say anything: node-a's ended then, for a reason not known yet.
+      await expect.poll(async () => (await history('h-paused')).items.map((e: { node: string; end: number | null }) => [e.node, e.end === null]), { timeout: timing.eventMs })
+        .toEqual([['node-b', true], ['node-a', false]]);
+      const [current, previous] = (await history('h-paused')).items;
+      expect(previous).toMatchObject({ reason: 'unknown', end: current.start, activeMs: null });
+    } finally {
+      a!.kill('SIGCONT');
+    }
+    // Resumed, node-a reports how its activation ended (the eviction it was asked for, a fenced write, or its
+    // session expired while it was stopped), and that replaces the guess.
+    await expect.poll(async () => (await onA())?.reason, { timeout: timing.failoverMs }).toMatch(/^(evicted|fenced|session-lost)$/);
+    expect((await onA()).activeMs).toEqual(expect.any(Number));
+    expect((await history('h-paused')).items[0]).toMatchObject({ kind: 'activation', node: 'node-b', end: null });
   });
 
   it('answers an object never seen with no entries', async () => {
