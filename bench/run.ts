@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startRadosgw, type RadosgwServer } from '../scripts/servers/radosgw.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../scripts/servers/zookeeper.js';
+import { adminHistoryQuery, adminHistoryRecord } from './admin-history.js';
 import { adminHot, adminHotHttp } from './admin-hot.js';
 import { adminMemory } from './admin-memory.js';
 import { adminReconcile } from './admin-reconcile.js';
@@ -30,7 +31,7 @@ import { formatNumber, formatRatio, formatSeconds, median } from './stats.js';
 import { audience } from './audience.js';
 import { processesWithArgument } from './proc-stats.js';
 
-const BENCHMARKS: readonly Benchmark[] = [localQuery, metricsCost, forward, coldActivation, coldActivationLatency, hotObject, isolation, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, adminHot, adminHotHttp, dashboardFirstRender, dashboardFps, audience];
+const BENCHMARKS: readonly Benchmark[] = [localQuery, metricsCost, forward, coldActivation, coldActivationLatency, hotObject, isolation, memory, adminSnapshot, adminMemory, adminReconcile, adminStream, adminHot, adminHotHttp, adminHistoryRecord, adminHistoryQuery, dashboardFirstRender, dashboardFps, audience];
 const BUCKET = 'highlander-bench';
 const DEFAULT_MEMORY_OBJECTS = 50_000;
 const USAGE = `usage: npm run bench -- [--runs N] [--only ${BENCHMARKS.map((b) => b.name).join('|')}[,…]] [--duration-ms N] [--warmup-ms N] [--memory-objects N] [--admin-objects N] [--audience-participants N] [--audience-seconds N] [--audience-steps N,N,…] [--audience-step-seconds N]`;

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StateStore } from '@highlander/runtime';
 import { ZkSession } from '@highlander/runtime/zookeeper';
@@ -11,6 +11,7 @@ import { AuditLog } from './audit-log.js';
 import type { TokenConfig } from './auth.js';
 import { LiveClusterActions } from './cluster-actions.js';
 import { LiveClusterModel } from './model/live-cluster-model.js';
+import { ObjectHistory } from './object-history.js';
 import type { ClusterSource } from './cluster-source.js';
 import type { NodeAccess } from './node-access.js';
 import { NodeAdminClient } from './node-admin-client.js';
@@ -47,6 +48,11 @@ export interface AdminApiOptions {
   tokens: readonly TokenConfig[];
   /** The audit log (JSON lines; created with its folder when missing). */
   auditLogPath: string;
+  /**
+   * Each object's ownership history (object-history.ts): the JSONL file and its bounds.
+   * @default `object-history.jsonl` beside the audit log; 100 entries per object, 200000 in all
+   */
+  history?: { path?: string; maxEntriesPerObject?: number; maxEntries?: number };
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free one. @default 8080 */
@@ -119,7 +125,14 @@ export class AdminApi {
         ...(options.nodeTls !== undefined ? { tls: options.nodeTls } : {}),
       };
       const nodes = new NodeAdminClient(nodeAccess);
-      const common = { storage, logger, nodeAccess, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
+      const history = await ObjectHistory.open({
+        path: resolve(options.history?.path ?? join(dirname(resolve(options.auditLogPath)), 'object-history.jsonl')),
+        logger,
+        ...(options.history?.maxEntriesPerObject !== undefined ? { maxEntriesPerObject: options.history.maxEntriesPerObject } : {}),
+        ...(options.history?.maxEntries !== undefined ? { maxEntries: options.history.maxEntries } : {}),
+      });
+      cleanups.push(() => history.close());
+      const common = { storage, logger, nodeAccess, history, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
       let forced: { zookeeper: ZkSession } | { source: ClusterSource };
       let model: LiveClusterModel;
       if ('source' in options.cluster) {
@@ -192,7 +205,7 @@ export class AdminApi {
     }
   }
 
-  /** Closes the stream (1001 to every client), the server, the audit log and the model. Idempotent. */
+  /** Closes the stream (1001 to every client), the server, the audit log, the model and the object history. Idempotent. */
   close(): Promise<void> {
     return this.#close();
   }

@@ -1,5 +1,6 @@
 import type { LifecycleEvent } from '@highlander/runtime';
 import type { HistoryResolution, StatsSample } from './model/stats-history.js';
+import type { HistoryPage } from './object-history.js';
 
 /**
  * What the HTTP and ws layer of the admin API needs from the rest of it. `ClusterModel` (the live
@@ -150,6 +151,11 @@ export interface ClusterModel {
   watchLockQueue(type: string, id: string, listener: (queue: LockQueueEntryView[]) => void): () => void;
   /** Events after `since` (oldest first), at most `limit`; `cursor` is the last one returned (or `since`). */
   events(since: number, limit: number): { events: ModelEvent[]; cursor: number };
+  /**
+   * One object's ownership history (activations with node, epoch, start, end and reason; migrations;
+   * fenced writes), newest first, also for objects no longer active; `before`: a previous page's cursor.
+   */
+  history(type: string, id: string, query: { limit: number; before?: number }): HistoryPage;
   /** The nodes' call metrics after `since` (ms): each node's samples of the last hour (`1s`), or per node and minute of the last day (`1m`). */
   statsHistory(resolution: HistoryResolution, since: number): StatsSample[];
   /** Subscribes to model changes; returns the unsubscribe function. */

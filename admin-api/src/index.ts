@@ -35,6 +35,8 @@ export { LiveClusterModel } from './model/live-cluster-model.js';
 export type { LiveClusterModelOptions, LiveClusterModelSourceOptions } from './model/live-cluster-model.js';
 export { StatsHistory } from './model/stats-history.js';
 export type { HistoryResolution, StatsHistoryOptions, StatsSample } from './model/stats-history.js';
+export { OBJECT_HISTORY_DEFAULTS, ObjectHistory } from './object-history.js';
+export type { ActivationEndReason, HistoryEntry, HistoryPage, ObjectHistoryOptions } from './object-history.js';
 export { HOT_FIGURES, HotObjects, compareRows, topRows } from './model/hot-objects.js';
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {

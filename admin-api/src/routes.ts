@@ -14,7 +14,7 @@ import {
   EvictResultSchema, HealthSchema, LockQueueSchema, MigrateBody, MigrateResultSchema, NodeParams, NodeViewSchema, NodesSchema,
   HotPageSchema, HotQueryParams, ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
-  TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema,
+  TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema, ObjectHistoryQuery, HistoryPageSchema,
 } from './schemas.js';
 import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
 
@@ -207,6 +207,17 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       summary: "The object's lock queue, read from ZooKeeper now (the owner first; empty when not active)",
       params: ObjectParams, response: LockQueueSchema, errors: ['COORDINATOR_UNAVAILABLE'],
       handle: async ({ params }) => ({ type: params.type, id: params.id, queue: await model.lockQueue(params.type, params.id) }),
+    }),
+    route({
+      method: 'get', path: '/api/objects/:type/:id/history', operationId: 'getObjectHistory', tag: 'objects', access: 'viewer',
+      summary: "The object's ownership history, newest first: activations (node, epoch, start, end, reason), migrations, fenced writes",
+      description:
+        "Folded from the nodes' lifecycle events (never per call) and kept by the admin API in a JSON-lines file, so it answers " +
+        'for objects that are no longer active and survives a restart of the admin API. Bounded per object (100 entries by ' +
+        'default, the oldest dropped) and in all (200,000 by default; the objects whose history changed longest ago are ' +
+        'forgotten). An object never seen has no entries. Older entries: pass `cursor` back as `before`.',
+      params: ObjectParams, query: ObjectHistoryQuery, response: HistoryPageSchema, errors: [],
+      handle: ({ params, query }) => model.history(params.type, params.id, { limit: query.limit, ...(query.before !== undefined ? { before: query.before } : {}) }),
     }),
     route({
       method: 'get', path: '/api/storage', operationId: 'listStorage', tag: 'storage', access: 'viewer',

@@ -6,6 +6,7 @@ import {
 import { MAX_TITLE_LENGTH, MODERATION_ACTIONS, type ModerationAction, type QnaPresenterView } from '@highlander/audience';
 import { CODE_PATTERN } from '@highlander/audience';
 import type { AuditRecord } from './audit-log.js';
+import type { HistoryPage } from './object-history.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
   CallResult, ClusterSummary, DrainResult, EvictResult, HotObjectView, ObjectTypeView, ReplaceStateResult, LockQueueEntryView, MigrateResult, NodeView, ObjectDetail, ObjectView, Page, PersistedObject, StoredSummary,
@@ -105,6 +106,15 @@ export const MetricsHistoryQuery = z.strictObject({
     .default('1s').meta({ description: "`1s`: every node's samples as sent, the last hour; `1m`: rolled up per node and minute, the last day." }),
   since: z.coerce.number({ error: 'since must be a time in ms since the epoch' }).int('since must be a whole number of ms since the epoch').min(0).default(0)
     .meta({ description: 'Samples that ended after this time (ms since the epoch; 0: all kept).' }),
+});
+
+const HISTORY_LIMIT_RULE = 'must be a whole number from 1 to 1000';
+const HISTORY_BEFORE_RULE = 'must be the cursor of a previous page (a whole number from 1)';
+export const ObjectHistoryQuery = z.strictObject({
+  limit: z.coerce.number({ error: HISTORY_LIMIT_RULE }).int(HISTORY_LIMIT_RULE).min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100)
+    .meta({ description: 'Entries, 1..1000 (default 100).' }),
+  before: z.coerce.number({ error: HISTORY_BEFORE_RULE }).int(HISTORY_BEFORE_RULE).min(1, HISTORY_BEFORE_RULE).max(Number.MAX_SAFE_INTEGER, HISTORY_BEFORE_RULE).optional()
+    .meta({ description: 'Entries older than this: the `cursor` of the previous page.' }),
 });
 
 export const AuditQuery = z.strictObject({
@@ -267,6 +277,34 @@ export const StatsSampleSchema = z.object({
 }).meta({ id: 'StatsSample' });
 
 export const MetricsHistorySchema = z.object({ resolution: z.enum(['1s', '1m']), samples: z.array(StatsSampleSchema) });
+
+const ACTIVATION_END_REASONS = ['idle', 'evicted', 'migrated', 'drained', 'shutdown', 'fenced', 'session-lost', 'node-left', 'unknown'] as const;
+export const HistoryEntrySchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('activation'),
+    seq: z.number().int().meta({ description: 'Increasing over the whole history: the paging cursor.' }),
+    node: z.string(),
+    epoch: z.string(),
+    start: z.number().meta({ description: 'When it became active (ms since the epoch).' }),
+    end: z.number().nullable().meta({ description: 'When it ended (ms since the epoch); null while active.' }),
+    reason: z.enum(ACTIVATION_END_REASONS).nullable().meta({
+      description: "Why it ended: the runtime's deactivation reason; `node-left`: its node left the cluster without saying; `unknown`: a later activation began before its end was reported. Null while active.",
+    }),
+    activeMs: z.number().nullable().meta({ description: 'How long it was active, as its node measured it (null while active, or not reported).' }),
+  }).meta({ id: 'HistoryActivation' }),
+  z.object({ kind: z.literal('migration'), seq: z.number().int(), time: z.number(), from: z.string(), to: z.string(), durationMs: z.number() }).meta({ id: 'HistoryMigration' }),
+  z.object({
+    kind: z.literal('fenced'), seq: z.number().int(), time: z.number(),
+    node: z.string().meta({ description: 'The node whose write the store refused (a former owner).' }), epoch: z.string(),
+  }).meta({ id: 'HistoryFenced' }),
+]);
+
+export const HistoryPageSchema = z.object({
+  type: z.string(),
+  id: z.string(),
+  items: z.array(HistoryEntrySchema).meta({ description: 'Newest first.' }),
+  cursor: z.string().optional().meta({ description: 'Pass back as `before` for older entries; absent on the last page.' }),
+}).meta({ id: 'HistoryPage' });
 
 export const PrincipalSchema = z.object({ name: z.string(), role: z.enum(['viewer', 'operator']) });
 
@@ -436,5 +474,6 @@ const schemasMatchContracts: [
   Exactly<z.infer<typeof ObjectTypeViewSchema>, ObjectTypeView>,
   Exactly<z.infer<typeof CallResultSchema>, CallResult>,
   Exactly<z.infer<typeof ReplaceStateResultSchema>, ReplaceStateResult>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  Exactly<z.infer<typeof HistoryPageSchema>, HistoryPage>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void schemasMatchContracts;

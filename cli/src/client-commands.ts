@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CallResult, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
+import type { CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -12,7 +12,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `hot`, `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
+ * `hot`, `show`, `history`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -540,4 +540,48 @@ const metrics = clientCommand({
   },
 });
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, get, call, put, evict, migrate, drain, metrics];
+const history = clientCommand({
+  name: 'history',
+  brief: "an object's ownership history: activations, migrations, fenced writes",
+  synopsis: '<type>/<id>',
+  summary:
+    "Prints an object's ownership history, newest first, as the admin API keeps it (also for objects no longer active): each " +
+    'activation with its node, epoch, start and end (UTC) and why it ended, each migration with its duration, each fenced write refused.',
+  options: defineOptions({
+    limit: { flag: 'limit', group: 'History', placeholder: '<n>', default: '50', description: 'Entries, 1 to 1000.', schema: integer(1, 1000) },
+    before: {
+      flag: 'before', group: 'History', placeholder: '<cursor>', defaultText: 'the newest',
+      description: 'Entries older than this cursor (printed under the table when there are more).', schema: integer(1),
+    },
+  }),
+  positionals: ['<type>/<id>'],
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const query = new URLSearchParams({ limit: String(values.limit) });
+    if (values.before !== undefined) query.set('before', String(values.before));
+    print(await api.get<HistoryPage>(`${path(object)}/history?${query}`), (page) => {
+      if (page.items.length === 0) return `no history for ${object.type}/${object.id}: the admin API has seen no activation of it`;
+      const table = formatTable(['WHEN (UTC)', 'EVENT', 'NODE', 'EPOCH', 'UNTIL (UTC)', 'FOR', 'DETAIL'], page.items.map(historyRow), { right: [5] });
+      return page.cursor ? `${table}\nolder entries: --before ${page.cursor}` : table;
+    });
+  },
+});
+
+const utc = (time: number) => new Date(time).toISOString().slice(0, 23).replace('T', ' ');
+
+function historyRow(entry: HistoryEntry): (string | number)[] {
+  switch (entry.kind) {
+    case 'activation':
+      return [
+        utc(entry.start), 'activation', entry.node, entry.epoch, entry.end === null ? 'active' : utc(entry.end),
+        entry.end === null ? formatDuration(Math.max(0, Date.now() - entry.start)) : formatDuration(entry.activeMs ?? entry.end - entry.start),
+        entry.reason === null ? '' : `ended: ${entry.reason}`,
+      ];
+    case 'migration':
+      return [utc(entry.time), 'migration', `${entry.from} → ${entry.to}`, '', '', formatDuration(entry.durationMs), ''];
+    case 'fenced':
+      return [utc(entry.time), 'fenced write', entry.node, entry.epoch, '', '', 'refused by the store: a newer owner holds it'];
+  }
+}
+
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, evict, migrate, drain, metrics];

@@ -372,6 +372,7 @@ describe('OpenAPI document', () => {
   const expected = [
     'get /healthz', 'get /readyz', 'get /metrics', 'get /api/openapi.json', 'get /api/stream', 'get /api/summary', 'get /api/nodes',
     'get /api/nodes/{name}', 'get /api/objects', 'get /api/hot', 'get /api/objects/{type}/{id}', 'get /api/objects/{type}/{id}/queue',
+    'get /api/objects/{type}/{id}/history',
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/metrics/history', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
@@ -425,6 +426,12 @@ describe('OpenAPI document', () => {
     expect(hot.parameters[3].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200, default: 20 });
     expect(hot.responses['400']['x-error-codes']).toEqual(['VALIDATION_FAILED']);
     expect(hot.responses['200'].content['application/json'].schema.properties.items.items).toEqual({ $ref: '#/components/schemas/HotObjectView' });
+
+    const history = doc.paths['/api/objects/{type}/{id}/history'].get;
+    expect(history['x-required-role']).toBe('viewer');
+    expect(history.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(['path:type', 'path:id', 'query:limit', 'query:before']);
+    expect(history.parameters[2].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000, default: 100 });
+    expect(history.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/HistoryPage' });
 
     // Every $ref resolves.
     const refs = [...res.text.matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);

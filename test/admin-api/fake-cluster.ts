@@ -2,7 +2,7 @@ import type {
   ClusterActions, ClusterModel, HotObjectView, HotQuery, ObjectTypeView, ReplaceStateResult, ClusterSummary, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectDetail, ObjectQuery,
   ObjectView, Page, PersistedObject, Storage, StoredSummary, HistoryResolution, StatsSample,
 } from '@highlander/admin-api';
-import { StatsHistory } from '@highlander/admin-api';
+import { StatsHistory, type HistoryPage } from '@highlander/admin-api';
 import type { LifecycleEventBody } from '@highlander/runtime';
 import { NotActiveHere } from '@highlander/runtime';
 import { HotObjects } from '@highlander/admin-api';
@@ -152,6 +152,10 @@ export class FakeModel implements ClusterModel {
       set.delete(listener);
       if (set.size === 0) this.#queueWatchers.delete(key);
     };
+  }
+
+  history(type: string, id: string): HistoryPage {
+    return { type, id, items: [] };
   }
 
   statsHistory(resolution: HistoryResolution, since: number): StatsSample[] {

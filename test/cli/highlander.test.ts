@@ -213,6 +213,40 @@ describe('highlander CLI on a live cluster', () => {
     expect(badLimit.stderr).toContain("--limit '500'");
   });
 
+  it("prints an object's ownership history, newest first, also once it is no longer active, and pages with --before", async () => {
+    for (let round = 0; round < 2; round++) {
+      expect((await highlander(['call', 'counter/cli-history', 'add', '1'])).code).toBe(0);
+      await expect.poll(async () => (await detail('counter', 'cli-history'))?.object?.owner, { timeout: timing.eventMs }).toBeDefined();
+      expect((await highlander(['evict', 'counter/cli-history'])).code).toBe(0);
+      await expect.poll(async () => {
+        const run = await highlander(['history', 'counter/cli-history', '--json'], { HIGHLANDER_API_TOKEN: VIEWER });
+        return JSON.parse(run.stdout).items.filter((e: { reason: string | null }) => e.reason === 'evicted').length;
+      }, { timeout: timing.eventMs, interval: timing.pollMs }).toBe(round + 1);
+    }
+    const table = await highlander(['history', 'counter/cli-history'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(table.code, table.stderr).toBe(0);
+    const [header, ...rows] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^WHEN \(UTC\)\s+EVENT\s+NODE\s+EPOCH\s+UNTIL \(UTC\)\s+FOR\s+DETAIL$/);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\s+activation\s+node-[abc]\s+\d+\s+\d{4}-.*ended: evicted$/);
+
+    const first = await highlander(['history', 'counter/cli-history', '--limit', '1']);
+    const cursor = /older entries: --before (\d+)$/m.exec(first.stdout)?.[1];
+    expect(cursor).toBeDefined();
+    const older = await highlander(['history', 'counter/cli-history', '--limit', '1', '--before', cursor!, '--json']);
+    expect(JSON.parse(older.stdout).items).toHaveLength(1);
+    expect(JSON.parse(older.stdout).cursor).toBeUndefined();
+
+    const never = await highlander(['history', 'counter/cli-never']);
+    expect(never.code).toBe(0);
+    expect(never.stdout).toContain('no history for counter/cli-never');
+    const badLimit = await highlander(['history', 'counter/cli-history', '--limit', '0']);
+    expect(badLimit.code).toBe(2);
+    expect(badLimit.stderr).toContain("--limit '0'");
+    const badTarget = await highlander(['history', 'counter']);
+    expect(badTarget.code).toBe(2);
+  });
+
   it('exits 1 with the API\'s code and message when the API refuses', async () => {
     const missing = await highlander(['show', 'counter/never-seen']);
     expect(missing.code).toBe(1);

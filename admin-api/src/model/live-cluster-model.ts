@@ -7,6 +7,7 @@ import type { ClusterSource, SourceLockEntry } from '../cluster-source.js';
 import type {
   ClusterModel, ClusterSummary, HotObjectView, HotQuery, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from '../contracts.js';
+import { ObjectHistory, type HistoryPage } from '../object-history.js';
 import { ZooKeeperSource } from '../zookeeper-source.js';
 import { ClusterState, type StateChange } from './cluster-state.js';
 import { ModelEventLog } from './event-log.js';
@@ -55,6 +56,11 @@ export interface LiveClusterModelCommonOptions {
    * @default 10000
    */
   maxEvents?: number;
+  /**
+   * Where each object's ownership history is kept (the model records into it; `stop()` does not close it).
+   * @default one in memory only, with the default bounds
+   */
+  history?: ObjectHistory;
   /** Where failures of background work (reconciliation, listings, event streams) are logged. @default pino at level info */
   logger?: Logger;
   /** The cluster secret and TLS of the nodes' ports, for their event streams. @default none */
@@ -88,6 +94,7 @@ export class LiveClusterModel implements ClusterModel {
   readonly #events: ModelEventLog;
   readonly #statsHistory = new StatsHistory();
   readonly #hot = new HotObjects();
+  readonly #history: ObjectHistory;
   readonly #streams: MemberStreams;
   readonly #reconciler: Reconciler;
   readonly #census: PersistedCensus | undefined;
@@ -101,8 +108,9 @@ export class LiveClusterModel implements ClusterModel {
   #lastQueryAt = 0;
   #stopped = false;
 
-  private constructor(source: ClusterSource, ownsSource: boolean, options: LiveClusterModelCommonOptions, logger: Logger) {
+  private constructor(source: ClusterSource, ownsSource: boolean, options: LiveClusterModelCommonOptions & { history: ObjectHistory }, logger: Logger) {
     this.source = source;
+    this.#history = options.history;
     this.#ownsSource = ownsSource;
     this.#logger = logger;
     this.#reconcileIntervalMs = options.reconcileIntervalMs ?? ADMIN_API_DEFAULTS.reconcileIntervalMs;
@@ -129,14 +137,15 @@ export class LiveClusterModel implements ClusterModel {
   static async start(options: LiveClusterModelOptions | LiveClusterModelSourceOptions): Promise<LiveClusterModel> {
     if ('source' in options && 'connect' in options) throw new TypeError('LiveClusterModel: give either connect (ZooKeeper) or source, not both');
     const logger = options.logger ?? pino({ name: 'highlander-admin-api' });
+    const history = options.history ?? await ObjectHistory.open({ logger });
     const model = 'source' in options
-      ? new LiveClusterModel(options.source, false, options, logger)
+      ? new LiveClusterModel(options.source, false, { ...options, history }, logger)
       : new LiveClusterModel(await ZooKeeperSource.open({
         connect: options.connect,
         root: options.root ?? '/highlander',
         sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
         logger,
-      }), true, options, logger);
+      }), true, { ...options, history }, logger);
     try {
       await model.#start();
     } catch (err) {
@@ -303,6 +312,10 @@ export class LiveClusterModel implements ClusterModel {
     return this.#events.since(since, limit);
   }
 
+  history(type: string, id: string, query: { limit: number; before?: number }): HistoryPage {
+    return this.#history.query(type, id, query);
+  }
+
   /** The nodes' call metrics over the last hour (`1s`: as sent) or day (`1m`: per node and minute), after `since` (ms). */
   statsHistory(resolution: HistoryResolution, since: number): StatsSample[] {
     return this.#statsHistory.samples(resolution, since);
@@ -350,6 +363,7 @@ export class LiveClusterModel implements ClusterModel {
   #record(event: LifecycleEvent): void {
     const modelEvent = this.#events.record(event);
     if (event.kind === 'stats') this.#statsHistory.add(event, modelEvent.cursor);
+    else this.#history.record(event);
     this.#delta(() => ({ kind: 'event', event: modelEvent }));
   }
 

@@ -251,6 +251,7 @@ export type {
   ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, StoredSummary,
 } from '../contracts.js';
 export type { HistoryResolution, SampleTypeStats, StatsSample } from '../model/stats-history.js';
+export type { ActivationEndReason, HistoryEntry, HistoryPage } from '../object-history.js';
 export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';

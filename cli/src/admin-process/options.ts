@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import {
-  checkedBy, defineOptions, host, httpUrl, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
+  OptionsError, checkedBy, defineOptions, host, httpUrl, milliseconds, integer, oneOf, parseOptions, port, type OptionValues, type ParsedOptions,
 } from '@highlander/kit';
-import { ADMIN_API_DEFAULTS, ROLES, TokenAuthenticator, originChecker, type AdminApiOptions, type Role, type TokenConfig } from '@highlander/admin-api';
+import { ADMIN_API_DEFAULTS, OBJECT_HISTORY_DEFAULTS, ROLES, TokenAuthenticator, originChecker, type AdminApiOptions, type Role, type TokenConfig } from '@highlander/admin-api';
 import { CLUSTER_OPTIONS, LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, checkPair, checkS3Credentials } from '../backend-options.js';
 
 /**
@@ -138,6 +138,21 @@ export const ADMIN_OPTIONS = defineOptions({
     description: 'The audit log (JSON lines, appended and fsynced before each action is answered); relative to the working directory.',
     schema: z.string().min(1, 'must be a file path'),
   },
+  historyLog: {
+    flag: 'history-log', env: 'HIGHLANDER_HISTORY_LOG', group: 'Output', placeholder: '<file>', defaultText: 'object-history.jsonl beside the audit log',
+    description: 'Each object\'s ownership history (activations, migrations, fenced writes; JSON lines, rewritten when it holds twice what is kept); relative to the working directory.',
+    schema: z.string().min(1, 'must be a file path'),
+  },
+  historyMaxPerObject: {
+    flag: 'history-max-per-object', env: 'HIGHLANDER_HISTORY_MAX_PER_OBJECT', group: 'Output', placeholder: '<n>', default: String(OBJECT_HISTORY_DEFAULTS.maxEntriesPerObject),
+    description: 'Ownership history entries kept per object; its oldest are dropped first.',
+    schema: integer(1),
+  },
+  historyMaxEntries: {
+    flag: 'history-max-entries', env: 'HIGHLANDER_HISTORY_MAX_ENTRIES', group: 'Output', placeholder: '<n>', default: String(OBJECT_HISTORY_DEFAULTS.maxEntries),
+    description: 'Ownership history entries kept in all (in memory about 350 bytes each at 2 per object; on disk at most twice that many lines of about 170 bytes); beyond, the objects whose history changed longest ago are forgotten.',
+    schema: integer(1),
+  },
   logLevel: {
     flag: 'log-level', env: 'HIGHLANDER_LOG_LEVEL', group: 'Output', placeholder: '<level>', default: 'info',
     description: `Level of the JSON log on stdout (pino): ${LOG_LEVELS.join(', ')}.`,
@@ -152,6 +167,9 @@ export function parseAdminConfig(argv: readonly string[], env: Readonly<Record<s
   const parsed = parseOptions(ADMIN_OPTIONS, argv, env);
   if (parsed.help) return parsed;
   checkS3Credentials(parsed.values);
+  if (parsed.values.historyMaxPerObject > parsed.values.historyMaxEntries) {
+    throw new OptionsError([`--history-max-per-object (${parsed.values.historyMaxPerObject}) cannot be more than --history-max-entries (${parsed.values.historyMaxEntries})`]);
+  }
   checkPair(
     { given: parsed.values.nodeTlsCert !== undefined, spec: ADMIN_OPTIONS.nodeTlsCert },
     { given: parsed.values.nodeTlsKey !== undefined, spec: ADMIN_OPTIONS.nodeTlsKey },
@@ -166,6 +184,11 @@ export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOpt
     cluster: { zookeeper: { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs } },
     tokens: config.tokens,
     auditLogPath: config.auditLog,
+    history: {
+      ...(config.historyLog !== undefined ? { path: config.historyLog } : {}),
+      maxEntriesPerObject: config.historyMaxPerObject,
+      maxEntries: config.historyMaxEntries,
+    },
     host: config.host,
     port: config.port,
     readOnly: config.readOnly,

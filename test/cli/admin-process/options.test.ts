@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ADMIN_OPTIONS, parseAdminConfig } from '@highlander/cli';
+import { ADMIN_OPTIONS, adminApiOptionsFromConfig, parseAdminConfig } from '@highlander/cli';
 import { expectCompleteTable, problems } from '../../harness/option-checks.js';
 import { ADMIN_ENV } from '../option-env.js';
 
@@ -33,6 +33,18 @@ describe('admin API options', () => {
     }
     expect(problems(() => parseAdminConfig(['--allowed-origins', 'https://ok.example,not an origin'], ADMIN_ENV))[0]).toContain('is not an origin');
     expect(problems(() => parseAdminConfig(['--log-level', 'verbose'], ADMIN_ENV))[0]).toContain('must be one of fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('takes the ownership history\'s file and bounds, and refuses a per-object bound above the total', () => {
+    const parsed = parseAdminConfig(['--history-log', 'h.jsonl', '--history-max-per-object', '5', '--history-max-entries', '50'], ADMIN_ENV);
+    if (parsed.help) throw new Error('unexpected --help');
+    expect(adminApiOptionsFromConfig(parsed.values).history).toEqual({ path: 'h.jsonl', maxEntriesPerObject: 5, maxEntries: 50 });
+    const defaults = parseAdminConfig([], ADMIN_ENV);
+    if (defaults.help) throw new Error('unexpected --help');
+    expect(adminApiOptionsFromConfig(defaults.values).history).toEqual({ maxEntriesPerObject: 100, maxEntries: 200_000 });
+    expect(problems(() => parseAdminConfig(['--history-max-per-object', '10', '--history-max-entries', '5'], ADMIN_ENV))[0])
+      .toContain('--history-max-per-object (10) cannot be more than --history-max-entries (5)');
+    expect(problems(() => parseAdminConfig(['--history-max-entries', '0'], ADMIN_ENV))[0]).toContain('--history-max-entries');
   });
 
   it('stops at -h without checking anything else', () => {
