@@ -7,7 +7,7 @@ import type { LifecycleEvent } from '@highlander/runtime';
 import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
 import { adminObjects } from './admin-settings.js';
 import type { Benchmark } from './benchmark.js';
-import { formatMiB, formatNumber } from './stats.js';
+import { formatMiB, formatNumber, rate } from './stats.js';
 
 /** Activations of each object per run of `admin-history-record`: each an `object.activated` and an `object.deactivated`. */
 const ROUNDS = 2;
@@ -193,18 +193,4 @@ async function byHand(events: readonly LifecycleEvent[], path: string): Promise<
     }
   }
   if (pending.length > 0) await appendFile(path, pending.join(''));
-}
-
-/** Runs `work` (given its iteration) for `durationMs`; iterations per second. */
-function rate(work: (i: number) => number, durationMs: number): { perSecond: number; count: number } {
-  const started = performance.now();
-  let i = 0;
-  let sink = 0;
-  let elapsed = 0;
-  do {
-    sink += work(i++);
-    elapsed = performance.now() - started;
-  } while (elapsed < durationMs);
-  if (sink < 0) throw new Error('unreachable');
-  return { perSecond: (i / elapsed) * 1000, count: i };
 }

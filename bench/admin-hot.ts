@@ -5,7 +5,7 @@ import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
 import { startFixture } from './admin-fixture.js';
 import { adminObjects } from './admin-settings.js';
 import type { Benchmark } from './benchmark.js';
-import { formatNumber } from './stats.js';
+import { formatNumber, rate } from './stats.js';
 
 type StatsEvent = Extract<LifecycleEvent, { kind: 'stats' }>;
 
@@ -111,20 +111,6 @@ function prepareInterval(seed: number): { events: StatsEvent[]; rows: HotObjectV
     })));
   }
   return { events, rows };
-}
-
-/** Runs `work` (given its iteration) for `durationMs`; iterations per second. */
-function rate(work: (i: number) => number, durationMs: number): { perSecond: number; count: number } {
-  const started = performance.now();
-  let i = 0;
-  let sink = 0;
-  let elapsed = 0;
-  do {
-    sink += work(i++);
-    elapsed = performance.now() - started;
-  } while (elapsed < durationMs);
-  if (sink < 0) throw new Error('unreachable');
-  return { perSecond: (i / elapsed) * 1000, count: i };
 }
 
 /**

@@ -1,4 +1,5 @@
-/** Medians and number formatting for benchmark output. */
+/** Medians, a rate of work, and number formatting for benchmark output. */
+import { performance } from 'node:perf_hooks';
 
 /** The median of `values` (the mean of the middle two for an even count); NaN when empty. */
 export function median(values: readonly number[]): number {
@@ -32,4 +33,18 @@ export function formatMiB(bytes: number): string {
 
 export function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Runs `work` (given its iteration) for `durationMs`; iterations per second. */
+export function rate(work: (i: number) => number, durationMs: number): { perSecond: number; count: number } {
+  const started = performance.now();
+  let i = 0;
+  let sink = 0;
+  let elapsed = 0;
+  do {
+    sink += work(i++);
+    elapsed = performance.now() - started;
+  } while (elapsed < durationMs);
+  if (sink < 0) throw new Error('unreachable');
+  return { perSecond: (i / elapsed) * 1000, count: i };
 }

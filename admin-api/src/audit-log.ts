@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Principal } from './auth.js';
+import { parseJsonLines } from './json-lines.js';
 
 /**
  * The durable audit log of actions: an append-only JSONL file, one record per action (success or
@@ -262,32 +263,8 @@ export class AuditLog {
 }
 
 function parse(text: string, path: string, logger: Logger | undefined): { records: AuditRecord[]; skipped: number; torn: boolean } {
-  const lines = text.split('\n');
-  // Whatever follows the last newline is a line whose write did not finish (a crash mid-append).
-  const tail = lines.pop() ?? '';
-  const torn = tail.length > 0;
-  let skipped = 0;
-  if (torn) {
-    skipped++;
-    logger?.warn({ path, bytes: Buffer.byteLength(tail) }, 'audit log: skipped a torn last line (a write interrupted by a crash)');
-  }
-  const records: AuditRecord[] = [];
-  lines.forEach((line, index) => {
-    if (line.trim() === '') return; // the separator written after a torn line
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      value = undefined;
-    }
-    const parsed = StoredRecord.safeParse(value);
-    if (!parsed.success) {
-      skipped++;
-      logger?.warn({ path, line: index + 1 }, 'audit log: skipped a line that is not a record');
-      return;
-    }
-    records.push(parsed.data as unknown as AuditRecord);
-  });
+  const { items, skipped, torn } = parseJsonLines(text, StoredRecord, { path, logger, what: 'audit log', entry: 'a record' });
+  const records = items as unknown as AuditRecord[];
   records.sort((a, b) => a.id - b.id);
   return { records, skipped, torn };
 }

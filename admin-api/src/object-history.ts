@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { objectKey, type DeactivationReason, type LifecycleEvent } from '@highlander/runtime';
+import { parseJsonLines } from './json-lines.js';
 
 /**
  * Ownership history: for every object, each activation (node, epoch, start, end, why it ended), each
@@ -441,33 +442,8 @@ export class ObjectHistory {
 }
 
 function parse(text: string, path: string, logger: Logger | undefined): { lines: StoredLine[]; skipped: number; torn: boolean; linesInFile: number } {
-  const rows = text.split('\n');
-  // Whatever follows the last newline is a line whose write did not finish (a crash mid-append).
-  const tail = rows.pop() ?? '';
-  const torn = tail.length > 0;
-  let skipped = 0;
-  if (torn) {
-    skipped++;
-    logger?.warn({ path, bytes: Buffer.byteLength(tail) }, 'object history: skipped a torn last line (a write interrupted by a crash)');
-  }
-  const lines: StoredLine[] = [];
-  rows.forEach((row, index) => {
-    if (row.trim() === '') return; // the separator written after a torn line
-    let value: unknown;
-    try {
-      value = JSON.parse(row);
-    } catch {
-      value = undefined;
-    }
-    const parsed = StoredLineSchema.safeParse(value);
-    if (!parsed.success) {
-      skipped++;
-      logger?.warn({ path, line: index + 1 }, 'object history: skipped a line that is not an entry');
-      return;
-    }
-    lines.push(parsed.data);
-  });
-  return { lines, skipped, torn, linesInFile: rows.length + (torn ? 1 : 0) };
+  const { items, skipped, torn, lineCount } = parseJsonLines(text, StoredLineSchema, { path, logger, what: 'object history', entry: 'an entry' });
+  return { lines: items, skipped, torn, linesInFile: lineCount };
 }
 
 function findLastIndex<T>(items: readonly T[], test: (item: T) => boolean): number {
