@@ -26,7 +26,15 @@ import { parseJsonLines } from './json-lines.js';
  * from when to when, a few of their targets).
  */
 
-export type AuditAction = 'evict' | 'migrate' | 'drain' | 'call' | 'state.replace' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings';
+/** Every action the audit log records. */
+export const AUDIT_ACTIONS = ['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Which records a listing keeps: one action, one object (both its type and id), or both. */
+export interface AuditFilter {
+  action?: AuditAction;
+  object?: { type: string; id: string };
+}
 
 export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
 
@@ -206,7 +214,7 @@ export class AuditLog {
   }
 
   /** Newest first. `before` is a cursor from a previous page (the id of its last record). */
-  list(query: { before?: number; limit: number }): { items: AuditRecord[]; cursor?: string } {
+  list(query: { before?: number; limit: number } & AuditFilter): { items: AuditRecord[]; cursor?: string } {
     // Records are in id order: find the first one at or after `before`, and walk backwards from it.
     let end = this.#records.length;
     if (query.before !== undefined) {
@@ -219,10 +227,21 @@ export class AuditLog {
       }
       end = lo;
     }
-    const start = Math.max(0, end - query.limit);
-    const items = this.#records.slice(start, end).reverse();
-    const last = items.at(-1);
-    return start > 0 && last ? { items, cursor: String(last.id) } : { items };
+    if (query.action === undefined && query.object === undefined) {
+      const start = Math.max(0, end - query.limit);
+      const items = this.#records.slice(start, end).reverse();
+      const last = items.at(-1);
+      return start > 0 && last ? { items, cursor: String(last.id) } : { items };
+    }
+    // Filtered: walk back until the page is full, then look for one more match to know if there is a next page.
+    const items: AuditRecord[] = [];
+    for (let i = end - 1; i >= 0; i--) {
+      const record = this.#records[i]!;
+      if (!matches(record, query)) continue;
+      if (items.length === query.limit) return { items, cursor: String(items.at(-1)!.id) };
+      items.push(record);
+    }
+    return { items };
   }
 
   /** Records in the log. */
@@ -277,4 +296,11 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+function matches(record: AuditRecord, filter: AuditFilter): boolean {
+  if (filter.action !== undefined && record.action !== filter.action) return false;
+  if (filter.object === undefined) return true;
+  const target = record.target as Partial<{ type: string; id: string }>;
+  return target.type === filter.object.type && target.id === filter.object.id;
 }

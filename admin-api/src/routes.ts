@@ -248,8 +248,11 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
     }),
     route({
       method: 'get', path: '/api/audit', operationId: 'listAudit', tag: 'audit', access: 'viewer',
-      summary: 'The audit log of actions, newest first', query: AuditQuery, response: AuditPageSchema, errors: [],
-      handle: ({ query }) => audit.list({ limit: query.limit, ...(query.cursor ? { before: Number(query.cursor) } : {}) }),
+      summary: 'The audit log of actions, newest first; filtered by action and by object', query: AuditQuery, response: AuditPageSchema, errors: [],
+      handle: ({ query }) => audit.list({
+        limit: query.limit, ...(query.cursor ? { before: Number(query.cursor) } : {}), ...(query.action ? { action: query.action } : {}),
+        ...(query.type !== undefined && query.id !== undefined ? { object: { type: query.type, id: query.id } } : {}),
+      }),
     }),
     route({
       method: 'post', path: '/api/objects/:type/:id/evict', operationId: 'evictObject', tag: 'actions', access: 'operator',

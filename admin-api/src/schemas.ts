@@ -5,7 +5,7 @@ import {
 } from '@highlander/runtime';
 import { MAX_TITLE_LENGTH, MODERATION_ACTIONS, type ModerationAction, type QnaPresenterView } from '@highlander/audience';
 import { CODE_PATTERN } from '@highlander/audience';
-import type { AuditRecord } from './audit-log.js';
+import { AUDIT_ACTIONS, type AuditRecord } from './audit-log.js';
 import type { HistoryPage } from './object-history.js';
 import type { TalkAggregates, TalkSnapshot } from '@highlander/audience';
 import type {
@@ -120,7 +120,10 @@ export const ObjectHistoryQuery = z.strictObject({
 export const AuditQuery = z.strictObject({
   cursor: z.string().regex(/^[1-9][0-9]{0,15}$/, 'an audit cursor is the id of the last record of the previous page').optional(),
   limit: Limit,
-});
+  action: z.enum(AUDIT_ACTIONS).optional().meta({ description: 'Only records of this action (e.g. `state.replace`: the state edits).' }),
+  type: TypeName.optional().meta({ description: 'With `id`: only records about this object.' }),
+  id: ObjectId.optional().meta({ description: 'With `type`: only records about this object.' }),
+}).refine((q) => (q.type === undefined) === (q.id === undefined), { message: 'give both type and id (one object), or neither', path: ['id'] });
 
 /** Routes without a query still refuse unknown parameters (a typo should not be silently ignored). */
 export const NoQuery = z.strictObject({});
@@ -312,7 +315,7 @@ export const AuditRecordSchema = z.object({
   id: z.number().int(),
   time: z.number(),
   who: PrincipalSchema,
-  action: z.enum(['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings']),
+  action: z.enum(AUDIT_ACTIONS),
   target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),

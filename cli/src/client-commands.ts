@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
+import type { AuditRecord, CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -417,6 +417,82 @@ const put = clientCommand({
   },
 });
 
+/** What the audit log kept of the state a `state.replace` replaced: the state itself when it was small enough, else its digest. */
+interface ReplacedState {
+  previousVersion: number;
+  previous: { bytes: number; sha256: string; value?: unknown };
+}
+
+function replacedState(record: AuditRecord): ReplacedState | null {
+  const outcome = record.outcome as Partial<ReplacedState> | undefined;
+  return record.action === 'state.replace' && record.result === 'ok' && typeof outcome?.previousVersion === 'number' && outcome.previous ? outcome as ReplacedState : null;
+}
+
+async function stateEdits(api: AdminApiClient, object: { type: string; id: string }, limit: number): Promise<ApiAnswer<Page<AuditRecord>>> {
+  const query = new URLSearchParams({ action: 'state.replace', type: object.type, id: object.id, limit: String(limit) });
+  return api.get<Page<AuditRecord>>(`/api/audit?${query}`);
+}
+
+const edits = clientCommand({
+  name: 'edits',
+  brief: "an object's state edits, each with the state it replaced (for restore)",
+  synopsis: '<type>/<id>',
+  summary:
+    "Lists the replacements of an object's state (`highlander put`, the dashboard's Edit state), newest first, from the audit log: " +
+    'when, who, the version replaced, and whether the audit log kept that state (up to 64 KiB) so that `highlander restore` can put it back.',
+  options: defineOptions({
+    limit: { flag: 'limit', group: 'History', placeholder: '<n>', default: '20', description: 'Edits, 1 to 1000.', schema: integer(1, 1000) },
+  }),
+  positionals: ['<type>/<id>'],
+  async run({ values, positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    print(await stateEdits(api, object, values.limit), (page) => {
+      if (page.items.length === 0) return `no state edits of ${object.type}/${object.id} in the audit log`;
+      return formatTable(['EDIT', 'WHEN (UTC)', 'WHO', 'RESULT', 'REPLACED VERSION', 'KEPT'], page.items.map((record) => {
+        const replaced = replacedState(record);
+        return [
+          record.id, utc(record.time), `${record.who.name} (${record.who.role})`, record.result === 'ok' ? 'ok' : `${record.error?.code ?? 'error'}`,
+          replaced ? replaced.previousVersion : '', replaced ? (replaced.previous.value === undefined ? `no (${replaced.previous.bytes} B: digest only)` : `yes (${replaced.previous.bytes} B)`) : '',
+        ];
+      }), { right: [0, 4] });
+    });
+  },
+});
+
+const restore = clientCommand({
+  name: 'restore',
+  brief: 'put back the state an edit replaced (operator)',
+  synopsis: '<type>/<id> [<edit>]',
+  summary:
+    'Replaces an object\'s state with the state that one of its edits replaced, as the audit log kept it (`highlander edits` lists them; ' +
+    'default: the latest edit). Like `highlander put`: through the owner\'s mailbox, guarded by the version the object is at when the ' +
+    'command reads it (409 VERSION_CONFLICT, exit 1, if it changed meanwhile), audited. Needs an operator token.',
+  options: defineOptions({}),
+  positionals: ['<type>/<id>', '<edit>'],
+  optional: 1,
+  async run({ positionals, api, print }) {
+    const object = objectArgument(positionals[0]!);
+    const wanted = positionals[1] === undefined ? undefined : Number(positionals[1]);
+    if (wanted !== undefined && !(Number.isSafeInteger(wanted) && wanted > 0)) {
+      throw new OptionsError([`<edit> is an edit number as \`highlander edits ${object.type}/${object.id}\` prints it (got '${positionals[1]}')`]);
+    }
+    const page = (await stateEdits(api, object, 1000)).body;
+    const record = page.items.find((r) => replacedState(r) !== null && (wanted === undefined || r.id === wanted));
+    if (!record) {
+      throw new CliError(EXIT.FAILED, wanted === undefined
+        ? `no state edit of ${object.type}/${object.id} in the audit log to restore from`
+        : `edit ${wanted} is not a successful state edit of ${object.type}/${object.id} (see \`highlander edits ${object.type}/${object.id}\`)`);
+    }
+    const replaced = replacedState(record)!;
+    if (replaced.previous.value === undefined) {
+      throw new CliError(EXIT.FAILED, `edit ${record.id} replaced a state of ${replaced.previous.bytes} bytes: the audit log kept only its digest (sha256 ${replaced.previous.sha256}), so it cannot be restored`);
+    }
+    const current = currentState((await api.get<ObjectDetail>(path(object))).body);
+    const answer = await api.put<ReplaceStateResult>(`${path(object)}/state`, { state: replaced.previous.value, expectedVersion: current?.version ?? 0 });
+    print(answer, (r) => `restored the state of ${object.type}/${object.id} from before edit ${record.id} (version ${replaced.previousVersion}) in ${formatDuration(r.durationMs)}; it was at version ${r.previousVersion}`);
+  },
+});
+
 const evict = clientCommand({
   name: 'evict',
   brief: 'deactivate an object (operator)',
@@ -584,4 +660,4 @@ function historyRow(entry: HistoryEntry): (string | number)[] {
   }
 }
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, evict, migrate, drain, metrics];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, edits, restore, evict, migrate, drain, metrics];

@@ -129,6 +129,49 @@ describe('AuditLog', () => {
     await log.close();
   });
 
+  it('lists one action, one object, or both, a page at a time', async () => {
+    const log = await AuditLog.open({ path });
+    // ids 1..12: evictions and state edits of t-a and t-b, and a drain (a node target)
+    const plan: Array<Partial<NewAuditRecord>> = [
+      { action: 'state.replace', target: { type: 'todo', id: 't-a' } }, { action: 'evict', target: { type: 'todo', id: 't-a' } },
+      { action: 'state.replace', target: { type: 'todo', id: 't-b' } }, { action: 'drain', target: { node: 'node-a' } },
+      { action: 'state.replace', target: { type: 'todo', id: 't-a' } }, { action: 'state.replace', target: { type: 'list', id: 't-a' } },
+      { action: 'state.replace', target: { type: 'todo', id: 't-a' } }, { action: 'evict', target: { type: 'todo', id: 't-b' } },
+      { action: 'state.replace', target: { type: 'todo', id: 't-a' } }, { action: 'evict', target: { type: 'todo', id: 't-a' } },
+    ];
+    for (const [n, overrides] of plan.entries()) await log.append(record(n, overrides));
+    const edits = { action: 'state.replace' as const, object: { type: 'todo', id: 't-a' } };
+    const first = log.list({ limit: 2, ...edits });
+    expect(first.items.map((r) => r.id)).toEqual([9, 7]);
+    expect(first.cursor).toBe('7');
+    const second = log.list({ limit: 2, before: 7, ...edits });
+    expect(second.items.map((r) => r.id)).toEqual([5, 1]);
+    expect(second.cursor).toBeUndefined(); // no older match: no next page
+    expect(log.list({ limit: 10, action: 'evict' }).items.map((r) => r.id)).toEqual([10, 8, 2]);
+    expect(log.list({ limit: 10, object: { type: 'todo', id: 't-b' } }).items.map((r) => r.id)).toEqual([8, 3]);
+    expect(log.list({ limit: 10, action: 'talk.open' }).items).toEqual([]);
+    await log.close();
+  });
+
+  it('refuses a filter it cannot apply: an unknown action, a type without an id', async () => {
+    const api = await startAdmin({ auditPath: join(dir, 'filter-audit.jsonl') });
+    try {
+      const unknown = await call(api, 'GET', '/api/audit?action=reboot', { token: VIEWER });
+      expect(unknown.status).toBe(400);
+      expect(JSON.stringify(unknown.body)).toContain('state.replace');
+      const half = await call(api, 'GET', '/api/audit?type=todo', { token: VIEWER });
+      expect(half.status).toBe(400);
+      expect(JSON.stringify(half.body)).toContain('give both type and id');
+      const badId = await call(api, 'GET', '/api/audit?type=todo&id=..', { token: VIEWER });
+      expect(badId.status).toBe(400);
+      const ok = await call(api, 'GET', '/api/audit?action=state.replace&type=todo&id=t-1', { token: VIEWER });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ items: [] });
+    } finally {
+      await api.close();
+    }
+  });
+
   it('survives a restart of the admin API: actions recorded before are listed after', async () => {
     const auditPath = join(dir, 'api-audit.jsonl');
     const before = await startAdmin({ auditPath });

@@ -336,6 +336,31 @@ describe('highlander CLI on a live cluster', () => {
     const blind = await highlander(['put', 'counter/cli-call', '{"value":7}']);
     expect(blind.code).toBe(0);
     expect(await a.call('counter', 'cli-call', 'value', null)).toBe(7);
+
+    // The edits, newest first (the refused one too), and putting back what one replaced.
+    const listed = await highlander(['edits', 'counter/cli-call'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(listed.code).toBe(0);
+    const rows = listed.stdout.trim().split('\n').slice(1);
+    expect(rows).toHaveLength(3);
+    expect(rows.map((row) => row.includes('VERSION_CONFLICT'))).toEqual([false, true, false]);
+    expect(rows[0]).toMatch(/yes \(\d+ B\)/);
+    const firstEdit = rows[2]!.trim().split(/\s+/)[0]!;
+    const latest = await highlander(['restore', 'counter/cli-call']);
+    expect(latest.code).toBe(0);
+    expect(latest.stdout).toMatch(/restored the state of counter\/cli-call from before edit \d+/);
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(50);
+    const chosen = await highlander(['restore', 'counter/cli-call', firstEdit]);
+    expect(chosen.code).toBe(0);
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(5);
+    const asViewer = await highlander(['restore', 'counter/cli-call'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(asViewer.code).toBe(4);
+    const nothing = await highlander(['restore', 'counter/cli-never-edited']);
+    expect(nothing.code).toBe(1);
+    expect(nothing.stderr).toContain('no state edit of counter/cli-never-edited in the audit log');
+    const badEdit = await highlander(['restore', 'counter/cli-call', 'latest']);
+    expect(badEdit.code).toBe(2);
+    expect(badEdit.stderr).toContain('<edit> is an edit number');
+    expect(await a.call('counter', 'cli-call', 'value', null)).toBe(5);
   });
 
   it('drains a node', async () => {
