@@ -198,6 +198,53 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
     }
   }, timing.uiLongTestMs);
 
+  it('an operator restores the state an edit replaced, from the object\'s edits; a viewer sees the edits only', async () => {
+    await a.call('counter', 'ui-restore', 'add', 5);
+    // An edit through the admin API, as `highlander put` makes it: 5 → 99.
+    const detail = await (await fetch(`${stack.url}/api/objects/counter/ui-restore`, { headers: { authorization: `Bearer ${OPERATOR}` } })).json() as { memory: { version: number } };
+    const edited = await fetch(`${stack.url}/api/objects/counter/ui-restore/state`, {
+      method: 'PUT', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ state: { value: 99 }, expectedVersion: detail.memory.version }),
+    });
+    expect(edited.status).toBe(200);
+    const replaced = detail.memory.version;
+
+    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    try {
+      const page = await open(viewerContext, '/objects/counter/ui-restore', VIEWER);
+      await expect.poll(() => page.getByTestId('state-edit').count(), { timeout: timing.uiMs }).toBe(1);
+      expect(await page.getByTestId('state-edit').textContent()).toContain(`replaced version ${replaced}`);
+      expect(await page.getByTestId('state-edit-restore').count()).toBe(0);
+    } finally {
+      await viewerContext.close();
+    }
+
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await open(context, '/objects/counter/ui-restore');
+      const restore = page.getByTestId('state-edit-restore');
+      await restore.waitFor({ timeout: timing.uiMs });
+      expect(await restore.textContent()).toContain(`Restore version ${replaced}`);
+      await expect.poll(() => page.getByTestId('edit-state').isEnabled(), { timeout: timing.uiMs }).toBe(true);
+      await restore.click();
+      expect(await page.getByTestId('state-restoring').textContent()).toContain(`Restoring version ${replaced}`);
+      expect(JSON.parse(await page.getByTestId('state-text').inputValue())).toEqual({ value: 5 });
+      await page.getByTestId('state-review').click();
+      expect(await diffRows(page.locator('dialog[open]').getByTestId('line-diff'))).toEqual([
+        'same {', 'changed-removed − "value": 99', 'changed-added + "value": 5', 'same }',
+      ]);
+      await page.screenshot({ path: `${SHOTS}object-restore-1440x900.png` });
+      await page.locator('dialog[open]').getByTestId('confirm').click();
+      await page.getByTestId('notice-success').filter({ hasText: `Restored version ${replaced}` }).waitFor({ timeout: timing.uiActionMs });
+      expect(await valueOf(b, 'ui-restore')).toBe(5);
+      // The restore is an edit too: audited, listed, and itself restorable.
+      await expect.poll(() => page.getByTestId('state-edit').count(), { timeout: timing.uiMs }).toBe(2);
+      expect(await page.getByTestId('notice-error').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, timing.uiLongTestMs);
+
   it('when the store holds something else at the same version as memory, the object view says so and shows the lines and paths where', async () => {
     for (const name of ['ada', 'grace', 'lin']) await a.call('set', 'ui-diff', 'add', name);
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
