@@ -25,9 +25,10 @@ import type { Principal } from './auth.js';
  * from when to when, a few of their targets).
  */
 
-export type AuditAction = 'evict' | 'migrate' | 'drain' | 'call' | 'state.replace' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings';
+export type AuditAction = 'evict' | 'migrate' | 'drain' | 'call' | 'state.replace' | 'talk.create' | 'talk.open' | 'talk.close' | 'talk.reset' | 'talk.moderate' | 'talk.settings'
+  | 'rebalance.move' | 'rebalance.pause' | 'rebalance.resume';
 
-export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
+export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string } | { rebalance: 'cluster' };
 
 export interface AuditRecord {
   /** Increasing across restarts; the listing cursor. */
