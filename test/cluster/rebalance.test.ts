@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cluster, NodeProcess, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
@@ -12,8 +15,11 @@ import { timing } from '../harness/timing.js';
  * process of its own (--rebalance): every counter starts on node-a; under a workload of increments
  * through every node, the rebalancer spreads them over the three nodes, a pause holds the moves, and
  * a fourth node that joins fills to within the threshold. No acknowledged increment is lost, no
- * object moves twice within the cool-down, and every move is in the audit log.
+ * object moves twice within the cool-down, and every move is in the audit log. Pause, resume and
+ * the status go through the CLI (`highlander rebalance`, the built bin/highlander).
  */
+
+const BIN = fileURLToPath(new URL('../../bin/highlander', import.meta.url));
 
 const SECRET = 'rebalance-cluster-secret';
 const VIEWER = 'viewer-token-rebalance-0123456789';
@@ -48,6 +54,18 @@ async function request(method: 'GET' | 'POST', path: string, token = VIEWER): Pr
     ...(method === 'POST' ? { body: '{}' } : {}),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** Runs `highlander rebalance …` against the admin API with `token`; exit code and output. */
+async function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_'))), HIGHLANDER_API_URL: api!.url, HIGHLANDER_API_TOKEN: token };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(BIN, args, { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }
 
 /** Active counters per node, as the nodes themselves say. */
@@ -124,11 +142,19 @@ describe('automatic rebalancing', () => {
     const spread = await countsOnNodes(cluster);
     for (const count of Object.values(spread)) expect(Math.abs(count - COUNTERS / 3)).toBeLessThanOrEqual(MIN_DIFFERENCE);
 
+    const balancedStatus = await highlander(['rebalance'], VIEWER);
+    expect(balancedStatus.code).toBe(0);
+    expect(balancedStatus.stdout).toMatch(/^rebalancing: balanced\n/);
+    expect(balancedStatus.stdout).toMatch(/^NODE\s+OBJECTS\s+ROLE$/m);
+    expect(balancedStatus.stdout).toMatch(/^counter\/c-\d+\s+node-a\s+node-[bc]\s+done\s/m);
+
     // Paused (by an operator, audited): a fourth node joins and nothing moves to it.
-    expect((await request('POST', '/api/rebalance/pause')).status).toBe(403);
-    const paused = await request('POST', '/api/rebalance/pause', OPERATOR);
-    expect(paused.status).toBe(200);
-    expect(paused.body).toMatchObject({ paused: true, pausedBy: { name: 'ada' } });
+    const refused = await highlander(['rebalance', 'pause'], VIEWER);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('forbidden');
+    const paused = await highlander(['rebalance', 'pause', '--json'], OPERATOR);
+    expect(paused.code).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ paused: true, pausedBy: { name: 'ada' } });
     const movesBefore = (await request('GET', '/api/rebalance')).body.moves.done;
     const d = new NodeProcess('node-d', config);
     await d.start();
@@ -140,9 +166,14 @@ describe('automatic rebalancing', () => {
     }, { timeout: timing.eventMs, interval: timing.pollMs });
     expect((await request('GET', '/api/rebalance')).body.moves).toMatchObject({ done: movesBefore, inFlight: 0 });
     expect((await countsOnNodes(cluster))['node-d']).toBe(0);
+    const pausedStatus = await highlander(['rebalance', 'status'], VIEWER);
+    expect(pausedStatus.stdout).toMatch(/^rebalancing: paused by ada at \d{4}-/);
+    expect(pausedStatus.stdout).toMatch(/^node-d\s+0\s+takes$/m);
 
     // Resumed: node-d fills to within the threshold of the mean (6 ± 2), under load.
-    expect((await request('POST', '/api/rebalance/resume', OPERATOR)).body).toMatchObject({ paused: false });
+    const resumed = await highlander(['rebalance', 'resume'], OPERATOR);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^rebalancing: rebalancing\n/);
     await vi.waitFor(async () => {
       const status = (await request('GET', '/api/rebalance')).body;
       expect(status).toMatchObject({ balanced: true, moves: { inFlight: 0 } });
