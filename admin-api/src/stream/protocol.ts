@@ -254,6 +254,8 @@ export type { HistoryResolution, SampleTypeStats, StatsSample } from '../model/s
 export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';
+export type { RebalanceMove, RebalanceStatus } from '../rebalance/rebalancer.js';
+export type { NodeBalance } from '../rebalance/plan.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from '@highlander/runtime';
 export type {
   ModerationAction, PresenterQuestion, QnaPresenterView, QuestionStatus, Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint,
