@@ -33,23 +33,29 @@ const MIN_DIFFERENCE = 2;
 
 let cluster: Cluster | undefined;
 let api: Awaited<ReturnType<typeof startAdminApiProcess>> | undefined;
+/** A second admin API over the same cluster, when a test starts one. */
+let other: Awaited<ReturnType<typeof startAdminApiProcess>> | undefined;
 let dir: string | undefined;
 
+async function stopApi(process: Awaited<ReturnType<typeof startAdminApiProcess>>): Promise<void> {
+  if (process.child.exitCode !== null || process.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => process.child.once('exit', resolve));
+  process.child.kill('SIGTERM');
+  await exited;
+}
+
 afterEach(async () => {
-  if (api) {
-    const exited = new Promise((resolve) => api!.child.once('exit', resolve));
-    api.child.kill('SIGTERM');
-    await exited;
-    api = undefined;
-  }
+  for (const process of [api, other]) if (process) await stopApi(process);
+  api = undefined;
+  other = undefined;
   await cluster?.stop();
   cluster = undefined;
   if (dir) await rm(dir, { recursive: true, force: true });
   dir = undefined;
 });
 
-async function request(method: 'GET' | 'POST', path: string, token = VIEWER): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${api!.url}${path}`, {
+async function request(method: 'GET' | 'POST', path: string, token = VIEWER, url = api!.url): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
     method, headers: { authorization: `Bearer ${token}`, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
     ...(method === 'POST' ? { body: '{}' } : {}),
   });
@@ -208,5 +214,46 @@ describe('automatic rebalancing', () => {
     // And the nodes saw them as migrations.
     const migrated = cluster.allEvents().filter((e) => e.kind === 'object.migrated');
     expect(migrated.length).toBe(moves.length);
+  });
+
+  it('with two admin APIs, one moves objects (the lock under the root); a pause through the other holds; the other takes over when the first stops', async () => {
+    const root = uniqueRoot('rebalance-lock');
+    const config: ClusterConfig = {
+      zookeeper: zookeeperConnect(), s3: s3Config(), root, sessionTimeoutMs: timing.sessionTimeoutMs, objectsModule: TEST_OBJECTS,
+      clusterSecret: SECRET, placement: 'local', idleTimeoutMs: 600_000,
+    };
+    cluster = await Cluster.start(config, 2);
+    dir = await mkdtemp(join(tmpdir(), 'highlander-rebalance-lock-'));
+    const env = {
+      HIGHLANDER_LOG_LEVEL: 'error', HIGHLANDER_API_REBALANCE: 'true', HIGHLANDER_API_REBALANCE_MOVES_PER_SECOND: '5',
+      HIGHLANDER_API_REBALANCE_COOLDOWN_MS: String(COOLDOWN_MS),
+    };
+    const tokens = `viewer:vera:${VIEWER},operator:ada:${OPERATOR}`;
+    api = await startAdminApiProcess(config, { tokens, auditLog: join(dir, 'first.jsonl'), env });
+    // The first holds the lock before the second starts.
+    await vi.waitFor(async () => expect((await request('GET', '/api/rebalance')).body.leader).toBe(true), { timeout: timing.eventMs, interval: timing.pollMs });
+    other = await startAdminApiProcess(config, { tokens, auditLog: join(dir, 'second.jsonl'), env });
+    expect((await request('GET', '/api/rebalance', VIEWER, other.url)).body).toMatchObject({ enabled: true, leader: false });
+
+    // Paused through the second: the first, which moves objects, holds.
+    expect((await request('POST', '/api/rebalance/pause', OPERATOR, other.url)).body).toMatchObject({ paused: true });
+    await vi.waitFor(async () => expect((await request('GET', '/api/rebalance')).body).toMatchObject({ paused: true, pausedBy: { name: 'ada' } }), { timeout: timing.eventMs, interval: timing.pollMs });
+    const a = cluster.node('node-a');
+    for (let i = 0; i < 10; i++) await a.call('counter', `l-${i}`, 'increment', null);
+    await vi.waitFor(async () => expect((await request('GET', '/api/rebalance')).body).toMatchObject({ balanced: false, nodes: [{ name: 'node-a', objects: 10 }, { name: 'node-b', objects: 0 }] }), { timeout: timing.eventMs, interval: timing.pollMs });
+    expect((await request('GET', '/api/rebalance')).body.moves).toMatchObject({ done: 0, inFlight: 0 });
+
+    // The first stops (it lets the lock go); the second takes over and, resumed, balances the two nodes.
+    await stopApi(api);
+    await vi.waitFor(async () => expect((await request('GET', '/api/rebalance', VIEWER, other!.url)).body.leader).toBe(true), { timeout: timing.eventMs, interval: timing.pollMs });
+    expect((await request('POST', '/api/rebalance/resume', OPERATOR, other.url)).body).toMatchObject({ paused: false });
+    await vi.waitFor(async () => {
+      const status = (await request('GET', '/api/rebalance', VIEWER, other!.url)).body;
+      expect(status).toMatchObject({ balanced: true, moves: { inFlight: 0 } });
+      expect(status.moves.done).toBeGreaterThan(0);
+    }, { timeout: timing.eventMs * 2, interval: timing.pollMs });
+    const counts = await countsOnNodes(cluster);
+    expect(Math.abs(counts['node-a']! - counts['node-b']!)).toBeLessThanOrEqual(2 * MIN_DIFFERENCE);
+    expect(counts['node-b']).toBeGreaterThanOrEqual(5 - MIN_DIFFERENCE);
   });
 });

@@ -175,6 +175,7 @@ export class Rebalancer {
   #coordinator: NodeJS.Timeout | undefined;
   #lastStart = 0;
   #stopped = false;
+  #coordinating = false;
   #listeners = new Set<() => void>();
 
   private constructor(options: RebalancerOptions) {
@@ -240,6 +241,8 @@ export class Rebalancer {
   }
 
   async #coordinate(): Promise<void> {
+    if (this.#coordinating || this.#stopped) return; // the previous round is still waiting for ZooKeeper; or stopping
+    this.#coordinating = true;
     try {
       const [leader, paused] = [await this.#options.coordination.lead(), await this.#options.coordination.paused()];
       const changed = leader !== this.#leader || (paused === null) !== (this.#paused === null);
@@ -250,6 +253,8 @@ export class Rebalancer {
       // Not connected: start nothing until it is known again.
       if (this.#leader) this.#options.logger.warn({ err }, 'rebalancing: cannot confirm the lock; no move starts until it can');
       this.#leader = false;
+    } finally {
+      this.#coordinating = false;
     }
   }
 
