@@ -159,7 +159,7 @@ const RECENT_MOVES = 50;
 const MODEL_LAG_MS = 10_000;
 const REBALANCER: Principal = { name: 'rebalancer', role: 'operator' };
 
-type TrackedMove = RebalanceMove & { settled: Promise<void> };
+type TrackedMove = RebalanceMove;
 
 export class Rebalancer {
   readonly #options: RebalancerOptions;
@@ -167,6 +167,8 @@ export class Rebalancer {
   readonly #lastMoved = new Map<string, number>();
   readonly #recent: TrackedMove[] = [];
   readonly #inFlight = new Set<TrackedMove>();
+  /** Each move until it is answered and audited. */
+  readonly #settling = new Set<Promise<void>>();
   #leader = false;
   #paused: { name: string; at: number } | null = null;
   #done = 0;
@@ -198,7 +200,7 @@ export class Rebalancer {
     this.#stopped = true;
     clearInterval(this.#ticker);
     clearInterval(this.#coordinator);
-    while (this.#inFlight.size > 0) await Promise.race([...this.#inFlight].map((m) => m.settled));
+    await Promise.all([...this.#settling]);
     await this.#options.coordination.release().catch(() => undefined);
   }
 
@@ -220,7 +222,7 @@ export class Rebalancer {
       allowance: roundMs(balance.allowance),
       nodes: balance.nodes,
       moves: { done: this.#done, failed: this.#failed, inFlight: this.#inFlight.size, remaining: balance.remaining },
-      recent: this.#recent.map(({ settled: _, ...move }) => move),
+      recent: this.#recent.map((move) => ({ ...move })),
       policy: { ...this.#policy },
     };
   }
@@ -290,12 +292,12 @@ export class Rebalancer {
   #start(planned: PlannedMove, now: number): void {
     const started = performance.now();
     this.#lastMoved.set(objectKey(planned.type, planned.id), now);
-    const move: TrackedMove = { ...planned, startedAt: now, state: 'in-flight', settled: Promise.resolve() };
+    const move: TrackedMove = { ...planned, startedAt: now, state: 'in-flight' };
     this.#recent.unshift(move);
     this.#recent.splice(RECENT_MOVES);
     this.#inFlight.add(move);
     this.#changed();
-    move.settled = this.#options.migrate(planned.type, planned.id, planned.to).then(
+    const settled: Promise<void> = this.#options.migrate(planned.type, planned.id, planned.to).then(
       () => {
         move.state = 'done';
         this.#done++;
@@ -318,6 +320,8 @@ export class Rebalancer {
         ...(failure ? { error: { status: failure.status, code: failure.code, message: failure.message } } : {}),
       }).catch((err: unknown) => this.#options.logger.error({ err, move: planned }, 'audit log: could not record a rebalancing move'));
     });
+    this.#settling.add(settled);
+    void settled.finally(() => this.#settling.delete(settled));
   }
 
   #changed(): void {
