@@ -219,6 +219,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
       new StreamServer(server, {
         ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger, readOnly,
         ...(talkFeeds ? { talkFeeds } : {}),
+        ...(options.rebalancer ? { rebalancer: options.rebalancer } : {}),
       }),
   };
 }

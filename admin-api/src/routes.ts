@@ -153,7 +153,7 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       description:
         'Upgrade to a WebSocket with the subprotocols `highlander.v1` and `bearer.<token>`. Send ' +
         '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}`, ' +
-        '`{"subscribe":"hot","by":"calls|errors|p99|queue|state","type"?,"node"?,"limit"?}` or ' +
+        '`{"subscribe":"hot","by":"calls|errors|p99|queue|state","type"?,"node"?,"limit"?}`, `{"subscribe":"rebalance"}` or ' +
         '`{"unsubscribe":scope}`; receive a snapshot per subscription, then deltas coalesced per client (flushed every 100 ms by default). ' +
         'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream/protocol.ts. ' +
         'A plain GET is answered 426.',
@@ -375,7 +375,8 @@ function rebalanceRoutes(rebalancer: Rebalancer | undefined): RouteSpec[] {
       description:
         'Balance is counted in active objects per node: a node further from the mean than max(mean × thresholdPercent / 100, minDifference) is out of ' +
         'balance. The admin API holding the rebalancing lock moves the coldest objects of the fullest nodes to the emptiest with the owner-driven ' +
-        'migration, at a bounded rate, never an object twice within the cool-down. Off unless the admin API runs with --rebalance.',
+        'migration, at a bounded rate, never an object twice within the cool-down. Off unless the admin API runs with --rebalance. ' +
+        'The stream scope `{"subscribe":"rebalance"}` pushes the same status after each change.',
       response: RebalanceStatusSchema, errors: [],
       handle: () => rebalancer?.status() ?? { enabled: false },
     }),

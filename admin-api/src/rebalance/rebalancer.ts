@@ -178,6 +178,8 @@ export class Rebalancer {
   #lastStart = 0;
   #stopped = false;
   #coordinating = false;
+  /** As of the last coordination round: a change is news for the stream (a node joined while paused). */
+  #balanced = true;
   #listeners = new Set<() => void>();
 
   private constructor(options: RebalancerOptions) {
@@ -204,7 +206,7 @@ export class Rebalancer {
     await this.#options.coordination.release().catch(() => undefined);
   }
 
-  /** Called after each change of the status (a move started or ended, paused, resumed). */
+  /** Called after each change of the status (a move started or ended, paused, resumed, the lock or the balance changed). */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -247,9 +249,11 @@ export class Rebalancer {
     this.#coordinating = true;
     try {
       const [leader, paused] = [await this.#options.coordination.lead(), await this.#options.coordination.paused()];
-      const changed = leader !== this.#leader || (paused === null) !== (this.#paused === null);
+      const balanced = assessBalance(this.#options.model.nodes(), this.#pending(), this.#policy).balanced;
+      const changed = leader !== this.#leader || (paused === null) !== (this.#paused === null) || balanced !== this.#balanced;
       this.#leader = leader;
       this.#paused = paused;
+      this.#balanced = balanced;
       if (changed) this.#changed();
     } catch (err) {
       // Not connected: start nothing until it is known again.
