@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { roundMs } from '@highlander/kit';
+import { CoordinatorUnavailable } from '@highlander/runtime';
 import type { ZkSession } from '@highlander/runtime/zookeeper';
 import { CreateMode, Exception, isZkCode } from '@highlander/runtime/zookeeper';
 import type { AuditLog } from '../audit-log.js';
@@ -119,6 +120,14 @@ export class ZooKeeperCoordination implements RebalanceCoordination {
   }
 
   async setPaused(by: { name: string; at: number } | null): Promise<void> {
+    try {
+      await this.#writePaused(by);
+    } catch (err) {
+      throw new CoordinatorUnavailable(by === null ? 'resuming rebalancing' : 'pausing rebalancing', err);
+    }
+  }
+
+  async #writePaused(by: { name: string; at: number } | null): Promise<void> {
     if (by === null) {
       await this.session.remove(this.#pausePath).catch((err: unknown) => {
         if (!isZkCode(err, Exception.NO_NODE)) throw err;
@@ -159,14 +168,12 @@ const RECENT_MOVES = 50;
 const MODEL_LAG_MS = 10_000;
 const REBALANCER: Principal = { name: 'rebalancer', role: 'operator' };
 
-type TrackedMove = RebalanceMove;
-
 export class Rebalancer {
   readonly #options: RebalancerOptions;
   readonly #policy: RebalanceOptions;
   readonly #lastMoved = new Map<string, number>();
-  readonly #recent: TrackedMove[] = [];
-  readonly #inFlight = new Set<TrackedMove>();
+  readonly #recent: RebalanceMove[] = [];
+  readonly #inFlight = new Set<RebalanceMove>();
   /** Each move until it is answered and audited. */
   readonly #settling = new Set<Promise<void>>();
   #leader = false;
@@ -296,7 +303,7 @@ export class Rebalancer {
   #start(planned: PlannedMove, now: number): void {
     const started = performance.now();
     this.#lastMoved.set(objectKey(planned.type, planned.id), now);
-    const move: TrackedMove = { ...planned, startedAt: now, state: 'in-flight' };
+    const move: RebalanceMove = { ...planned, startedAt: now, state: 'in-flight' };
     this.#recent.unshift(move);
     this.#recent.splice(RECENT_MOVES);
     this.#inFlight.add(move);
