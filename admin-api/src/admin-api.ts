@@ -17,6 +17,7 @@ import type { NodeAccess } from './node-access.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
 import type { StreamOptions, StreamServer } from './stream/server.js';
+import { MemoryCoordination, Rebalancer, ZooKeeperCoordination, type RebalanceOptions } from './rebalance/rebalancer.js';
 import { LiveTalkService } from './talks.js';
 
 /**
@@ -83,6 +84,12 @@ export interface AdminApiOptions {
   dashboardDir?: string | null;
   /** The ws stream's limits and pace. */
   stream?: StreamOptions;
+  /**
+   * Automatic rebalancing (rebalance/): on when given, with these figures (the rest from
+   * `ADMIN_API_DEFAULTS.rebalance`). Over ZooKeeper, only the admin API holding `<root>/rebalancer` moves objects.
+   * @default off
+   */
+  rebalance?: Partial<RebalanceOptions>;
   /** @default pino at level info on stdout */
   logger?: Logger;
 }
@@ -157,6 +164,17 @@ export class AdminApi {
       });
       const audit = await AuditLog.open({ path: resolve(options.auditLogPath) });
       cleanups.push(() => audit.close());
+      let rebalancer: Rebalancer | undefined;
+      if (options.rebalance) {
+        const root = model.root;
+        rebalancer = await Rebalancer.start({
+          model, audit, logger,
+          migrate: (type, id, to) => actions.migrate(type, id, to),
+          coordination: 'zookeeper' in forced && root !== undefined ? new ZooKeeperCoordination(forced.zookeeper, root) : new MemoryCoordination(),
+          policy: { ...ADMIN_API_DEFAULTS.rebalance, ...options.rebalance },
+        });
+        cleanups.push(() => rebalancer?.stop());
+      }
       const app = createApp({
         model, actions, storage, audit, logger,
         tokens: options.tokens,
@@ -166,6 +184,7 @@ export class AdminApi {
         ...(options.maxStateBytes !== undefined ? { maxStateBytes: options.maxStateBytes } : {}),
         ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
         ...(options.stream !== undefined ? { stream: options.stream } : {}),
+        ...(rebalancer ? { rebalancer } : {}),
         ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
         ...(options.talks
           ? { talks: new LiveTalkService({ model, storage, nodes, ...(options.talks.audienceUrl ? { audienceUrl: options.talks.audienceUrl } : {}) }) }

@@ -15,6 +15,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
 import { apiRoutes, type RouteContext, type RouteInput, type RouteSpec } from './routes.js';
 import { StreamServer, compileStreamOptions, type StreamOptions } from './stream/server.js';
 import { TalkFeeds } from './talk-feed.js';
+import type { Rebalancer } from './rebalance/rebalancer.js';
 import type { TalkService } from './talks.js';
 
 /**
@@ -63,6 +64,8 @@ export interface AdminAppOptions {
   processMetrics?: boolean;
   /** Audience feedback sessions (routes under /api/talks, the stream's `talk` scope). @default none (503 TALKS_UNAVAILABLE) */
   talks?: TalkService;
+  /** Automatic rebalancing (`GET /api/rebalance`, pause, resume). @default none (off) */
+  rebalancer?: Rebalancer;
   /**
    * The built dashboard (`vite build` output, e.g. `dashboardDir` of @highlander/dashboard) to serve at `/`.
    * @default none
@@ -216,6 +219,7 @@ export function createApp(options: AdminAppOptions): AdminApp {
       new StreamServer(server, {
         ...streamOptions, model: options.model, actions: options.actions, authenticator, checkOrigin, metrics, logger, readOnly,
         ...(talkFeeds ? { talkFeeds } : {}),
+        ...(options.rebalancer ? { rebalancer: options.rebalancer } : {}),
       }),
   };
 }

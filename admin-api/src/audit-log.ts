@@ -27,7 +27,8 @@ import { parseJsonLines } from './json-lines.js';
  */
 
 /** Every action the audit log records. */
-export const AUDIT_ACTIONS = ['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings'] as const;
+export const AUDIT_ACTIONS = ['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings',
+  'rebalance.move', 'rebalance.pause', 'rebalance.resume'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Which records a listing keeps: one action, one object (both its type and id), or both. */
@@ -36,7 +37,7 @@ export interface AuditFilter {
   object?: { type: string; id: string };
 }
 
-export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string };
+export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string } | { rebalance: 'cluster' };
 
 export interface AuditRecord {
   /** Increasing across restarts; the listing cursor. */

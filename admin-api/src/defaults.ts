@@ -9,4 +9,12 @@ export const ADMIN_API_DEFAULTS = {
   callTimeoutMs: 10_000,
   maxStateBytes: 1024 * 1024,
   reconcileIntervalMs: 60_000,
+  /** Automatic rebalancing (off unless asked for): its policy. */
+  rebalance: {
+    thresholdPercent: 20,
+    minDifference: 2,
+    cooldownMs: 10 * 60_000,
+    movesPerSecond: 2,
+    concurrency: 2,
+  },
 } as const;

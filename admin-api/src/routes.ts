@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { roundMs } from '@highlander/kit';
 import { StateTooLarge, UnknownHandler } from '@highlander/runtime';
-import type { Principal } from './auth.js';
+import { principalOf, type Principal } from './auth.js';
 import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
 import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, Storage } from './contracts.js';
 import { HttpError, type ErrorCode } from './http-error.js';
@@ -15,7 +15,9 @@ import {
   HotPageSchema, HotQueryParams, ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
   TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema, ObjectHistoryQuery, HistoryPageSchema,
+  RebalanceActionBody, RebalanceStatusSchema,
 } from './schemas.js';
+import type { Rebalancer } from './rebalance/rebalancer.js';
 import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
 
 /**
@@ -104,6 +106,8 @@ export interface RouteDeps {
   talks?: TalkService;
   /** The nodes' `maxStateBytes`: a replacement state (and a call argument) may be this large as JSON. */
   maxStateBytes: number;
+  /** Automatic rebalancing; without it, `GET /api/rebalance` says it is off and pause and resume answer 409 REBALANCE_DISABLED. */
+  rebalancer?: Rebalancer;
 }
 
 /** Audit records keep a state or an argument itself up to this size as JSON; larger ones by size and SHA-256. */
@@ -149,7 +153,7 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
       description:
         'Upgrade to a WebSocket with the subprotocols `highlander.v1` and `bearer.<token>`. Send ' +
         '`{"subscribe":"summary"}`, `{"subscribe":"events","since":n}`, `{"subscribe":"object","type":t,"id":i}`, ' +
-        '`{"subscribe":"hot","by":"calls|errors|p99|queue|state","type"?,"node"?,"limit"?}` or ' +
+        '`{"subscribe":"hot","by":"calls|errors|p99|queue|state","type"?,"node"?,"limit"?}`, `{"subscribe":"rebalance"}` or ' +
         '`{"unsubscribe":scope}`; receive a snapshot per subscription, then deltas coalesced per client (flushed every 100 ms by default). ' +
         'Slow clients are closed with 1013 and a reason saying how to resume. See admin-api/src/stream/protocol.ts. ' +
         'A plain GET is answered 426.',
@@ -362,7 +366,36 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         return actions.drain(params.name);
       },
     }),
+    ...rebalanceRoutes(deps.rebalancer),
     ...talkRoutes(deps.talks),
+  ];
+}
+
+/** Automatic rebalancing (rebalance/): its status, and pause and resume (audited). */
+function rebalanceRoutes(rebalancer: Rebalancer | undefined): RouteSpec[] {
+  const enabled = (): Rebalancer => rebalancer ?? (() => {
+    throw new HttpError(409, 'REBALANCE_DISABLED', 'automatic rebalancing is off for this admin API: start it with --rebalance (HIGHLANDER_API_REBALANCE=true)');
+  })();
+  const toggle = (name: 'pause' | 'resume', summary: string) => route({
+    method: 'post', path: `/api/rebalance/${name}`, operationId: `${name}Rebalance`, tag: 'actions', access: 'operator', summary,
+    body: RebalanceActionBody, response: RebalanceStatusSchema, errors: ['REBALANCE_DISABLED', 'COORDINATOR_UNAVAILABLE'],
+    audit: { action: `rebalance.${name}`, target: () => ({ rebalance: 'cluster' }) },
+    handle: (_input, { res }) => (name === 'pause' ? enabled().pause(principalOf(res)) : enabled().resume()),
+  });
+  return [
+    route({
+      method: 'get', path: '/api/rebalance', operationId: 'getRebalance', tag: 'cluster', access: 'viewer',
+      summary: 'Automatic rebalancing: on or off, paused, balanced, active objects per node against the band, moves done, under way and remaining, the latest moves',
+      description:
+        'Balance is counted in active objects per node: a node further from the mean than max(mean × thresholdPercent / 100, minDifference) is out of ' +
+        'balance. The admin API holding the rebalancing lock moves the coldest objects of the fullest nodes to the emptiest with the owner-driven ' +
+        'migration, at a bounded rate, never an object twice within the cool-down. Off unless the admin API runs with --rebalance. ' +
+        'The stream scope `{"subscribe":"rebalance"}` pushes the same status after each change.',
+      response: RebalanceStatusSchema, errors: [],
+      handle: () => rebalancer?.status() ?? { enabled: false },
+    }),
+    toggle('pause', 'Pause automatic rebalancing for the cluster (moves under way finish; kept in ZooKeeper, so it holds across admin APIs and restarts)'),
+    toggle('resume', 'Resume automatic rebalancing'),
   ];
 }
 

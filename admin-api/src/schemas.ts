@@ -135,6 +135,7 @@ export const EvictBody = z.strictObject({
 });
 export const MigrateBody = z.strictObject({ to: NodeName.meta({ description: 'The node to move the object to: live, not draining, not its owner.' }) });
 export const DrainBody = z.strictObject({});
+export const RebalanceActionBody = z.strictObject({});
 
 export const CallBody = z.strictObject({
   handler: z.string().min(1).max(200).meta({ description: 'The name of a handler (changes state: operators only) or a query (read-only: viewers too), as `GET /api/types` lists them.' }),
@@ -316,7 +317,7 @@ export const AuditRecordSchema = z.object({
   time: z.number(),
   who: PrincipalSchema,
   action: z.enum(AUDIT_ACTIONS),
-  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() })]),
+  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() }), z.object({ rebalance: z.literal('cluster') })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),
   outcome: z.record(z.string(), z.unknown()).optional().meta({
@@ -333,6 +334,35 @@ export const AuditPageSchema = z.object({ items: z.array(AuditRecordSchema), cur
 export const EvictResultSchema = z.object({ owner: z.string(), forced: z.boolean(), durationMs: z.number() });
 export const MigrateResultSchema = z.object({ from: z.string(), to: z.string(), durationMs: z.number() });
 export const DrainResultSchema = z.object({ node: z.string(), deactivated: z.number().int(), durationMs: z.number() });
+
+const RebalancePolicySchema = z.object({
+  thresholdPercent: z.number(), minDifference: z.number().int(), cooldownMs: z.number().int(), movesPerSecond: z.number(), concurrency: z.number().int(),
+});
+
+export const RebalanceStatusSchema = z.object({
+  enabled: z.boolean().meta({ description: 'Automatic rebalancing is on for this admin API (--rebalance); when off, the other fields are absent.' }),
+  paused: z.boolean().optional(),
+  pausedBy: z.object({ name: z.string(), at: z.number() }).optional().meta({ description: 'Who paused it and when (ms since the epoch), while paused.' }),
+  leader: z.boolean().optional().meta({ description: 'This admin API moves objects (it holds the rebalancing lock under the cluster root in ZooKeeper).' }),
+  balanced: z.boolean().optional(),
+  mean: z.number().optional().meta({ description: 'Mean active objects of the nodes that may take objects (up, not full).' }),
+  allowance: z.number().optional().meta({ description: 'How far from the mean a node may be: max(mean × thresholdPercent / 100, minDifference).' }),
+  nodes: z.array(z.object({
+    name: z.string(),
+    objects: z.number().int().meta({ description: 'Active objects, counting moves under way as done.' }),
+    role: z.enum(['gives', 'takes', 'balanced', 'excluded']),
+    excluded: z.enum(['draining', 'unreachable', 'full']).optional(),
+  })).optional(),
+  moves: z.object({
+    done: z.number().int(), failed: z.number().int(), inFlight: z.number().int(),
+    remaining: z.number().int().meta({ description: 'Moves still needed to bring every node inside the band (an estimate).' }),
+  }).optional(),
+  recent: z.array(z.object({
+    type: z.string(), id: z.string(), from: z.string(), to: z.string(), startedAt: z.number(),
+    state: z.enum(['in-flight', 'done', 'failed']), durationMs: z.number().optional(), error: z.string().optional(),
+  })).optional().meta({ description: "This admin API's latest moves, newest first (at most 50)." }),
+  policy: RebalancePolicySchema.optional(),
+}).meta({ id: 'RebalanceStatus' });
 
 export const ObjectTypeViewSchema = z.object({
   type: z.string(),

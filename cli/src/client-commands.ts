@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { AuditRecord, CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, ReplaceStateResult, StatsSample } from '@highlander/admin-api';
+import type {
+  AuditRecord, CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, RebalanceStatus,
+  ReplaceStateResult, StatsSample,
+} from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
   OptionsError, PRECEDENCE, checkedBy, defineOptions, httpUrl, integer, milliseconds, oneOf, parseOptions, renderHelp,
@@ -12,7 +15,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `hot`, `show`, `history`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
+ * `hot`, `show`, `history`, `get`, `call`, `put`, `edits`, `restore`, `evict`, `migrate`, `drain`, `rebalance`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -554,6 +557,53 @@ const drain = clientCommand({
   },
 });
 
+const REBALANCE_ACTIONS = ['status', 'pause', 'resume'] as const;
+
+const rebalance = clientCommand({
+  name: 'rebalance',
+  brief: 'automatic rebalancing: its progress, or pause and resume it (operator)',
+  synopsis: '[status|pause|resume]',
+  summary:
+    'status (the default): whether automatic rebalancing is on (admin API --rebalance), paused, balanced; active objects per node against ' +
+    'the mean and its allowance; moves done, under way and remaining; the latest moves. pause and resume hold and restart the moves ' +
+    'for the whole cluster (moves under way finish). Pause and resume need an operator token; audited.',
+  options: defineOptions({}),
+  positionals: ['<status|pause|resume>'],
+  optional: 1,
+  async run({ positionals, api, print }) {
+    const action = positionals[0] ?? 'status';
+    if (!(REBALANCE_ACTIONS as readonly string[]).includes(action)) {
+      throw new OptionsError([`unknown action '${action}': it is ${REBALANCE_ACTIONS.join(', ')}`]);
+    }
+    const answer = action === 'status'
+      ? await api.get<Partial<RebalanceStatus> & { enabled: boolean }>('/api/rebalance')
+      : await api.post<Partial<RebalanceStatus> & { enabled: boolean }>(`/api/rebalance/${action}`, {});
+    print(answer, describeRebalance);
+  },
+});
+
+function describeRebalance(status: Partial<RebalanceStatus> & { enabled: boolean }): string {
+  if (!status.enabled || !status.moves || !status.nodes) return 'automatic rebalancing is off (start the admin API with --rebalance)';
+  const state = status.paused
+    ? `paused${status.pausedBy ? ` by ${status.pausedBy.name} at ${new Date(status.pausedBy.at).toISOString()}` : ''}`
+    : status.balanced ? 'balanced' : 'rebalancing';
+  const lines = [
+    `rebalancing: ${state}${status.leader ? '' : ' (another admin API moves objects)'}`,
+    `mean ${status.mean} active objects per node, allowance ±${status.allowance}`,
+    `moves: ${status.moves.done} done, ${status.moves.failed} failed, ${status.moves.inFlight} under way, about ${status.moves.remaining} to go`,
+    '',
+    formatTable(['NODE', 'OBJECTS', 'ROLE'], status.nodes.map((n) => [n.name, n.objects, n.excluded ? `excluded (${n.excluded})` : n.role]), { right: [1] }),
+  ];
+  const recent = status.recent ?? [];
+  if (recent.length > 0) {
+    lines.push('', formatTable(
+      ['OBJECT', 'FROM', 'TO', 'STATE', 'DURATION'],
+      recent.slice(0, 10).map((m) => [`${m.type}/${m.id}`, m.from, m.to, m.error ? `failed: ${m.error}` : m.state, m.durationMs === undefined ? '—' : formatDuration(m.durationMs)]),
+    ));
+  }
+  return lines.join('\n');
+}
+
 const METRICS_OPTIONS = defineOptions({
   window: {
     flag: 'window', group: 'What', placeholder: '<1h|24h>', default: '1h',
@@ -660,4 +710,4 @@ function historyRow(entry: HistoryEntry): (string | number)[] {
   }
 }
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, edits, restore, evict, migrate, drain, metrics];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, edits, restore, evict, migrate, drain, rebalance, metrics];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `highlander`: run a cluster (`demo`, `node`, `admin`, `bench`) and operate one through the admin
- * API (`ls nodes`, `ls objects`, `hot`, `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`). `highlander --help` and
+ * API (`ls nodes`, `ls objects`, `hot`, `show`, `get`, `call`, `put`, `evict`, `migrate`, `drain`, `rebalance`). `highlander --help` and
  * `highlander <command> --help` describe everything; docs/cli.md too. Exit codes: cli/exit-codes.ts.
  *
  *   bin/highlander ls nodes --api http://127.0.0.1:8080 --token "$VIEWER_TOKEN"

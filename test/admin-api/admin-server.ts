@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { createApp, type AdminApp, type AdminAppOptions } from '../../admin-api/src/app.js';
 import { AuditLog } from '../../admin-api/src/audit-log.js';
 import type { TokenConfig } from '../../admin-api/src/auth.js';
+import type { Rebalancer } from '../../admin-api/src/rebalance/rebalancer.js';
 import type { StreamServer } from '../../admin-api/src/stream/server.js';
 import { fakeCluster, type FakeCluster } from './fake-cluster.js';
 
@@ -32,20 +33,23 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-type StartOptions = Partial<Omit<AdminAppOptions, 'model' | 'actions' | 'storage' | 'audit'>> & {
+type StartOptions = Partial<Omit<AdminAppOptions, 'model' | 'actions' | 'storage' | 'audit' | 'rebalancer'>> & {
   /** An existing audit log file to reopen (kept on close); without it, a new one in a temp dir (removed on close). */
   auditPath?: string;
+  /** Automatic rebalancing over the fake cluster (stopped on close). */
+  rebalancer?: (cluster: FakeCluster, audit: AuditLog) => Promise<Rebalancer>;
 };
 
 export async function startAdmin(options: StartOptions = {}): Promise<AdminServer> {
-  const { auditPath: givenAuditPath, ...appOptions } = options;
+  const { auditPath: givenAuditPath, rebalancer: startRebalancer, ...appOptions } = options;
   const cluster = fakeCluster();
   const dir = givenAuditPath ? undefined : await mkdtemp(join(tmpdir(), 'highlander-admin-test-'));
   const auditPath = givenAuditPath ?? join(dir!, 'audit.jsonl');
   const audit = await AuditLog.open({ path: auditPath });
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const admin = createApp({ tokens: TOKENS, processMetrics: false, logger, ...appOptions, ...cluster, audit });
+  const rebalancer = await startRebalancer?.(cluster, audit);
+  const admin = createApp({ tokens: TOKENS, processMetrics: false, logger, ...appOptions, ...cluster, audit, ...(rebalancer ? { rebalancer } : {}) });
   const server: Server = createServer(admin.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const stream = admin.attachStream(server);
@@ -56,6 +60,7 @@ export async function startAdmin(options: StartOptions = {}): Promise<AdminServe
     cluster, admin, stream, audit, auditPath, logs,
     async close() {
       await stream.close();
+      await rebalancer?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await audit.close();

@@ -368,6 +368,23 @@ describe('audit log through the API', () => {
   });
 });
 
+describe('rebalancing, off', () => {
+  it('the status says it is off; pause and resume answer 409 REBALANCE_DISABLED saying how to turn it on, audited; viewers and bad bodies are refused', async () => {
+    expect((await call(server, 'GET', '/api/rebalance', { token: VIEWER })).body).toEqual({ enabled: false });
+    const pause = await call(server, 'POST', '/api/rebalance/pause', { token: OPERATOR });
+    expect(pause.status).toBe(409);
+    expect(pause.body.error).toMatchObject({ code: 'REBALANCE_DISABLED', message: expect.stringContaining('--rebalance') });
+    expect((await call(server, 'POST', '/api/rebalance/resume', { token: VIEWER })).body.error.code).toBe('FORBIDDEN');
+    const extra = await call(server, 'POST', '/api/rebalance/resume', { token: OPERATOR, body: { now: true } });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error.code).toBe('VALIDATION_FAILED');
+    const [last, forbidden, first] = (await call(server, 'GET', '/api/audit', { token: VIEWER })).body.items;
+    expect(forbidden).toMatchObject({ action: 'rebalance.resume', result: 'error', error: { code: 'FORBIDDEN' } });
+    expect(first).toMatchObject({ action: 'rebalance.pause', target: { rebalance: 'cluster' }, result: 'error', error: { code: 'REBALANCE_DISABLED' } });
+    expect(last).toMatchObject({ action: 'rebalance.resume', result: 'error', error: { code: 'VALIDATION_FAILED' } });
+  });
+});
+
 describe('OpenAPI document', () => {
   const expected = [
     'get /healthz', 'get /readyz', 'get /metrics', 'get /api/openapi.json', 'get /api/stream', 'get /api/summary', 'get /api/nodes',
@@ -376,6 +393,7 @@ describe('OpenAPI document', () => {
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/metrics/history', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
+    'get /api/rebalance', 'post /api/rebalance/pause', 'post /api/rebalance/resume',
     'get /api/talks', 'post /api/talks', 'get /api/talks/{code}', 'get /api/talks/{code}/export', 'post /api/talks/{code}/open',
     'post /api/talks/{code}/close', 'post /api/talks/{code}/reset', 'get /api/talks/{code}/questions', 'post /api/talks/{code}/questions/moderate',
     'post /api/talks/{code}/questions/settings',

@@ -363,6 +363,17 @@ describe('highlander CLI on a live cluster', () => {
     expect(await a.call('counter', 'cli-call', 'value', null)).toBe(5);
   });
 
+  it('rebalance: says automatic rebalancing is off, refuses to pause it with the API\'s code, and refuses an unknown action', async () => {
+    const status = await highlander(['rebalance'], { HIGHLANDER_API_TOKEN: VIEWER });
+    expect(status).toMatchObject({ code: 0, stdout: 'automatic rebalancing is off (start the admin API with --rebalance)\n' });
+    const pause = await highlander(['rebalance', 'pause']);
+    expect(pause.code).toBe(1);
+    expect(pause.stderr).toMatch(/REBALANCE_DISABLED.*--rebalance/);
+    const unknown = await highlander(['rebalance', 'stop']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown action 'stop': it is status, pause, resume");
+  });
+
   it('drains a node', async () => {
     const [, , c] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
     await c.call('counter', 'cli-drained', 'add', 1);

@@ -25,18 +25,23 @@ export class DashboardStack {
     readonly config: ClusterConfig,
     readonly port: number,
     private readonly auditDir: string,
+    private readonly apiEnv: Record<string, string>,
   ) {}
 
-  /** `nodeEnv`: more environment for every node, e.g. `HIGHLANDER_AUDIENCE_PORT: '0'` for an audience gateway each. */
-  static async start(options: { sessionTimeoutMs: number; nodeEnv?: Record<string, string> }): Promise<DashboardStack> {
+  /**
+   * `nodeEnv`: more environment for every node, e.g. `HIGHLANDER_AUDIENCE_PORT: '0'` for an audience gateway each;
+   * `apiEnv`: for the admin API (e.g. `HIGHLANDER_API_REBALANCE: 'true'`); `placement`: the nodes' placement.
+   */
+  static async start(options: { sessionTimeoutMs: number; nodeEnv?: Record<string, string>; apiEnv?: Record<string, string>; placement?: string }): Promise<DashboardStack> {
     const config: ClusterConfig = {
       zookeeper: zookeeperConnect(), s3: s3Config(), root: uniqueRoot('dashboard'), sessionTimeoutMs: options.sessionTimeoutMs,
       objectsModule: TEST_OBJECTS, clusterSecret: NODE_TOKEN, ...(options.nodeEnv ? { nodeEnv: options.nodeEnv } : {}),
+      ...(options.placement ? { placement: options.placement } : {}),
     };
     const [port] = await freePorts(1);
     const auditDir = await mkdtemp(join(tmpdir(), 'highlander-dashboard-audit-'));
     const cluster = await Cluster.start(config, 3);
-    const stack = new DashboardStack(cluster, config, port!, auditDir);
+    const stack = new DashboardStack(cluster, config, port!, auditDir, options.apiEnv ?? {});
     await stack.startApi();
     return stack;
   }
@@ -48,7 +53,7 @@ export class DashboardStack {
   async startApi(): Promise<void> {
     const { child } = await startAdminApiProcess(this.config, {
       tokens: `operator:olga:${OPERATOR},viewer:victor:${VIEWER}`, auditLog: join(this.auditDir, 'audit.jsonl'), port: this.port,
-      env: { HIGHLANDER_LOG_LEVEL: 'warn' },
+      env: { HIGHLANDER_LOG_LEVEL: 'warn', ...this.apiEnv },
     });
     this.#api = child;
   }

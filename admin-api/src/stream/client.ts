@@ -9,7 +9,8 @@ import type { TalkFeeds } from '../talk-feed.js';
 import { EventsScope } from './events.js';
 import { HotScope } from './hot.js';
 import { ObjectScope } from './object.js';
-import { SubscribeMessage, TALK_CODE_RULE, UnsubscribeMessage, type ObjectError, type ServerMessage, type StreamScope, type TalkError } from './protocol.js';
+import { RebalanceScope } from './rebalance.js';
+import { SubscribeMessage, TALK_CODE_RULE, UnsubscribeMessage, type ObjectError, type RebalanceView, type ServerMessage, type StreamScope, type TalkError } from './protocol.js';
 import type { CompiledStreamOptions } from './server.js';
 import { SummaryScope } from './summary.js';
 import { TalkScope } from './talk.js';
@@ -24,6 +25,8 @@ export interface StreamHub {
   actions: ClusterActions;
   logger: Logger;
   talkFeeds: TalkFeeds | undefined;
+  /** Automatic rebalancing's status now (`{ enabled: false }` without it). */
+  rebalanceStatus(): RebalanceView;
   /** Call after any change of a client's subscriptions. */
   updateModelSubscription(): void;
   /** Watches a lock queue for a client; returns the release function. */
@@ -35,7 +38,7 @@ export interface StreamHub {
 
 /**
  * One connected client: its messages, its subscriptions (one module per scope: summary.ts,
- * events.ts, object.ts, talk.ts, hot.ts), the changes waiting for its next flush, and backpressure. A client
+ * events.ts, object.ts, talk.ts, hot.ts, rebalance.ts), the changes waiting for its next flush, and backpressure. A client
  * with more than `maxBufferedBytes` unsent, or more than `maxPendingChanges` changes waiting, is
  * closed with 1013 and a reason saying how to resume (the events cursor it was last sent).
  */
@@ -46,6 +49,7 @@ export class StreamClient {
   readonly #summary = new SummaryScope();
   readonly #events = new EventsScope();
   readonly #hot = new HotScope();
+  readonly #rebalance = new RebalanceScope();
   readonly #object: ObjectScope;
   readonly #talk: TalkScope;
   readonly #messages: MessageWindow;
@@ -184,6 +188,9 @@ export class StreamClient {
       case 'talk':
         this.#talk.subscribe(message.code);
         return;
+      case 'rebalance':
+        this.send(this.#rebalance.subscribe(() => hub.rebalanceStatus()));
+        return;
       case 'hot': {
         const { by, type, node, limit } = message;
         const snapshot = this.#hot.subscribe(hub.model, { by, limit, ...(type !== undefined ? { type } : {}), ...(node !== undefined ? { node } : {}) });
@@ -211,6 +218,9 @@ export class StreamClient {
       case 'hot':
         this.#hot.unsubscribe();
         break;
+      case 'rebalance':
+        this.#rebalance.unsubscribe();
+        break;
     }
     this.#hub.updateModelSubscription();
     this.send({ kind: 'unsubscribed', scope });
@@ -232,6 +242,12 @@ export class StreamClient {
     if (summary || events || object || hot) this.#changed();
   }
 
+  /** The rebalancer changed: its status goes out at the next flush, if subscribed. */
+  offerRebalance(): void {
+    if (this.#dropped) return;
+    if (this.#rebalance.changed()) this.#changed();
+  }
+
   /** The latest lock queue of object `key` (from the shared queue watch). */
   offerQueue(key: string, queue: LockQueueEntryView[]): void {
     if (this.#dropped) return;
@@ -241,15 +257,18 @@ export class StreamClient {
   /** Sends what changed since the last flush, a message per scope. */
   flush(summary: () => ClusterSummary): void {
     if (this.#dropped || this.#ws.readyState !== WebSocket.OPEN) return;
-    if (!this.#summary.hasPending() && !this.#events.hasPending() && !this.#object.hasPending() && !this.#hot.hasPending()) return;
+    if (!this.#summary.hasPending() && !this.#events.hasPending() && !this.#object.hasPending() && !this.#hot.hasPending() && !this.#rebalance.hasPending()) return;
     if (this.#tooSlow()) return;
-    for (const message of [this.#summary.flush(summary), this.#events.flush(), this.#object.flush(), this.#hot.flush(this.#hub.model)]) {
+    const messages = [
+      this.#summary.flush(summary), this.#events.flush(), this.#object.flush(), this.#hot.flush(this.#hub.model), this.#rebalance.flush(() => this.#hub.rebalanceStatus()),
+    ];
+    for (const message of messages) {
       if (message) this.send(message);
     }
   }
 
   #changed(): void {
-    const pending = this.#summary.pendingCount + this.#events.pendingCount + this.#object.pendingCount + this.#hot.pendingCount;
+    const pending = this.#summary.pendingCount + this.#events.pendingCount + this.#object.pendingCount + this.#hot.pendingCount + this.#rebalance.pendingCount;
     if (pending > this.#hub.options.maxPendingChanges) {
       this.#drop('pending', `over ${this.#hub.options.maxPendingChanges} changes waiting`);
       return;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CODE_PATTERN } from '@highlander/audience';
 import type { QnaPresenterView, Reaction, TalkAggregates, TalkSnapshot, TimelinePoint } from '@highlander/audience';
 import type { Principal } from '../auth.js';
+import type { RebalanceStatus } from '../rebalance/rebalancer.js';
 import type { ClusterSummary, HotObjectView, HotRanking, LockQueueEntryView, ModelEvent, NodeView, ObjectDetail, ObjectView } from '../contracts.js';
 import { HotRankingSchema, hotLimit, NodeName, ObjectId, TypeName } from '../schemas.js';
 
@@ -25,7 +26,8 @@ import { HotRankingSchema, hotLimit, NodeName, ObjectId, TypeName } from '../sch
  *   { "subscribe": "hot", "by"?: r, "type"?: t, "node"?: n, "limit"?: 1..200 }
  *                                                    the hottest objects (as GET /api/hot ranks them; by calls, 20 rows
  *                                                    unless given), again after each node's stats interval (one at a time)
- *   { "unsubscribe": "summary" | "events" | "object" | "talk" | "hot" }
+ *   { "subscribe": "rebalance" }                     automatic rebalancing's status (as GET /api/rebalance answers it)
+ *   { "unsubscribe": "summary" | "events" | "object" | "talk" | "hot" | "rebalance" }
  *
  * Server → client (JSON text):
  *   { kind: 'hello', protocol: 'highlander.v1', who: { name, role }, readOnly, flushIntervalMs }
@@ -52,6 +54,9 @@ import { HotRankingSchema, hotLimit, NodeName, ObjectId, TypeName } from '../sch
  *                                                                       code (INVALID_TALK_CODE); not subscribed
  *   { kind: 'snapshot' | 'delta', scope: 'hot', by, type?, node?, limit, items: HotObjectView[] }
  *       the whole ranking each time (at most `limit` rows); a delta at most per flush, after a stats interval or a node leaving
+ *   { kind: 'snapshot' | 'delta', scope: 'rebalance', status }
+ *       the whole status each time; a delta at most per flush, after a move started or ended, a pause or resume, or
+ *       the lock or the balance changed (`{ enabled: false }` from an admin API without --rebalance, and no deltas)
  *   { kind: 'unsubscribed', scope }
  *
  * Deltas are coalesced per client (the latest view per node and object, the lock queue's latest,
@@ -70,7 +75,7 @@ export const STREAM_PROTOCOL = 'highlander.v1';
 
 // ---- client → server ----
 
-export const StreamScope = z.enum(['summary', 'events', 'object', 'talk', 'hot']);
+export const StreamScope = z.enum(['summary', 'events', 'object', 'talk', 'hot', 'rebalance']);
 export type StreamScope = z.infer<typeof StreamScope>;
 
 /** What a talk code is, as the refusal of one that is not says. */
@@ -84,6 +89,7 @@ export const SubscribeMessage = z.discriminatedUnion('subscribe', [
   z.strictObject({
     subscribe: z.literal('hot'), by: HotRankingSchema.default('calls'), type: TypeName.optional(), node: NodeName.optional(), limit: hotLimit(false).default(20),
   }),
+  z.strictObject({ subscribe: z.literal('rebalance') }),
 ]);
 export type SubscribeMessage = z.infer<typeof SubscribeMessage>;
 
@@ -227,6 +233,15 @@ export interface HotDelta extends Omit<HotSnapshot, 'kind'> {
   kind: 'delta';
 }
 
+/** Automatic rebalancing's status, or that it is off for this admin API. */
+export type RebalanceView = RebalanceStatus | { enabled: false };
+
+export interface RebalanceMessage {
+  kind: 'snapshot' | 'delta';
+  scope: 'rebalance';
+  status: RebalanceView;
+}
+
 export interface UnsubscribedMessage {
   kind: 'unsubscribed';
   scope: StreamScope;
@@ -237,7 +252,8 @@ export type TalkMessage = TalkSnapshotMessage | TalkDelta | TalkError;
 
 /** Every message of a subscription (what a scope's handler receives). */
 export type ScopeMessage =
-  | SummarySnapshot | SummaryDelta | EventsSnapshot | EventsDelta | ObjectSnapshot | ObjectDelta | ObjectError | TalkMessage | HotSnapshot | HotDelta;
+  | SummarySnapshot | SummaryDelta | EventsSnapshot | EventsDelta | ObjectSnapshot | ObjectDelta | ObjectError | TalkMessage | HotSnapshot | HotDelta
+  | RebalanceMessage;
 
 /** The messages of one scope's subscription. */
 export type MessageOf<S extends StreamScope> = Extract<ScopeMessage, { scope: S }>;
@@ -255,6 +271,8 @@ export type { ActivationEndReason, HistoryEntry, HistoryPage } from '../object-h
 export type { Principal, Role } from '../auth.js';
 export type { AuditAction, AuditRecord, AuditTarget } from '../audit-log.js';
 export type { TalkAction, TalkSummary, TalkView } from '../talks.js';
+export type { RebalanceMove, RebalanceStatus } from '../rebalance/rebalancer.js';
+export type { NodeBalance } from '../rebalance/plan.js';
 export type { DeactivationReason, LifecycleEvent, LifecycleEventKind } from '@highlander/runtime';
 export type {
   ModerationAction, PresenterQuestion, QnaPresenterView, QuestionStatus, Reaction, TalkAggregates, TalkSnapshot, TalkStatus, TimelinePoint,

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { selectProtocol, unauthenticated, type Principal, type TokenAuthenticator } from '../auth.js';
 import type { ClusterActions, ClusterModel, ClusterSummary, ModelDelta } from '../contracts.js';
 import type { AdminMetrics } from '../metrics.js';
+import type { Rebalancer } from '../rebalance/rebalancer.js';
 import type { TalkFeeds } from '../talk-feed.js';
 import { StreamClient, type DropReason, type StreamHub } from './client.js';
 import { STREAM_PROTOCOL } from './protocol.js';
@@ -48,6 +49,8 @@ export interface StreamServerOptions extends StreamOptions {
   path?: string;
   /** The `talk` scope's shared pollers; without them, a talk subscription is answered TALKS_UNAVAILABLE. */
   talkFeeds?: TalkFeeds;
+  /** Automatic rebalancing, for the `rebalance` scope; without it, that scope says `{ enabled: false }`. */
+  rebalancer?: Rebalancer;
 }
 
 export type CompiledStreamOptions = Required<StreamOptions>;
@@ -81,6 +84,7 @@ export class StreamServer {
   readonly #clients = new Set<StreamClient>();
   readonly #queueWatches = new Map<string, { stop: () => void; clients: Set<StreamClient> }>();
   #unsubscribeModel: (() => void) | null = null;
+  readonly #unsubscribeRebalancer: () => void;
   #flushTimer: NodeJS.Timeout | null = null;
   #lastFlushAt = 0;
   #pingTimer: NodeJS.Timeout | null = null;
@@ -104,12 +108,16 @@ export class StreamServer {
       actions: options.actions,
       logger: options.logger,
       talkFeeds: options.talkFeeds,
+      rebalanceStatus: () => options.rebalancer?.status() ?? { enabled: false },
       updateModelSubscription: () => this.#updateModelSubscription(),
       watchQueue: (client, type, id) => this.#watchQueue(client, type, id),
       scheduleFlush: () => this.#scheduleFlush(),
       dropped: (client, reason) => this.#dropped(client, reason),
     };
     server.on('upgrade', this.#onUpgrade);
+    this.#unsubscribeRebalancer = options.rebalancer?.onChange(() => {
+      for (const client of this.#clients) client.offerRebalance();
+    }) ?? (() => undefined);
   }
 
   /** Connected clients. */
@@ -132,6 +140,7 @@ export class StreamServer {
     this.#flushTimer = this.#pingTimer = null;
     this.#unsubscribeModel?.();
     this.#unsubscribeModel = null;
+    this.#unsubscribeRebalancer();
   }
 
   // ---- connections ----

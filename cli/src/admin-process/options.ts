@@ -133,6 +133,45 @@ export const ADMIN_OPTIONS = defineOptions({
     description: 'Timeout of calls and state replacements made through the API (a call may ask for another, up to 10 min).',
     schema: milliseconds(1),
   },
+  // Automatic rebalancing (admin-api/src/rebalance/): off unless asked for.
+  rebalance: {
+    flag: 'rebalance', env: 'HIGHLANDER_API_REBALANCE', group: 'Rebalancing', switch: true,
+    description:
+      'Move objects between nodes automatically until every node holds about as many active objects as the mean (a node joined, or the load skewed), ' +
+      'with the owner-driven migration, the coldest objects first. With several admin APIs, only the one holding <zk-root>/rebalancer moves objects. ' +
+      'Pause and resume with POST /api/rebalance/pause|resume or highlander rebalance pause|resume.',
+    schema: z.boolean(),
+  },
+  rebalanceThresholdPercent: {
+    flag: 'rebalance-threshold-percent', env: 'HIGHLANDER_API_REBALANCE_THRESHOLD_PERCENT', group: 'Rebalancing', placeholder: '<percent>',
+    default: String(ADMIN_API_DEFAULTS.rebalance.thresholdPercent),
+    description: 'A node is out of balance when its active objects are more than this percentage of the mean above or below the mean…',
+    schema: integer(0, 1000),
+  },
+  rebalanceMinDifference: {
+    flag: 'rebalance-min-difference', env: 'HIGHLANDER_API_REBALANCE_MIN_DIFFERENCE', group: 'Rebalancing', placeholder: '<objects>',
+    default: String(ADMIN_API_DEFAULTS.rebalance.minDifference),
+    description: '…and at least this many objects away from it (so small clusters do not churn).',
+    schema: integer(1),
+  },
+  rebalanceMovesPerSecond: {
+    flag: 'rebalance-moves-per-second', env: 'HIGHLANDER_API_REBALANCE_MOVES_PER_SECOND', group: 'Rebalancing', placeholder: '<n>',
+    default: String(ADMIN_API_DEFAULTS.rebalance.movesPerSecond),
+    description: 'Moves started per second, at most.',
+    schema: integer(1, 1000),
+  },
+  rebalanceConcurrency: {
+    flag: 'rebalance-concurrency', env: 'HIGHLANDER_API_REBALANCE_CONCURRENCY', group: 'Rebalancing', placeholder: '<n>',
+    default: String(ADMIN_API_DEFAULTS.rebalance.concurrency),
+    description: 'Moves under way at once, at most.',
+    schema: integer(1, 100),
+  },
+  rebalanceCooldownMs: {
+    flag: 'rebalance-cooldown-ms', env: 'HIGHLANDER_API_REBALANCE_COOLDOWN_MS', group: 'Rebalancing', placeholder: '<ms>',
+    default: String(ADMIN_API_DEFAULTS.rebalance.cooldownMs),
+    description: 'An object moved (or tried) is not moved again within this long.',
+    schema: milliseconds(0),
+  },
   auditLog: {
     flag: 'audit-log', env: 'HIGHLANDER_AUDIT_LOG', group: 'Output', placeholder: '<file>', default: 'data/audit.jsonl',
     description: 'The audit log (JSON lines, appended and fsynced before each action is answered); relative to the working directory.',
@@ -200,6 +239,14 @@ export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOpt
     evictGraceMs: config.evictGraceMs,
     actionTimeoutMs: config.actionTimeoutMs,
     reconcileIntervalMs: config.reconcileIntervalMs,
+    ...(config.rebalance
+      ? {
+        rebalance: {
+          thresholdPercent: config.rebalanceThresholdPercent, minDifference: config.rebalanceMinDifference,
+          movesPerSecond: config.rebalanceMovesPerSecond, concurrency: config.rebalanceConcurrency, cooldownMs: config.rebalanceCooldownMs,
+        },
+      }
+      : {}),
     talks: config.audienceUrl !== undefined ? { audienceUrl: config.audienceUrl } : {},
     ...(config.clusterSecret !== undefined ? { clusterSecret: config.clusterSecret } : {}),
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),

@@ -29,8 +29,8 @@ describe('stream protocol: client messages', () => {
     expect(SubscribeMessage.safeParse(message).success).toBe(false);
   });
 
-  it('unsubscribes from one of the five scopes', () => {
-    expect(StreamScope.options).toEqual(['summary', 'events', 'object', 'talk', 'hot']);
+  it('unsubscribes from one of the six scopes', () => {
+    expect(StreamScope.options).toEqual(['summary', 'events', 'object', 'talk', 'hot', 'rebalance']);
     for (const scope of StreamScope.options) expect(UnsubscribeMessage.parse({ unsubscribe: scope })).toEqual({ unsubscribe: scope });
     expect(UnsubscribeMessage.safeParse({ unsubscribe: 'all' }).success).toBe(false);
   });
