@@ -234,6 +234,8 @@ describe('invoke and edit state in the object detail, in Chromium', () => {
         'same {', 'changed-removed − "value": 99', 'changed-added + "value": 5', 'same }',
       ]);
       await page.screenshot({ path: `${SHOTS}object-restore-1440x900.png` });
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await page.screenshot({ path: `${SHOTS}object-restore-1920x1080.png` });
       await page.locator('dialog[open]').getByTestId('confirm').click();
       await page.getByTestId('notice-success').filter({ hasText: `Restored version ${replaced}` }).waitFor({ timeout: timing.uiActionMs });
       expect(await valueOf(b, 'ui-restore')).toBe(5);

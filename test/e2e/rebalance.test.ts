@@ -16,7 +16,7 @@ failOnPageErrors();
  * processes, the admin API process with --rebalance serving the built dashboard): every counter on
  * node-a while rebalancing is paused, the banner says so with Resume for an operator (a viewer sees
  * no button), Resume starts the moves, the banner shows progress and the latest move, and goes once
- * the nodes are balanced. Screenshots at 1440x900, DPR 1: test-results/screenshots/rebalance-*.png.
+ * the nodes are balanced. Screenshots at 1440x900 (and, paused, 1920x1080), DPR 1: test-results/screenshots/rebalance-*.png.
  */
 
 const DIST = fileURLToPath(new URL('../../dashboard/dist/index.html', import.meta.url));
@@ -76,6 +76,9 @@ describe('the rebalancing banner, in Chromium', () => {
       const toggle = page.getByTestId('rebalance-toggle');
       expect(await toggle.textContent()).toBe('Resume');
       await page.screenshot({ path: `${SHOTS}rebalance-paused.png` });
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      await page.screenshot({ path: `${SHOTS}rebalance-paused-1920x1080.png` });
+      await page.setViewportSize({ width: 1440, height: 900 });
 
       // A viewer sees the banner, not the button.
       const viewer = await open(viewerContext, '/', VIEWER);
