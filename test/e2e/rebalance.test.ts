@@ -91,6 +91,12 @@ describe('the rebalancing banner, in Chromium', () => {
         .toMatch(/^\s*counter\/rb-\d+ node-a → node-[bc]\s*$/);
       await expect.poll(async () => /^\s*([1-9]\d*) of \d+ moves/.test((await page.getByTestId('rebalance-progress').textContent()) ?? ''), { timeout: timing.uiActionMs }).toBe(true);
       expect(await toggle.textContent()).toBe('Pause');
+      // Each move is marked on the map at the object's new node, with a legend that says how.
+      const marked = page.getByTestId('map-rebalanced');
+      await expect.poll(() => marked.count(), { timeout: timing.uiActionMs }).toBeGreaterThan(0);
+      expect(await marked.first().getAttribute('data-key')).toMatch(/^counter\/rb-\d+$/);
+      expect(await marked.first().getAttribute('data-node')).toMatch(/^node-[bc]$/);
+      await page.getByTestId('map-legend-rebalanced').waitFor({ timeout: timing.uiMs });
       await page.screenshot({ path: `${SHOTS}rebalance-progress.png` });
 
       // Balanced: the banner goes (every node within 4 ± 2).
