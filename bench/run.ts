@@ -120,7 +120,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const startedMs = performance.now();
 const log = (message: string) => console.log(message);
 log(`Highlander benchmarks — node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown cpu'})`);
-log(`${runs} run(s) per benchmark (memory: once), ${settings.durationMs} ms per measurement after ${settings.warmupMs} ms of warm-up; medians reported.`);
+log(`${runs} run(s) per benchmark (memory: once), ${settings.durationMs} ms per measurement after ${settings.warmupMs} ms of warm-up; medians reported (a ratio: the median of the runs' ratios).`);
 log('Starting ZooKeeper (standalone) and radosgw…');
 
 const [zookeeperResult, radosgwResult] = await Promise.allSettled([
@@ -206,7 +206,10 @@ function summarize(outcome: Outcome): { measured: string; baseline: string; rati
   if (outcome.error !== undefined || samples.length === 0) return { measured: '—', baseline: '—', ratio: '—', result: 'ERROR' };
   const figure = median(samples.map((s) => s.figure));
   const baseline = median(samples.map((s) => s.baseline));
-  const ratio = figure / baseline;
+  // Each run's figure against the baseline of the same run, then the median of those ratios: the
+  // medians of the figures and of the baselines may come from different runs, on a machine whose
+  // speed drifts between runs.
+  const ratio = median(samples.map((s) => s.figure / s.baseline));
   const { target } = benchmark;
   const compared = target.of === 'figure' ? figure : ratio;
   const pass = target.comparison === '>=' ? compared >= target.value : compared <= target.value;
