@@ -7,7 +7,7 @@ import type { LifecycleEvent } from '@highlander/runtime';
 import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
 import { adminObjects } from './admin-settings.js';
 import type { Benchmark } from './benchmark.js';
-import { formatMiB, formatNumber, rate } from './stats.js';
+import { formatMiB, formatNumber, rates } from './stats.js';
 
 /** Activations of each object per run of `admin-history-record`: each an `object.activated` and an `object.deactivated`. */
 const ROUNDS = 2;
@@ -125,10 +125,7 @@ export const adminHistoryQuery: Benchmark = {
     };
     return {
       async measure() {
-        rate(query, warmupMs);
-        const figure = rate(query, durationMs);
-        rate(lookup, warmupMs);
-        const baseline = rate(lookup, durationMs);
+        const { figure, baseline } = rates(query, lookup, warmupMs, durationMs);
         return {
           figure: figure.perSecond,
           baseline: baseline.perSecond,

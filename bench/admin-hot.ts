@@ -5,7 +5,7 @@ import { FAKE_NODES, FAKE_TYPES } from './admin-cluster.js';
 import { startFixture } from './admin-fixture.js';
 import { adminObjects } from './admin-settings.js';
 import type { Benchmark } from './benchmark.js';
-import { formatNumber, rate } from './stats.js';
+import { formatNumber, rates } from './stats.js';
 
 type StatsEvent = Extract<LifecycleEvent, { kind: 'stats' }>;
 
@@ -67,10 +67,7 @@ export const adminHot: Benchmark = {
 
     return {
       async measure() {
-        rate(handle, warmupMs);
-        const figure = rate(handle, durationMs);
-        rate(byHand, warmupMs);
-        const baseline = rate(byHand, durationMs);
+        const { figure, baseline } = rates(handle, byHand, warmupMs, durationMs);
         return {
           figure: figure.perSecond,
           baseline: baseline.perSecond,

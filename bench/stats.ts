@@ -48,3 +48,12 @@ export function rate(work: (i: number) => number, durationMs: number): { perSeco
   if (sink < 0) throw new Error('unreachable');
   return { perSecond: (i / elapsed) * 1000, count: i };
 }
+
+/** `work` against `baselineWork`, each warmed up for `warmupMs` and then run for `durationMs` (see {@link rate}). */
+export function rates(work: (i: number) => number, baselineWork: (i: number) => number, warmupMs: number, durationMs: number): { figure: ReturnType<typeof rate>; baseline: ReturnType<typeof rate> } {
+  rate(work, warmupMs);
+  const figure = rate(work, durationMs);
+  rate(baselineWork, warmupMs);
+  const baseline = rate(baselineWork, durationMs);
+  return { figure, baseline };
+}
