@@ -280,6 +280,7 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         if (model.object(params.type, params.id)?.owner === body.to) refuse('same-node', 'it is already there');
         if (target.status === 'draining') refuse('target-draining', 'that node is draining');
         if (target.status === 'unreachable') refuse('target-unreachable', "that node's event stream is down");
+        if (target.full) refuse('target-full', 'that node is at its lock budget (--lock-budget-bytes) and takes no new activation; pick one that is not full');
         return actions.migrate(params.type, params.id, body.to);
       },
     }),

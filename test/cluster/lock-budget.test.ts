@@ -21,6 +21,7 @@ let cluster: Cluster | undefined;
 let api: Awaited<ReturnType<typeof startAdminApiProcess>> | undefined;
 let dir: string | undefined;
 const VIEWER = 'viewer-token-lock-budget-0123456789';
+const OPERATOR = 'operator-token-lock-budget-0123456789';
 
 beforeAll(async () => {
   zk = await ZkSession.open({ connect: zookeeperConnect() });
@@ -77,7 +78,7 @@ describe('lock budget', () => {
     };
     cluster = await Cluster.start(config, 2);
     dir = await mkdtemp(join(tmpdir(), 'highlander-lock-budget-'));
-    api = await startAdminApiProcess(config, { tokens: `viewer:vera:${VIEWER}`, auditLog: join(dir, 'audit.jsonl'), env: { HIGHLANDER_LOG_LEVEL: 'error' } });
+    api = await startAdminApiProcess(config, { tokens: `viewer:vera:${VIEWER},operator:otto:${OPERATOR}`, auditLog: join(dir, 'audit.jsonl'), env: { HIGHLANDER_LOG_LEVEL: 'error' } });
     const [a, b] = cluster.nodes as [NonNullable<typeof cluster.nodes[0]>, NonNullable<typeof cluster.nodes[0]>];
 
     await a.call('counter', 'c-0', 'increment', null);
@@ -92,6 +93,13 @@ describe('lock budget', () => {
     await vi.waitFor(async () => expect((await memberInfo(root, 'node-a')).full).toBe(true), timing.eventMs);
     await vi.waitFor(async () => expect((await memberInfo(root, 'node-b')).full).toBe(true), timing.eventMs);
     await vi.waitFor(async () => expect(await fullInAdminApi()).toEqual({ 'node-a': true, 'node-b': true }), timing.eventMs);
+    // A full node is no migration target either.
+    const migrate = await fetch(`${api!.url}/api/objects/counter/c-3/migrate`, {
+      method: 'POST', headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'node-a' }),
+    });
+    expect(migrate.status).toBe(409);
+    expect(await migrate.json()).toMatchObject({ error: { code: 'MIGRATION_REFUSED', message: expect.stringContaining('lock budget'), details: { reason: 'target-full' } } });
+    expect((await owners(cluster)).get('node-b')).toEqual(['c-3', 'c-4', 'c-5']);
 
     // Both full: a new object is refused through either node, with what to do; nothing activated.
     for (const via of [a, b]) {
