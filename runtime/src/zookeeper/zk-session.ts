@@ -118,6 +118,10 @@ export class ZkSession extends EventEmitter {
   #connected = false;
   #lastContactMs = performance.now();
   #heartbeat: NodeJS.Timeout | undefined;
+  /** The socket of a session handshake under way, and when it was first seen open (see #checkHandshake). */
+  #handshake: { socket: object; since: number } | undefined;
+  /** Handshakes cut for taking longer than the Java client's connect timeout. */
+  #handshakesCut = 0;
 
   private constructor(options: ZkSessionOptions) {
     super();
@@ -355,9 +359,46 @@ export class ZkSession extends EventEmitter {
     this.emit('expired');
   }
 
-  /** Keeps `lastContactMs` fresh while idle; the request itself is the proof of contact. */
+  /** Handshakes cut because the server accepted the connection and did not answer (see #checkHandshake). */
+  get handshakesCut(): number {
+    return this.#handshakesCut;
+  }
+
+  /**
+   * node-zookeeper-client bounds the TCP connect with a timeout, but not the session handshake after
+   * it: a server that accepts the connection and never answers leaves the client waiting for good.
+   * Seen here when a ZooKeeper server restarts: a connection made while it starts up can stay
+   * unanswered (the test of a shard's outage found nodes that never came back). The Java client
+   * bounds connect and handshake together by sessionTimeout / servers; here a handshake open longer
+   * than a third of that (at least a second: one on loopback or a LAN takes milliseconds) is cut,
+   * early enough that the session can still be resumed; the client then connects again. Reaches into the client's connection manager (node-zookeeper-client 1.1.3, pinned).
+   */
+  #checkHandshake(): void {
+    const socket = (this.#client as unknown as { connectionManager?: { socket?: { destroyed: boolean; connecting: boolean; destroy(): void } } })
+      .connectionManager?.socket;
+    if (this.#connected || !socket || socket.destroyed || socket.connecting) {
+      this.#handshake = undefined;
+      return;
+    }
+    const now = performance.now();
+    if (this.#handshake?.socket !== socket) {
+      this.#handshake = { socket, since: now };
+      return;
+    }
+    const servers = this.connect.split('/')[0]!.split(',').length;
+    if (now - this.#handshake.since > Math.max(1000, this.sessionTimeoutMs / (3 * servers))) {
+      this.#handshake = undefined;
+      this.#handshakesCut++;
+      socket.destroy();
+    }
+  }
+
+  /** Keeps `lastContactMs` fresh while idle; the request itself is the proof of contact. While disconnected, watches the handshake. */
   #beat(): void {
-    if (!this.#connected) return;
+    if (!this.#connected) {
+      this.#checkHandshake();
+      return;
+    }
     this.exists('/').catch(() => {
       // A failed heartbeat only means lastContactMs does not advance; the client reconnects by itself.
     });
