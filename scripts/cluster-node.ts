@@ -8,7 +8,7 @@
  */
 import { parseOrExit } from '@highlander/kit';
 import { NODE_OPTIONS, drainOnSignals, parseNodeConfig, startNodeProcess } from '@highlander/cli';
-import { HighlanderError, type AnyObjectType } from '@highlander/runtime';
+import { HighlanderError, ShardedCoordinator, type AnyObjectType } from '@highlander/runtime';
 
 const config = parseOrExit('cluster-node', NODE_OPTIONS, parseNodeConfig, 'usage: scripts/cluster-node.ts [the options of highlander node]');
 
@@ -45,6 +45,8 @@ interface Command {
   state?: unknown;
   timeoutMs?: number;
   drain?: boolean;
+  /** `session` of a sharded node: which ensemble's (default home). */
+  ensemble?: string;
 }
 
 process.on('message', (message: Command) => {
@@ -78,8 +80,9 @@ async function run(command: Command): Promise<unknown> {
     case 'members':
       return node.members().map((m) => m.name);
     case 'session': {
-      const { sessionId, sessionPassword } = coordinator.session.credentials;
-      return { sessionId: sessionId.toString('hex'), sessionPassword: sessionPassword.toString('hex'), timeoutMs: coordinator.options.sessionTimeoutMs };
+      const zk = coordinator instanceof ShardedCoordinator ? coordinator.ensemble(command.ensemble ?? 'home') : coordinator;
+      const { sessionId, sessionPassword } = zk.session.credentials;
+      return { sessionId: sessionId.toString('hex'), sessionPassword: sessionPassword.toString('hex'), timeoutMs: zk.options.sessionTimeoutMs };
     }
     case 'stop':
       await shutdown(command.drain ?? true);

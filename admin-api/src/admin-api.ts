@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { StateStore } from '@highlander/runtime';
-import { ZkSession } from '@highlander/runtime/zookeeper';
+import { HOME_ENSEMBLE, KEYSPACE_BUCKETS, ZkSession, type ShardMap } from '@highlander/runtime/zookeeper';
 import { answerClientErrors } from '@highlander/kit';
 import { createApp, type AdminApp } from './app.js';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
@@ -13,6 +13,8 @@ import { LiveClusterActions } from './cluster-actions.js';
 import { LiveClusterModel } from './model/live-cluster-model.js';
 import { ObjectHistory } from './object-history.js';
 import type { ClusterSource } from './cluster-source.js';
+import type { ShardsView } from './contracts.js';
+import { ShardedSource } from './sharded-source.js';
 import type { NodeAccess } from './node-access.js';
 import { NodeAdminClient } from './node-admin-client.js';
 import { S3Storage } from './storage.js';
@@ -38,7 +40,7 @@ import { LiveTalkService } from './talks.js';
  */
 export interface AdminApiOptions {
   /** Where members and lock queues come from: a ZooKeeper ensemble (sessions of its own) or a source (the caller closes it). */
-  cluster: { zookeeper: { connect: string; root?: string; sessionTimeoutMs?: number } } | { source: ClusterSource };
+  cluster: { zookeeper: { connect: string; root?: string; sessionTimeoutMs?: number; shardMap?: ShardMap } } | { source: ClusterSource };
   /** The cluster's state store, for browsing persisted state (the caller closes it). */
   store: StateStore;
   /** The nodes' cluster secret, for actions, in-memory state and event streams. @default none (actions fail with NODE_ADMIN_UNAUTHORIZED) */
@@ -141,11 +143,23 @@ export class AdminApi {
       cleanups.push(() => history.close());
       const common = { storage, logger, nodeAccess, history, ...(options.reconcileIntervalMs !== undefined ? { reconcileIntervalMs: options.reconcileIntervalMs } : {}) };
       let forced: { zookeeper: ZkSession } | { source: ClusterSource };
+      let sharded: ShardedSource | undefined;
       let model: LiveClusterModel;
       if ('source' in options.cluster) {
         model = await LiveClusterModel.start({ ...common, source: options.cluster.source });
         cleanups.push(() => model.stop());
         forced = { source: options.cluster.source };
+      } else if (options.cluster.zookeeper.shardMap) {
+        // A sharded registry: one source over every ensemble; the rebalancer's lock and pause live in the home one.
+        const { connect, root, sessionTimeoutMs, shardMap } = options.cluster.zookeeper;
+        const source = await ShardedSource.open({
+          connect, shardMap, logger, ...(root !== undefined ? { root } : {}), ...(sessionTimeoutMs !== undefined ? { sessionTimeoutMs } : {}),
+        });
+        cleanups.push(() => source.close());
+        model = await LiveClusterModel.start({ ...common, source });
+        cleanups.push(() => model.stop());
+        forced = { source };
+        sharded = source;
       } else {
         const { connect, root, sessionTimeoutMs } = options.cluster.zookeeper;
         model = await LiveClusterModel.start({
@@ -170,7 +184,8 @@ export class AdminApi {
         rebalancer = await Rebalancer.start({
           model, audit, logger,
           migrate: (type, id, to) => actions.migrate(type, id, to),
-          coordination: 'zookeeper' in forced && root !== undefined ? new ZooKeeperCoordination(forced.zookeeper, root) : new MemoryCoordination(),
+          coordination: sharded ? new ZooKeeperCoordination(sharded.home().session, sharded.root)
+            : 'zookeeper' in forced && root !== undefined ? new ZooKeeperCoordination(forced.zookeeper, root) : new MemoryCoordination(),
           policy: { ...ADMIN_API_DEFAULTS.rebalance, ...options.rebalance },
         });
         cleanups.push(() => rebalancer?.stop());
@@ -185,6 +200,7 @@ export class AdminApi {
         ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
         ...(options.stream !== undefined ? { stream: options.stream } : {}),
         ...(rebalancer ? { rebalancer } : {}),
+        shards: () => shardsView(options.cluster, sharded, model),
         ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
         ...(options.talks
           ? { talks: new LiveTalkService({ model, storage, nodes, ...(options.talks.audienceUrl ? { audienceUrl: options.talks.audienceUrl } : {}) }) }
@@ -228,4 +244,14 @@ export class AdminApi {
   close(): Promise<void> {
     return this.#close();
   }
+}
+
+/** `GET /api/shards`: the ensembles of the registry and the buckets each holds. */
+function shardsView(cluster: AdminApiOptions['cluster'], sharded: ShardedSource | undefined, model: LiveClusterModel): ShardsView {
+  if (sharded) return { sharded: true, version: sharded.table.map.version, ensembles: sharded.ensembles() };
+  if ('source' in cluster) return { sharded: false, ensembles: [] };
+  return {
+    sharded: false,
+    ensembles: [{ name: HOME_ENSEMBLE, connect: cluster.zookeeper.connect, buckets: ['000-fff'], bucketCount: KEYSPACE_BUCKETS, generation: 0, connected: model.source.connected }],
+  };
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
 import { TokenAuthenticator, authenticate, checkActionAllowed, originChecker, principalOf, type TokenConfig } from './auth.js';
-import type { ClusterActions, ClusterModel, Storage } from './contracts.js';
+import type { ClusterActions, ClusterModel, ShardsView, Storage } from './contracts.js';
 import { HttpError, correlationIdOf, describeError, errorMiddleware, notFoundHandler } from './http-error.js';
 import { AdminMetrics } from './metrics.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
@@ -66,6 +66,8 @@ export interface AdminAppOptions {
   talks?: TalkService;
   /** Automatic rebalancing (`GET /api/rebalance`, pause, resume). @default none (off) */
   rebalancer?: Rebalancer;
+  /** The registry's ensembles, for `GET /api/shards`. @default none (an empty list) */
+  shards?: () => ShardsView;
   /**
    * The built dashboard (`vite build` output, e.g. `dashboardDir` of @highlander/dashboard) to serve at `/`.
    * @default none

@@ -24,6 +24,25 @@ export interface NodeView {
   callsPerSecond: number;
 }
 
+/** The registry's ZooKeeper ensembles (`GET /api/shards`): one (home) unless the cluster runs on a shard map. */
+export interface ShardsView {
+  sharded: boolean;
+  /** The shard map's version, when sharded. */
+  version?: number;
+  ensembles: Array<{
+    /** `home` (--zk) or the shard's name. */
+    name: string;
+    connect: string;
+    /** Bucket ranges like `800-fff` (a bucket is the first three hex digits of SHA-256 of an object id). */
+    buckets: string[];
+    bucketCount: number;
+    /** Epochs of its locks are generation × 2^64 + czxid. */
+    generation: number;
+    /** The admin API's session with it is connected. */
+    connected: boolean;
+  }>;
+}
+
 export interface ObjectView {
   type: string;
   id: string;

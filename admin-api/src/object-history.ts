@@ -240,7 +240,8 @@ export class ObjectHistory {
         break;
       }
       case 'node.session-lost':
-        this.#endAllOn(event.node, event.time, 'session-lost');
+        // With an ensemble: one shard's session; its objects' deactivations were reported one by one.
+        if (event.ensemble === undefined) this.#endAllOn(event.node, event.time, 'session-lost');
         break;
       case 'node.down':
         // `shutdown`: its activations reported their own ends first; `left`: it vanished without saying.

@@ -6,7 +6,7 @@ import { roundMs } from '@highlander/kit';
 import { StateTooLarge, UnknownHandler } from '@highlander/runtime';
 import { principalOf, type Principal } from './auth.js';
 import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
-import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, Storage } from './contracts.js';
+import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, ShardsView, Storage } from './contracts.js';
 import { HttpError, type ErrorCode } from './http-error.js';
 import type { AdminMetrics } from './metrics.js';
 import {
@@ -15,7 +15,7 @@ import {
   HotPageSchema, HotQueryParams, ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
   TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema, ObjectHistoryQuery, HistoryPageSchema,
-  RebalanceActionBody, RebalanceStatusSchema,
+  RebalanceActionBody, RebalanceStatusSchema, ShardsSchema,
 } from './schemas.js';
 import type { Rebalancer } from './rebalance/rebalancer.js';
 import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
@@ -108,6 +108,8 @@ export interface RouteDeps {
   maxStateBytes: number;
   /** Automatic rebalancing; without it, `GET /api/rebalance` says it is off and pause and resume answer 409 REBALANCE_DISABLED. */
   rebalancer?: Rebalancer;
+  /** The registry's ensembles (`GET /api/shards`). @default none: an empty list */
+  shards?: () => ShardsView;
 }
 
 /** Audit records keep a state or an argument itself up to this size as JSON; larger ones by size and SHA-256. */
@@ -366,6 +368,14 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         if (!model.node(params.name)) nodeNotFound(params.name);
         return actions.drain(params.name);
       },
+    }),
+    route({
+      method: 'get', path: '/api/shards', operationId: 'getShards', tag: 'cluster', access: 'viewer',
+      summary: 'The ZooKeeper ensembles of the registry and the buckets each holds',
+      description: 'One ensemble (home, --zk) unless the cluster runs on a shard map (--zk-shards): then each shard, its bucket ranges, its ' +
+        'generation and whether the admin API is connected to it. Lock queues, scans and forced evictions of an object go to the ensemble of its bucket.',
+      response: ShardsSchema, errors: [],
+      handle: () => deps.shards?.() ?? { sharded: false, ensembles: [] },
     }),
     ...rebalanceRoutes(deps.rebalancer),
     ...talkRoutes(deps.talks),

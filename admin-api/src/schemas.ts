@@ -390,6 +390,19 @@ export const ReplaceStateResultSchema = z.object({
 }).meta({ id: 'ReplaceStateResult' });
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
+
+export const ShardsSchema = z.object({
+  sharded: z.boolean().meta({ description: 'The cluster runs on a shard map (--zk-shards): its lock queues are spread over several ZooKeeper ensembles.' }),
+  version: z.number().int().optional().meta({ description: "The shard map's version, when sharded." }),
+  ensembles: z.array(z.object({
+    name: z.string().meta({ description: '`home` (--zk) or the shard\'s name.' }),
+    connect: z.string(),
+    buckets: z.array(z.string()).meta({ description: 'Bucket ranges like `800-fff`; an object\'s bucket is the first three hex digits of SHA-256 of its id.' }),
+    bucketCount: z.number().int(),
+    generation: z.number().int().meta({ description: 'Epochs of its locks are generation × 2^64 + the lock znode\'s czxid.' }),
+    connected: z.boolean().meta({ description: "The admin API's session with this ensemble is connected." }),
+  })),
+}).meta({ id: 'Shards' });
 export const ReadySchema = z.object({ ready: z.literal(true) });
 
 export const ErrorBodySchema = z.object({

@@ -46,6 +46,12 @@ export const ZOOKEEPER_OPTIONS = defineOptions({
     description: 'ZooKeeper session timeout asked for (the server bounds it to 2–20 ticks). A crashed node\'s objects move after about this long.',
     schema: milliseconds(1),
   },
+  zkShards: {
+    flag: 'zk-shards', env: 'HIGHLANDER_ZK_SHARDS', group: 'ZooKeeper', placeholder: '<file>', defaultText: 'none: every lock queue on --zk',
+    description: 'A JSON shard map spreading the lock queues over more ZooKeeper ensembles by bucket: {"version": 1, "shards": [{"name": "zk-b", "connect": "zk-b1:2181,…", "buckets": ["800-fff"], "generation": 1}]}. '
+      + 'Buckets no shard names stay on --zk. Every node and the admin API of the cluster need the same map (a node with another does not start); docs/deployment.md, "Sharding the registry".',
+    schema: z.string().min(1),
+  },
 });
 
 export const S3_OPTIONS = defineOptions({

@@ -58,13 +58,24 @@ export interface AcquireOptions {
   onQueued?: (position: number, owner: string) => void;
 }
 
+/**
+ * What a lost session took. A sharded coordinator has a session per ensemble, and losing one takes
+ * only the locks of that ensemble's buckets; without a scope, every lock is gone.
+ */
+export interface SessionLossScope {
+  /** The ensemble whose session ended (`home` or a shard's name). */
+  ensemble: string;
+  /** Whether the object's lock was in that ensemble. */
+  covers(type: string, id: string): boolean;
+}
+
 export interface CoordinatorEvents {
   /** Membership changed (a node joined, left, or updated its info). */
   members: (members: MemberInfo[]) => void;
-  /** The session was lost: every lock this node held is gone. */
-  sessionLost: () => void;
-  /** After a session loss, the node is a member again under a new session. */
-  rejoined: () => void;
+  /** The session was lost: every lock this node held is gone (with a scope: those it covers). */
+  sessionLost: (scope?: SessionLossScope) => void;
+  /** After a session loss, the node is a member again under a new session (of `ensemble`, when sharded). */
+  rejoined: (ensemble?: string) => void;
   /** A background task (rejoining, watching members) failed; the coordinator keeps trying. */
   error: (err: Error) => void;
 }
@@ -95,8 +106,10 @@ export interface Coordinator {
   /**
    * The read lease: true while the coordinator answered recently enough that this node's session,
    * and so every lock it holds, is certainly still alive. An owner serves nothing without it.
+   * With an object: the lease of the session its lock lives in (a sharded coordinator has one per
+   * ensemble); without: every session's.
    */
-  holdsLease(): boolean;
+  holdsLease(type?: string, id?: string): boolean;
   /** Leaves the cluster: every lock and the membership znode go with the session. */
   stop(): Promise<void>;
   /**

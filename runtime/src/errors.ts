@@ -284,6 +284,21 @@ export class KeyspaceLayoutMismatch extends HighlanderError {
 }
 
 /**
+ * A node's shard map (`--zk-shards`) differs from the one its cluster runs on (`<root>/shard-map`
+ * in each ensemble), or a sharded node met live nodes without a map: starting would put two owners'
+ * lock queues in two ensembles.
+ */
+export class ShardMapMismatch extends HighlanderError {
+  static readonly code = 'SHARD_MAP_MISMATCH';
+  static override readonly httpStatus = 409;
+  constructor(readonly root: string, readonly found: string, remedy: string) {
+    super(ShardMapMismatch.code, `ZooKeeper root '${root}' runs on another shard map: ${found}${remedy ? `; ${remedy}` : ''}`);
+  }
+  override details() { return { root: this.root, found: this.found }; }
+  static revive(d: Details) { return new ShardMapMismatch(str(d.root), str(d.found), ''); }
+}
+
+/**
  * The target node could not be reached over its peer connection. `delivered` says whether the
  * request may have reached it: `'no'` (never sent) or `'unknown'` (sent, then the connection failed).
  */
@@ -381,6 +396,7 @@ export const ERROR_CLASSES: readonly ErrorClass[] = [
   CallTimeout, HandlerFailed, ObjectRejected, OwnershipLost, Fenced, StoreUnavailable, Indeterminate, StoredStateCorrupt,
   CoordinatorUnavailable, NodeNameTaken, NodeUnreachable, NodeStopping, NodeFull, NotActiveHere, MigrationRefused, ProtocolError,
   InvalidArgument, StoreConditionsIgnored, KeyspaceLayoutMismatch, VersionConflict,
+  ShardMapMismatch,
 ];
 
 const BY_CODE = new Map<string, ErrorClass>(ERROR_CLASSES.map((c) => [c.code, c]));

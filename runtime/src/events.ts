@@ -25,7 +25,8 @@ export type LifecycleEventBody =
   | ({ kind: 'object.deactivated'; epoch: string; reason: DeactivationReason; activeMs: number } & ObjectRef)
   | ({ kind: 'object.migrated'; from: string; to: string; durationMs: number } & ObjectRef)
   | ({ kind: 'object.fenced'; epoch: string } & ObjectRef)
-  | { kind: 'node.session-lost'; activationsDropped: number }
+  /** `ensemble`: a sharded coordinator lost one ensemble's session; only that keyspace's activations were dropped (each reported as deactivated). */
+  | { kind: 'node.session-lost'; activationsDropped: number; ensemble?: string }
   | { kind: 'node.draining'; total: number; remaining: number }
   | { kind: 'node.drained'; deactivated: number; durationMs: number }
   | {

@@ -44,10 +44,14 @@ export { DECLARED_REJECTION_CODES, callOutcomeKind, failureKind } from './call-o
 export type { CallOutcomeKind } from './call-outcome.js';
 export type { NodeMetricsOptions } from './metrics.js';
 export type { RequestObserver, RequestSample } from './request-observer.js';
-export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo } from './coordinator.js';
+export type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockHandle, LockQueueEntry, MemberInfo, SessionLossScope } from './coordinator.js';
 export type { ListPage, StateStore, StoredObject, StoredObjectSummary, WriteCondition, WriteRequest, WriteResult } from './state-store.js';
 export { ZOOKEEPER_DEFAULTS, ZooKeeperCoordinator } from './zookeeper/zookeeper-coordinator.js';
 export type { ZooKeeperCoordinatorOptions } from './zookeeper/zookeeper-coordinator.js';
+export { ShardedCoordinator } from './zookeeper/sharded-coordinator.js';
+export type { ShardedCoordinatorOptions } from './zookeeper/sharded-coordinator.js';
+export { HOME_ENSEMBLE, ShardTable, composeEpoch, shardMapProblems } from './zookeeper/shard-map.js';
+export type { ShardMap, ShardRoute, ShardSpec } from './zookeeper/shard-map.js';
 export { MAX_S3_PREFIX_BYTES, S3_DEFAULTS, S3StateStore } from './s3/s3-state-store.js';
 export type { S3StateStoreOptions } from './s3/s3-state-store.js';
 export { hashPlacement, leastLoadedPlacement, localPlacement, placementByName, randomPlacement, roundRobinPlacement } from './placement.js';

@@ -56,13 +56,13 @@ export class LeaseGuard {
    * The read lease, unless a pause is being checked. After a resume, pending I/O may run before the
    * late tick, so an overdue tick already counts as a pause here.
    */
-  holdsLease(): boolean {
+  holdsLease(type?: string, id?: string): boolean {
     if (this.#verifying !== undefined) return false;
     if (performance.now() - this.#lastTickMs > PAUSE_TICK_MS + PAUSE_THRESHOLD_MS) {
       this.#tick();
       return false;
     }
-    return this.#options.coordinator.holdsLease();
+    return this.#options.coordinator.holdsLease(type, id);
   }
 
   #tick(): void {

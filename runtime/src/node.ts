@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { forEachBounded, roundMs } from '@highlander/kit';
 import type { Logger } from 'pino';
 import { ActivationRegistry } from './activation/activation-registry.js';
-import type { MemberInfo } from './coordinator.js';
+import type { MemberInfo, SessionLossScope } from './coordinator.js';
 import type { AnyObjectType, Ref, RefFactory } from './define-object.js';
 import { NodeStopping, NotActiveHere, UnknownObjectType, causeMessage } from './errors.js';
 import { EventLog, type LifecycleEventBody } from './events.js';
@@ -97,7 +97,7 @@ export class HighlanderNode implements RefFactory, AdminNode {
     this.#activations = new ActivationRegistry({
       nodeName: this.name, coordinator, store, maxStateBytes, refs: this, emit,
       record: (activation, ms, outcome) => this.#housekeeping.record(activation, ms, outcome),
-      holdsLease: () => this.#leaseGuard.holdsLease(),
+      holdsLease: (type, id) => this.#leaseGuard.holdsLease(type, id),
     }, coordinator.lockBytes ? {
       bytes: this.options.lockBudgetBytes,
       cost: (type, id) => coordinator.lockBytes!(type, id),
@@ -221,8 +221,8 @@ export class HighlanderNode implements RefFactory, AdminNode {
       ...(this.options.tls ? { tls: this.options.tls } : {}),
     });
     coordinator.on('members', (members) => this.#onMembers(members));
-    coordinator.on('sessionLost', () => this.#onSessionLost());
-    coordinator.on('rejoined', () => this.logger.info({ event: 'node.rejoined' }, 'rejoined the cluster with a new session'));
+    coordinator.on('sessionLost', (scope) => this.#onSessionLost(scope));
+    coordinator.on('rejoined', (ensemble) => this.logger.info({ event: 'node.rejoined', ...(ensemble ? { ensemble } : {}) }, `rejoined the cluster with a new session${ensemble ? ` (ensemble ${ensemble})` : ''}`));
     coordinator.on('error', (err) => this.#reportBackgroundError('coordinator', err));
     try {
       await coordinator.start({
@@ -355,8 +355,14 @@ export class HighlanderNode implements RefFactory, AdminNode {
     this.#members = next;
   }
 
-  #onSessionLost(): void {
+  #onSessionLost(scope?: SessionLossScope): void {
     this.#owners.clear();
+    if (scope) {
+      // One ensemble of a sharded coordinator: only the objects whose locks were there are gone.
+      const dropped = this.#activations.dropWhere((a) => scope.covers(a.type, a.id), 'session-lost');
+      this.#emit({ kind: 'node.session-lost', activationsDropped: dropped, ensemble: scope.ensemble });
+      return;
+    }
     const dropped = this.#activations.dropAll('session-lost');
     this.#emit({ kind: 'node.session-lost', activationsDropped: dropped });
   }

@@ -5,7 +5,7 @@ import * as runtime from '@highlander/runtime';
 import {
   CallTimeout, CoordinatorUnavailable, ERROR_CLASSES, Fenced, HandlerFailed, HighlanderError, Indeterminate, InvalidArgument,
   InvalidNodeName, InvalidObjectId, InvalidState, InvalidTypeName, KeyspaceLayoutMismatch, MigrationRefused, NodeNameTaken, NodeStopping, NodeFull, NodeUnreachable,
-  NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
+  NotActiveHere, ObjectRejected, OwnershipLost, ProtocolError, ShardMapMismatch, StateTooLarge, StoreConditionsIgnored, StoreUnavailable, StoredStateCorrupt, UnknownHandler,
   UnknownObjectType, VersionConflict, deserializeError, httpStatusOf, type SerializedError,
 } from '@highlander/runtime';
 import { SOURCE_EXEC_ARGV } from '../../scripts/cluster.js';
@@ -38,6 +38,7 @@ const SAMPLES: Record<string, HighlanderError> = {
   InvalidArgument: new InvalidArgument('timeoutMs must be between 1 and 600000 ms (got 0)'),
   StoreConditionsIgnored: new StoreConditionsIgnored('http://127.0.0.1:9000 (bucket b)', 'a write with If-Match a stale ETag succeeded'),
   KeyspaceLayoutMismatch: new KeyspaceLayoutMismatch('/highlander', 'lock queues of the previous layout are held (todo/a)', 'stop every node of the previous version'),
+  ShardMapMismatch: new ShardMapMismatch('/highlander', '/highlander/shard-map holds shard map version 2 (shards zk-b), this node was given none', 'start every node with the same --zk-shards file'),
   VersionConflict: new VersionConflict('todo', 'a', 3, 5, { title: 'now' }),
 };
 
@@ -93,6 +94,7 @@ describe('errors across node boundaries', () => {
     expect(new InvalidObjectId('', 'empty').httpStatus).toBe(400);
     expect(new NotActiveHere('t', 'i', 'n').httpStatus).toBe(404);
     expect(new MigrationRefused('t', 'i', 'n', 'r').httpStatus).toBe(409);
+    expect(new ShardMapMismatch('/r', 'f', '').httpStatus).toBe(409);
     expect(new CallTimeout('t', 'i', 'h', 1).httpStatus).toBe(504);
     expect(httpStatusOf(new Error('plain'))).toBeUndefined();
   });

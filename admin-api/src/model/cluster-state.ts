@@ -119,6 +119,9 @@ export class ClusterState {
         break;
       }
       case 'node.session-lost':
+        // With an ensemble: one shard's session, whose objects each reported their own deactivation.
+        if (event.ensemble === undefined) this.#removeOwnedBy(event.node, now);
+        break;
       case 'node.down':
         this.#removeOwnedBy(event.node, now);
         break;

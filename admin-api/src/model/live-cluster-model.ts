@@ -8,6 +8,7 @@ import type {
   ClusterModel, ClusterSummary, HotObjectView, HotQuery, LockQueueEntryView, ModelDelta, ModelEvent, ModelGauges, NodeView, ObjectQuery, ObjectView, Page, Storage,
 } from '../contracts.js';
 import { ObjectHistory, type HistoryPage } from '../object-history.js';
+import { ShardedSource } from '../sharded-source.js';
 import { ZooKeeperSource } from '../zookeeper-source.js';
 import { ClusterState, type StateChange } from './cluster-state.js';
 import { ModelEventLog } from './event-log.js';
@@ -157,7 +158,7 @@ export class LiveClusterModel implements ClusterModel {
 
   /** The ZooKeeper root of the cluster, when the model follows one. */
   get root(): string | undefined {
-    return this.source instanceof ZooKeeperSource ? this.source.root : undefined;
+    return this.source instanceof ZooKeeperSource || this.source instanceof ShardedSource ? this.source.root : undefined;
   }
 
   async #start(): Promise<void> {

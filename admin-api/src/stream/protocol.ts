@@ -264,7 +264,7 @@ export type ServerMessage = HelloMessage | ScopeMessage | UnsubscribedMessage;
 
 export type {
   CallResult, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelEvent, NodeView, ObjectDetail, ObjectQuery, ObjectSort,
-  ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, StoredSummary,
+  ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, ShardsView, StoredSummary,
 } from '../contracts.js';
 export type { HistoryResolution, SampleTypeStats, StatsSample } from '../model/stats-history.js';
 export type { ActivationEndReason, HistoryEntry, HistoryPage } from '../object-history.js';

@@ -4,6 +4,7 @@ import { dashboardDir } from '@highlander/dashboard';
 import { S3StateStore } from '@highlander/runtime';
 import { s3StoreOptions } from '../backend-options.js';
 import { readPem } from '../pem.js';
+import { readShardMapFile } from '../shard-map-file.js';
 import { adminApiOptionsFromConfig, type AdminConfig } from './options.js';
 
 /** An admin API process's parts, started from its configuration. */
@@ -29,7 +30,7 @@ export async function startAdminProcess(config: AdminConfig): Promise<AdminProce
   let api: AdminApi;
   try {
     api = await AdminApi.start({
-      ...adminApiOptionsFromConfig(config), store, dashboardDir, ...(Object.keys(nodeTls).length > 0 ? { nodeTls } : {}),
+      ...adminApiOptionsFromConfig(config, config.zkShards !== undefined ? await readShardMapFile(config.zkShards) : undefined), store, dashboardDir, ...(Object.keys(nodeTls).length > 0 ? { nodeTls } : {}),
       logger: pino({ name: 'highlander-admin-api', level: config.logLevel }),
     });
   } catch (err) {

@@ -4,6 +4,7 @@ import {
 } from '@highlander/kit';
 import { ADMIN_API_DEFAULTS, OBJECT_HISTORY_DEFAULTS, ROLES, TokenAuthenticator, originChecker, type AdminApiOptions, type Role, type TokenConfig } from '@highlander/admin-api';
 import { CLUSTER_OPTIONS, LOG_LEVELS, S3_OPTIONS, ZOOKEEPER_OPTIONS, checkPair, checkS3Credentials } from '../backend-options.js';
+import type { ShardMap } from '@highlander/runtime';
 
 /**
  * The configuration of the admin API process (`highlander admin`) as one option table: every
@@ -218,9 +219,9 @@ export function parseAdminConfig(argv: readonly string[], env: Readonly<Record<s
 }
 
 /** The admin API's options from its configuration (everything but the store and the logger). */
-export function adminApiOptionsFromConfig(config: AdminConfig): Omit<AdminApiOptions, 'store'> {
+export function adminApiOptionsFromConfig(config: AdminConfig, shardMap?: ShardMap): Omit<AdminApiOptions, 'store'> {
   return {
-    cluster: { zookeeper: { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs } },
+    cluster: { zookeeper: { connect: config.zk, root: config.zkRoot, sessionTimeoutMs: config.zkSessionTimeoutMs, ...(shardMap ? { shardMap } : {}) } },
     tokens: config.tokens,
     auditLogPath: config.auditLog,
     history: {

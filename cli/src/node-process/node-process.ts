@@ -4,9 +4,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { dashboardDir } from '@highlander/dashboard';
-import { NodeMetrics, S3StateStore, ZooKeeperCoordinator, type AnyObjectType } from '@highlander/runtime';
+import { NodeMetrics, S3StateStore, ShardedCoordinator, ZooKeeperCoordinator, type AnyObjectType } from '@highlander/runtime';
 import { coordinatorOptions, s3StoreOptions } from '../backend-options.js';
 import { readPem } from '../pem.js';
+import { readShardMapFile } from '../shard-map-file.js';
 import { NodeService } from '../node-service.js';
 import { gatewayOptionsFromConfig } from './audience-options.js';
 import { nodeOptionsFromConfig, type NodeConfig } from './options.js';
@@ -14,7 +15,7 @@ import { nodeOptionsFromConfig, type NodeConfig } from './options.js';
 /** A node process's parts, started from its configuration. */
 export interface NodeProcess {
   service: NodeService;
-  coordinator: ZooKeeperCoordinator;
+  coordinator: ZooKeeperCoordinator | ShardedCoordinator;
   store: S3StateStore;
   logger: Logger;
   /** Stops the gateway and the node (draining by default), then closes the store. Idempotent. */
@@ -36,7 +37,9 @@ export async function startNodeProcess(config: NodeConfig, options: { logger?: L
     }
     : undefined;
   const logger = options.logger ?? pino({ name: 'highlander-node', level: config.logLevel });
-  const coordinator = new ZooKeeperCoordinator(coordinatorOptions(config));
+  const coordinator = config.zkShards !== undefined
+    ? new ShardedCoordinator({ ...coordinatorOptions(config), shardMap: await readShardMapFile(config.zkShards) })
+    : new ZooKeeperCoordinator(coordinatorOptions(config));
   const store = new S3StateStore(s3StoreOptions(config));
   const audience = gatewayOptionsFromConfig(config);
   let service: NodeService;

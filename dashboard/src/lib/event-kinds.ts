@@ -64,7 +64,7 @@ export function describeEvent(e: ModelEvent): string {
     case 'node.left': return `sees ${str(e.peer)} leave`;
     case 'node.draining': return `draining: ${formatCount(num(e.remaining))} of ${formatCount(num(e.total))} left`;
     case 'node.drained': return `drained ${formatCount(num(e.deactivated))} objects in ${formatDuration(num(e.durationMs))}`;
-    case 'node.session-lost': return `ZooKeeper session lost: ${formatCount(num(e.activationsDropped))} activations dropped`;
+    case 'node.session-lost': return `ZooKeeper session lost${typeof e.ensemble === 'string' ? ` with ensemble ${e.ensemble}` : ''}: ${formatCount(num(e.activationsDropped))} activations dropped`;
     case 'lock.queued': return `queued at position ${str(e.position)} behind ${str(e.owner)}`;
     case 'lock.acquired': return `epoch ${str(e.epoch)} after waiting ${formatLatency(num(e.waitedMs))}`;
     case 'lock.released': return `epoch ${str(e.epoch)}`;

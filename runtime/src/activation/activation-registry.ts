@@ -133,7 +133,15 @@ export class ActivationRegistry implements Iterable<Activation> {
     this.#updateFull();
   }
 
+  /** Drops the activations `which` selects (their locks are gone: one ensemble's session ended). Returns how many. */
+  dropWhere(which: (activation: Activation) => boolean, reason: 'session-lost'): number {
+    const dropped = [...this.#byKey.values()].filter(which);
+    for (const activation of dropped) activation.drop(reason);
+    return dropped.length;
+  }
+
   /** Drops every activation at once (session lost, stop without drain); returns how many there were. */
+
   dropAll(reason: 'session-lost' | 'shutdown', error?: () => Error): number {
     const activations = [...this.#byKey.values()];
     this.#byKey.clear();

@@ -68,8 +68,8 @@ export interface ActivationHost {
   emit(event: LifecycleEventBody): void;
   /** Records one finished call of `activation` for the interval's stats. */
   record(activation: Activation, ms: number, outcome: CallOutcomeKind): void;
-  /** The read lease: false once the coordinator has been silent long enough that the lock may be gone. */
-  holdsLease(): boolean;
+  /** The read lease of the object's lock: false once the coordinator has been silent long enough that the lock may be gone. */
+  holdsLease(type: string, id: string): boolean;
   /** The activation is closed: its lock is released or gone. */
   closed(activation: Activation): void;
 }
@@ -447,7 +447,7 @@ export class Activation {
     if (operation.op !== 'call' || this.#status !== 'active' || this.#running || this.#mailbox.length > 0 || this.#revertPending
       || this.#storeDown || this.#changeSeq !== this.#durableSeq) return undefined;
     const spec = this.definition.operations.get(operation.name);
-    if (spec?.kind !== 'query' || !this.host.holdsLease()) return undefined;
+    if (spec?.kind !== 'query' || !this.host.holdsLease(this.type, this.id)) return undefined;
     const startMs = performance.now();
     this.lastActivityMs = startMs;
     const problem = argumentProblem(spec, operation.arg);
@@ -515,7 +515,7 @@ export class Activation {
           this.#fail(entry, this.#storeDown);
           continue;
         }
-        if (!this.host.holdsLease()) {
+        if (!this.host.holdsLease(this.type, this.id)) {
           // ZooKeeper has been silent too long: our session, and the lock, may be gone. Serve nothing;
           // the caller retries, and reaches whoever owns the object by then (maybe us, once renewed).
           this.#fail(entry, new OwnershipLost(this.type, this.id, 'read lease expired: no answer from the coordinator'));

@@ -18,7 +18,9 @@ export { ACL, CreateMode, Exception, ZkError, ZkSession, czxidOf, isZkCode, zkCo
 export type { ZkSessionOptions } from './zk-session.js';
 export { BUCKET_DIGITS, GUARDED_ACL, KEYSPACE_BUCKETS, KEYSPACE_LAYOUT, Keyspace, allBuckets, bucketOf, isBucketName, isGuardedAcl } from './keyspace.js';
 export type { KeyspaceLayout } from './keyspace.js';
-export { ensureBucket, ensureKeyspaceLayout, previousLayoutLocks, readKeyspaceLayout } from './keyspace-guard.js';
+export { ensureBucket, ensureKeyspaceLayout, ensureShardMap, previousLayoutLocks, readKeyspaceLayout, readShardMap } from './keyspace-guard.js';
+export { HOME_ENSEMBLE, ShardTable, composeEpoch, shardMapProblems } from './shard-map.js';
+export type { ShardMap, ShardRoute, ShardSpec } from './shard-map.js';
 export { LockQueue, parseLockName, sortQueue } from './lock-queue.js';
 export { MembershipWatch } from './membership-watch.js';
 export type { MembershipWatchOptions } from './membership-watch.js';

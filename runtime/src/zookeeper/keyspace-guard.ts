@@ -1,4 +1,4 @@
-import { KeyspaceLayoutMismatch } from '../errors.js';
+import { KeyspaceLayoutMismatch, ShardMapMismatch } from '../errors.js';
 import { GUARDED_ACL, KEYSPACE_LAYOUT, type Keyspace } from './keyspace.js';
 import { CreateMode, Exception, isZkCode, type ZkSession } from './zk-session.js';
 
@@ -85,6 +85,60 @@ export async function ensureKeyspaceLayout(session: ZkSession, keyspace: Keyspac
     // Another node of this version wrote it first: it must say the same.
     if (!isZkCode(err, Exception.NODE_EXISTS)) throw err;
     await readKeyspaceLayout(session, keyspace);
+  }
+}
+
+/**
+ * Makes sure every node of a cluster runs on the same shard map (shard-map.ts). `expected` is the
+ * map's marker text (`ShardTable.marker()`), or undefined for a node without a map. Run by every
+ * node in every ensemble it joins, before joining:
+ *
+ * - `<root>/shard-map` holds `expected` (or is missing and nothing is expected): go on.
+ * - It holds another map, or a map where none is expected, or is missing where one is: refuse
+ *   (`ShardMapMismatch`), except that the first sharded node writes it, as long as no member is
+ *   live (a live member there started without a map).
+ */
+export async function ensureShardMap(session: ZkSession, keyspace: Keyspace, expected: string | undefined): Promise<void> {
+  const found = await readShardMap(session, keyspace);
+  if (found === expected) return;
+  if (found !== undefined) {
+    throw new ShardMapMismatch(keyspace.root, `${keyspace.shardMapPath} holds ${describeMap(found)}, this node was given ${expected === undefined ? 'none' : describeMap(expected)}`,
+      'start every node of the cluster with the same --zk-shards file (a map changes only with the whole cluster stopped: docs/deployment.md, "Sharding the registry")');
+  }
+  const live = await childrenOrNone(session, keyspace.nodesPath);
+  // A sharded node writes the map before it joins: members listed after a missing map may be sharded
+  // nodes that started meanwhile, so look again before refusing.
+  if (live.length > 0 && await readShardMap(session, keyspace) !== undefined) return ensureShardMap(session, keyspace, expected);
+  if (live.length > 0) {
+    throw new ShardMapMismatch(keyspace.root, `no ${keyspace.shardMapPath}, and nodes without a shard map are live (${live.slice(0, EXAMPLES).join(', ')})`,
+      'stop every node of the cluster, then start them all with the same --zk-shards file');
+  }
+  try {
+    await session.create(keyspace.shardMapPath, Buffer.from(expected!), CreateMode.PERSISTENT);
+  } catch (err) {
+    // Another sharded node wrote it first: it must say the same.
+    if (!isZkCode(err, Exception.NODE_EXISTS)) throw err;
+    await ensureShardMap(session, keyspace, expected);
+  }
+}
+
+/** `<root>/shard-map`'s text, or undefined when the cluster is not sharded. */
+export async function readShardMap(session: ZkSession, keyspace: Keyspace): Promise<string | undefined> {
+  try {
+    const { data } = await session.getData(keyspace.shardMapPath);
+    return data?.toString('utf8') ?? '';
+  } catch (err) {
+    if (isZkCode(err, Exception.NO_NODE)) return undefined;
+    throw err;
+  }
+}
+
+function describeMap(text: string): string {
+  try {
+    const map = JSON.parse(text) as { version?: unknown; shards?: Array<{ name?: unknown }> };
+    return `shard map version ${JSON.stringify(map.version)} (shards ${(map.shards ?? []).map((s) => s.name).join(', ')})`;
+  } catch {
+    return JSON.stringify(text.slice(0, 200));
   }
 }
 

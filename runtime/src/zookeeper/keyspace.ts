@@ -8,6 +8,7 @@ import type { ACL as AclEntry } from 'node-zookeeper-client';
  *
  * ```
  * <root>/keyspace                              the layout marker (persistent; KEYSPACE_LAYOUT as JSON)
+ * <root>/shard-map                             a sharded cluster's map, without connect strings (persistent; shard-map.ts)
  * <root>/nodes/<node>                          membership (ephemeral, the node's info as JSON)
  * <root>/objects/<type>                        one per object type (persistent)
  * <root>/objects/<type>/<bucket>               one per bucket in use (persistent, never deleted)
@@ -102,6 +103,11 @@ export class Keyspace {
   /** `<root>/keyspace`: the layout marker. */
   get layoutPath(): string {
     return `${this.root}/keyspace`;
+  }
+
+  /** `<root>/shard-map`: in a sharded cluster, the shard map every node must run on (shard-map.ts). */
+  get shardMapPath(): string {
+    return `${this.root}/shard-map`;
   }
 
   /** `<root>/nodes`: the members' znodes. */

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { CoordinatorUnavailable, KeyspaceLayoutMismatch, NodeNameTaken } from '../errors.js';
+import { CoordinatorUnavailable, KeyspaceLayoutMismatch, NodeNameTaken, ShardMapMismatch } from '../errors.js';
 import type { AcquireOptions, AcquireResult, Coordinator, CoordinatorEvents, LockQueueEntry, MemberInfo } from '../coordinator.js';
 import { RequestObservers, type RequestObserver } from '../request-observer.js';
 import { Keyspace } from './keyspace.js';
-import { ensureKeyspaceLayout } from './keyspace-guard.js';
+import { ensureKeyspaceLayout, ensureShardMap } from './keyspace-guard.js';
 import { LockQueue } from './lock-queue.js';
 import { MembershipWatch } from './membership-watch.js';
 import { CreateMode, Exception, ZkSession, isZkCode } from './zk-session.js';
@@ -39,6 +39,12 @@ export interface ZooKeeperCoordinatorOptions {
    * @default 0.66
    */
   readLeaseFraction?: number;
+  /**
+   * In a sharded cluster: the shard map's marker (`ShardTable.marker()`) that `<root>/shard-map`
+   * must hold in this ensemble. Absent: the cluster must not be sharded (see `ensureShardMap`).
+   * Set by `ShardedCoordinator`.
+   */
+  shardMarker?: string;
 }
 
 /** The defaults of {@link ZooKeeperCoordinatorOptions} (nameWaitMs: twice the session timeout). */
@@ -59,7 +65,8 @@ export const ZOOKEEPER_DEFAULTS = {
 export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
   readonly root: string;
   readonly keyspace: Keyspace;
-  readonly options: Required<Omit<ZooKeeperCoordinatorOptions, 'root'>>;
+  readonly options: Required<Omit<ZooKeeperCoordinatorOptions, 'root' | 'shardMarker'>>;
+  readonly #shardMarker: string | undefined;
   #session: ZkSession | undefined;
   #locks: LockQueue | undefined;
   #self: MemberInfo | undefined;
@@ -84,6 +91,7 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
       nameWaitMs: options.nameWaitMs ?? 2 * sessionTimeoutMs,
       readLeaseFraction: options.readLeaseFraction ?? ZOOKEEPER_DEFAULTS.readLeaseFraction,
     };
+    this.#shardMarker = options.shardMarker;
     if (!(this.options.readLeaseFraction > 0 && this.options.readLeaseFraction < 1)) {
       throw new TypeError(`ZooKeeperCoordinator: readLeaseFraction must be between 0 and 1 (got ${this.options.readLeaseFraction})`);
     }
@@ -134,10 +142,11 @@ export class ZooKeeperCoordinator extends EventEmitter implements Coordinator {
     try {
       await ensureKeyspaceLayout(session, this.keyspace);
       await session.mkdirp(this.keyspace.nodesPath);
+      await ensureShardMap(session, this.keyspace, this.#shardMarker);
       await this.#join();
     } catch (err) {
       session.close();
-      throw err instanceof NodeNameTaken || err instanceof KeyspaceLayoutMismatch ? err : new CoordinatorUnavailable('join cluster', err);
+      throw err instanceof NodeNameTaken || err instanceof KeyspaceLayoutMismatch || err instanceof ShardMapMismatch ? err : new CoordinatorUnavailable('join cluster', err);
     }
   }
 
