@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { StateStore } from '@highlander/runtime';
+import { HighlanderError, type StateStore } from '@highlander/runtime';
 import { HOME_ENSEMBLE, KEYSPACE_BUCKETS, ZkSession, type ShardMap } from '@highlander/runtime/zookeeper';
 import { answerClientErrors } from '@highlander/kit';
 import { createApp, type AdminApp } from './app.js';
@@ -13,7 +13,8 @@ import { LiveClusterActions } from './cluster-actions.js';
 import { LiveClusterModel } from './model/live-cluster-model.js';
 import { ObjectHistory } from './object-history.js';
 import type { ClusterSource } from './cluster-source.js';
-import type { ShardsView } from './contracts.js';
+import type { MoveShardsResult, ShardsView } from './contracts.js';
+import { HttpError } from './http-error.js';
 import { ShardedSource } from './sharded-source.js';
 import type { NodeAccess } from './node-access.js';
 import { NodeAdminClient } from './node-admin-client.js';
@@ -201,6 +202,7 @@ export class AdminApi {
         ...(options.stream !== undefined ? { stream: options.stream } : {}),
         ...(rebalancer ? { rebalancer } : {}),
         shards: () => shardsView(options.cluster, sharded, model),
+        ...(sharded ? { moveShards: (buckets: string[], to: string) => moveShards(sharded!, buckets, to) } : {}),
         ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
         ...(options.talks
           ? { talks: new LiveTalkService({ model, storage, nodes, ...(options.talks.audienceUrl ? { audienceUrl: options.talks.audienceUrl } : {}) }) }
@@ -247,11 +249,32 @@ export class AdminApi {
 }
 
 /** `GET /api/shards`: the ensembles of the registry and the buckets each holds. */
-function shardsView(cluster: AdminApiOptions['cluster'], sharded: ShardedSource | undefined, model: LiveClusterModel): ShardsView {
-  if (sharded) return { sharded: true, version: sharded.table.map.version, ensembles: sharded.ensembles() };
+async function shardsView(cluster: AdminApiOptions['cluster'], sharded: ShardedSource | undefined, model: LiveClusterModel): Promise<ShardsView> {
+  if (sharded) {
+    await sharded.refresh().catch(() => {
+      // Unreachable home ensemble: show the map as last read (its `connected` says so).
+    });
+    const moving = sharded.table.map.moving;
+    const progress = sharded.move?.progress;
+    return {
+      sharded: true, version: sharded.table.map.version, ensembles: sharded.ensembles(),
+      ...(moving ? { moving: { ...moving, ...(progress ? { waitingFor: progress.waitingFor, locksLeft: progress.locksLeft } : {}) } } : {}),
+    };
+  }
   if ('source' in cluster) return { sharded: false, ensembles: [] };
   return {
     sharded: false,
     ensembles: [{ name: HOME_ENSEMBLE, connect: cluster.zookeeper.connect, buckets: ['000-fff'], bucketCount: KEYSPACE_BUCKETS, generation: 0, connected: model.source.connected }],
   };
+}
+
+/** `POST /api/shards/move`: a refused or aborted move is a 409 saying why (the runtime's messages say what to do). */
+async function moveShards(sharded: ShardedSource, buckets: string[], to: string): Promise<MoveShardsResult> {
+  try {
+    const result = await sharded.moveBuckets(buckets, to);
+    return { ...result, map: { version: result.map.version, shards: result.map.shards } };
+  } catch (err) {
+    if (err instanceof HighlanderError) throw err;
+    throw new HttpError(409, 'MOVE_REFUSED', (err as Error).message);
+  }
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ADMIN_API_DEFAULTS } from './defaults.js';
 import type { AuditLog, AuditRecord } from './audit-log.js';
 import { TokenAuthenticator, authenticate, checkActionAllowed, originChecker, principalOf, type TokenConfig } from './auth.js';
-import type { ClusterActions, ClusterModel, ShardsView, Storage } from './contracts.js';
+import type { ClusterActions, ClusterModel, MoveShardsResult, ShardsView, Storage } from './contracts.js';
 import { HttpError, correlationIdOf, describeError, errorMiddleware, notFoundHandler } from './http-error.js';
 import { AdminMetrics } from './metrics.js';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.js';
@@ -67,7 +67,9 @@ export interface AdminAppOptions {
   /** Automatic rebalancing (`GET /api/rebalance`, pause, resume). @default none (off) */
   rebalancer?: Rebalancer;
   /** The registry's ensembles, for `GET /api/shards`. @default none (an empty list) */
-  shards?: () => ShardsView;
+  shards?: () => ShardsView | Promise<ShardsView>;
+  /** Moves buckets to a standby shard (`POST /api/shards/move`). @default none (409 NOT_SHARDED) */
+  moveShards?: (buckets: string[], to: string) => Promise<MoveShardsResult>;
   /**
    * The built dashboard (`vite build` output, e.g. `dashboardDir` of @highlander/dashboard) to serve at `/`.
    * @default none

@@ -28,7 +28,7 @@ import { parseJsonLines } from './json-lines.js';
 
 /** Every action the audit log records. */
 export const AUDIT_ACTIONS = ['evict', 'migrate', 'drain', 'call', 'state.replace', 'talk.create', 'talk.open', 'talk.close', 'talk.reset', 'talk.moderate', 'talk.settings',
-  'rebalance.move', 'rebalance.pause', 'rebalance.resume'] as const;
+  'rebalance.move', 'rebalance.pause', 'rebalance.resume', 'shards.move'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Which records a listing keeps: one action, one object (both its type and id), or both. */
@@ -37,7 +37,7 @@ export interface AuditFilter {
   object?: { type: string; id: string };
 }
 
-export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string } | { rebalance: 'cluster' };
+export type AuditTarget = { type: string; id: string } | { node: string } | { talk: string } | { rebalance: 'cluster' } | { shards: 'cluster' };
 
 export interface AuditRecord {
   /** Increasing across restarts; the listing cursor. */

@@ -41,6 +41,18 @@ export interface ShardsView {
     /** The admin API's session with it is connected. */
     connected: boolean;
   }>;
+  /** A move of buckets under way (with its progress when this admin API runs it). */
+  moving?: { buckets: string[]; from: string; to: string; waitingFor?: string[]; locksLeft?: number };
+}
+
+/** What `POST /api/shards/move` answers once the move is done. */
+export interface MoveShardsResult {
+  from: string;
+  to: string;
+  buckets: string[];
+  version: number;
+  durationMs: number;
+  map: { version: number; shards: Array<{ name: string; connect: string; buckets: string[]; generation: number }> };
 }
 
 export interface ObjectView {

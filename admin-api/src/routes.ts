@@ -6,7 +6,7 @@ import { roundMs } from '@highlander/kit';
 import { StateTooLarge, UnknownHandler } from '@highlander/runtime';
 import { principalOf, type Principal } from './auth.js';
 import type { AuditAction, AuditLog, AuditTarget } from './audit-log.js';
-import type { CallResult, ClusterActions, ClusterModel, ReplaceStateResult, ShardsView, Storage } from './contracts.js';
+import type { CallResult, ClusterActions, ClusterModel, MoveShardsResult, ReplaceStateResult, ShardsView, Storage } from './contracts.js';
 import { HttpError, type ErrorCode } from './http-error.js';
 import type { AdminMetrics } from './metrics.js';
 import {
@@ -15,7 +15,7 @@ import {
   HotPageSchema, HotQueryParams, ObjectDetailSchema, ObjectParams, ObjectsPageSchema, ObjectsQuery, PersistedObjectSchema, ReadySchema, StoragePageSchema,
   StorageQuery, CreateTalkBody, TalkActionBody, TalkExportQuery, TalkParams, TalkSnapshotViewSchema, TalkViewSchema, TalksPageSchema,
   TalksQuery, QuestionsQuery, ModerateBody, QnaSettingsBody, QnaPresenterViewSchema, MetricsHistoryQuery, MetricsHistorySchema, ObjectHistoryQuery, HistoryPageSchema,
-  RebalanceActionBody, RebalanceStatusSchema, ShardsSchema,
+  RebalanceActionBody, RebalanceStatusSchema, ShardsSchema, MoveShardsBody, MoveShardsResultSchema,
 } from './schemas.js';
 import type { Rebalancer } from './rebalance/rebalancer.js';
 import { questionsCsv, timelineCsv, type TalkAction, type TalkService, type TalkView } from './talks.js';
@@ -109,7 +109,9 @@ export interface RouteDeps {
   /** Automatic rebalancing; without it, `GET /api/rebalance` says it is off and pause and resume answer 409 REBALANCE_DISABLED. */
   rebalancer?: Rebalancer;
   /** The registry's ensembles (`GET /api/shards`). @default none: an empty list */
-  shards?: () => ShardsView;
+  shards?: () => ShardsView | Promise<ShardsView>;
+  /** Moves buckets to a standby shard (`POST /api/shards/move`); without it the route answers 409 NOT_SHARDED. */
+  moveShards?: (buckets: string[], to: string) => Promise<MoveShardsResult>;
 }
 
 /** Audit records keep a state or an argument itself up to this size as JSON; larger ones by size and SHA-256. */
@@ -376,6 +378,26 @@ export function apiRoutes(deps: RouteDeps): RouteSpec[] {
         'generation and whether the admin API is connected to it. Lock queues, scans and forced evictions of an object go to the ensemble of its bucket.',
       response: ShardsSchema, errors: [],
       handle: () => deps.shards?.() ?? { sharded: false, ensembles: [] },
+    }),
+    route({
+      method: 'post', path: '/api/shards/move', operationId: 'moveShards', tag: 'actions', access: 'operator',
+      summary: 'Move buckets to a standby shard while the cluster runs',
+      description: 'The nodes drain the objects of those buckets (calls to them wait and retry meanwhile) and acknowledge; once the source ' +
+        'ensemble holds no lock in them, the map gives them to the target shard under a new generation. Answers when the move is done ' +
+        '(or aborted after 2 minutes: the map is then as before). The answer holds the map now in force, for the nodes\' --zk-shards files.',
+      body: MoveShardsBody, response: MoveShardsResultSchema, errors: ['NOT_SHARDED', 'MOVE_REFUSED', 'COORDINATOR_UNAVAILABLE'],
+      audit: {
+        action: 'shards.move', target: () => ({ shards: 'cluster' }),
+        params: (body) => ({ buckets: (body as { buckets?: unknown }).buckets, to: (body as { to?: unknown }).to }),
+        outcome: (result) => {
+          const r = result as MoveShardsResult;
+          return { from: r.from, version: r.version, durationMs: r.durationMs };
+        },
+      },
+      handle: ({ body }) => {
+        if (!deps.moveShards) throw new HttpError(409, 'NOT_SHARDED', 'the cluster does not run on a shard map: start the nodes and the admin API with --zk-shards');
+        return deps.moveShards(body.buckets, body.to);
+      },
     }),
     ...rebalanceRoutes(deps.rebalancer),
     ...talkRoutes(deps.talks),

@@ -317,7 +317,7 @@ export const AuditRecordSchema = z.object({
   time: z.number(),
   who: PrincipalSchema,
   action: z.enum(AUDIT_ACTIONS),
-  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() }), z.object({ rebalance: z.literal('cluster') })]),
+  target: z.union([z.object({ type: z.string(), id: z.string() }), z.object({ node: z.string() }), z.object({ talk: z.string() }), z.object({ rebalance: z.literal('cluster') }), z.object({ shards: z.literal('cluster') })]),
   params: z.record(z.string(), z.unknown()),
   result: z.enum(['ok', 'error']),
   outcome: z.record(z.string(), z.unknown()).optional().meta({
@@ -402,7 +402,26 @@ export const ShardsSchema = z.object({
     generation: z.number().int().meta({ description: 'Epochs of its locks are generation × 2^64 + the lock znode\'s czxid.' }),
     connected: z.boolean().meta({ description: "The admin API's session with this ensemble is connected." }),
   })),
+  moving: z.object({
+    buckets: z.array(z.string()), from: z.string(), to: z.string(),
+    waitingFor: z.array(z.string()).optional().meta({ description: 'Live nodes that have not drained the moving buckets yet (when this admin API runs the move).' }),
+    locksLeft: z.number().int().optional().meta({ description: 'Lock queues still held in the source ensemble\'s moving buckets (when this admin API runs the move).' }),
+  }).optional().meta({ description: 'A move of buckets to a standby shard under way: calls to objects in those buckets wait until it is done.' }),
 }).meta({ id: 'Shards' });
+
+const BucketRange = z.string().regex(/^[0-9a-f]{3}(-[0-9a-f]{3})?$/, 'must be a bucket (three lower-case hex digits, e.g. a3c) or a range (e.g. 800-bff)');
+export const MoveShardsBody = z.strictObject({
+  buckets: z.array(BucketRange).min(1).max(64).meta({ description: 'Bucket ranges to move, all in one ensemble now.' }),
+  to: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be a shard name from the shard map (lower-case letters, digits, hyphens)').meta({ description: 'A standby shard: listed in --zk-shards with no buckets.' }),
+});
+
+export const MoveShardsResultSchema = z.object({
+  from: z.string(), to: z.string(), buckets: z.array(z.string()), version: z.number().int(), durationMs: z.number(),
+  map: z.object({
+    version: z.number().int(),
+    shards: z.array(z.object({ name: z.string(), connect: z.string(), buckets: z.array(z.string()), generation: z.number().int() })),
+  }).meta({ description: 'The map now in force: what every --zk-shards file should say from now on (nodes started with the old file are refused).' }),
+});
 export const ReadySchema = z.object({ ready: z.literal(true) });
 
 export const ErrorBodySchema = z.object({

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ShardMapMismatch, type MemberInfo } from '@highlander/runtime';
-import { HOME_ENSEMBLE, ShardTable, composeEpoch, readShardMap, type ShardMap } from '@highlander/runtime/zookeeper';
+import {
+  HOME_ENSEMBLE, ShardTable, composeEpoch, mapFromMarker, moveBuckets, readShardMap, type MoveProgress, type MoveResult, type ShardMap, type ZkSession,
+} from '@highlander/runtime/zookeeper';
 import type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 import type { ShardsView } from './contracts.js';
 import { ZooKeeperSource } from './zookeeper-source.js';
@@ -30,14 +32,18 @@ export type EnsembleView = ShardsView['ensembles'][number];
  */
 export class ShardedSource implements ClusterSource {
   readonly root: string;
-  readonly table: ShardTable;
+  #table: ShardTable;
+  #mapText: string;
+  /** The move this admin API runs, with its latest progress. */
+  #move: { buckets: string[]; to: string; progress: MoveProgress | null } | undefined;
   readonly description: string;
   readonly #sources: Map<string, ZooKeeperSource>;
   readonly #connects: Map<string, string>;
 
   private constructor(root: string, table: ShardTable, sources: Map<string, ZooKeeperSource>, connects: Map<string, string>) {
     this.root = root;
-    this.table = table;
+    this.#table = table;
+    this.#mapText = table.marker();
     this.#sources = sources;
     this.#connects = connects;
     this.description = `zookeeper ${root} sharded over ${[...connects].map(([name, connect]) => `${name} ${connect}`).join(', ')}`;
@@ -60,7 +66,9 @@ export class ShardedSource implements ClusterSource {
         });
         sources.set(name, source);
         const found = await readShardMap(source.session, source.keyspace);
-        if (found !== undefined && found !== table.marker()) {
+        // The home ensemble's map is the cluster's (a move changes it); another ensemble's is as first written.
+        if (found !== undefined && found !== table.marker() && name !== HOME_ENSEMBLE) continue;
+        if (found !== undefined && found !== table.marker() && !sameEnsembles(found, connects)) {
           throw new ShardMapMismatch(root, `${source.keyspace.shardMapPath} in ensemble ${name} holds ${found.slice(0, 300)}, the admin API was given ${table.marker()}`,
             'give the admin API the same --zk-shards file as the nodes');
         }
@@ -69,10 +77,50 @@ export class ShardedSource implements ClusterSource {
       await Promise.allSettled([...sources.values()].map((s) => s.close()));
       throw err;
     }
-    return new ShardedSource(root, table, sources, connects);
+    const sharded = new ShardedSource(root, table, sources, connects);
+    await sharded.refresh();
+    return sharded;
   }
 
-  /** The ensembles, home first, with the buckets each holds. */
+  /** The shard map in force, as last read from the home ensemble. */
+  get table(): ShardTable {
+    return this.#table;
+  }
+
+  /** Reads the cluster's map from the home ensemble (a move may have changed it). */
+  async refresh(): Promise<void> {
+    const text = await readShardMap(this.#home().session, this.#home().keyspace);
+    if (text === undefined || text === this.#mapText) return;
+    this.#table = new ShardTable(mapFromMarker(text, this.#connects));
+    this.#mapText = text;
+  }
+
+  /** The move under way through this admin API, if any. */
+  get move(): { buckets: string[]; to: string; progress: MoveProgress | null } | undefined {
+    return this.#move;
+  }
+
+  /** Moves buckets to a standby shard while the cluster runs (the runtime's shard-move.ts); one at a time per admin API. */
+  async moveBuckets(buckets: string[], to: string): Promise<MoveResult> {
+    if (this.#move) throw new Error(`a move is under way through this admin API (buckets ${this.#move.buckets.join(', ')} to ${this.#move.to})`);
+    this.#move = { buckets, to, progress: null };
+    try {
+      const sessions = new Map<string, ZkSession>([...this.#sources].map(([name, source]) => [name, source.session]));
+      const result = await moveBuckets({
+        root: this.root, sessions, connects: this.#connects, buckets, to,
+        onProgress: (progress) => {
+          if (this.#move) this.#move.progress = progress;
+        },
+      });
+      await this.refresh();
+      return result;
+    } finally {
+      this.#move = undefined;
+      await this.refresh().catch(() => {});
+    }
+  }
+
+  /** The ensembles, home first, with the buckets each holds (as of the last {@link refresh}). */
   ensembles(): EnsembleView[] {
     const counts = this.table.bucketCounts();
     const shards = new Map(this.table.map.shards.map((s) => [s.name, s]));
@@ -102,6 +150,7 @@ export class ShardedSource implements ClusterSource {
   }
 
   async scanLockQueues(options: { concurrency: number }): Promise<LockQueueScan[]> {
+    await this.refresh();
     const scans = await Promise.all([...this.#sources].map(async ([name, source]) => {
       const found = await source.scanLockQueues(options);
       // A queue left in an ensemble that no longer holds its bucket is not this cluster's truth.
@@ -148,5 +197,15 @@ export class ShardedSource implements ClusterSource {
     const { generation } = this.table.route(id);
     if (generation === 0) return entries;
     return entries.map((e) => (e.epoch === null ? e : { ...e, epoch: composeEpoch(generation, e.epoch) }));
+  }
+}
+
+/** Whether a marker names only ensembles the admin API has connect strings for. */
+function sameEnsembles(marker: string, connects: ReadonlyMap<string, string>): boolean {
+  try {
+    mapFromMarker(marker, connects);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -8,7 +8,7 @@ const ShardMapFile = z.strictObject({
   shards: z.array(z.strictObject({
     name: z.string(),
     connect: z.string(),
-    buckets: z.array(z.string()).min(1),
+    buckets: z.array(z.string()),
     generation: z.number().int().min(1),
   })).min(1).max(64),
 });

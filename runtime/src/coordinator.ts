@@ -19,6 +19,8 @@ export interface MemberInfo {
   draining: boolean;
   /** At its lock budget (`lockBudgetBytes`): placement sends new activations elsewhere. Absent: not full. */
   full?: boolean;
+  /** A sharded node: the version of the shard map it runs on (acknowledged after draining a move's buckets). */
+  shardMap?: number;
 }
 
 /** A held lock: this node owns the object until `release()` or the session is lost. */
@@ -78,6 +80,11 @@ export interface CoordinatorEvents {
   rejoined: (ensemble?: string) => void;
   /** A background task (rejoining, watching members) failed; the coordinator keeps trying. */
   error: (err: Error) => void;
+  /**
+   * A sharded coordinator: a move of buckets to another ensemble began (shard-move.ts). The node
+   * drains the objects `covers` selects, then calls `acknowledgeMap(version)`.
+   */
+  keyspaceMoving: (move: { version: number; covers(type: string, id: string): boolean }) => void;
 }
 
 export interface Coordinator {
@@ -110,6 +117,8 @@ export interface Coordinator {
    * ensemble); without: every session's.
    */
   holdsLease(type?: string, id?: string): boolean;
+  /** Optional (sharded): publishes that this node runs on shard map `version`, its moving buckets drained. */
+  acknowledgeMap?(version: number): Promise<void>;
   /** Leaves the cluster: every lock and the membership znode go with the session. */
   stop(): Promise<void>;
   /**

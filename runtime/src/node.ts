@@ -222,6 +222,7 @@ export class HighlanderNode implements RefFactory, AdminNode {
     });
     coordinator.on('members', (members) => this.#onMembers(members));
     coordinator.on('sessionLost', (scope) => this.#onSessionLost(scope));
+    coordinator.on('keyspaceMoving', (move) => void this.#onKeyspaceMoving(move));
     coordinator.on('rejoined', (ensemble) => this.logger.info({ event: 'node.rejoined', ...(ensemble ? { ensemble } : {}) }, `rejoined the cluster with a new session${ensemble ? ` (ensemble ${ensemble})` : ''}`));
     coordinator.on('error', (err) => this.#reportBackgroundError('coordinator', err));
     try {
@@ -365,6 +366,26 @@ export class HighlanderNode implements RefFactory, AdminNode {
     }
     const dropped = this.#activations.dropAll('session-lost');
     this.#emit({ kind: 'node.session-lost', activationsDropped: dropped });
+  }
+
+  /**
+   * A sharded registry moves buckets to another ensemble: finish and release every activation in
+   * them (new ones are refused by the coordinator meanwhile), then acknowledge the map so the move
+   * can complete. Acknowledged again after a retry until it lands.
+   */
+  async #onKeyspaceMoving(move: { version: number; covers(type: string, id: string): boolean }): Promise<void> {
+    const leaving = [...this.#activations].filter((a) => a.status !== 'deactivated' && move.covers(a.type, a.id));
+    this.logger.info({ event: 'node.keyspace-moving', version: move.version, activations: leaving.length }, `shard map ${move.version}: draining ${leaving.length} activations of moving buckets`);
+    await Promise.allSettled(leaving.map((a) => a.deactivate('drained')));
+    for (let attempt = 0; this.#status === 'running'; attempt++) {
+      try {
+        await this.options.coordinator.acknowledgeMap?.(move.version);
+        return;
+      } catch (err) {
+        this.#reportBackgroundError('acknowledging the shard map', err);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)).unref());
+      }
+    }
   }
 
   #emit(event: LifecycleEventBody): void {

@@ -393,7 +393,7 @@ describe('OpenAPI document', () => {
     'get /api/storage', 'get /api/storage/{type}/{id}', 'get /api/events', 'get /api/metrics/history', 'get /api/audit',
     'post /api/objects/{type}/{id}/evict', 'post /api/objects/{type}/{id}/migrate', 'post /api/nodes/{name}/drain',
     'get /api/types', 'post /api/objects/{type}/{id}/calls', 'put /api/objects/{type}/{id}/state',
-    'get /api/shards', 'get /api/rebalance', 'post /api/rebalance/pause', 'post /api/rebalance/resume',
+    'get /api/shards', 'post /api/shards/move', 'get /api/rebalance', 'post /api/rebalance/pause', 'post /api/rebalance/resume',
     'get /api/talks', 'post /api/talks', 'get /api/talks/{code}', 'get /api/talks/{code}/export', 'post /api/talks/{code}/open',
     'post /api/talks/{code}/close', 'post /api/talks/{code}/reset', 'get /api/talks/{code}/questions', 'post /api/talks/{code}/questions/moderate',
     'post /api/talks/{code}/questions/settings',

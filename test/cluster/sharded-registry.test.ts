@@ -31,11 +31,17 @@ const extra: NodeProcess[] = [];
 const proxies: FaultProxy[] = [];
 let api: Awaited<ReturnType<typeof startAdminApiProcess>> | undefined;
 const VIEWER = 'viewer-token-shards-0123456789';
+const OPERATOR = 'operator-token-shards-0123456789';
 
 async function apiGet<T>(path: string): Promise<T> {
   const response = await fetch(`${api!.url}${path}`, { headers: { authorization: `Bearer ${VIEWER}` } });
   expect(response.status).toBe(200);
   return (await response.json()) as T;
+}
+
+async function apiPost(path: string, body: unknown, token = OPERATOR): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${api!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
 }
 
 /** Ids whose buckets are on the home ensemble (000-7ff) and on the shard (800-fff), `count` each. */
@@ -257,5 +263,65 @@ describe('sharded registry', () => {
     }
     const again = new Map((await node.activations()).map((a) => [a.id, a.epoch]));
     for (const id of ids.shard) expect(BigInt(again.get(id)!)).toBeGreaterThan(BigInt(before.get(id)!));
+  }, timing.zkEnsembleTestMs);
+
+  it('moves buckets to a standby ensemble through the admin API while the objects serve; refuses bad moves saying why', async () => {
+    const root = uniqueRoot('shards-move');
+    // zk-b is a standby: listed, no buckets. Everything starts on the home ensemble.
+    const map: ShardMap = { version: 1, shards: [{ name: 'zk-b', connect: zkB.connectString, buckets: [], generation: 1 }] };
+    const cfg = config(root, await writeMap('move.json', map));
+    cluster = await Cluster.start(cfg, 2);
+    api = await startAdminApiProcess(cfg, {
+      tokens: `viewer:vera:${VIEWER},operator:otto:${OPERATOR}`, auditLog: join(dir, `audit-${root.slice(1)}.jsonl`),
+      env: { HIGHLANDER_LOG_LEVEL: 'error', HIGHLANDER_ZK_SHARDS: cfg.nodeEnv!.HIGHLANDER_ZK_SHARDS! },
+    });
+    const ids = idsByEnsemble(4);
+    const all = [...ids.home, ...ids.shard];
+    for (const id of all) expect(await cluster.nodes[0]!.call('counter', id, 'increment')).toBe(1);
+    const before = new Map((await Promise.all(cluster.nodes.map((n) => n.activations()))).flat().map((a) => [a.id, a.epoch]));
+    for (const id of all) expect(BigInt(before.get(id)!)).toBeLessThan(TWO_TO_64);
+
+    // Refused, each saying why: a viewer, bad input, a target that holds buckets or is unknown.
+    expect((await apiPost('/api/shards/move', { buckets: ['800-fff'], to: 'zk-b' }, VIEWER)).status).toBe(403);
+    const bad = await apiPost('/api/shards/move', { buckets: ['800-FFF'], to: 'zk-b' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('VALIDATION_FAILED');
+    const unknown = await apiPost('/api/shards/move', { buckets: ['800-fff'], to: 'zk-q' });
+    expect(unknown.status).toBe(409);
+    expect(unknown.body.error).toMatchObject({ code: 'MOVE_REFUSED', message: expect.stringContaining("'zk-q' is not a shard of the map") });
+
+    const moved = await apiPost('/api/shards/move', { buckets: ['800-fff'], to: 'zk-b' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ from: 'home', to: 'zk-b', buckets: ['800-fff'], version: 2 });
+    expect(moved.body.map.shards).toEqual([{ name: 'zk-b', connect: zkB.connectString, buckets: ['800-fff'], generation: 2 }]);
+    // The moved objects were drained from the home ensemble; the others stayed active under the same epoch.
+    const after = new Map((await Promise.all(cluster.nodes.map((n) => n.activations()))).flat().map((a) => [a.id, a.epoch]));
+    for (const id of ids.home) expect(after.get(id)).toBe(before.get(id));
+    for (const id of ids.shard) expect(after.has(id)).toBe(false);
+    // Called again, they activate in zk-b under generation 2, their state intact.
+    for (const id of all) expect(await cluster.nodes[1]!.call('counter', id, 'increment')).toBe(2);
+    const keyspace = new Keyspace(root);
+    const again = new Map((await Promise.all(cluster.nodes.map((n) => n.activations()))).flat().map((a) => [a.id, a.epoch]));
+    for (const id of ids.shard) {
+      expect(BigInt(again.get(id)!)).toBeGreaterThanOrEqual(2n * TWO_TO_64);
+      expect(await lockHolders(shard, root, id)).toHaveLength(1);
+      expect(await lockHolders(home, root, id)).toHaveLength(0);
+    }
+    const shards = await apiGet<{ version: number; ensembles: Array<{ name: string; buckets: string[]; generation: number }> }>('/api/shards');
+    expect(shards.version).toBe(2);
+    expect(shards.ensembles.map((e) => [e.name, e.buckets, e.generation])).toEqual([['home', ['000-7ff'], 0], ['zk-b', ['800-fff'], 2]]);
+    // Every ensemble keeps the new map; a node started with the old file is refused, saying so.
+    for (const zk of [home, shard]) expect(JSON.parse((await zk.getData(keyspace.shardMapPath)).data!.toString('utf8')).version).toBe(2);
+    const stale = new NodeProcess('node-z', cfg);
+    extra.push(stale);
+    const refused = await stale.start().then(() => undefined, (err: unknown) => err);
+    expect(refused).toBeInstanceOf(ShardMapMismatch);
+    expect((refused as Error).message).toMatch(/holds shard map version 2 .* this node was given shard map version 1/);
+    // Audited: the refused move (400s are refused before the action) and the one done, with its buckets, target and outcome.
+    const audit = await apiGet<{ items: Array<{ result: string; params: unknown; outcome?: unknown; error?: { code: string } }> }>('/api/audit?action=shards.move');
+    expect(audit.items).toEqual(expect.arrayContaining([
+      expect.objectContaining({ result: 'error', params: { buckets: ['800-fff'], to: 'zk-q' }, error: expect.objectContaining({ code: 'MOVE_REFUSED' }) }),
+      expect.objectContaining({ result: 'ok', params: { buckets: ['800-fff'], to: 'zk-b' }, outcome: expect.objectContaining({ from: 'home', version: 2 }) }),
+    ]));
   }, timing.zkEnsembleTestMs);
 });

@@ -25,11 +25,22 @@ async function children(zk: ZkSession, path: string): Promise<string[]> {
 }
 
 /** Member znodes, lock znodes (with their czxid) and lock parents under `root`. */
-export async function readCoordination(zk: ZkSession, root: string): Promise<CoordinationState> {
+/** Another ensemble of a sharded cluster: its lock queues count too, their epochs as the runtime composes them. */
+export interface ExtraEnsemble {
+  zk: ZkSession;
+  epochOf(czxid: string): string;
+}
+
+export async function readCoordination(zk: ZkSession, root: string, extra: readonly ExtraEnsemble[] = []): Promise<CoordinationState> {
   const keyspace = new Keyspace(root);
   const members = (await children(zk, keyspace.nodesPath)).sort();
   const locks: CoordinationState['locks'] = [];
   const lockParents: string[] = [];
+  for (const ensemble of [{ zk, epochOf: (czxid: string) => czxid }, ...extra]) await readLocks(ensemble, keyspace, locks, lockParents);
+  return { members, locks, lockParents };
+}
+
+async function readLocks({ zk, epochOf }: ExtraEnsemble, keyspace: Keyspace, locks: CoordinationState['locks'], lockParents: string[]): Promise<void> {
   for (const type of await children(zk, keyspace.objectsPath)) {
     for (const bucket of await children(zk, keyspace.typePath(type))) {
       for (const id of await children(zk, keyspace.bucketPath(type, bucket))) {
@@ -38,12 +49,11 @@ export async function readCoordination(zk: ZkSession, root: string): Promise<Coo
         for (const name of await children(zk, parent)) {
           const stat = await zk.exists(`${parent}/${name}`);
           if (!stat) continue; // deleted between the listing and now
-          locks.push({ type, id, name, node: parseLockName(name)?.node ?? '?', epoch: czxidOf(stat) });
+          locks.push({ type, id, name, node: parseLockName(name)?.node ?? '?', epoch: epochOf(czxidOf(stat)) });
         }
       }
     }
   }
-  return { members, locks, lockParents };
 }
 
 /** Every activation the running node processes report. */
@@ -69,12 +79,13 @@ export async function settledCoordination(
   root: string,
   settled: (state: CoordinationState) => boolean | Promise<boolean>,
   timeoutMs: number,
+  extra: readonly ExtraEnsemble[] = [],
 ): Promise<CoordinationState> {
   let last: CoordinationState | undefined;
   let attempt: Promise<void> | undefined;
   await vi.waitFor(() => {
     attempt = (async () => {
-      const state = await readCoordination(zk, root);
+      const state = await readCoordination(zk, root, extra);
       last = state;
       if (!(await settled(state))) throw new Error('ZooKeeper has not settled');
     })();
@@ -82,7 +93,7 @@ export async function settledCoordination(
   }, { timeout: timeoutMs, interval: timing.pollMs }).catch(() => undefined);
   // Not settled in time: the caller's checks report what is left. A try under way at the timeout ends first.
   await attempt?.catch(() => undefined);
-  return last ?? readCoordination(zk, root);
+  return last ?? readCoordination(zk, root, extra);
 }
 
 /**

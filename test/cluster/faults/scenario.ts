@@ -11,7 +11,7 @@ import { hold, timing } from '../../harness/timing.js';
 import { check, type ActivationRecord, type CheckInput, type LiveActivation, type Violation } from './checker.js';
 import type { FaultContext } from './faults.js';
 import { History, objectKey, type FaultRecord, type ObjectKind } from './history.js';
-import { activationRecords, finalFromStore, finalThroughNode, liveActivations, settledCoordination } from './observe.js';
+import { activationRecords, finalFromStore, finalThroughNode, liveActivations, settledCoordination, type ExtraEnsemble } from './observe.js';
 import { baselineOf, objectRecoveries, recoveries, type Recovery } from './recovery.js';
 import { figuresOf, formatReport, type Figures } from './report.js';
 import { FaultNet } from './network.js';
@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   network?: boolean;
   /** More environment for every node process. */
   nodeEnv?: Record<string, string>;
+  /** More ZooKeeper ensembles of a sharded cluster (`nodeEnv` then names the shard map): their lock queues are read too. */
+  extraEnsembles?: Array<{ connect: string; epochOf(czxid: string): string }>;
   /** Milliseconds the linearizability check may spend per register (soaks: `linearizability-unknown` rather than hours). @default no limit */
   linearizabilityMs?: number;
   inject(ctx: ScenarioContext): Promise<void>;
@@ -107,6 +109,7 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     credentials: { accessKeyId: servers.radosgw.accessKeyId, secretAccessKey: servers.radosgw.secretAccessKey },
   });
   let zk: ZkSession | undefined;
+  const extra: ExtraEnsemble[] = [];
   try {
     await Promise.all(cluster.nodes.map((n) => n.start()));
     const ctx: ScenarioContext = {
@@ -125,16 +128,17 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     const s3Final = await finalFromStore(store, workload.objects);
 
     zk = await ZkSession.open({ connect: servers.zookeeper.connectString, sessionTimeoutMs: 10_000 });
+    for (const e of options.extraEnsembles ?? []) extra.push({ zk: await ZkSession.open({ connect: e.connect, sessionTimeoutMs: 10_000 }), epochOf: e.epochOf });
     const liveNodes = cluster.nodes.filter((n) => n.running).map((n) => n.name);
     let live: LiveActivation[] = [];
     // Polled until clean (or ephemeralsGoneMs): ephemerals of a killed or paused node's session linger until it expires.
     const runningCoordination = await settledCoordination(zk, root, async (coordination) => {
       live = await liveActivations(cluster);
       return check({ ops: [], finals: [], activations: [], running: { coordination, liveNodes, activations: live } }).length === 0;
-    }, timing.ephemeralsGoneMs);
+    }, timing.ephemeralsGoneMs, extra);
 
     await cluster.stop();
-    const stopped = await settledCoordination(zk, root, (s) => s.members.length === 0 && s.locks.length === 0 && s.lockParents.length === 0, timing.ephemeralsGoneMs);
+    const stopped = await settledCoordination(zk, root, (s) => s.members.length === 0 && s.locks.length === 0 && s.lockParents.length === 0, timing.ephemeralsGoneMs, extra);
 
     const events = cluster.allEvents();
     const activations = activationRecords(events);
@@ -161,6 +165,7 @@ export async function runScenario(servers: FaultServers, options: ScenarioOption
     return { history, violations, recoveries: recovered, figures, events, activations, report };
   } finally {
     zk?.close();
+    for (const e of extra) e.zk.close();
     await store.close();
     for (const node of cluster.nodes) if (node.running) node.kill('SIGCONT'); // a failed scenario may leave one paused
     try {
