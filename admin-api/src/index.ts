@@ -41,9 +41,11 @@ export { HOT_FIGURES, HotObjects, compareRows, topRows } from './model/hot-objec
 export type { ClusterSource, LockQueueScan, SourceLockEntry } from './cluster-source.js';
 export type {
   CallResult, ClusterActions, ClusterModel, ClusterSummary, DrainResult, EvictResult, HotObjectView, HotQuery, HotRanking, LockQueueEntryView, MigrateResult, ModelDelta, ModelEvent, ModelGauges, NodeView,
-  ObjectDetail, ObjectQuery, ObjectSort, ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, Storage, StoredSummary,
+  MoveShardsResult, ObjectDetail, ObjectQuery, ObjectSort, ObjectTypeView, ObjectView, Page, PersistedObject, ReplaceStateResult, ShardsView, Storage, StoredSummary,
 } from './contracts.js';
 export { EmbeddedSource } from './embedded-source.js';
+export { ShardedSource } from './sharded-source.js';
+export type { ShardedSourceOptions } from './sharded-source.js';
 export { NodeAdminClient } from './node-admin-client.js';
 export { S3Storage } from './storage.js';
 export { StreamServer } from './stream/server.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type {
   AuditRecord, CallResult, HistoryEntry, HistoryPage, HotObjectView, HotRanking, LockQueueEntryView, NodeView, ObjectDetail, ObjectView, Page, RebalanceStatus,
-  ReplaceStateResult, StatsSample,
+  MoveShardsResult, ReplaceStateResult, ShardsView, StatsSample,
 } from '@highlander/admin-api';
 import { validateNodeName, validateObjectId, validateTypeName } from '@highlander/runtime';
 import {
@@ -15,7 +15,7 @@ import { formatDuration, formatJson, formatTable } from './table.js';
 
 /**
  * The commands that operate a running cluster through the admin API: `ls nodes`, `ls objects`,
- * `hot`, `show`, `history`, `get`, `call`, `put`, `edits`, `restore`, `evict`, `migrate`, `drain`, `rebalance`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
+ * `hot`, `show`, `history`, `get`, `call`, `put`, `edits`, `restore`, `evict`, `migrate`, `drain`, `rebalance`, `shards`, `metrics`. Each declares its options as a table (@highlander/kit's option table)
  * on top of {@link CLIENT_OPTIONS}, prints aligned tables, or with `--json` the admin API's answer verbatim.
  */
 
@@ -604,6 +604,50 @@ function describeRebalance(status: Partial<RebalanceStatus> & { enabled: boolean
   return lines.join('\n');
 }
 
+const shards = clientCommand({
+  name: 'shards',
+  brief: "the registry's ZooKeeper ensembles, or move buckets to a standby one (operator)",
+  synopsis: '[move <buckets> <shard>]',
+  summary:
+    'Without arguments: the ensembles of a sharded registry (--zk-shards), the buckets each holds, its generation, whether the admin API is ' +
+    'connected to it, and a move under way. move <buckets> <shard>: moves bucket ranges (comma-separated, e.g. 800-bff or 800-bff,c00-c0f; all ' +
+    'in one ensemble now) to a standby shard while the cluster runs; calls to their objects wait meanwhile. Answers once done, with the map ' +
+    'to write into every --zk-shards file. Needs an operator token; audited.',
+  options: defineOptions({}),
+  positionals: ['<move>', '<buckets>', '<shard>'],
+  optional: 3,
+  async run({ positionals, api, print }) {
+    if (positionals.length === 0) {
+      print(await api.get<ShardsView>('/api/shards'), describeShards);
+      return;
+    }
+    const [action, buckets, to] = positionals;
+    if (action !== 'move') throw new OptionsError([`unknown action '${action}': it is move (or nothing, to list the ensembles)`]);
+    if (buckets === undefined || to === undefined) throw new OptionsError(['move needs the buckets and the standby shard, e.g. highlander shards move 800-bff zk-c']);
+    const answer = await api.post<MoveShardsResult>('/api/shards/move', { buckets: buckets.split(',').map((b) => b.trim()).filter((b) => b.length > 0), to });
+    print(answer, (r) => [
+      `moved buckets ${r.buckets.join(', ')} from ${r.from} to ${r.to} in ${formatDuration(r.durationMs)}; the shard map is now version ${r.version}`,
+      'write this into every --zk-shards file (nodes started with the old one are refused):',
+      JSON.stringify(r.map, null, 2),
+    ].join('\n'));
+  },
+});
+
+function describeShards(view: ShardsView): string {
+  if (!view.sharded) return 'the registry is not sharded: every lock queue is on --zk (start the nodes and the admin API with --zk-shards to shard it)';
+  const lines = [
+    `shard map version ${view.version}`,
+    formatTable(['ENSEMBLE', 'STATUS', 'BUCKETS', 'COUNT', 'GENERATION', 'CONNECT'], view.ensembles.map((e) => [
+      e.name, e.connected ? 'connected' : 'disconnected', e.buckets.join(', ') || '— (standby)', e.bucketCount, e.generation, e.connect,
+    ]), { right: [3, 4] }),
+  ];
+  if (view.moving) {
+    const m = view.moving;
+    lines.push('', `moving buckets ${m.buckets.join(', ')} from ${m.from} to ${m.to}${m.waitingFor ? `: waiting for ${m.waitingFor.join(', ') || 'no node'}, ${m.locksLeft ?? 0} locks left in ${m.from}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
 const METRICS_OPTIONS = defineOptions({
   window: {
     flag: 'window', group: 'What', placeholder: '<1h|24h>', default: '1h',
@@ -710,4 +754,4 @@ function historyRow(entry: HistoryEntry): (string | number)[] {
   }
 }
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, edits, restore, evict, migrate, drain, rebalance, metrics];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [lsNodes, lsObjects, hot, show, history, get, call, put, edits, restore, evict, migrate, drain, rebalance, shards, metrics];

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, NodeProcess, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { FaultProxy } from '../../scripts/servers/fault-proxy.js';
@@ -37,6 +40,20 @@ async function apiGet<T>(path: string): Promise<T> {
   const response = await fetch(`${api!.url}${path}`, { headers: { authorization: `Bearer ${VIEWER}` } });
   expect(response.status).toBe(200);
   return (await response.json()) as T;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/highlander', import.meta.url));
+
+/** Runs `highlander …` against the admin API with `token`; exit code and output. */
+async function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_'))), HIGHLANDER_API_URL: api!.url, HIGHLANDER_API_TOKEN: token };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(BIN, args, { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
 }
 
 async function apiPost(path: string, body: unknown, token = OPERATOR): Promise<{ status: number; body: any }> {
@@ -290,10 +307,19 @@ describe('sharded registry', () => {
     expect(unknown.status).toBe(409);
     expect(unknown.body.error).toMatchObject({ code: 'MOVE_REFUSED', message: expect.stringContaining("'zk-q' is not a shard of the map") });
 
-    const moved = await apiPost('/api/shards/move', { buckets: ['800-fff'], to: 'zk-b' });
-    expect(moved.status).toBe(200);
-    expect(moved.body).toMatchObject({ from: 'home', to: 'zk-b', buckets: ['800-fff'], version: 2 });
-    expect(moved.body.map.shards).toEqual([{ name: 'zk-b', connect: zkB.connectString, buckets: ['800-fff'], generation: 2 }]);
+    const listed = await highlander(['shards'], VIEWER);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/shard map version 1/);
+    expect(listed.stdout).toMatch(/zk-b\s+connected\s+— \(standby\)/);
+    // The move, through the CLI (operator): it answers once done, with the map for every --zk-shards file.
+    const moved = await highlander(['shards', 'move', '800-fff', 'zk-b', '--json'], OPERATOR);
+    expect(moved.code, moved.stderr).toBe(0);
+    const result = JSON.parse(moved.stdout) as { from: string; to: string; buckets: string[]; version: number; map: { shards: unknown[] } };
+    expect(result).toMatchObject({ from: 'home', to: 'zk-b', buckets: ['800-fff'], version: 2 });
+    expect(result.map.shards).toEqual([{ name: 'zk-b', connect: zkB.connectString, buckets: ['800-fff'], generation: 2 }]);
+    const badAction = await highlander(['shards', 'split', '800-fff', 'zk-b'], OPERATOR);
+    expect(badAction.code).toBe(2);
+    expect(badAction.stderr).toMatch(/unknown action 'split'/);
     // The moved objects were drained from the home ensemble; the others stayed active under the same epoch.
     const after = new Map((await Promise.all(cluster.nodes.map((n) => n.activations()))).flat().map((a) => [a.id, a.epoch]));
     for (const id of ids.home) expect(after.get(id)).toBe(before.get(id));
@@ -310,6 +336,7 @@ describe('sharded registry', () => {
     const shards = await apiGet<{ version: number; ensembles: Array<{ name: string; buckets: string[]; generation: number }> }>('/api/shards');
     expect(shards.version).toBe(2);
     expect(shards.ensembles.map((e) => [e.name, e.buckets, e.generation])).toEqual([['home', ['000-7ff'], 0], ['zk-b', ['800-fff'], 2]]);
+    expect((await highlander(['shards'], VIEWER)).stdout).toMatch(/shard map version 2[\s\S]*zk-b\s+connected\s+800-fff\s+2,?048\s+2/);
     // Every ensemble keeps the new map; a node started with the old file is refused, saying so.
     for (const zk of [home, shard]) expect(JSON.parse((await zk.getData(keyspace.shardMapPath)).data!.toString('utf8')).version).toBe(2);
     const stale = new NodeProcess('node-z', cfg);
