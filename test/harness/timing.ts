@@ -169,7 +169,7 @@ export const timing = {
    * test/runtime/zookeeper/zk-session-restart: how long the ZooKeeper server stays down in each of its restarts,
    * from none to past a heartbeat, so that reconnections land in different phases of its stop and start.
    */
-  restartDownMs: [0, 300, 900, 1500, 0, 600],
+  restartDownMs: [0, 300, 1200, 600],
   /** test/e2e/audience: the phone stays offline this long with a new slider value, which must not reach the talk meanwhile. */
   offlineMs: 1500,
   /** test/e2e/audience: a resent emoji would have reached the talk within this (it must not be resent). */

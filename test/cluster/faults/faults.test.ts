@@ -1,4 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startZooKeeper } from '../../../scripts/servers/zookeeper.js';
+import { HOME_ENSEMBLE, ZkSession, bucketOf, composeEpoch, moveBuckets, type MoveResult, type ShardMap } from '@highlander/runtime/zookeeper';
 import { timing } from '../../harness/timing.js';
 import {
   expireSession, killOwner, killZooKeeper, killZooKeeperDuringActivations, loseQuorum, pauseOwner, restartOwner, stopStore,
@@ -14,7 +19,8 @@ import { healServers, runScenario, startFaultServers, type FaultServers, type Sc
  * processes, several clients incrementing counters and adding unique elements to sets over ~20
  * objects, and one fault per test (and several in the last). Every test checks every invariant of
  * checker.ts on the recorded history, the final states (through a node and from S3) and ZooKeeper,
- * that each fault was recovered from, and prints the run's figures.
+ * that each fault was recovered from, and prints the run's figures. The last test is not a fault but a change under
+ * load: half the keyspace moves to a new ZooKeeper ensemble (the sharded registry's move), checked the same way.
  */
 
 let servers: FaultServers | undefined;
@@ -166,5 +172,64 @@ describe('fault injection', () => {
     });
     for (const b of bursts) expect(b.inFlightAtKill).toBeGreaterThan(0); // the kill met activations under way
     expectSafeAndRecovered(result);
+  }, timing.faultTestMs);
+
+  it('moves buckets 800-fff to a standby ensemble under load: no two owners, nothing acknowledged lost', async () => {
+    // Adding an ensemble under load: a standalone ZooKeeper joins as a standby shard and half the keyspace moves to it.
+    const zkC = await startZooKeeper();
+    const dir = await mkdtemp(join(tmpdir(), 'highlander-shard-move-'));
+    try {
+      const map: ShardMap = { version: 1, shards: [{ name: 'zk-c', connect: zkC.connectString, buckets: [], generation: 1 }] };
+      const file = join(dir, 'shards.json');
+      await writeFile(file, JSON.stringify(map));
+      let moved: MoveResult | undefined;
+      const result = await scenario({
+        label: 'shard-move', nodes: 3, nodeEnv: { HIGHLANDER_ZK_SHARDS: file },
+        // The move is the map's version 2: the new ensemble's locks have generation 2.
+        extraEnsembles: [{ connect: zkC.connectString, epochOf: (czxid) => composeEpoch(2, czxid) }],
+        async inject(ctx) {
+          const sessions = new Map([
+            [HOME_ENSEMBLE, await ZkSession.open({ connect: servers!.zookeeper.connectString })],
+            ['zk-c', await ZkSession.open({ connect: zkC.connectString })],
+          ]);
+          const injectedAt = Date.now();
+          try {
+            moved = await moveBuckets({
+              root: ctx.cluster.config.root, sessions, connects: new Map([[HOME_ENSEMBLE, servers!.zookeeper.connectString], ['zk-c', zkC.connectString]]),
+              buckets: ['800-fff'], to: 'zk-c', timeoutMs: timing.failoverMs,
+            });
+          } finally {
+            for (const session of sessions.values()) session.close();
+          }
+          const fault = ctx.history.fault({ name: 'move 800-fff to zk-c', detail: `${moved?.durationMs ?? '?'} ms`, injectedAt, healedAt: Date.now(), blocking: true });
+          await ctx.settle(fault);
+        },
+      });
+      expectSafeAndRecovered(result);
+      expect(moved).toMatchObject({ from: 'home', to: 'zk-c', buckets: ['800-fff'], version: 2 });
+      expect(moved!.map.shards).toEqual([{ name: 'zk-c', connect: zkC.connectString, buckets: ['800-fff'], generation: 2 }]);
+      const movedAt = result.history.faults[0]!.healedAt;
+      const objects = [...new Set(result.history.ops.map((op) => `${op.type}/${op.id}`))];
+      const inMoved = objects.filter((key) => Number.parseInt(bucketOf(key.split('/')[1]!), 16) >= 0x800);
+      expect(inMoved.length).toBeGreaterThan(0);
+      expect(inMoved.length).toBeLessThan(objects.length);
+      for (const key of objects) {
+        const [type, id] = key.split('/') as [string, string];
+        const served = result.history.ops.filter((op) => op.type === type && op.id === id && op.outcome === 'ok' && op.served && op.invokedAt > movedAt);
+        expect(served.length, `${key} served after the move`).toBeGreaterThan(0);
+        const epochs = served.map((op) => BigInt(op.served!.epoch));
+        // An object of the moved buckets that was active in the home ensemble was drained there (finished, flushed, released).
+        const before = result.history.ops.find((op) => op.type === type && op.id === id && op.outcome === 'ok' && op.served && op.invokedAt > 0 && op.invokedAt < result.history.faults[0]!.injectedAt);
+        if (inMoved.includes(key) && before) {
+          const drained = result.events.filter((e) => e.kind === 'object.deactivated' && e.type === type && e.id === id && (e as { reason?: string }).reason === 'drained');
+          expect(drained.length, `${key} drained from the home ensemble`).toBeGreaterThan(0);
+        }
+        if (inMoved.includes(key)) for (const epoch of epochs) expect(epoch, `${key}'s epoch after the move`).toBeGreaterThanOrEqual(2n * 2n ** 64n);
+        else for (const epoch of epochs) expect(epoch, `${key} stayed in the home ensemble`).toBeLessThan(2n ** 64n);
+      }
+    } finally {
+      await zkC.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, timing.faultTestMs);
 });
