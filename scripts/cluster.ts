@@ -269,6 +269,14 @@ export async function startAdminApiProcess(config: ClusterConfig, options: Admin
   return { child, url };
 }
 
+/** Stops an admin API process started with {@link startAdminApiProcess} (SIGTERM) and waits for it to exit. */
+export async function stopAdminApiProcess(api: { child: ChildProcess }): Promise<void> {
+  if (api.child.exitCode !== null || api.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => api.child.once('exit', resolve));
+  api.child.kill('SIGTERM');
+  await exited;
+}
+
 let rootCounter = 0;
 /** A ZooKeeper root (and S3 prefix) no other test uses. */
 export function uniqueRoot(label: string): string {

@@ -111,6 +111,11 @@ export interface Coordinator {
    */
   lockBytes?(type: string, id: string): number;
   /**
+   * Optional: which session's close transaction lists the object's lock (a sharded coordinator: the
+   * ensemble of its bucket). The node's lock budget holds per pool. Without it, one pool.
+   */
+  lockPool?(type: string, id: string): string;
+  /**
    * The read lease: true while the coordinator answered recently enough that this node's session,
    * and so every lock it holds, is certainly still alive. An owner serves nothing without it.
    * With an object: the lease of the session its lock lives in (a sharded coordinator has one per

@@ -66,6 +66,8 @@ export interface HighlanderNodeOptions {
    * (ZOOKEEPER-4306: the ensemble then loses its quorum). Past the budget the node refuses new
    * activations (`NodeFull`) and placement sends them to other nodes. The default, 75% of that
    * limit, is ~13,000 locks with UUID ids and short names. Ignored by a coordinator without the limit.
+   * With a sharded coordinator (`Coordinator.lockPool`) it holds per ensemble: each session's
+   * transaction lists only the locks in its own ensemble.
    * @default 1500000
    */
   lockBudgetBytes?: number;

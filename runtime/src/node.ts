@@ -101,6 +101,7 @@ export class HighlanderNode implements RefFactory, AdminNode {
     }, coordinator.lockBytes ? {
       bytes: this.options.lockBudgetBytes,
       cost: (type, id) => coordinator.lockBytes!(type, id),
+      ...(coordinator.lockPool ? { pool: (type: string, id: string) => coordinator.lockPool!(type, id) } : {}),
       changed: () => this.#housekeeping.publishLoad(),
     } : undefined);
     this.#peers = new PeerClient({

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Cluster, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
+import { Cluster, startAdminApiProcess, stopAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { NodeFull, type MemberInfo } from '@highlander/runtime';
 import { Keyspace, ZkSession } from '@highlander/runtime/zookeeper';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
@@ -30,12 +30,8 @@ beforeAll(async () => {
 afterAll(() => zk.close());
 
 afterEach(async () => {
-  if (api) {
-    const exited = new Promise((resolve) => api!.child.once('exit', resolve));
-    api.child.kill('SIGTERM');
-    await exited;
-    api = undefined;
-  }
+  if (api) await stopAdminApiProcess(api);
+  api = undefined;
   await cluster?.stop();
   cluster = undefined;
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cluster, NodeProcess, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
+import { highlanderCli } from '../harness/cli.js';
 import { timing } from '../harness/timing.js';
 
 /**
@@ -19,7 +17,6 @@ import { timing } from '../harness/timing.js';
  * the status go through the CLI (`highlander rebalance`, the built bin/highlander).
  */
 
-const BIN = fileURLToPath(new URL('../../bin/highlander', import.meta.url));
 
 const SECRET = 'rebalance-cluster-secret';
 const VIEWER = 'viewer-token-rebalance-0123456789';
@@ -62,16 +59,9 @@ async function request(method: 'GET' | 'POST', path: string, token = VIEWER, url
   return { status: response.status, body: await response.json() };
 }
 
-/** Runs `highlander rebalance …` against the admin API with `token`; exit code and output. */
-async function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_'))), HIGHLANDER_API_URL: api!.url, HIGHLANDER_API_TOKEN: token };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(BIN, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** Runs `highlander …` against the admin API with `token`; exit code and output. */
+function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return highlanderCli(api!.url, token, args);
 }
 
 /** Active counters per node, as the nodes themselves say. */

@@ -1,18 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, NodeProcess, startAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
+import { Cluster, NodeProcess, startAdminApiProcess, stopAdminApiProcess, uniqueRoot, type ClusterConfig } from '../../scripts/cluster.js';
 import { FaultProxy } from '../../scripts/servers/fault-proxy.js';
 import { startZooKeeper, type ZooKeeperCluster } from '../../scripts/servers/zookeeper.js';
-import { HighlanderError, ShardMapMismatch, type ShardMap } from '@highlander/runtime';
+import { HighlanderError, NodeFull, ShardMapMismatch, type ShardMap } from '@highlander/runtime';
 import { Keyspace, ZkSession, bucketOf } from '@highlander/runtime/zookeeper';
 import { TEST_OBJECTS } from '../harness/test-objects.js';
 import { s3Config, zookeeperConnect } from '../harness/servers.js';
 import { closeSessionFor } from '../harness/session-expiry.js';
+import { highlanderCli } from '../harness/cli.js';
 import { timing } from '../harness/timing.js';
 
 /**
@@ -42,18 +40,10 @@ async function apiGet<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-const BIN = fileURLToPath(new URL('../../bin/highlander', import.meta.url));
 
 /** Runs `highlander …` against the admin API with `token`; exit code and output. */
-async function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HIGHLANDER_'))), HIGHLANDER_API_URL: api!.url, HIGHLANDER_API_TOKEN: token };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(BIN, args, { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function highlander(args: string[], token: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return highlanderCli(api!.url, token, args);
 }
 
 async function apiPost(path: string, body: unknown, token = OPERATOR): Promise<{ status: number; body: any }> {
@@ -65,7 +55,7 @@ async function apiPost(path: string, body: unknown, token = OPERATOR): Promise<{
 function idsByEnsemble(count: number): { home: string[]; shard: string[] } {
   const ids = { home: [] as string[], shard: [] as string[] };
   for (let i = 0; ids.home.length < count || ids.shard.length < count; i++) {
-    const id = `s-${i}`;
+    const id = `s-${String(i).padStart(4, '0')}`;
     const list = Number.parseInt(bucketOf(id), 16) < 0x800 ? ids.home : ids.shard;
     if (list.length < count) list.push(id);
   }
@@ -101,12 +91,8 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-  if (api) {
-    const exited = new Promise((resolve) => api!.child.once('exit', resolve));
-    api.child.kill('SIGTERM');
-    await exited;
-    api = undefined;
-  }
+  if (api) await stopAdminApiProcess(api);
+  api = undefined;
   await Promise.all(extra.splice(0).map(async (n) => {
     if (n.running) await n.stop().catch(() => n.kill('SIGKILL'));
   }));
@@ -350,5 +336,28 @@ describe('sharded registry', () => {
       expect.objectContaining({ result: 'error', params: { buckets: ['800-fff'], to: 'zk-q' }, error: expect.objectContaining({ code: 'MOVE_REFUSED' }) }),
       expect.objectContaining({ result: 'ok', params: { buckets: ['800-fff'], to: 'zk-b' }, outcome: expect.objectContaining({ from: 'home', version: 2 }) }),
     ]));
+  }, timing.zkEnsembleTestMs);
+
+  it('holds the lock budget per ensemble: each session-close transaction lists only its own locks', async () => {
+    const root = uniqueRoot('shards-budget');
+    const map: ShardMap = { version: 1, shards: [{ name: 'zk-b', connect: zkB.connectString, buckets: ['800-fff'], generation: 1 }] };
+    const ids = idsByEnsemble(4);
+    // Ids of one length: every lock costs the same, in either ensemble (same root, same node name). Three fit per ensemble.
+    const cost = Buffer.byteLength(`${new Keyspace(root).lockParent('counter', ids.home[0]!)}/lock-node-a-`) + 16 + 1 + 8 + 1 + 10 + 4;
+    for (const id of [...ids.home, ...ids.shard]) expect(Buffer.byteLength(new Keyspace(root).lockParent('counter', id))).toBe(Buffer.byteLength(new Keyspace(root).lockParent('counter', ids.home[0]!)));
+    cluster = await Cluster.start({
+      ...config(root, await writeMap('budget.json', map)), placement: 'local',
+      nodeEnv: { HIGHLANDER_ZK_SHARDS: join(dir, 'budget.json'), HIGHLANDER_LOCK_BUDGET_BYTES: String(3 * cost + Math.floor(cost / 2)) },
+    }, 1);
+    const node = cluster.nodes[0]!;
+    // Six objects: more than one budget holds, but three per ensemble.
+    for (const id of [...ids.home.slice(0, 3), ...ids.shard.slice(0, 3)]) expect(await node.call('counter', id, 'increment')).toBe(1);
+    expect((await node.activations()).length).toBe(6);
+    // A fourth in either ensemble passes that ensemble's budget: NODE_FULL, nothing created in ZooKeeper.
+    for (const [id, zk] of [[ids.home[3]!, home], [ids.shard[3]!, shard]] as const) {
+      const refused = await node.call('counter', id, 'increment', null, 5000).then(() => undefined, (err: unknown) => err);
+      expect(refused).toBeInstanceOf(NodeFull);
+      expect(await lockHolders(zk, root, id)).toHaveLength(0);
+    }
   }, timing.zkEnsembleTestMs);
 });

@@ -84,7 +84,8 @@ export const NODE_OPTIONS = defineOptions({
     flag: 'lock-budget-bytes', env: 'HIGHLANDER_LOCK_BUDGET_BYTES', group: 'Timeouts and limits', placeholder: '<bytes>', default: String(NODE_DEFAULTS.lockBudgetBytes),
     description: 'Most bytes of lock paths the node holds (~115 bytes per object with a UUID id: ~13,000 objects by default). '
       + 'ZooKeeper deletes them in one transaction when the node\'s session ends, and a stock server refuses one over 2 MiB '
-      + '(the ensemble then loses its quorum); past the budget the node refuses new activations with NODE_FULL and placement uses other nodes.',
+      + '(the ensemble then loses its quorum); past the budget the node refuses new activations with NODE_FULL and placement uses other nodes. '
+      + 'With --zk-shards it holds per ensemble (each session lists only its own locks).',
     schema: integer(1),
   },
   statsIntervalMs: {

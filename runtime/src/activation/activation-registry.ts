@@ -14,6 +14,11 @@ export interface LockBudget {
   bytes: number;
   /** What one object's lock adds (`Coordinator.lockBytes`). */
   cost(type: string, id: string): number;
+  /**
+   * The session whose close transaction lists the object's lock (`Coordinator.lockPool`: a sharded
+   * coordinator's ensemble). The budget holds per pool. @default one pool
+   */
+  pool?(type: string, id: string): string;
   /** Called when the node's fullness (see `ActivationRegistry.full`) may have changed. */
   changed?(): void;
 }
@@ -27,8 +32,10 @@ export class ActivationRegistry implements Iterable<Activation> {
   readonly #byKey = new Map<string, Activation>();
   readonly #host: ActivationHost;
   readonly #budget: LockBudget | undefined;
-  /** The lock cost of each registered activation (with a budget). */
-  readonly #costs = new Map<string, number>();
+  /** The lock cost and pool of each registered activation (with a budget). */
+  readonly #costs = new Map<string, { cost: number; pool: string }>();
+  /** Bytes and locks per pool. */
+  readonly #pools = new Map<string, { bytes: number; count: number }>();
   #lockBytes = 0;
   #full = false;
   /** Set once the node stops: no new activation starts. */
@@ -52,25 +59,29 @@ export class ActivationRegistry implements Iterable<Activation> {
   }
 
   /**
-   * Whether the node is (about) at its lock budget: one more lock of the average cost here would pass
-   * it. Published with the node's info so that placement sends new activations elsewhere.
+   * Whether the node is (about) at its lock budget: in some pool, one more lock of that pool's average
+   * cost would pass it. Published with the node's info so that placement sends new activations elsewhere.
    */
   get full(): boolean {
     return this.#full;
   }
 
   #release(key: string): void {
-    const cost = this.#costs.get(key);
-    if (cost === undefined) return;
+    const entry = this.#costs.get(key);
+    if (entry === undefined) return;
     this.#costs.delete(key);
-    this.#lockBytes -= cost;
+    this.#lockBytes -= entry.cost;
+    const pool = this.#pools.get(entry.pool)!;
+    pool.bytes -= entry.cost;
+    pool.count--;
+    if (pool.count === 0) this.#pools.delete(entry.pool);
     this.#updateFull();
   }
 
   #updateFull(): void {
     if (!this.#budget) return;
-    const average = this.#costs.size === 0 ? 0 : this.#lockBytes / this.#costs.size;
-    const full = this.#costs.size > 0 && this.#lockBytes + average > this.#budget.bytes;
+    const budget = this.#budget.bytes;
+    const full = [...this.#pools.values()].some((p) => p.count > 0 && p.bytes + p.bytes / p.count > budget);
     if (full === this.#full) return;
     this.#full = full;
     this.#budget.changed?.();
@@ -99,14 +110,19 @@ export class ActivationRegistry implements Iterable<Activation> {
     if (this.#refuseNew) throw this.#refuseNew();
     if (this.#budget) {
       const cost = this.#budget.cost(definition.type, id);
-      if (this.#lockBytes + cost > this.#budget.bytes) {
+      const poolName = this.#budget.pool?.(definition.type, id) ?? '';
+      const pool = this.#pools.get(poolName) ?? { bytes: 0, count: 0 };
+      if (pool.bytes + cost > this.#budget.bytes) {
         if (!this.#full) {
           this.#full = true;
           this.#budget.changed?.();
         }
-        throw new NodeFull(this.#host.nodeName, this.#lockBytes, this.#budget.bytes);
+        throw new NodeFull(this.#host.nodeName, pool.bytes, this.#budget.bytes);
       }
-      this.#costs.set(key, cost);
+      this.#costs.set(key, { cost, pool: poolName });
+      pool.bytes += cost;
+      pool.count++;
+      this.#pools.set(poolName, pool);
       this.#lockBytes += cost;
       this.#updateFull();
     }
@@ -129,6 +145,7 @@ export class ActivationRegistry implements Iterable<Activation> {
 
   #forgetCosts(): void {
     this.#costs.clear();
+    this.#pools.clear();
     this.#lockBytes = 0;
     this.#updateFull();
   }

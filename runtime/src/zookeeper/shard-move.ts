@@ -92,6 +92,9 @@ export async function moveBuckets(options: MoveOptions): Promise<MoveResult> {
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+  // Two releases racing on one queue can each leave the other to delete the lock parent (the lock recipe deletes it
+  // with the last lock); elsewhere the next lock there reuses and removes it, but nothing comes back to these buckets.
+  await clearEmptyParents(source, keyspace, buckets);
   const done = completeMove(moving);
   await casMap(home, keyspace, done, version);
   // The other ensembles keep a copy for the nodes that start from now on (keyspace-guard.ts compares it).
@@ -146,4 +149,23 @@ async function heldLocks(session: ZkSession, keyspace: Keyspace, buckets: Readon
     }
   }
   return held;
+}
+
+/** Deletes the empty lock parents in `buckets` of the ensemble (nobody takes a lock there any more). */
+async function clearEmptyParents(session: ZkSession, keyspace: Keyspace, buckets: ReadonlySet<number>): Promise<void> {
+  const children = (path: string) => session.getChildren(path).catch((err: unknown) => {
+    if (isZkCode(err, Exception.NO_NODE)) return [] as string[];
+    throw err;
+  });
+  for (const type of await children(keyspace.objectsPath)) {
+    for (const bucket of await children(keyspace.typePath(type))) {
+      if (!isBucketName(bucket) || !buckets.has(Number.parseInt(bucket, 16))) continue;
+      for (const id of await children(keyspace.bucketPath(type, bucket))) {
+        await session.remove(keyspace.lockParentIn(type, bucket, id)).catch((err: unknown) => {
+          // Gone already, or not empty (then heldLocks would not have let the move get here: left for the next look).
+          if (!isZkCode(err, Exception.NO_NODE) && !isZkCode(err, Exception.NOT_EMPTY)) throw err;
+        });
+      }
+    }
+  }
 }

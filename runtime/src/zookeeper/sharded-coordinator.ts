@@ -163,8 +163,12 @@ export class ShardedCoordinator extends EventEmitter implements Coordinator {
   }
 
   /** Tells the cluster that this node runs on map `version` (after draining a move's buckets): published in its member info. */
-  acknowledgeMap(version: number): Promise<void> {
-    return this.update({ shardMap: version });
+  async acknowledgeMap(version: number): Promise<void> {
+    // The mover reads acknowledgements in the home ensemble; the others learn it too, but one of them being down must not hold the move.
+    await this.#home.update({ shardMap: version });
+    for (const [name, coordinator] of this.#byName) {
+      if (name !== HOME_ENSEMBLE) coordinator.update({ shardMap: version }).catch(() => {});
+    }
   }
 
   /** Publishes to every ensemble; throws (after trying all) when one could not be reached. */
@@ -232,9 +236,12 @@ export class ShardedCoordinator extends EventEmitter implements Coordinator {
   }
 
   lockBytes(type: string, id: string): number {
-    // The budget is the node's, over all ensembles: conservative, as each ensemble's session-close
-    // transaction holds only its own share.
     return this.#byName.get(this.#table.route(id).ensemble)!.lockBytes(type, id);
+  }
+
+  /** Each ensemble's session-close transaction lists only its own locks: the lock budget holds per ensemble. */
+  lockPool(_type: string, id: string): string {
+    return this.#table.route(id).ensemble;
   }
 
   /** The oldest of the ensembles' last answers: what the node's metrics report as its coordinator's silence. */
